@@ -1,0 +1,33 @@
+// The on-disk layout under one state directory (DESIGN section 1). Everything Konta writes at run
+// time lives below it, so tests and non-root users only need `--state-dir`.
+import { join } from "node:path";
+
+export const DEFAULT_CONFIG = "/etc/konta/config.yaml";
+export const DEFAULT_STATE_DIR = "/var/lib/konta";
+
+export interface StatePaths {
+  root: string;
+  repo: string;
+  releases: string;
+  current: string;
+  state: string;
+  lock: string;
+  key: string;
+}
+
+export function statePaths(root: string): StatePaths {
+  return {
+    root,
+    repo: join(root, "repo"),
+    releases: join(root, "releases"),
+    current: join(root, "current"),
+    state: join(root, "state.json"),
+    lock: join(root, "konta.lock"),
+    key: join(root, "key"),
+  };
+}
+
+/** `--state-dir` wins, then KONTA_HOME, then the system default. */
+export function resolveStateDir(flag: string | undefined): string {
+  return flag || process.env.KONTA_HOME || DEFAULT_STATE_DIR;
+}

@@ -1,0 +1,48 @@
+// YAML parsing shared by the config and Compose loaders: bounded alias expansion (no billion
+// laughs), YAML 1.1 merge keys as Compose files use them, and line numbers for error messages.
+import { isNode, LineCounter, parseDocument, type Document } from "yaml";
+import { InputError } from "./errors.ts";
+
+/** Hard bounds for hostile input; generous for real files. */
+export const YAML_LIMITS = { maxBytes: 4 * 1024 * 1024, maxAliasCount: 10_000 } as const;
+
+export interface ParsedYaml {
+  value: unknown;
+  /** 1-based line of the node at a key path, when the parser knows it */
+  lineOf(path: readonly (string | number)[]): number | undefined;
+}
+
+export function parseYaml(text: string, file: string): ParsedYaml {
+  if (text.length > YAML_LIMITS.maxBytes) {
+    throw new InputError(`${file} is ${text.length} bytes; Konta reads YAML files up to ${YAML_LIMITS.maxBytes} bytes`, { where: file });
+  }
+  const lineCounter = new LineCounter();
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false, strict: true });
+  } catch (err) {
+    throw new InputError(`${file}: invalid YAML: ${(err as Error).message}`, { where: file });
+  }
+  const firstError = doc.errors[0];
+  if (firstError) {
+    const line = lineCounter.linePos(firstError.pos[0]).line;
+    throw new InputError(`${file}:${line}: invalid YAML: ${firstError.message.split("\n")[0]}`, { where: file });
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
+  } catch (err) {
+    // yaml throws a ReferenceError when aliases expand beyond maxAliasCount
+    throw new InputError(`${file}: YAML rejected: ${(err as Error).message} (alias expansion is bounded against "billion laughs" documents)`, {
+      where: file,
+    });
+  }
+  return {
+    value,
+    lineOf(path) {
+      const node = doc.getIn(path, true);
+      if (!isNode(node) || !node.range) return undefined;
+      return lineCounter.linePos(node.range[0]).line;
+    },
+  };
+}
