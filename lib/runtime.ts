@@ -1,0 +1,74 @@
+// What every command needs, built once from the global flags: the config, the state paths, the
+// release store, and (lazily, because `konta version` or `konta releases` need no engine) Docker.
+import { dirname, join } from "node:path";
+import { type KontaConfig, loadConfig } from "./config.ts";
+import { DockerClient } from "./docker/client.ts";
+import type { GitSource } from "./git/index.ts";
+import { ensureDir } from "./fsutil.ts";
+import { DEFAULT_CONFIG, resolveStateDir, type StatePaths, statePaths } from "./paths.ts";
+import { ReleaseStore } from "./releases/index.ts";
+import { resolveToken } from "./token.ts";
+import type { LoadOptions } from "./compose/index.ts";
+
+export interface RuntimeFlags {
+  config?: string;
+  stateDir?: string;
+}
+
+export class Runtime {
+  readonly paths: StatePaths;
+  readonly store: ReleaseStore;
+  private dockerClient?: Promise<DockerClient>;
+
+  constructor(
+    readonly config: KontaConfig,
+    stateDir: string,
+  ) {
+    this.paths = statePaths(stateDir);
+    this.store = new ReleaseStore(this.paths, config.repository.path);
+  }
+
+  static load(flags: RuntimeFlags): Runtime {
+    const config = loadConfig(flags.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG);
+    return new Runtime(config, resolveStateDir(flags.stateDir));
+  }
+
+  ensureStateDirs(): void {
+    ensureDir(this.paths.root, 0o700);
+    ensureDir(this.paths.releases, 0o755);
+  }
+
+  docker(): Promise<DockerClient> {
+    this.dockerClient ??= DockerClient.connect();
+    return this.dockerClient;
+  }
+
+  gitSource(): GitSource {
+    const r = this.config.repository;
+    const { token } = resolveToken(this.config, this.paths.key);
+    return {
+      url: r.url,
+      ref: r.branch,
+      token,
+      retry: { retries: r.retries, idleTimeoutMs: r.timeout * 1000, baseDelayMs: 500, maxDelayMs: 8000 },
+    };
+  }
+
+  /** Where hooks and summaries of one run go. */
+  runDir(): string {
+    const dir = join(this.paths.root, "run");
+    ensureDir(dir, 0o700);
+    return dir;
+  }
+
+  composeOptions(sha: string): LoadOptions {
+    const d = this.config.deploy;
+    return {
+      repoRoot: this.store.dir(sha),
+      hostEnvDir: join(dirname(this.config.file), "env"),
+      passthrough: d.env_passthrough,
+      profiles: d.profiles,
+      policy: { allowPrivileged: d.allow_privileged, allowedBindRoots: d.allowed_bind_roots },
+    };
+  }
+}

@@ -1,0 +1,95 @@
+// <state>/state.json: what is deployed, what was attempted, what failed, whether the operator holds
+// a rollback, and what the engine should look like (for drift checks without loading Compose).
+// Written atomically; a corrupt file is reported and rebuilt instead of failing every run.
+import { existsSync, readFileSync, renameSync } from "node:fs";
+import { writeFileAtomic } from "./fsutil.ts";
+import { log } from "./log.ts";
+import { redactValue } from "./redact.ts";
+import type { ServiceTarget } from "./reconcile/plan.ts";
+
+export interface CommitRecord {
+  sha: string;
+  message: string;
+  author: string;
+  date: string;
+}
+
+export interface DeployRecord extends CommitRecord {
+  deployedAt: string;
+  trigger: "sync" | "rollback";
+  durationMs: number;
+}
+
+export type AttemptResult = "deployed" | "up-to-date" | "repaired" | "failed" | "skipped" | "held" | "rolled-back";
+
+export interface Attempt {
+  sha?: string;
+  at: string;
+  result: AttemptResult;
+  durationMs: number;
+  error?: string;
+}
+
+export interface ProjectExpectation {
+  /** what each managed service should look like in the engine */
+  services: Record<string, ServiceTarget>;
+  /** services in the Compose file that are not konta.managed (left alone) */
+  ignored?: string[];
+  /** digest of host-side inputs that are not in Git (the project's env file) */
+  hostInputs: string;
+}
+
+export interface State {
+  version: 1;
+  current?: DeployRecord;
+  history: DeployRecord[];
+  lastAttempt?: Attempt;
+  lastRemoteHead?: string;
+  failed?: { sha: string; at: string; error: string };
+  hold?: { sha: string; since: string; until: string; ignore: string[] };
+  expected: Record<string, ProjectExpectation>;
+}
+
+const HISTORY = 50;
+
+export function emptyState(): State {
+  return { version: 1, history: [], expected: {} };
+}
+
+function isState(v: unknown): v is State {
+  const s = v as State;
+  return !!s && s.version === 1 && Array.isArray(s.history) && typeof s.expected === "object" && s.expected !== null;
+}
+
+/** Read state.json; a corrupt one is moved aside (state.json.corrupt-<time>) and an empty state returned. */
+export function readState(path: string): { state: State; recovered: boolean } {
+  if (!existsSync(path)) return { state: emptyState(), recovered: false };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    parsed = undefined;
+    log.warn(`state: ${path} is unreadable (${(err as Error).message})`);
+  }
+  if (isState(parsed)) return { state: parsed, recovered: false };
+  const aside = `${path}.corrupt-${Date.now()}`;
+  renameSync(path, aside);
+  log.warn(`state: ${path} was corrupt; kept it as ${aside} and rebuilt state from the live release`);
+  return { state: emptyState(), recovered: true };
+}
+
+export function writeState(path: string, state: State): void {
+  const trimmed: State = { ...state, history: state.history.slice(0, HISTORY) };
+  writeFileAtomic(path, `${JSON.stringify(redactValue(trimmed), null, 2)}\n`, 0o600);
+}
+
+export function recordDeploy(state: State, record: DeployRecord): void {
+  state.current = record;
+  state.history = [record, ...state.history.filter((h) => h.sha !== record.sha || h.deployedAt !== record.deployedAt)];
+}
+
+/** The release a plain `konta rollback` goes back to: the newest good deploy before the live one. */
+export function rollbackTarget(state: State, available: (sha: string) => boolean): string | undefined {
+  const live = state.current?.sha;
+  return state.history.find((h) => h.sha !== live && available(h.sha))?.sha;
+}
