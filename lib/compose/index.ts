@@ -1,0 +1,301 @@
+// The Compose loader: a project folder in a release -> a ProjectModel. Pure (no Docker calls).
+// Per file: parse -> interpolate -> refuse unsupported keys -> validate (schema) -> canonical forms
+// -> resolve `extends`; then merge the files, apply profiles and normalise.
+/* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { InputError } from "../errors.ts";
+import { keyPath, assertValid, compileSchema } from "../schema.ts";
+import { parseYaml, type ParsedYaml } from "../yaml.ts";
+import { canonicalFile, type Raw } from "./canonical.ts";
+import { DotenvError, parseDotenv } from "./dotenv.ts";
+import { ComposeKeyError, type KeyPath } from "./errors.ts";
+import { InterpolationError, interpolateTree, type Lookup } from "./interpolate.ts";
+import { mergeFiles, mergeService } from "./merge.ts";
+import type { ProjectModel } from "./model.ts";
+import { Normalizer, type HostPolicy } from "./normalize.ts";
+import { isInside, PathEscapeError, resolveComposePath } from "./paths.ts";
+import { composeSchema, UNSUPPORTED } from "./schema.ts";
+
+export type { ProjectModel, ServiceModel } from "./model.ts";
+export { serviceHash } from "./hash.ts";
+
+export const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"] as const;
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+export interface LoadOptions {
+  /** the release (checkout root): relative paths may not leave it */
+  repoRoot: string;
+  /** folder with host-side `<project>.env` files (`<config dir>/env`); optional */
+  hostEnvDir?: string;
+  /** process environment variables Compose files may use */
+  passthrough?: string[];
+  profiles?: string[];
+  policy?: HostPolicy;
+  /** process environment (tests inject one) */
+  processEnv?: Record<string, string | undefined>;
+}
+
+let validateCompose: ReturnType<typeof compileSchema> | undefined;
+
+/** The main Compose file of a folder and its override, or undefined when the folder has none. */
+export function findComposeFiles(dir: string): { files: string[]; ignored: string[] } | undefined {
+  const present = COMPOSE_FILE_NAMES.filter((f) => existsSync(join(dir, f)));
+  const main = present[0];
+  if (!main) return undefined;
+  const stem = main.replace(/\.ya?ml$/, "");
+  const override = [`${stem}.override.yaml`, `${stem}.override.yml`].find((f) => existsSync(join(dir, f)));
+  return { files: override ? [main, override] : [main], ignored: present.slice(1) };
+}
+
+/** Folders of apps/ holding a Compose file: the projects of a release. */
+export function listProjects(appsDir: string): string[] {
+  if (!existsSync(appsDir)) return [];
+  const names: string[] = [];
+  const bad: string[] = [];
+  for (const entry of readdirSync(appsDir, { withFileTypes: true })) {
+    const full = join(appsDir, entry.name);
+    if (!entry.isDirectory() && !(entry.isSymbolicLink() && existsSync(full) && statSync(full).isDirectory())) continue;
+    if (!findComposeFiles(full)) continue;
+    if (PROJECT_NAME.test(entry.name)) names.push(entry.name);
+    else bad.push(JSON.stringify(entry.name));
+  }
+  if (bad.length) {
+    throw new InputError(`apps/ has folders whose names cannot be Compose project names: ${bad.join(", ")}`, {
+      hint: "rename them to lowercase letters, digits, '-' and '_', starting with a letter or digit",
+      where: appsDir,
+    });
+  }
+  return names.sort();
+}
+
+/** Variables for interpolation, lowest first: the project's .env, the host env file, allowed process variables. */
+export function projectEnvironment(project: string, dir: string, opts: LoadOptions): { lookup: Lookup; hostInputs: string } {
+  const processEnv = opts.processEnv ?? process.env;
+  const passthrough: Record<string, string> = {};
+  for (const name of opts.passthrough ?? []) {
+    const v = processEnv[name];
+    if (v !== undefined) passthrough[name] = v;
+  }
+  const vars: Record<string, string | undefined> = { COMPOSE_PROJECT_NAME: project };
+  const layer = (file: string, label: string) => {
+    if (!existsSync(file)) return "";
+    const text = readFileSync(file, "utf8");
+    try {
+      Object.assign(vars, parseDotenv(text, (name) => vars[name] ?? passthrough[name]));
+    } catch (err) {
+      if (err instanceof DotenvError) throw new InputError(`${label}: ${err.message}`, { where: file });
+      throw err;
+    }
+    return text;
+  };
+  const dotenv = join(dir, ".env");
+  if (existsSync(dotenv)) checkInside(dotenv, opts.repoRoot, `apps/${project}/.env`);
+  layer(dotenv, relative(opts.repoRoot, dotenv));
+  let hostText = "";
+  if (opts.hostEnvDir) {
+    const hostFile = join(opts.hostEnvDir, `${project}.env`);
+    if (existsSync(hostFile)) {
+      const mode = statSync(hostFile).mode & 0o777;
+      if (mode & 0o044) {
+        throw new InputError(`${hostFile} holds secrets and is readable by group or others (mode ${mode.toString(8)})`, {
+          hint: `run: chmod 600 ${hostFile}`,
+        });
+      }
+      hostText = layer(hostFile, hostFile);
+    }
+  }
+  Object.assign(vars, passthrough);
+  const hostInputs = createHash("sha256").update(hostText).update(JSON.stringify(passthrough)).digest("hex").slice(0, 16);
+  return { lookup: (name) => vars[name], hostInputs };
+}
+
+function checkInside(file: string, repoRoot: string, label: string): void {
+  if (!isInside(realpathSync(repoRoot), realpathSync(file))) {
+    throw new InputError(`${label} is a symlink that leads outside the repository; refused`, { where: file });
+  }
+}
+
+interface LoadedFile {
+  abs: string;
+  rel: string;
+  yaml: ParsedYaml;
+  canonical: Raw;
+}
+
+class ProjectLoader {
+  private readonly files = new Map<string, LoadedFile>();
+  readonly warnings = new Set<string>();
+  private readonly unset = new Set<string>();
+
+  constructor(
+    readonly project: string,
+    readonly dir: string,
+    readonly opts: LoadOptions,
+    readonly lookup: Lookup,
+  ) {}
+
+  rel(abs: string): string {
+    return relative(this.opts.repoRoot, abs) || ".";
+  }
+
+  fail(message: string, file: LoadedFile | string, path: KeyPath = []): never {
+    const f = typeof file === "string" ? undefined : file;
+    const name = typeof file === "string" ? file : file.rel;
+    let line: number | undefined;
+    for (let n = path.length; n >= 0 && line === undefined && f; n--) line = f.yaml.lineOf(path.slice(0, n));
+    const where = `${name}${line ? `:${line}` : ""}`;
+    throw new InputError(path.length ? `${where}: ${keyPath(path)}: ${message}` : `${where}: ${message}`, { where: name });
+  }
+
+  load(abs: string): LoadedFile {
+    const cached = this.files.get(abs);
+    if (cached) return cached;
+    const rel = this.rel(abs);
+    if (!existsSync(abs)) this.fail("file does not exist", rel);
+    checkInside(abs, this.opts.repoRoot, rel);
+    const yaml = parseYaml(readFileSync(abs, "utf8"), rel);
+    const partial: LoadedFile = { abs, rel, yaml, canonical: {} };
+    if (yaml.value === null || yaml.value === undefined) {
+      this.files.set(abs, partial);
+      return partial;
+    }
+    if (typeof yaml.value !== "object" || Array.isArray(yaml.value)) this.fail("a Compose file must be a mapping", partial);
+    const interpolated = interpolateTree(yaml.value, this.lookup, { onUnset: (n) => this.unset.add(n) }, [], (err: InterpolationError, path) =>
+      this.fail(
+        err.variable
+          ? `${err.message} (define ${err.variable} in apps/${this.project}/.env, in the host file <config dir>/env/${this.project}.env, or allow it with deploy.env_passthrough)`
+          : err.message,
+        partial,
+        path,
+      ),
+    ) as Raw;
+    this.checkUnsupported(interpolated, partial);
+    validateCompose ??= compileSchema(composeSchema, { coerceTypes: true });
+    assertValid(validateCompose, interpolated, { file: rel, yaml }, "Compose file");
+    try {
+      partial.canonical = canonicalFile(interpolated, { dir: dirname(abs), repoRoot: this.opts.repoRoot });
+    } catch (err) {
+      this.rethrow(err, partial);
+    }
+    this.files.set(abs, partial);
+    return partial;
+  }
+
+  rethrow(err: unknown, file: LoadedFile): never {
+    if (err instanceof ComposeKeyError) this.fail(err.message, err.file ? this.load(err.file) : file, err.path);
+    if (err instanceof PathEscapeError) this.fail(err.message, file);
+    throw err;
+  }
+
+  private checkUnsupported(raw: Raw, file: LoadedFile): void {
+    for (const [key, why] of Object.entries(UNSUPPORTED)) {
+      const parts = key.split(".");
+      if (parts[0] !== "services") {
+        if (raw[key] !== undefined) this.fail(`not supported by Konta: ${why}`, file, [key]);
+        continue;
+      }
+      for (const [name, svc] of Object.entries((raw.services ?? {}) as Raw)) {
+        const k = parts[2] as string;
+        if (svc && typeof svc === "object" && svc[k] !== undefined) this.fail(`not supported by Konta: ${why}`, file, ["services", name, k]);
+      }
+    }
+    if (raw.version !== undefined) this.warnings.add(`${file.rel}: the top-level "version" key is obsolete and ignored`);
+  }
+
+  /** A service with its `extends` chain resolved. */
+  resolveService(abs: string, name: string, trail: string[]): Raw {
+    const file = this.load(abs);
+    const svc = file.canonical.services?.[name];
+    if (!svc) this.fail(`extends: service "${name}" not found`, file, ["services"]);
+    if (!svc.extends) return svc;
+    const id = `${file.rel}#${name}`;
+    if (trail.includes(id)) this.fail(`circular extends: ${[...trail, id].join(" -> ")}`, file, ["services", name, "extends"]);
+    let target = abs;
+    if (svc.extends.file) {
+      try {
+        target = resolveComposePath(svc.extends.file, dirname(abs), this.opts.repoRoot).path;
+      } catch (err) {
+        this.fail((err as Error).message, file, ["services", name, "extends", "file"]);
+      }
+    }
+    const base = this.resolveService(target, svc.extends.service, [...trail, id]);
+    const { extends: _ext, ...rest } = svc;
+    return mergeService(base, rest);
+  }
+
+  loadProject(fileNames: string[]): ProjectModel {
+    let merged: Raw = {};
+    const loaded: LoadedFile[] = [];
+    for (const f of fileNames) {
+      const abs = join(this.dir, f);
+      const file = this.load(abs);
+      loaded.push(file);
+      const services: Raw = {};
+      for (const name of Object.keys(file.canonical.services ?? {})) services[name] = this.resolveService(abs, name, []);
+      merged = mergeFiles(merged, { ...file.canonical, ...(file.canonical.services ? { services } : {}) });
+    }
+    const main = loaded[0] as LoadedFile;
+    if (typeof merged.name === "string" && merged.name !== this.project) {
+      this.warnings.add(`${main.rel}: name "${merged.name}" is ignored; the project is named after its folder: ${this.project}`);
+    }
+    merged.services = this.applyProfiles(merged.services ?? {});
+    for (const n of [...this.unset].sort()) this.warnings.add(`apps/${this.project}: variable ${n} is not set; using an empty string`);
+
+    const normalizer = new Normalizer(merged, {
+      project: this.project,
+      dir: this.dir,
+      repoRoot: this.opts.repoRoot,
+      env: this.lookup,
+      policy: this.opts.policy ?? { allowPrivileged: true },
+      warn: (m) => this.warnings.add(`apps/${this.project}: ${m}`),
+    });
+    let model: ProjectModel;
+    try {
+      model = normalizer.project(fileNames);
+    } catch (err) {
+      const e = err as ComposeKeyError;
+      // report the error in the last file that defines the key (override files win)
+      const owner = e instanceof ComposeKeyError ? ([...loaded].reverse().find((f) => f.yaml.lineOf(e.path.slice(0, 2)) !== undefined) ?? main) : main;
+      this.rethrow(err, owner);
+    }
+    model.warnings = [...this.warnings];
+    return model;
+  }
+
+  private applyProfiles(services: Raw): Raw {
+    const enabled = new Set([...(this.opts.profiles ?? []), ...(this.lookup("COMPOSE_PROFILES") ?? "").split(",").filter(Boolean)]);
+    const all = enabled.has("*");
+    return Object.fromEntries(
+      Object.entries(services).filter(([, s]) => !s.profiles?.length || all || s.profiles.some((p: string) => enabled.has(p))),
+    );
+  }
+}
+
+/** Load one project folder (apps/<name>) of a release. */
+export function loadProject(dir: string, name: string, opts: LoadOptions): ProjectModel & { hostInputs: string } {
+  const found = findComposeFiles(dir);
+  if (!found) throw new InputError(`${relative(opts.repoRoot, dir)} has no Compose file (${COMPOSE_FILE_NAMES.join(", ")})`);
+  const { lookup, hostInputs } = projectEnvironment(name, dir, opts);
+  const loader = new ProjectLoader(name, resolve(dir), opts, lookup);
+  for (const f of found.ignored) loader.warnings.add(`apps/${name}/${f} is ignored: ${found.files[0]} takes precedence`);
+  return { ...loader.loadProject(found.files), hostInputs };
+}
+
+export type LoadedProject = ProjectModel & { hostInputs: string };
+
+/**
+ * Every project of a release: apps/<name>/ folders holding a Compose file. One bad project fails
+ * the whole release, so a bad commit never half-deploys.
+ */
+export function loadRelease(releaseRoot: string, opts: LoadOptions): LoadedProject[] {
+  const appsDir = join(releaseRoot, "apps");
+  if (!existsSync(appsDir)) {
+    throw new InputError(`the release has no apps/ folder at ${relative(opts.repoRoot, appsDir) || "apps"}`, {
+      hint: "put each Compose project in apps/<name>/ (check repository.path in the config)",
+    });
+  }
+  checkInside(appsDir, opts.repoRoot, "apps/");
+  return listProjects(appsDir).map((name) => loadProject(join(appsDir, name), name, opts));
+}

@@ -1,0 +1,574 @@
+// Merged canonical Compose -> the typed, sorted model (model.ts). Units are converted, defaults
+// dropped, references checked (networks, volumes, secrets, depends_on), env files read, and the
+// host's policy applied (privileged containers, bind roots).
+/* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { isAbsolute, relative } from "node:path";
+import { scalarString, type Raw } from "./canonical.ts";
+import { parseDotenv } from "./dotenv.ts";
+import { at, ComposeKeyError, type KeyPath } from "./errors.ts";
+import { contentDigest } from "./hash.ts";
+import type { Lookup } from "./interpolate.ts";
+import type {
+  BindMount,
+  DependsOn,
+  DeviceRequest,
+  HealthcheckModel,
+  MountModel,
+  NetworkModel,
+  ProjectModel,
+  RestartPolicy,
+  ServiceModel,
+  ServiceNetwork,
+  VolumeModel,
+} from "./model.ts";
+import { isInside } from "./paths.ts";
+import { sortPorts } from "./ports.ts";
+import { SWARM_ONLY } from "./schema.ts";
+import { shellSplit } from "./shellwords.ts";
+import { parseBytes, parseDuration } from "./units.ts";
+
+export interface HostPolicy {
+  allowPrivileged: boolean;
+  /** when set, host bind sources must be inside one of these */
+  allowedBindRoots?: string[];
+}
+
+export interface NormalizeContext {
+  project: string;
+  /** project folder inside the release */
+  dir: string;
+  repoRoot: string;
+  env: Lookup;
+  policy: HostPolicy;
+  warn(message: string): void;
+}
+
+const sortedUnique = (list: string[]) => [...new Set(list)].sort();
+const sortedMap = <T>(m: Record<string, T>) => Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const stringMap = (m: Record<string, unknown>) => sortedMap(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v === null ? "" : scalarString(v)])));
+const nonEmpty = <T extends object>(v: T | undefined): T | undefined => (v && Object.keys(v).length ? v : undefined);
+
+function number(v: unknown, what: string): number {
+  const n = typeof v === "number" ? v : Number(v);
+  if (!Number.isFinite(n)) throw new Error(`${what} must be a number, got "${v}"`);
+  return n;
+}
+
+/** -1 means "unlimited" for the memory and pids limits. */
+function bytesOrUnlimited(v: unknown): number {
+  return v === -1 || v === "-1" ? -1 : parseBytes(v as string | number);
+}
+
+/** Engine fields in microseconds that Compose lets people write as durations ("100ms"). */
+function micros(v: unknown): number {
+  return typeof v === "number" || /^\d+$/.test(String(v)) ? Number(v) : Math.round(parseDuration(String(v)) / 1000);
+}
+
+function command(v: unknown): string[] | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === null) return null;
+  return typeof v === "string" ? shellSplit(v) : (v as unknown[]).map(scalarString);
+}
+
+function healthcheck(h: Raw | undefined): HealthcheckModel | undefined {
+  if (!h) return undefined;
+  if (h.disable) return { test: ["NONE"] };
+  // without test, only the timings are overridden and the image's own test applies
+  const out: HealthcheckModel = {};
+  if (typeof h.test === "string") out.test = ["CMD-SHELL", h.test];
+  else if (Array.isArray(h.test)) {
+    out.test = h.test.map(scalarString);
+    if (!["CMD", "CMD-SHELL", "NONE"].includes(out.test[0] ?? "")) throw new Error('healthcheck.test as a list must start with "CMD", "CMD-SHELL" or "NONE"');
+  }
+  for (const key of ["interval", "timeout", "start_period", "start_interval"] as const) {
+    if (h[key] !== undefined) out[key] = at([key], () => parseDuration(h[key]));
+  }
+  if (h.retries !== undefined) out.retries = number(h.retries, "healthcheck.retries");
+  return out;
+}
+
+function restartPolicy(restart: unknown, deploy: Raw | undefined): RestartPolicy | undefined {
+  if (typeof restart === "string") {
+    const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(restart);
+    if (!m) throw new Error(`invalid restart policy "${restart}" (no, always, unless-stopped, on-failure[:N])`);
+    const name = m[1] as RestartPolicy["name"];
+    if (name === "no") return undefined;
+    return m[2] ? { name, max_retries: Number(m[2]) } : { name };
+  }
+  const rp = deploy?.restart_policy;
+  if (!rp) return undefined;
+  const condition = rp.condition ?? "any";
+  if (condition === "none") return undefined;
+  const name = condition === "any" ? "always" : "on-failure";
+  return rp.max_attempts !== undefined ? { name, max_retries: rp.max_attempts } : { name };
+}
+
+function deviceRequests(list: Raw[]): DeviceRequest[] {
+  return list.map((d) => {
+    const out: DeviceRequest = { capabilities: (d.capabilities ?? [["gpu"]]).map((c: string[]) => [...c].sort()) };
+    if (d.driver) out.driver = d.driver;
+    if (d.count !== undefined) out.count = d.count === "all" ? -1 : d.count;
+    if (d.device_ids) out.device_ids = [...d.device_ids].sort();
+    if (d.options) out.options = stringMap(d.options);
+    if (out.count === undefined && !out.device_ids) out.count = -1;
+    return out;
+  });
+}
+
+export class Normalizer {
+  readonly networks: Record<string, NetworkModel> = {};
+  readonly volumes: Record<string, VolumeModel> = {};
+  private usedNetworks = new Set<string>();
+  private readonly digests = new Map<string, string>();
+
+  constructor(
+    private readonly raw: Raw,
+    private readonly ctx: NormalizeContext,
+  ) {}
+
+  /** Bind source -> model form: "./x" or "../x" inside the release (with digest), absolute on the host. */
+  private bindSource(abs: string, inRepoMustExist: boolean): { source: string; digest?: string } {
+    if (isInside(this.ctx.repoRoot, abs)) {
+      if (!existsSync(abs)) {
+        if (!inRepoMustExist) return { source: this.rel(abs) };
+        throw new Error(
+          `${this.rel(abs)} does not exist in the repository. A relative bind mount points into the release directory, which is replaced on every commit, so data written there would be lost. Use a named volume (e.g. "data:/path") or an absolute host path (e.g. "/srv/${this.ctx.project}/data:/path") for data`,
+        );
+      }
+      let digest = this.digests.get(abs);
+      if (!digest) {
+        digest = contentDigest(abs);
+        this.digests.set(abs, digest);
+      }
+      return { source: this.rel(abs), digest };
+    }
+    this.checkHostPath(abs);
+    return { source: abs };
+  }
+
+  private rel(abs: string): string {
+    const r = relative(this.ctx.dir, abs) || ".";
+    return r.startsWith("..") ? r : `./${r}`;
+  }
+
+  private checkHostPath(abs: string): void {
+    const roots = this.ctx.policy.allowedBindRoots;
+    if (roots && !roots.some((root) => isInside(root, abs))) {
+      throw new Error(
+        `host path ${abs} is outside deploy.allowed_bind_roots (${roots.join(", ") || "none"}); the server's config forbids it`,
+      );
+    }
+  }
+
+  private mount(v: Raw, i: number): MountModel {
+    return at(["volumes", i], (): MountModel => {
+      const readOnly = v.read_only ? { read_only: true } : {};
+      if (v.type === "bind") {
+        const { source, digest } = this.bindSource(v.source, true);
+        const bind = nonEmpty(
+          Object.fromEntries(Object.entries(v.bind ?? {}).filter(([k, val]) => !(k === "create_host_path" && val === false))),
+        );
+        const out: BindMount = { type: "bind", source, target: v.target, ...readOnly };
+        if (digest) out.digest = digest;
+        if (bind) out.bind = bind as BindMount["bind"];
+        return out;
+      }
+      if (v.type === "tmpfs") {
+        const tmpfs: { size?: number; mode?: number } = {};
+        if (v.tmpfs?.size !== undefined) tmpfs.size = parseBytes(v.tmpfs.size);
+        if (v.tmpfs?.mode !== undefined) tmpfs.mode = typeof v.tmpfs.mode === "string" ? Number.parseInt(v.tmpfs.mode, 8) : v.tmpfs.mode;
+        return { type: "tmpfs", target: v.target, ...readOnly, ...(nonEmpty(tmpfs) ? { tmpfs } : {}) };
+      }
+      const out: MountModel = { type: "volume", target: v.target, ...readOnly };
+      if (v.source) {
+        if (!this.raw.volumes || !(v.source in this.raw.volumes)) {
+          throw new Error(`volume "${v.source}" is not declared in the top-level volumes: section`);
+        }
+        out.source = v.source;
+        this.volume(v.source);
+      }
+      const opts = nonEmpty(Object.fromEntries(Object.entries(v.volume ?? {}).filter(([k]) => k !== "labels")));
+      if (opts) out.volume = opts as { nocopy?: boolean; subpath?: string };
+      return out;
+    });
+  }
+
+  private volume(key: string): void {
+    if (this.volumes[key]) return;
+    const def: Raw = this.raw.volumes?.[key] ?? {};
+    const external = def.external === true;
+    const v: VolumeModel = { name: def.name ?? (external ? key : `${this.ctx.project}_${key}`), external };
+    if (def.driver) v.driver = def.driver;
+    if (nonEmpty(def.driver_opts)) v.driver_opts = stringMap(def.driver_opts);
+    if (nonEmpty(def.labels)) v.labels = stringMap(def.labels);
+    this.volumes[key] = v;
+  }
+
+  private network(key: string, path: KeyPath): void {
+    this.usedNetworks.add(key);
+    if (this.networks[key]) return;
+    const declared = this.raw.networks && key in this.raw.networks;
+    if (!declared && key !== "default") throw new ComposeKeyError(`network "${key}" is not declared in the top-level networks: section`, path);
+    const def: Raw = this.raw.networks?.[key] ?? {};
+    const external = def.external === true;
+    const n: NetworkModel = { name: def.name ?? (external ? key : `${this.ctx.project}_${key}`), external };
+    for (const k of ["driver", "internal", "attachable", "enable_ipv4", "enable_ipv6"] as const) if (def[k] !== undefined) (n as any)[k] = def[k];
+    if (nonEmpty(def.driver_opts)) n.driver_opts = stringMap(def.driver_opts);
+    if (nonEmpty(def.labels)) n.labels = stringMap(def.labels);
+    if (def.ipam) {
+      n.ipam = {};
+      if (def.ipam.driver) n.ipam.driver = def.ipam.driver;
+      if (def.ipam.config?.length) n.ipam.config = def.ipam.config;
+      if (nonEmpty(def.ipam.options)) n.ipam.options = stringMap(def.ipam.options);
+    }
+    this.networks[key] = n;
+  }
+
+  private fileMount(kind: "secrets" | "configs", ref: Raw, i: number): BindMount {
+    return at([kind, i], () => {
+      const def: Raw | undefined = this.raw[kind]?.[ref.source];
+      if (!def) throw new Error(`${kind.slice(0, -1)} "${ref.source}" is not declared in the top-level ${kind}: section`);
+      if (def.external) throw new Error(`external ${kind} are a Swarm feature; use file: instead`);
+      if (def.environment !== undefined || def.content !== undefined) {
+        throw new Error(`${kind} from environment: or content: are not supported; use file: (a file in the repository or on the host)`);
+      }
+      if (!def.file) throw new Error(`${kind.slice(0, -1)} "${ref.source}" needs file:`);
+      const defaultDir = kind === "secrets" ? "/run/secrets/" : "/";
+      const target: string = ref.target ? (isAbsolute(ref.target) ? ref.target : `${defaultDir}${ref.target}`) : `${defaultDir}${ref.source}`;
+      if (ref.uid !== undefined || ref.gid !== undefined || ref.mode !== undefined) {
+        this.ctx.warn(`${kind}.${ref.source}: uid, gid and mode are not applied to file-based ${kind} (Docker Compose ignores them too)`);
+      }
+      const { source, digest } = this.bindSource(def.file, true);
+      const out: BindMount = { type: "bind", source, target, read_only: true };
+      if (digest) out.digest = digest;
+      return out;
+    });
+  }
+
+  private readEnvFiles(files: Raw[]): Record<string, string | undefined> {
+    const vars: Record<string, string | undefined> = {};
+    files.forEach((f, i) =>
+      at(["env_file", i], () => {
+        if (!isInside(this.ctx.repoRoot, f.path)) this.checkHostPath(f.path);
+        if (!existsSync(f.path)) {
+          if (f.required === false) return;
+          throw new Error(`env file ${this.displayPath(f.path)} does not exist (mark it required: false if it is optional)`);
+        }
+        if (statSync(f.path).isDirectory()) throw new Error(`env file ${this.displayPath(f.path)} is a directory`);
+        Object.assign(vars, parseDotenv(readFileSync(f.path, "utf8"), (name) => vars[name] ?? this.ctx.env(name)));
+      }),
+    );
+    return vars;
+  }
+
+  private displayPath(abs: string): string {
+    return isInside(this.ctx.repoRoot, abs) ? this.rel(abs) : abs;
+  }
+
+  private warnSwarmKeys(name: string, deploy: Raw | undefined): void {
+    if (!deploy) return;
+    for (const key of SWARM_ONLY) {
+      const parts = key.split(".").slice(1);
+      let v: any = deploy;
+      for (const p of parts) v = v?.[p];
+      if (v === undefined) continue;
+      if (key === "deploy.mode" && (v === "replicated" || v === "replicated-job")) continue;
+      this.ctx.warn(`services.${name}.${key} is Swarm-only; ignored on a single engine (as Docker Compose does)`);
+    }
+  }
+
+  service(name: string, s: Raw): ServiceModel {
+    const { project } = this.ctx;
+    const deploy: Raw | undefined = s.deploy;
+    this.warnSwarmKeys(name, deploy);
+    if (!s.image && !s.build) throw new ComposeKeyError(`service "${name}" has neither image nor build`, []);
+
+    const labels: Record<string, string> = {};
+    for (const [i, f] of ((s.label_file as string[] | undefined) ?? []).entries()) {
+      at(["label_file", i], () => {
+        if (!existsSync(f)) throw new Error(`label file ${this.displayPath(f)} does not exist`);
+        for (const [k, v] of Object.entries(parseDotenv(readFileSync(f, "utf8")))) if (v !== undefined) labels[k] = v;
+      });
+    }
+    Object.assign(labels, stringMap(s.labels ?? {}));
+
+    const env: Record<string, string | null> = {};
+    for (const [k, v] of Object.entries(this.readEnvFiles(s.env_file ?? []))) if (v !== undefined) env[k] = v;
+    for (const [k, v] of Object.entries(s.environment ?? {})) {
+      if (v !== null) env[k] = v as string;
+      else {
+        const fromEnv = this.ctx.env(k);
+        if (fromEnv !== undefined) env[k] = fromEnv;
+        else delete env[k];
+      }
+    }
+
+    const replicasFromDeploy = deploy?.replicas;
+    if (replicasFromDeploy !== undefined && s.scale !== undefined && replicasFromDeploy !== s.scale) {
+      throw new ComposeKeyError(`scale (${s.scale}) and deploy.replicas (${replicasFromDeploy}) disagree; set one`, ["scale"]);
+    }
+    const replicas = (replicasFromDeploy ?? s.scale ?? 1) as number;
+    if (replicas < 0) throw new ComposeKeyError("replicas cannot be negative", ["deploy", "replicas"]);
+
+    let pullPolicy = (s.pull_policy ?? (s.build && !s.image ? "build" : "missing")) as string;
+    if (pullPolicy === "if_not_present") pullPolicy = "missing";
+    if (!["always", "missing", "never", "build"].includes(pullPolicy)) {
+      throw new ComposeKeyError(`pull_policy "${pullPolicy}" is not supported (always, missing, never, build)`, ["pull_policy"]);
+    }
+
+    const model: ServiceModel = {
+      name,
+      image: s.image ?? `${project}-${name}`,
+      pull_policy: pullPolicy as ServiceModel["pull_policy"],
+      managed: labels["konta.managed"] === "true",
+      stopped: labels["konta.stopped"] === "true",
+      replicas,
+      update_order: deploy?.update_config?.order ?? "stop-first",
+    };
+
+    if (s.build) model.build = at(["build"], () => this.build(s.build));
+    if (s.depends_on) {
+      model.depends_on = sortedMap(
+        Object.fromEntries(
+          Object.entries(s.depends_on as Record<string, Raw>).map(([dep, d]): [string, DependsOn] => [
+            dep,
+            { condition: d.condition ?? "service_started", restart: d.restart ?? false, required: d.required ?? true },
+          ]),
+        ),
+      );
+    }
+    const cmd = at(["command"], () => command(s.command));
+    if (cmd !== undefined) model.command = cmd;
+    const entrypoint = at(["entrypoint"], () => command(s.entrypoint));
+    if (entrypoint !== undefined) model.entrypoint = entrypoint;
+    if (nonEmpty(env)) model.environment = sortedMap(env);
+    if (nonEmpty(labels)) model.labels = sortedMap(labels);
+    if (nonEmpty(s.annotations)) model.annotations = stringMap(s.annotations);
+    if (s.ports?.length) model.ports = sortPorts(s.ports);
+    if (s.expose?.length) model.expose = sortedUnique(s.expose);
+    if (s.volumes?.length) {
+      model.volumes = (s.volumes as Raw[]).map((v, i) => this.mount(v, i)).sort((a, b) => a.target.localeCompare(b.target));
+    }
+    if (s.volumes_from?.length) model.volumes_from = [...s.volumes_from].sort();
+
+    if (s.network_mode !== undefined) {
+      if (s.networks) throw new ComposeKeyError("network_mode and networks cannot be used together", ["network_mode"]);
+      model.network_mode = s.network_mode;
+    } else {
+      const nets: Record<string, Raw> = s.networks ?? { default: {} };
+      model.networks = sortedMap(
+        Object.fromEntries(
+          Object.entries(nets).map(([key, n]): [string, ServiceNetwork] => {
+            this.network(key, ["networks", key]);
+            const out: ServiceNetwork = {};
+            if (n.aliases?.length) out.aliases = sortedUnique(n.aliases);
+            for (const k of ["ipv4_address", "ipv6_address", "mac_address", "priority", "gw_priority"] as const) if (n[k] !== undefined) (out as any)[k] = n[k];
+            if (n.link_local_ips?.length) out.link_local_ips = sortedUnique(n.link_local_ips);
+            if (nonEmpty(n.driver_opts)) out.driver_opts = stringMap(n.driver_opts);
+            return [key, out];
+          }),
+        ),
+      );
+    }
+    if (s.links?.length) model.links = sortedUnique(s.links);
+    if (s.external_links?.length) model.external_links = sortedUnique(s.external_links);
+
+    const hc = at(["healthcheck"], () => healthcheck(s.healthcheck));
+    if (hc) model.healthcheck = hc;
+    const restart = at(["restart"], () => restartPolicy(s.restart, deploy));
+    if (restart) model.restart = restart;
+
+    for (const key of [
+      "container_name", "hostname", "domainname", "user", "working_dir", "mac_address", "ipc", "pid", "uts",
+      "userns_mode", "cgroup", "cgroup_parent", "isolation", "platform", "runtime", "stop_signal", "cpuset",
+    ] as const) {
+      if (s[key] !== undefined && s[key] !== null) (model as any)[key] = scalarString(s[key]);
+    }
+    for (const key of ["stdin_open", "tty", "attach", "init", "privileged", "read_only", "oom_kill_disable"] as const) {
+      if (s[key] !== undefined) (model as any)[key] = s[key];
+    }
+    if (s.attach === true) delete model.attach; // the default
+    for (const key of ["cap_add", "cap_drop", "security_opt", "dns", "dns_opt", "dns_search", "tmpfs", "device_cgroup_rules", "group_add"] as const) {
+      if (s[key]?.length) (model as any)[key] = sortedUnique((s[key] as unknown[]).map(scalarString));
+    }
+    if (s.devices?.length) {
+      model.devices = [...(s.devices as ServiceModel["devices"] & object)].sort((a, b) => a.target.localeCompare(b.target));
+    }
+    const gpus = [
+      ...(s.gpus === "all" ? [{ capabilities: [["gpu"]], count: "all" }] : (s.gpus ?? [])),
+      ...(deploy?.resources?.reservations?.devices ?? []),
+    ];
+    if (gpus.length) model.gpus = deviceRequests(gpus);
+    if (nonEmpty(s.extra_hosts)) model.extra_hosts = sortedMap(s.extra_hosts);
+    if (nonEmpty(s.sysctls)) model.sysctls = stringMap(s.sysctls);
+    if (nonEmpty(s.storage_opt)) model.storage_opt = stringMap(s.storage_opt);
+    if (nonEmpty(s.ulimits)) model.ulimits = sortedMap(s.ulimits);
+    if (s.logging) {
+      const logging: ServiceModel["logging"] = {};
+      if (s.logging.driver) logging.driver = s.logging.driver;
+      if (nonEmpty(s.logging.options)) logging.options = stringMap(s.logging.options);
+      if (nonEmpty(logging)) model.logging = logging;
+    }
+    this.resources(s, model);
+    if (s.secrets?.length) model.secrets = (s.secrets as Raw[]).map((r, i) => this.fileMount("secrets", r, i)).sort((a, b) => a.target.localeCompare(b.target));
+    if (s.configs?.length) model.configs = (s.configs as Raw[]).map((r, i) => this.fileMount("configs", r, i)).sort((a, b) => a.target.localeCompare(b.target));
+
+    this.checkPolicy(model);
+    this.checkReplicas(model);
+    return model;
+  }
+
+  private build(b: Raw): ServiceModel["build"] {
+    const inRepo = isInside(this.ctx.repoRoot, b.context);
+    if (!inRepo) this.checkHostPath(b.context);
+    const out: NonNullable<ServiceModel["build"]> = { context: inRepo ? this.rel(b.context) : b.context };
+    for (const k of ["dockerfile", "target", "network", "isolation"] as const) if (b[k] !== undefined) out[k] = b[k];
+    for (const k of ["no_cache", "pull"] as const) if (b[k] !== undefined) out[k] = b[k];
+    if (nonEmpty(b.args)) out.args = stringMap(b.args);
+    if (nonEmpty(b.labels)) out.labels = stringMap(b.labels);
+    if (b.cache_from?.length) out.cache_from = [...b.cache_from];
+    if (b.tags?.length) out.tags = [...b.tags];
+    if (b.shm_size !== undefined) out.shm_size = parseBytes(b.shm_size);
+    if (nonEmpty(b.extra_hosts)) out.extra_hosts = sortedMap(b.extra_hosts);
+    if (b.platforms?.length) {
+      if (b.platforms.length > 1) throw new Error("build.platforms with more than one platform needs BuildKit; Konta builds for one platform");
+      out.platform = b.platforms[0];
+    }
+    return out;
+  }
+
+  private resources(s: Raw, model: ServiceModel): void {
+    const limits: Raw = s.deploy?.resources?.limits ?? {};
+    const reservations: Raw = s.deploy?.resources?.reservations ?? {};
+    const pick = (key: string, top: unknown, fromDeploy: unknown, path: KeyPath, parse: (v: any) => number) => {
+      const a = top === undefined ? undefined : at(path, () => parse(top));
+      const b = fromDeploy === undefined ? undefined : at(["deploy", "resources"], () => parse(fromDeploy));
+      if (a !== undefined && b !== undefined && a !== b) {
+        throw new ComposeKeyError(`${key} (${a}) and deploy.resources (${b}) disagree; set one`, path);
+      }
+      const v = a ?? b;
+      if (v !== undefined) (model as any)[key] = v;
+    };
+    pick("mem_limit", s.mem_limit, limits.memory, ["mem_limit"], bytesOrUnlimited);
+    pick("mem_reservation", s.mem_reservation, reservations.memory, ["mem_reservation"], bytesOrUnlimited);
+    pick("cpus", s.cpus, limits.cpus, ["cpus"], (v) => number(v, "cpus"));
+    pick("pids_limit", s.pids_limit, limits.pids, ["pids_limit"], (v) => number(v, "pids_limit"));
+    if (s.memswap_limit !== undefined) model.memswap_limit = at(["memswap_limit"], () => bytesOrUnlimited(s.memswap_limit));
+    if (s.shm_size !== undefined) model.shm_size = at(["shm_size"], () => parseBytes(s.shm_size));
+    if (s.stop_grace_period !== undefined) model.stop_grace_period = at(["stop_grace_period"], () => parseDuration(s.stop_grace_period));
+    for (const key of ["mem_swappiness", "oom_score_adj", "cpu_shares", "cpu_count", "cpu_percent"] as const) {
+      if (s[key] !== undefined) (model as any)[key] = at([key], () => number(s[key], key));
+    }
+    for (const key of ["cpu_quota", "cpu_period", "cpu_rt_period", "cpu_rt_runtime"] as const) {
+      if (s[key] !== undefined) (model as any)[key] = at([key], () => micros(s[key]));
+    }
+    if (s.blkio_config) {
+      const b = s.blkio_config;
+      const rate = (list: Raw[] | undefined, parse: (v: any) => number) =>
+        list?.map((d) => ({ path: d.path, rate: parse(d.rate) })).sort((x, y) => x.path.localeCompare(y.path));
+      const out: NonNullable<ServiceModel["blkio_config"]> = {};
+      if (b.weight !== undefined) out.weight = b.weight;
+      if (b.weight_device) out.weight_device = [...b.weight_device].sort((x: Raw, y: Raw) => x.path.localeCompare(y.path));
+      const bps = rate(b.device_read_bps, parseBytes);
+      if (bps) out.device_read_bps = bps;
+      const wbps = rate(b.device_write_bps, parseBytes);
+      if (wbps) out.device_write_bps = wbps;
+      const riops = rate(b.device_read_iops, (v) => number(v, "iops"));
+      if (riops) out.device_read_iops = riops;
+      const wiops = rate(b.device_write_iops, (v) => number(v, "iops"));
+      if (wiops) out.device_write_iops = wiops;
+      if (nonEmpty(out)) model.blkio_config = out;
+    }
+  }
+
+  private checkPolicy(model: ServiceModel): void {
+    if (model.privileged && !this.ctx.policy.allowPrivileged) {
+      throw new ComposeKeyError("privileged: true is forbidden on this server (deploy.allow_privileged: false in the Konta config)", ["privileged"]);
+    }
+  }
+
+  private checkReplicas(model: ServiceModel): void {
+    if (model.replicas <= 1) return;
+    if (model.container_name) {
+      throw new ComposeKeyError(
+        `container_name "${model.container_name}" names one container, but ${model.replicas} replicas are asked for; remove container_name or use one replica`,
+        ["container_name"],
+      );
+    }
+    const fixed = model.ports?.find((p) => p.published && !p.published.includes("-"));
+    if (fixed) {
+      throw new ComposeKeyError(
+        `host port ${fixed.published} can be bound by one container only, but ${model.replicas} replicas are asked for; publish a range (e.g. "${fixed.published}-${Number(fixed.published) + model.replicas - 1}:${fixed.target}"), drop the host port, or put the replicas behind a reverse proxy`,
+        ["ports"],
+      );
+    }
+  }
+
+  /** Everything, with cross-service checks. */
+  project(files: string[]): ProjectModel {
+    const services: Record<string, ServiceModel> = {};
+    for (const [name, s] of Object.entries((this.raw.services ?? {}) as Raw)) {
+      try {
+        services[name] = this.service(name, s);
+      } catch (err) {
+        if (err instanceof ComposeKeyError) throw new ComposeKeyError(err.message, ["services", name, ...err.path], err.file);
+        throw new ComposeKeyError((err as Error).message, ["services", name]);
+      }
+    }
+    checkReferences(services);
+    for (const key of Object.keys(this.raw.volumes ?? {})) this.volume(key);
+    return {
+      name: this.ctx.project,
+      dir: this.ctx.dir,
+      files,
+      services: sortedMap(services),
+      networks: sortedMap(Object.fromEntries(Object.entries(this.networks).filter(([k]) => this.usedNetworks.has(k)))),
+      volumes: sortedMap(this.volumes),
+      warnings: [],
+    };
+  }
+}
+
+/** Services a service needs: depends_on, network_mode: service:, volumes_from and links. */
+export function serviceReferences(s: ServiceModel): { name: string; key: KeyPath }[] {
+  const out: { name: string; key: KeyPath }[] = Object.keys(s.depends_on ?? {}).map((name) => ({ name, key: ["depends_on", name] }));
+  const mode = s.network_mode?.match(/^service:(.+)$/)?.[1];
+  if (mode) out.push({ name: mode, key: ["network_mode"] });
+  for (const v of s.volumes_from ?? []) {
+    const m = /^(?:service:)?([^:]+)/.exec(v);
+    if (m && !v.startsWith("container:")) out.push({ name: m[1] as string, key: ["volumes_from"] });
+  }
+  for (const l of s.links ?? []) out.push({ name: l.split(":")[0] as string, key: ["links"] });
+  return out;
+}
+
+/** depends_on, network_mode: service:, volumes_from and links must name services that exist, without cycles. */
+function checkReferences(services: Record<string, ServiceModel>): void {
+  for (const s of Object.values(services)) {
+    for (const ref of serviceReferences(s)) {
+      if (!services[ref.name]) {
+        if (ref.key[0] === "depends_on" && s.depends_on?.[ref.name]?.required === false) {
+          delete s.depends_on[ref.name];
+          continue;
+        }
+        throw new ComposeKeyError(`service "${s.name}" refers to service "${ref.name}", which does not exist (or its profile is not enabled)`, [
+          "services",
+          s.name,
+          ...ref.key,
+        ]);
+      }
+    }
+  }
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (name: string, trail: string[]) => {
+    if (state.get(name) === "done") return;
+    if (state.get(name) === "visiting") {
+      throw new ComposeKeyError(`circular dependency between services: ${[...trail, name].join(" -> ")}`, ["services", name, "depends_on"]);
+    }
+    state.set(name, "visiting");
+    for (const ref of serviceReferences(services[name] as ServiceModel)) visit(ref.name, [...trail, name]);
+    state.set(name, "done");
+  };
+  for (const name of Object.keys(services)) visit(name, []);
+}
