@@ -1,0 +1,102 @@
+// `build:` services: tar the context (honouring .dockerignore), POST /build, and tag the result
+// with a hash of the context and build options, so a rebuild happens only when one of them changes.
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, join, relative } from "node:path";
+import ignore from "@balena/dockerignore";
+import * as tar from "tar";
+import type { ProjectModel, ServiceModel } from "../compose/model.ts";
+import { canonicalJson, contentDigest, sha256 } from "../compose/hash.ts";
+import { DeployError } from "../errors.ts";
+import { log, progress } from "../log.ts";
+import { type DockerClient, readJsonStream, StreamError } from "./client.ts";
+import { inspectImage } from "./images.ts";
+
+export const BUILD_HASH_LABEL = "konta.build-hash";
+
+function dockerignore(contextDir: string, dockerfile: string): (rel: string) => boolean {
+  const candidates = [join(contextDir, `${dockerfile}.dockerignore`), join(contextDir, ".dockerignore")];
+  const file = candidates.find((f) => existsSync(f));
+  if (!file) return () => true;
+  const ig = ignore().add(readFileSync(file, "utf8").split(/\r?\n/).filter((l) => l.trim() && !l.startsWith("#")));
+  // the Dockerfile and .dockerignore always reach the engine (as `docker build` sends them)
+  return (rel) => rel === dockerfile || rel === ".dockerignore" || !ig.ignores(rel);
+}
+
+/** Build the service's image unless an image with the same build hash exists. True when it built. */
+export async function buildImage(docker: DockerClient, project: ProjectModel, s: ServiceModel): Promise<boolean> {
+  const b = s.build;
+  if (!b) return false;
+  const contextDir = isAbsolute(b.context) ? b.context : join(project.dir, b.context);
+  const dockerfile = b.dockerfile ?? "Dockerfile";
+  if (!existsSync(join(contextDir, dockerfile))) {
+    throw new DeployError(`${project.name}/${s.name}: no ${dockerfile} in the build context ${relative(project.dir, contextDir) || "."}`);
+  }
+  const include = dockerignore(contextDir, dockerfile);
+  const options = { dockerfile, args: b.args, target: b.target, labels: b.labels, platform: b.platform, network: b.network, shm: b.shm_size, hosts: b.extra_hosts };
+  const hash = sha256(contentDigest(contextDir, include) + canonicalJson(options)).slice(0, 32);
+  const existing = await inspectImage(docker, s.image);
+  if (existing?.Config?.Labels?.[BUILD_HASH_LABEL] === hash && !b.no_cache) {
+    log.debug(`build ${s.image}: up to date`);
+    return false;
+  }
+  progress(`building ${s.image} for ${project.name}/${s.name}`);
+  const body = toWebStream(
+    tar.create({ cwd: contextDir, portable: true, filter: (p) => p === "." || include(p.replace(/^\.\//, "")) }, ["."]) as unknown as AsyncIterable<Uint8Array>,
+  );
+  const stream = await docker.stream("POST", "/build", {
+    query: {
+      t: s.image,
+      dockerfile,
+      buildargs: JSON.stringify(b.args ?? {}),
+      labels: JSON.stringify({ ...(b.labels ?? {}), [BUILD_HASH_LABEL]: hash }),
+      ...(b.target ? { target: b.target } : {}),
+      ...(b.network ? { networkmode: b.network } : {}),
+      ...(b.shm_size ? { shmsize: b.shm_size } : {}),
+      ...(b.extra_hosts ? { extrahosts: Object.entries(b.extra_hosts).flatMap(([h, ips]) => ips.map((ip) => `${h}:${ip}`)).join(",") } : {}),
+      ...(b.platform ? { platform: b.platform } : {}),
+      ...(b.no_cache ? { nocache: 1 } : {}),
+      ...(b.pull ? { pull: 1 } : {}),
+      rm: 1,
+      forcerm: 1,
+    },
+    rawBody: body,
+    headers: { "Content-Type": "application/x-tar" },
+    what: `build ${s.image}`,
+  });
+  const lines: string[] = [];
+  try {
+    await readJsonStream(stream, (e) => {
+      if (typeof e.stream === "string") {
+        const line = e.stream.trimEnd();
+        if (line) {
+          lines.push(line);
+          log.debug(`build ${s.image}: ${line}`);
+        }
+      }
+    });
+  } catch (err) {
+    if (err instanceof StreamError) {
+      throw new DeployError(`build of ${s.image} for ${project.name}/${s.name} failed: ${err.message}`, {
+        hint: lines.length ? `last build output:\n${lines.slice(-8).map((l) => `    ${l}`).join("\n")}` : undefined,
+      });
+    }
+    throw err;
+  }
+  for (const extra of b.tags ?? []) {
+    const i = extra.lastIndexOf(":");
+    const [repo, tag] = i > extra.lastIndexOf("/") ? [extra.slice(0, i), extra.slice(i + 1)] : [extra, "latest"];
+    await docker.request("POST", `/images/${encodeURIComponent(s.image)}/tag`, { query: { repo, tag }, what: `tag ${s.image} as ${extra}` });
+  }
+  return true;
+}
+
+function toWebStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await it.next();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+  });
+}

@@ -1,0 +1,268 @@
+// Apply a project plan to the engine: volumes and networks first, then removals (they free host
+// ports), then services level by level in depends_on order (a few at once), each change behind
+// the health gate. Recreate is stop-first unless the service asks for start-first.
+import type { NetworkModel, ProjectModel, ServiceModel, VolumeModel } from "../compose/model.ts";
+import { DeployError, errorMessage } from "../errors.ts";
+import type { DockerClient } from "../docker/client.ts";
+import { EngineError } from "../docker/client.ts";
+import {
+  connectNetwork,
+  createContainer,
+  createNetwork,
+  createVolume,
+  removeContainer,
+  removeNetwork,
+  renameContainer,
+  startContainer,
+  stopContainer,
+} from "../docker/engine.ts";
+import { log, progress } from "../log.ts";
+import { waitHealthy, type GateEntry, type GateOptions } from "./health.ts";
+import { containerName, LABEL } from "./labels.ts";
+import type { ObservedContainer } from "./observe.ts";
+import { forEachLimit, startLevels } from "./order.ts";
+import { type Action, type DesiredProject, isOneShot, networkHash, type ProjectPlan } from "./plan.ts";
+import { containerSpec, EngineFeatureError } from "./spec.ts";
+
+export interface ApplyOptions {
+  docker: DockerClient;
+  commit: string;
+  parallel: number;
+  gate: GateOptions;
+  pinImages?: boolean;
+}
+
+export interface Summary {
+  added: string[];
+  updated: string[];
+  removed: string[];
+  started: string[];
+  stopped: string[];
+  failed: string[];
+}
+
+export function emptySummary(): Summary {
+  return { added: [], updated: [], removed: [], started: [], stopped: [], failed: [] };
+}
+
+const DEFAULT_STOP_SECONDS = 10;
+
+function stopSeconds(s: ServiceModel | undefined): number {
+  return s?.stop_grace_period === undefined ? DEFAULT_STOP_SECONDS : Math.ceil(s.stop_grace_period / 1e9);
+}
+
+function explainNetworkError(err: unknown, name: string): unknown {
+  if (err instanceof EngineError && /available, non-overlapping|address pool/i.test(err.engineMessage)) {
+    return new DeployError(`cannot create network ${name}: the engine's address pools are exhausted (${err.engineMessage})`, {
+      hint:
+        "every app gets its own network and a default engine has room for about 31. Either give the engine more room with " +
+        '"default-address-pools" in /etc/docker/daemon.json (e.g. {"default-address-pools":[{"base":"10.128.0.0/9","size":24}]}, then restart Docker), ' +
+        "or let apps share one network: networks: { default: { name: shared, external: true } } after `docker network create shared`",
+    });
+  }
+  return err;
+}
+
+export async function createNetworkFor(docker: DockerClient, project: string, key: string, n: NetworkModel): Promise<void> {
+  const ipam = n.ipam
+    ? {
+        Driver: n.ipam.driver ?? "default",
+        Config: (n.ipam.config ?? []).map((c) => ({ Subnet: c.subnet, IPRange: c.ip_range, Gateway: c.gateway, AuxiliaryAddresses: c.aux_addresses })),
+        Options: n.ipam.options ?? {},
+      }
+    : undefined;
+  try {
+    await createNetwork(docker, {
+      Name: n.name,
+      Driver: n.driver ?? "bridge",
+      Options: n.driver_opts ?? {},
+      ...(ipam ? { IPAM: ipam } : {}),
+      Internal: n.internal ?? false,
+      Attachable: n.attachable ?? false,
+      EnableIPv6: n.enable_ipv6 ?? false,
+      ...(n.enable_ipv4 !== undefined && docker.atLeast("1.47") ? { EnableIPv4: n.enable_ipv4 } : {}),
+      Labels: {
+        ...(n.labels ?? {}),
+        [LABEL.project]: project,
+        [LABEL.network]: key,
+        [LABEL.managed]: "true",
+        [LABEL.networkHash]: networkHash(n),
+      },
+    });
+  } catch (err) {
+    throw explainNetworkError(err, n.name);
+  }
+}
+
+async function createVolumeFor(docker: DockerClient, project: string, key: string, v: VolumeModel): Promise<void> {
+  await createVolume(docker, {
+    Name: v.name,
+    Driver: v.driver ?? "local",
+    DriverOpts: v.driver_opts ?? {},
+    Labels: { ...(v.labels ?? {}), [LABEL.project]: project, [LABEL.volume]: key, [LABEL.managed]: "true" },
+  });
+}
+
+class ProjectApplier {
+  readonly gate: GateEntry[] = [];
+
+  constructor(
+    private readonly desired: DesiredProject | undefined,
+    private readonly opts: ApplyOptions,
+    private readonly summary: Summary,
+  ) {}
+
+  private get model(): ProjectModel | undefined {
+    return this.desired?.model;
+  }
+
+  private label(a: { service: string; number: number }): string {
+    const s = this.model?.services[a.service];
+    return s && s.replicas > 1 ? `${this.model?.name}/${a.service}#${a.number}` : `${this.model?.name ?? "?"}/${a.service}`;
+  }
+
+  private async remove(c: ObservedContainer, why: string): Promise<void> {
+    progress(`${c.name}: removing (${why})`);
+    await stopContainer(this.opts.docker, c.id, c.name, stopSeconds(this.model?.services[c.service ?? ""]));
+    await removeContainer(this.opts.docker, c.id, c.name);
+  }
+
+  /** Create (and connect) a container for replica `n`, under `name`. Returns its ID. */
+  private async create(s: ServiceModel, n: number, name: string): Promise<string> {
+    const model = this.model as ProjectModel;
+    const target = this.desired?.targets[s.name];
+    if (!target?.imageId) throw new DeployError(`image ${s.image} for ${model.name}/${s.name} is not present on this host`);
+    let spec;
+    try {
+      spec = containerSpec(s, n, { project: model, commit: this.opts.commit, imageId: target.imageId, configHash: target.hash, apiVersion: this.opts.docker.apiVersion, pinImage: this.opts.pinImages });
+    } catch (err) {
+      if (err instanceof EngineFeatureError) throw new DeployError(`${model.name}/${s.name}: ${err.message}`);
+      throw err;
+    }
+    const id = await createContainer(this.opts.docker, name, spec.body, spec.platform);
+    for (const c of spec.connect) await connectNetwork(this.opts.docker, c.network, id, c.endpoint);
+    return id;
+  }
+
+  private async start(id: string, name: string, s: ServiceModel): Promise<void> {
+    await startContainer(this.opts.docker, id, name);
+    this.gate.push({ id, name, service: s.name, oneShot: isOneShot(s) });
+  }
+
+  async action(a: Action): Promise<void> {
+    const s = this.model?.services[a.service];
+    const label = this.label(a);
+    switch (a.type) {
+      case "remove":
+        await this.remove(a.container, a.reason);
+        this.summary.removed.push(label);
+        return;
+      case "stop":
+        progress(`${a.container.name}: stopping (${a.reason})`);
+        await stopContainer(this.opts.docker, a.container.id, a.container.name, stopSeconds(s));
+        this.summary.stopped.push(label);
+        return;
+      case "start":
+        progress(`${a.container.name}: starting`);
+        await this.start(a.container.id, a.container.name, s as ServiceModel);
+        this.summary.started.push(label);
+        return;
+      case "create": {
+        const svc = s as ServiceModel;
+        const name = containerName(this.model?.name as string, a.service, a.number, svc.container_name);
+        progress(`${name}: creating`);
+        const id = await this.create(svc, a.number, name);
+        if (!svc.stopped) await this.start(id, name, svc);
+        this.summary.added.push(label);
+        return;
+      }
+      case "recreate": {
+        const svc = s as ServiceModel;
+        const name = containerName(this.model?.name as string, a.service, a.number, svc.container_name);
+        const order = svc.update_order;
+        progress(`${name}: recreating (${a.reasons.join(", ")}; ${order})`);
+        const tmp = `${a.container.id.slice(0, 12)}_${name}`;
+        const id = await this.create(svc, a.number, tmp);
+        if (order === "start-first" && !svc.stopped) {
+          await this.start(id, tmp, svc);
+          await waitHealthy(this.opts.docker, this.gate.splice(-1), this.opts.gate);
+          await this.remove(a.container, "replaced");
+          await renameContainer(this.opts.docker, id, name);
+        } else {
+          await this.remove(a.container, "replaced");
+          await renameContainer(this.opts.docker, id, name);
+          if (!svc.stopped) await this.start(id, name, svc);
+        }
+        this.summary.updated.push(label);
+        return;
+      }
+    }
+  }
+}
+
+/** Apply one project's plan. Throws DeployError on the first failure; `summary` says what was done. */
+export async function applyProject(desired: DesiredProject | undefined, plan: ProjectPlan, opts: ApplyOptions, summary: Summary): Promise<void> {
+  const { docker } = opts;
+  const applier = new ProjectApplier(desired, opts, summary);
+  const model = desired?.model;
+
+  if (model) {
+    for (const key of plan.volumes.create) await createVolumeFor(docker, model.name, key, model.volumes[key] as VolumeModel);
+    // a changed network is replaced: its containers go first, then the network, then everything is recreated on the new one
+    for (const key of plan.networks.recreate) {
+      const n = model.networks[key] as NetworkModel;
+      for (const a of plan.actions) {
+        if (a.type === "recreate" && a.reasons.includes(`network ${key} changed`)) await applier.action({ type: "remove", service: a.service, number: a.number, container: a.container, reason: `network ${key} changed` });
+      }
+      log.info(`network ${n.name}: recreating (definition changed)`);
+      try {
+        await removeNetwork(docker, n.name, n.name);
+      } catch (err) {
+        throw new DeployError(`cannot replace network ${n.name}: ${errorMessage(err)}`, {
+          hint: `other containers are still attached; see: docker network inspect ${n.name}`,
+        });
+      }
+      await createNetworkFor(docker, model.name, key, n);
+    }
+    for (const key of plan.networks.create) await createNetworkFor(docker, model.name, key, model.networks[key] as NetworkModel);
+  }
+
+  const replaced = new Set(plan.networks.recreate.map((k) => `network ${k} changed`));
+  const actions = plan.actions.map((a): Action =>
+    a.type === "recreate" && a.reasons.some((r) => replaced.has(r)) ? { type: "create", service: a.service, number: a.number, reason: "network replaced" } : a,
+  );
+
+  // removals first: they free host ports and names for what comes next
+  const removals = actions.filter((a) => a.type === "remove" && !model?.services[a.service]);
+  await forEachLimit(removals, opts.parallel, (a) => applier.action(a));
+
+  if (model) {
+    const byService = new Map<string, Action[]>();
+    for (const a of actions) if (!removals.includes(a)) byService.set(a.service, [...(byService.get(a.service) ?? []), a]);
+    const managed = Object.values(model.services).filter((s) => s.managed);
+    const needsReady = new Set(
+      managed.flatMap((s) => Object.entries(s.depends_on ?? {}).filter(([, d]) => d.condition !== "service_started").map(([name]) => name)),
+    );
+    for (const level of startLevels(managed)) {
+      await forEachLimit(level, opts.parallel, async (service) => {
+        // replicas one after another: a rolling update
+        for (const a of byService.get(service) ?? []) await applier.action(a);
+      });
+      const ready = applier.gate.filter((g) => level.includes(g.service) && needsReady.has(g.service));
+      if (ready.length) await waitHealthy(docker, ready, opts.gate);
+    }
+  }
+  if (applier.gate.length) await waitHealthy(docker, applier.gate, opts.gate);
+
+  for (const name of plan.networks.remove) {
+    try {
+      await removeNetwork(docker, name, name);
+      log.info(`network ${name}: removed`);
+    } catch (err) {
+      log.warn(`network ${name}: not removed (${errorMessage(err)})`);
+    }
+  }
+  if (plan.kind === "remove" && plan.volumes.kept.length) {
+    log.info(`${plan.project}: kept volumes ${plan.volumes.kept.join(", ")} (remove them with: docker volume rm ${plan.volumes.kept.join(" ")})`);
+  }
+}

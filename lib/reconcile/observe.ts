@@ -1,0 +1,68 @@
+// What the engine has now, read in three GET requests (containers, networks, volumes) and
+// shaped for planning.
+import type { DockerClient } from "../docker/client.ts";
+import { listContainers, listNetworks, listVolumes, type ContainerSummary, type NetworkSummary, type VolumeSummary } from "../docker/engine.ts";
+import { isKontaCreated, isManaged, LABEL } from "./labels.ts";
+
+export interface ObservedContainer {
+  id: string;
+  name: string;
+  project?: string;
+  service?: string;
+  number: number;
+  hash?: string;
+  imageId: string;
+  /** running, exited, created, restarting, paused, dead */
+  state: string;
+  exitCode?: number;
+  managed: boolean;
+  kontaCreated: boolean;
+  commit?: string;
+  labels: Record<string, string>;
+  created: number;
+  /** host paths of its bind mounts (to keep releases a container still uses) */
+  binds: string[];
+}
+
+export interface Observed {
+  /** every container on the host (names must not collide with ones Konta does not manage) */
+  containers: ObservedContainer[];
+  networks: Map<string, NetworkSummary>;
+  volumes: Map<string, VolumeSummary>;
+}
+
+export function toObserved(c: ContainerSummary): ObservedContainer {
+  const labels = c.Labels ?? {};
+  const exit = /Exited \((-?\d+)\)/.exec(c.Status ?? "");
+  return {
+    id: c.Id,
+    name: (c.Names[0] ?? "").replace(/^\//, ""),
+    project: labels[LABEL.project],
+    service: labels[LABEL.service],
+    number: Number(labels[LABEL.number] ?? Number.NaN),
+    hash: labels[LABEL.configHash],
+    imageId: c.ImageID,
+    state: c.State,
+    ...(exit ? { exitCode: Number(exit[1]) } : {}),
+    managed: isManaged(labels),
+    kontaCreated: isKontaCreated(labels),
+    commit: labels[LABEL.commit],
+    labels,
+    created: c.Created,
+    binds: (c.Mounts ?? []).filter((m) => m.Type === "bind").map((m) => m.Source),
+  };
+}
+
+/** Containers only: enough for the drift check of an idle tick. */
+export async function observeContainers(docker: DockerClient): Promise<ObservedContainer[]> {
+  return (await listContainers(docker, [])).map(toObserved);
+}
+
+export async function observe(docker: DockerClient): Promise<Observed> {
+  const [containers, networks, volumes] = await Promise.all([observeContainers(docker), listNetworks(docker, []), listVolumes(docker, [])]);
+  return {
+    containers,
+    networks: new Map(networks.map((n) => [n.Name, n])),
+    volumes: new Map(volumes.map((v) => [v.Name, v])),
+  };
+}

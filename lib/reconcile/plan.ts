@@ -1,0 +1,228 @@
+// The plan: pure data saying, per project and managed service, what to create, recreate (and
+// why), start, stop or remove. No engine calls here: the inputs are the model (or the targets
+// remembered in state) and what the engine has; `konta plan` prints the result, apply executes it.
+import type { NetworkModel, ProjectModel, ServiceModel } from "../compose/model.ts";
+import { canonicalJson, serviceHash, sha256 } from "../compose/hash.ts";
+import type { NetworkSummary } from "../docker/engine.ts";
+import { containerName, LABEL } from "./labels.ts";
+import type { Observed, ObservedContainer } from "./observe.ts";
+
+/** What one managed service should be, reduced to what the plan compares. */
+export interface ServiceTarget {
+  hash: string;
+  image: string;
+  /** local image ID; undefined when the image is not present (yet) */
+  imageId?: string;
+  replicas: number;
+  stopped: boolean;
+  /** restart policy no/on-failure: a container that exited 0 is finished, not broken */
+  oneShot: boolean;
+  containerName?: string;
+}
+
+export type Action =
+  | { type: "create"; service: string; number: number; reason: string }
+  | { type: "recreate"; service: string; number: number; container: ObservedContainer; reasons: string[] }
+  | { type: "start"; service: string; number: number; container: ObservedContainer }
+  | { type: "stop"; service: string; number: number; container: ObservedContainer; reason: string }
+  | { type: "remove"; service: string; number: number; container: ObservedContainer; reason: string };
+
+export interface ProjectPlan {
+  project: string;
+  /** "remove": the app folder was deleted from Git */
+  kind: "deploy" | "remove";
+  networks: { create: string[]; recreate: string[]; remove: string[] };
+  volumes: { create: string[]; kept: string[] };
+  actions: Action[];
+  unchanged: string[];
+  /** problems that stop the deploy before anything changes */
+  blockers: string[];
+  notes: string[];
+}
+
+export interface Plan {
+  projects: ProjectPlan[];
+}
+
+export function isOneShot(s: ServiceModel): boolean {
+  return !s.restart || s.restart.name === "on-failure";
+}
+
+export function serviceTarget(s: ServiceModel, imageId: string | undefined): ServiceTarget {
+  return {
+    hash: serviceHash(s),
+    image: s.image,
+    ...(imageId ? { imageId } : {}),
+    replicas: s.replicas,
+    stopped: s.stopped,
+    oneShot: isOneShot(s),
+    ...(s.container_name ? { containerName: s.container_name } : {}),
+  };
+}
+
+/** docker/compose's rule, made pure: recreate when the config hash or the image ID differ. */
+export function recreateReasons(target: ServiceTarget, c: ObservedContainer): string[] {
+  const reasons: string[] = [];
+  if (c.hash !== target.hash) reasons.push("config changed");
+  if (target.imageId !== undefined && c.imageId !== target.imageId) reasons.push("image changed");
+  return reasons;
+}
+
+function better(a: ObservedContainer, b: ObservedContainer, t: ServiceTarget, name: string): number {
+  const score = (c: ObservedContainer) =>
+    (recreateReasons(t, c).length === 0 ? 4 : 0) + (c.name === name ? 2 : 0) + (c.state === "running" ? 1 : 0);
+  return score(b) - score(a) || b.created - a.created;
+}
+
+/** Actions for one service, given its containers in the engine. `extraReasons` force a recreate (e.g. its network changed). */
+export function planService(project: string, service: string, t: ServiceTarget, containers: ObservedContainer[], extraReasons: string[] = []): Action[] {
+  const actions: Action[] = [];
+  const byNumber = new Map<number, ObservedContainer[]>();
+  for (const c of containers) {
+    if (!Number.isInteger(c.number) || c.number < 1) {
+      actions.push({ type: "remove", service, number: c.number, container: c, reason: "container without a valid number" });
+      continue;
+    }
+    byNumber.set(c.number, [...(byNumber.get(c.number) ?? []), c]);
+  }
+  for (let n = 1; n <= t.replicas; n++) {
+    const name = containerName(project, service, n, t.containerName);
+    const [best, ...extra] = (byNumber.get(n) ?? []).sort((a, b) => better(a, b, t, name));
+    for (const c of extra) actions.push({ type: "remove", service, number: n, container: c, reason: "duplicate left by an interrupted run" });
+    if (!best) {
+      actions.push({ type: "create", service, number: n, reason: "missing" });
+      continue;
+    }
+    const reasons = [...recreateReasons(t, best), ...extraReasons];
+    if (best.name !== name) reasons.push(`named ${best.name}, expected ${name}`);
+    const running = best.state === "running" || best.state === "restarting";
+    if (reasons.length) actions.push({ type: "recreate", service, number: n, container: best, reasons });
+    else if (t.stopped && running) actions.push({ type: "stop", service, number: n, container: best, reason: "konta.stopped=true" });
+    else if (!t.stopped && !running && !(t.oneShot && best.state === "exited" && best.exitCode === 0)) {
+      actions.push({ type: "start", service, number: n, container: best });
+    }
+  }
+  const surplus = [...byNumber.entries()].filter(([n]) => n > t.replicas).sort(([a], [b]) => b - a);
+  for (const [n, list] of surplus) for (const c of list) actions.push({ type: "remove", service, number: n, container: c, reason: "scaled down" });
+  return actions;
+}
+
+/** Managed containers of a project, by service. */
+function projectContainers(observed: Observed, project: string): Map<string, ObservedContainer[]> {
+  const out = new Map<string, ObservedContainer[]>();
+  for (const c of observed.containers) {
+    if (c.project !== project || !c.managed || !c.service || c.labels[LABEL.oneoff] === "True") continue;
+    out.set(c.service, [...(out.get(c.service) ?? []), c]);
+  }
+  return out;
+}
+
+export function networkHash(n: NetworkModel): string {
+  const { name: _name, external: _external, ...def } = n;
+  return sha256(canonicalJson(def)).slice(0, 16);
+}
+
+function networkChanged(existing: NetworkSummary | undefined, n: NetworkModel): boolean {
+  const label = existing?.Labels?.[LABEL.networkHash];
+  return !!existing && !n.external && label !== undefined && label !== networkHash(n);
+}
+
+export interface DesiredProject {
+  model: ProjectModel;
+  targets: Record<string, ServiceTarget>;
+}
+
+function emptyPlan(project: string, kind: ProjectPlan["kind"]): ProjectPlan {
+  return { project, kind, networks: { create: [], recreate: [], remove: [] }, volumes: { create: [], kept: [] }, actions: [], unchanged: [], blockers: [], notes: [] };
+}
+
+export function planProject(desired: DesiredProject, observed: Observed): ProjectPlan {
+  const { model, targets } = desired;
+  const plan = emptyPlan(model.name, "deploy");
+  const current = projectContainers(observed, model.name);
+  const managed = Object.values(model.services).filter((s) => s.managed);
+
+  const usedNetworks = new Set(managed.flatMap((s) => Object.keys(s.networks ?? {})));
+  const changedNetworks = new Set<string>();
+  for (const key of usedNetworks) {
+    const n = model.networks[key] as NetworkModel;
+    const existing = observed.networks.get(n.name);
+    if (n.external && !existing) plan.blockers.push(`external network "${n.name}" does not exist; create it first: docker network create ${n.name}`);
+    else if (!existing) plan.networks.create.push(key);
+    else if (networkChanged(existing, n)) {
+      plan.networks.recreate.push(key);
+      changedNetworks.add(key);
+    }
+  }
+  const usedVolumes = new Set(managed.flatMap((s) => (s.volumes ?? []).flatMap((v) => (v.type === "volume" && v.source ? [v.source] : []))));
+  for (const key of usedVolumes) {
+    const v = model.volumes[key];
+    if (!v) continue;
+    const exists = observed.volumes.has(v.name);
+    if (v.external && !exists) plan.blockers.push(`external volume "${v.name}" does not exist; create it first: docker volume create ${v.name}`);
+    else if (!exists) plan.volumes.create.push(key);
+  }
+
+  const byName = new Map(observed.containers.map((c) => [c.name, c]));
+  for (const s of managed) {
+    const t = targets[s.name] as ServiceTarget;
+    for (let n = 1; n <= t.replicas; n++) {
+      const name = containerName(model.name, s.name, n, t.containerName);
+      const holder = byName.get(name);
+      if (holder && !(holder.managed && holder.project === model.name && holder.service === s.name)) {
+        plan.blockers.push(
+          `container name "${name}" is taken by container ${holder.id.slice(0, 12)}, which Konta does not manage for ${model.name}/${s.name}; rename or remove it (docker rm -f ${name}) or change container_name`,
+        );
+      }
+    }
+    const netReasons = Object.keys(s.networks ?? {})
+      .filter((k) => changedNetworks.has(k))
+      .map((k) => `network ${k} changed`);
+    const actions = planService(model.name, s.name, t, current.get(s.name) ?? [], netReasons);
+    if (actions.length) plan.actions.push(...actions);
+    else plan.unchanged.push(s.name);
+  }
+
+  for (const [service, containers] of current) {
+    const s = model.services[service];
+    if (s && !s.managed) {
+      plan.notes.push(`service ${service} is no longer konta.managed; its containers are left alone`);
+      continue;
+    }
+    if (s) continue;
+    for (const c of containers) plan.actions.push({ type: "remove", service, number: c.number, container: c, reason: "removed from the Compose file" });
+  }
+  return plan;
+}
+
+/** An app folder deleted from Git: stop and remove what Konta created, remove its networks, keep its volumes. */
+export function planRemoval(project: string, observed: Observed): ProjectPlan {
+  const plan = emptyPlan(project, "remove");
+  for (const c of observed.containers) {
+    if (c.project === project && c.kontaCreated) {
+      plan.actions.push({ type: "remove", service: c.service ?? "?", number: c.number, container: c, reason: "app folder removed from Git" });
+    }
+  }
+  for (const n of observed.networks.values()) {
+    if (n.Labels?.[LABEL.project] === project && n.Labels?.[LABEL.managed] === "true") plan.networks.remove.push(n.Name);
+  }
+  for (const v of observed.volumes.values()) {
+    if (v.Labels?.[LABEL.project] === project) plan.volumes.kept.push(v.Name);
+  }
+  return plan;
+}
+
+/** Projects in the engine that Konta deployed but that are not in the release. */
+export function removedProjects(observed: Observed, desired: Set<string>): string[] {
+  const out = new Set<string>();
+  for (const c of observed.containers) if (c.kontaCreated && c.project && !desired.has(c.project)) out.add(c.project);
+  return [...out].sort();
+}
+
+export function projectHasChanges(p: ProjectPlan): boolean {
+  return p.actions.length > 0 || p.networks.create.length > 0 || p.networks.recreate.length > 0 || p.networks.remove.length > 0 || p.volumes.create.length > 0;
+}
+
+export function planHasChanges(plan: Plan): boolean {
+  return plan.projects.some(projectHasChanges);
+}
