@@ -1,0 +1,44 @@
+import { defineCommand } from "citty";
+import { ExitCode } from "../../lib/errors.ts";
+import { log } from "../../lib/log.ts";
+import { sync } from "../../lib/sync.ts";
+import { globalArgs, jsonArg } from "../args.ts";
+import { formatPlan, formatSummary, planView } from "../format.ts";
+import { printJson, withRuntime } from "../run.ts";
+
+export default defineCommand({
+  meta: {
+    name: "sync",
+    description:
+      "Deploy the branch head if it is new, repair drift otherwise (what the timer runs). A commit that failed is not retried by timer runs until a new commit arrives or --now is given.",
+  },
+  args: {
+    ...globalArgs,
+    ...jsonArg,
+    now: { type: "boolean", description: "retry a commit that failed before, and show progress" },
+    "dry-run": { type: "boolean", description: "print the plan, change nothing" },
+    wait: { type: "string", description: "wait up to this many seconds for another run's lock instead of exiting 4", valueHint: "seconds" },
+  },
+  run: (ctx) =>
+    withRuntime(
+      ctx,
+      async (rt) => {
+        const report = await sync(rt, { now: ctx.args.now, dryRun: ctx.args["dry-run"], wait: Number(ctx.args.wait ?? 0) });
+        if (ctx.args.json) {
+          printJson({ ...report, plan: report.plan ? planView(report.plan) : undefined });
+          return report.exitCode;
+        }
+        if (report.exitCode !== ExitCode.ok) {
+          log.error(report.message);
+          if (report.hint) log.info(`hint: ${report.hint}`);
+          return report.exitCode;
+        }
+        const lines = [report.message];
+        if (report.result === "planned" && report.plan) lines.push(...formatPlan(report.plan));
+        if (report.summary && report.result !== "planned") lines.push(...formatSummary(report.summary));
+        if (!ctx.args.quiet || report.result !== "up-to-date") process.stdout.write(`${lines.join("\n")}\n`);
+        return report.exitCode;
+      },
+      { progress: ctx.args.now },
+    ),
+});

@@ -1,0 +1,76 @@
+// How plans, summaries and reports look on a terminal and in --json. Presentation only.
+import type { Summary } from "../lib/reconcile/apply.ts";
+import type { Action, Plan, ProjectPlan } from "../lib/reconcile/plan.ts";
+import { projectHasChanges } from "../lib/reconcile/plan.ts";
+
+export interface ActionView {
+  type: Action["type"];
+  service: string;
+  replica: number;
+  container?: string;
+  why?: string;
+}
+
+export function actionView(a: Action): ActionView {
+  const container = "container" in a ? a.container.name : undefined;
+  const why = a.type === "recreate" ? a.reasons.join(", ") : a.type === "create" || a.type === "remove" || a.type === "stop" ? a.reason : undefined;
+  return { type: a.type, service: a.service, replica: a.number, ...(container ? { container } : {}), ...(why ? { why } : {}) };
+}
+
+export function planView(plan: Plan) {
+  return plan.projects.filter(projectHasChanges).map((p) => ({
+    project: p.project,
+    kind: p.kind,
+    actions: p.actions.map(actionView),
+    unchanged: p.unchanged,
+    networks: p.networks,
+    volumes: p.volumes,
+    blockers: p.blockers,
+  }));
+}
+
+const VERB: Record<Action["type"], string> = { create: "create", recreate: "recreate", start: "start", stop: "stop", remove: "remove" };
+
+export function formatProjectPlan(p: ProjectPlan, details?: (a: Action) => string[]): string[] {
+  const lines = [`${p.project}${p.kind === "remove" ? " (app removed from Git)" : ""}:`];
+  for (const key of p.networks.create) lines.push(`  + network ${key}`);
+  for (const key of p.networks.recreate) lines.push(`  ~ network ${key} (definition changed)`);
+  for (const name of p.networks.remove) lines.push(`  - network ${name}`);
+  for (const key of p.volumes.create) lines.push(`  + volume ${key}`);
+  for (const a of p.actions) {
+    const v = actionView(a);
+    const mark = a.type === "create" ? "+" : a.type === "remove" ? "-" : a.type === "recreate" ? "~" : a.type === "start" ? ">" : "■";
+    const replica = v.replica > 1 || a.type === "remove" ? ` #${v.replica}` : "";
+    lines.push(`  ${mark} ${VERB[a.type]} ${v.service}${replica}${v.why ? ` (${v.why})` : ""}`);
+    for (const d of details?.(a) ?? []) lines.push(`      ${d}`);
+  }
+  if (p.unchanged.length) lines.push(`  = unchanged: ${p.unchanged.join(", ")}`);
+  for (const b of p.blockers) lines.push(`  ! ${b}`);
+  if (p.kind === "remove" && p.volumes.kept.length) lines.push(`  (volumes kept: ${p.volumes.kept.join(", ")})`);
+  return lines;
+}
+
+export function formatPlan(plan: Plan, details?: (a: Action) => string[]): string[] {
+  const changed = plan.projects.filter(projectHasChanges);
+  if (!changed.length) return ["nothing to do"];
+  return changed.flatMap((p) => formatProjectPlan(p, details));
+}
+
+/** "web: updated web, api; added worker" per project. */
+export function formatSummary(s: Summary): string[] {
+  const byProject = new Map<string, string[]>();
+  const add = (verb: string, names: string[]) => {
+    const grouped = new Map<string, string[]>();
+    for (const n of names) {
+      const [project, service] = n.split("/") as [string, string];
+      grouped.set(project, [...(grouped.get(project) ?? []), service]);
+    }
+    for (const [project, services] of grouped) byProject.set(project, [...(byProject.get(project) ?? []), `${verb} ${services.join(", ")}`]);
+  };
+  add("added", s.added);
+  add("updated", s.updated);
+  add("started", s.started);
+  add("stopped", s.stopped);
+  add("removed", s.removed);
+  return [...byProject.entries()].map(([p, parts]) => `  ${p}: ${parts.join("; ")}`);
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bun
+// konta: GitOps for Docker Compose on one small server. Each command is a file in cli/commands/,
+// a thin layer over lib/.
+import "./tty.ts";
+import { type CommandDef, defineCommand, runCommand, showUsage } from "citty";
+import { ExitCode } from "../lib/errors.ts";
+import { VERSION } from "../lib/version.ts";
+import { printError } from "./run.ts";
+import sync from "./commands/sync.ts";
+import version from "./commands/version.ts";
+
+export const EXIT_CODES = `Exit codes: 0 success or up to date, 1 deploy failed (rolled back), 2 bad configuration or input,
+3 cannot reach Git or Docker, 4 another run holds the lock, 10 (plan) changes pending.`;
+
+export const commands: Record<string, CommandDef<any>> = {
+  sync,
+  version,
+};
+
+const main = defineCommand({
+  meta: {
+    name: "konta",
+    version: VERSION,
+    description: `GitOps for Docker Compose on a single server: a systemd timer runs \`konta sync\`, which deploys the
+Compose projects in apps/<name>/ of a Git branch when it moves, with health gates and automatic rollback.
+
+${EXIT_CODES}`,
+  },
+  subCommands: commands,
+});
+
+function findCommand(argv: string[]): [CommandDef<any>, CommandDef<any> | undefined] {
+  const name = argv.find((a) => !a.startsWith("-"));
+  const sub = name ? Object.values(commands).find((c) => (c.meta as { name?: string; alias?: string[] })?.name === name || (c.meta as { alias?: string[] })?.alias?.includes(name)) : undefined;
+  return sub ? [sub, main] : [main, undefined];
+}
+
+async function run(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) {
+    const [cmd, parent] = findCommand(argv);
+    await showUsage(cmd, parent);
+    if (cmd === main) process.stdout.write(`\n${EXIT_CODES}\n`);
+    return argv.length === 0 ? ExitCode.badInput : ExitCode.ok;
+  }
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+    process.stdout.write(`${VERSION}\n`);
+    return ExitCode.ok;
+  }
+  try {
+    await runCommand(main, { rawArgs: argv });
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e?.code === "E_UNKNOWN_COMMAND" || e?.code === "EARG" || e?.code === "E_NO_COMMAND") {
+      process.stderr.write(`${e.message}\nRun \`konta --help\` for the commands.\n`);
+      return ExitCode.badInput;
+    }
+    return printError(err, false);
+  }
+}
+
+process.exit(await run(process.argv.slice(2)));

@@ -1,0 +1,181 @@
+// One release -> the engine: load every project, plan against what runs, get the images, apply
+// project by project, and on failure put the touched projects back to the previous release.
+// Shared by `konta sync` (new commit or drift repair), `konta rollback` and `konta plan`.
+import { type LoadedProject, loadRelease, type LoadOptions } from "./compose/index.ts";
+import type { ServiceModel } from "./compose/model.ts";
+import type { DockerClient } from "./docker/client.ts";
+import { inspectImage, pullImage } from "./docker/images.ts";
+import { buildImage } from "./docker/build.ts";
+import { DeployError, errorMessage } from "./errors.ts";
+import { log, progress } from "./log.ts";
+import { applyProject, emptySummary, type Summary } from "./reconcile/apply.ts";
+import type { GateOptions } from "./reconcile/health.ts";
+import { observe, type Observed } from "./reconcile/observe.ts";
+import {
+  type DesiredProject,
+  type Plan,
+  planProject,
+  planRemoval,
+  projectHasChanges,
+  removedProjects,
+  serviceTarget,
+  type ServiceTarget,
+} from "./reconcile/plan.ts";
+import type { ProjectExpectation } from "./state.ts";
+
+export interface ReleaseRef {
+  sha: string;
+  /** folder holding apps/ and hooks/ */
+  root: string;
+  load: LoadOptions;
+}
+
+export interface DeployOptions {
+  docker: DockerClient;
+  parallel: number;
+  gate: GateOptions;
+  pruneRemovedApps: boolean;
+}
+
+export interface Prepared {
+  release: ReleaseRef;
+  projects: LoadedProject[];
+  desired: Map<string, DesiredProject>;
+  observed: Observed;
+  plan: Plan;
+}
+
+const managedServices = (projects: LoadedProject[]): ServiceModel[] => projects.flatMap((p) => Object.values(p.services).filter((s) => s.managed));
+
+async function localImageIds(docker: DockerClient, services: ServiceModel[]): Promise<Map<string, string | undefined>> {
+  const refs = [...new Set(services.map((s) => s.image))];
+  const ids = await Promise.all(refs.map(async (ref) => (await inspectImage(docker, ref))?.Id));
+  return new Map(refs.map((ref, i) => [ref, ids[i]]));
+}
+
+function plan(projects: LoadedProject[], images: Map<string, string | undefined>, observed: Observed, opts: DeployOptions, pinned?: Record<string, ProjectExpectation>) {
+  const desired = new Map<string, DesiredProject>();
+  const out: Plan = { projects: [] };
+  for (const model of projects) {
+    const targets: Record<string, ServiceTarget> = {};
+    for (const s of Object.values(model.services)) {
+      if (s.managed) targets[s.name] = serviceTarget(s, pinned?.[model.name]?.services[s.name]?.imageId ?? images.get(s.image));
+    }
+    const d = { model, targets };
+    desired.set(model.name, d);
+    out.projects.push(planProject(d, observed));
+  }
+  if (opts.pruneRemovedApps) {
+    for (const name of removedProjects(observed, new Set(desired.keys()))) out.projects.push(planRemoval(name, observed));
+  }
+  return { desired, plan: out };
+}
+
+/** Load the release and plan it against the engine. Changes nothing. */
+export async function prepare(release: ReleaseRef, opts: DeployOptions): Promise<Prepared> {
+  const projects = loadRelease(release.root, release.load);
+  for (const p of projects) for (const w of p.warnings) log.warn(w);
+  const [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
+  return { release, projects, observed, ...plan(projects, images, observed, opts) };
+}
+
+/**
+ * Pull or build what the plan needs, before anything is stopped: a missing image or a bad
+ * credential fails the deploy while the old containers still serve. Returns the re-planned deploy.
+ */
+export async function fetchImages(p: Prepared, opts: DeployOptions, pullAlways: boolean): Promise<Prepared> {
+  const changing = p.plan.projects.some(projectHasChanges);
+  const images = await localImageIds(opts.docker, managedServices(p.projects));
+  let fetched = false;
+  const pulled = new Set<string>();
+  for (const project of p.projects) {
+    for (const s of Object.values(project.services)) {
+      if (!s.managed) continue;
+      const present = images.get(s.image) !== undefined;
+      if (s.build) {
+        // rebuilt only when the context or the build options changed (a hash label on the image)
+        fetched = (await buildImage(opts.docker, project, s)) || fetched;
+      } else if (pulled.has(s.image)) {
+        continue;
+      } else if ((s.pull_policy === "always" && pullAlways && changing) || (!present && s.pull_policy !== "never")) {
+        pulled.add(s.image);
+        fetched = true;
+        progress(`pulling ${s.image}`);
+        await pullImage(opts.docker, s.image, s.platform);
+      } else if (!present) {
+        throw new DeployError(`image ${s.image} is not on this host and ${project.name}/${s.name} has pull_policy: never`, {
+          hint: `load it first (docker load / docker pull ${s.image}) or change pull_policy`,
+        });
+      }
+    }
+  }
+  if (!fetched) return p;
+  const fresh = await localImageIds(opts.docker, managedServices(p.projects));
+  return { ...p, ...plan(p.projects, fresh, p.observed, opts) };
+}
+
+export class ApplyFailure extends DeployError {
+  constructor(
+    readonly original: unknown,
+    readonly touched: string[],
+    readonly summary: Summary,
+  ) {
+    super(errorMessage(original), original instanceof DeployError ? { hint: original.hint } : {});
+  }
+}
+
+/** Apply every project with changes. On failure, throws ApplyFailure naming the projects touched. */
+export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string): Promise<Summary> {
+  const summary = emptySummary();
+  const touched: string[] = [];
+  const blockers = p.plan.projects.flatMap((x) => x.blockers.map((b) => `${x.project}: ${b}`));
+  if (blockers.length) throw new DeployError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
+  for (const projectPlan of p.plan.projects) {
+    for (const note of projectPlan.notes) log.info(`${projectPlan.project}: ${note}`);
+    if (!projectHasChanges(projectPlan)) continue;
+    touched.push(projectPlan.project);
+    try {
+      await applyProject(p.desired.get(projectPlan.project), projectPlan, { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate }, summary);
+    } catch (err) {
+      summary.failed.push(projectPlan.project);
+      throw new ApplyFailure(err, touched, summary);
+    }
+  }
+  return summary;
+}
+
+/**
+ * Automatic rollback: put the touched projects back to `previous` (or remove what this deploy
+ * created when there was no previous release), pinning the image IDs that ran before.
+ */
+export async function restore(previous: ReleaseRef | undefined, touched: string[], opts: DeployOptions, pinned: Record<string, ProjectExpectation>): Promise<boolean> {
+  let ok = true;
+  const projects = previous ? loadRelease(previous.root, previous.load).filter((p) => touched.includes(p.name)) : [];
+  const [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
+  const { desired } = plan(projects, images, observed, { ...opts, pruneRemovedApps: false }, pinned);
+  for (const name of touched) {
+    const d = desired.get(name);
+    const projectPlan = d ? planProject(d, observed) : planRemoval(name, observed);
+    try {
+      const applyOpts = { docker: opts.docker, commit: previous?.sha ?? "", parallel: opts.parallel, gate: opts.gate, pinImages: true };
+      await applyProject(d, projectPlan, applyOpts, emptySummary());
+      log.info(`${name}: rolled back to ${previous ? previous.sha.slice(0, 12) : "nothing (it was new)"}`);
+    } catch (err) {
+      ok = false;
+      log.error(`${name}: automatic rollback failed too: ${errorMessage(err)}`);
+    }
+  }
+  return ok;
+}
+
+/** What the engine should look like after a successful deploy, for later drift checks. */
+export function expectations(p: Prepared): Record<string, ProjectExpectation> {
+  const out: Record<string, ProjectExpectation> = {};
+  for (const model of p.projects) {
+    const targets = p.desired.get(model.name)?.targets ?? {};
+    if (!Object.keys(targets).length) continue;
+    const ignored = Object.values(model.services).filter((s) => !s.managed).map((s) => s.name);
+    out[model.name] = { services: targets, hostInputs: model.hostInputs, ...(ignored.length ? { ignored } : {}) };
+  }
+  return out;
+}

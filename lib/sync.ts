@@ -1,0 +1,319 @@
+// One `konta sync` run (DESIGN section 3): lock, ask the remote for its head, and only when it
+// differs from the live release fetch, check out, validate, run hooks and converge the engine;
+// switch `current`, record state, exit. With no new commit it still repairs drift.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { projectEnvironment } from "./compose/index.ts";
+import { applyPlan, ApplyFailure, type DeployOptions, expectations, fetchImages, prepare, type Prepared, type ReleaseRef, restore } from "./deploy.ts";
+import { DeployError, errorMessage, ExitCode, KontaError } from "./errors.ts";
+import { checkoutTree, commitInfo, ensureCommit, remoteHead } from "./git/index.ts";
+import { runHook, type HookContext, type HookEvent } from "./hooks/index.ts";
+import { acquireLock } from "./lock.ts";
+import { log, progress } from "./log.ts";
+import { notify } from "./notify.ts";
+import { emptySummary, type Summary } from "./reconcile/apply.ts";
+import { detectDrift, type DriftItem } from "./reconcile/drift.ts";
+import { observeContainers } from "./reconcile/observe.ts";
+import { type Plan, projectHasChanges } from "./reconcile/plan.ts";
+import { redact } from "./redact.ts";
+import type { Runtime } from "./runtime.ts";
+import { type AttemptResult, type CommitRecord, readState, recordDeploy, rollbackTarget, type State, writeState } from "./state.ts";
+
+export interface SyncOptions {
+  /** retry a remembered failed commit and show progress */
+  now?: boolean;
+  /** plan only, change nothing */
+  dryRun?: boolean;
+  /** seconds to wait for another run's lock */
+  wait?: number;
+}
+
+export interface SyncReport {
+  result: AttemptResult | "planned";
+  exitCode: ExitCode;
+  message: string;
+  sha?: string;
+  previous?: string;
+  summary?: Summary;
+  plan?: Plan;
+  drift?: DriftItem[];
+  error?: string;
+  hint?: string;
+  durationMs: number;
+}
+
+export function deployOptions(rt: Runtime, docker: DeployOptions["docker"]): DeployOptions {
+  const d = rt.config.deploy;
+  return {
+    docker,
+    parallel: d.parallel,
+    gate: { timeoutMs: d.health_timeout * 1000, minUptimeMs: d.min_uptime * 1000 },
+    pruneRemovedApps: d.prune_removed_apps,
+  };
+}
+
+export function releaseRef(rt: Runtime, sha: string): ReleaseRef {
+  return { sha, root: rt.store.root(sha), load: rt.composeOptions(sha) };
+}
+
+/** Bring state in line with the disk after a crash or a corrupt state.json. */
+async function loadState(rt: Runtime, live: string | undefined): Promise<State> {
+  const { state, recovered } = readState(rt.paths.state);
+  if (live && (recovered || !state.current || state.current.sha !== live)) {
+    const info = await commitInfo(rt.paths.repo, live).catch(() => ({ sha: live, message: "", author: "", date: "" }));
+    recordDeploy(state, { ...info, deployedAt: new Date().toISOString(), trigger: "sync", durationMs: 0 });
+    if (recovered) log.warn(`state: rebuilt from the live release ${live.slice(0, 12)}; drift is checked against the engine`);
+  }
+  return state;
+}
+
+export function hostInputsOf(rt: Runtime, sha: string | undefined): (project: string) => string {
+  return (project) => {
+    if (!sha) return "";
+    return projectEnvironment(project, join(rt.store.root(sha), "apps", project), rt.composeOptions(sha)).hostInputs;
+  };
+}
+
+class SyncRun {
+  private readonly started = Date.now();
+  private state!: State;
+  private live: string | undefined;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly opts: SyncOptions,
+  ) {}
+
+  private report(r: Omit<SyncReport, "durationMs">): SyncReport {
+    return { ...r, durationMs: Date.now() - this.started };
+  }
+
+  private attempt(result: AttemptResult, sha: string | undefined, error?: string): void {
+    this.state.lastAttempt = { sha, at: new Date().toISOString(), result, durationMs: Date.now() - this.started, ...(error ? { error: redact(error) } : {}) };
+    if (!this.opts.dryRun) writeState(this.rt.paths.state, this.state);
+  }
+
+  async run(): Promise<SyncReport> {
+    const rt = this.rt;
+    rt.ensureStateDirs();
+    const lock = await acquireLock(rt.paths.lock, "konta sync", this.opts.wait ?? 0);
+    try {
+      rt.store.cleanTemporaries();
+      this.live = rt.store.current();
+      this.state = await loadState(rt, this.live);
+      return await this.decide();
+    } finally {
+      lock.release();
+    }
+  }
+
+  private async decide(): Promise<SyncReport> {
+    const rt = this.rt;
+    let head: string;
+    try {
+      head = (await remoteHead(rt.gitSource())).sha;
+    } catch (err) {
+      if (err instanceof KontaError) this.attempt("failed", undefined, err.message);
+      throw err;
+    }
+    this.state.lastRemoteHead = head;
+
+    let target = head;
+    const hold = this.state.hold;
+    if (hold && hold.ignore.includes(head)) {
+      target = hold.sha;
+      log.info(`held at ${hold.sha.slice(0, 12)} by \`konta rollback\` since ${hold.since}; a new commit or \`konta resume\` lifts the hold`);
+    } else if (hold) {
+      log.info(`new commit ${head.slice(0, 12)} on ${rt.config.repository.branch}: lifting the rollback hold at ${hold.sha.slice(0, 12)}`);
+      this.state.hold = undefined;
+    }
+
+    if (target === this.live) return this.idle(target, hold?.sha === target ? "held" : "up-to-date");
+    const failed = this.state.failed;
+    if (failed?.sha === target && !this.opts.now) {
+      log.warn(
+        `skipping ${target.slice(0, 12)}: it failed at ${failed.at} (${failed.error.split("\n")[0]}); push a new commit or run \`konta sync --now\` to retry`,
+      );
+      const report = await this.idle(this.live, "skipped");
+      return { ...report, exitCode: report.exitCode, message: `skipped ${target.slice(0, 12)} (failed before); ${report.message}` };
+    }
+    return this.deployCommit(target);
+  }
+
+  /** No new commit: check for drift against what state remembers, repair it if there is any. */
+  private async idle(sha: string | undefined, result: AttemptResult): Promise<SyncReport> {
+    const rt = this.rt;
+    const short = sha ? sha.slice(0, 12) : "nothing";
+    if (!sha) return this.report({ result, exitCode: ExitCode.ok, message: `nothing deployed yet and nothing to deploy` });
+    const docker = await rt.docker();
+    const containers = await observeContainers(docker);
+    const drift = detectDrift(this.state.expected, containers, {
+      prune: rt.config.deploy.prune_removed_apps,
+      hostInputs: hostInputsOf(rt, sha),
+    });
+    if (!drift.length) {
+      if (!this.opts.dryRun && (this.state.lastAttempt?.result !== result || this.state.lastAttempt?.sha !== sha)) this.attempt(result, sha);
+      return this.report({ result, exitCode: ExitCode.ok, sha, message: `${result === "held" ? "held" : "up to date"} at ${short}` });
+    }
+    for (const d of drift) log.warn(`drift: ${d.project}${d.service ? `/${d.service}` : ""}: ${d.what}`);
+    if (this.opts.dryRun) return this.report({ result: "planned", exitCode: ExitCode.ok, sha, drift, message: `drift found at ${short}; a sync would repair it` });
+    const report = await this.converge(sha, "repaired");
+    return { ...report, drift };
+  }
+
+  private async deployCommit(sha: string): Promise<SyncReport> {
+    const rt = this.rt;
+    const source = rt.gitSource();
+    let fetched = sha;
+    if (!rt.store.has(sha)) {
+      progress(`fetching ${sha.slice(0, 12)} from ${redact(rt.config.repository.url)}`);
+      fetched = await ensureCommit(source, rt.paths.repo, sha);
+    }
+    if (!rt.store.has(fetched)) {
+      progress(`checking out ${fetched.slice(0, 12)}`);
+      await rt.store.create(fetched, (dir) => checkoutTree(rt.paths.repo, fetched, dir, rt.config.repository.path));
+    }
+    return this.converge(fetched, "deployed");
+  }
+
+  private hookContext(sha: string, projects: string[], extra: Partial<HookContext> = {}): HookContext {
+    return { commit: sha, previous: this.live, releaseDir: this.rt.store.root(sha), projects, ...extra };
+  }
+
+  private async hook(event: HookEvent, ctx: HookContext): Promise<number | undefined> {
+    const r = await runHook(event, ctx, this.rt.config.hooks.timeout);
+    return r.ran ? r.exitCode : undefined;
+  }
+
+  private summaryFile(sha: string, summary: Summary, error?: string): string {
+    const file = join(this.rt.runDir(), "summary.json");
+    writeFileSync(file, `${JSON.stringify({ commit: sha, previous: this.live ?? null, ...summary, error: error ? redact(error) : null }, null, 2)}\n`, { mode: 0o600 });
+    return file;
+  }
+
+  /** Make the engine match release `sha`; a failed deploy puts back the live release. */
+  private async converge(sha: string, result: "deployed" | "repaired"): Promise<SyncReport> {
+    const rt = this.rt;
+    const docker = await rt.docker();
+    const opts = deployOptions(rt, docker);
+    const release = releaseRef(rt, sha);
+    let prepared: Prepared;
+    try {
+      prepared = await prepare(release, opts);
+    } catch (err) {
+      return this.fail(sha, err, [], emptySummary(), result);
+    }
+    const changed = prepared.plan.projects.filter(projectHasChanges).map((p) => p.project);
+    if (this.opts.dryRun) {
+      return this.report({ result: "planned", exitCode: ExitCode.ok, sha, plan: prepared.plan, message: planLine(sha, changed) });
+    }
+    let summary = emptySummary();
+    try {
+      if (result === "deployed") {
+        const code = await this.hook("pre", this.hookContext(sha, changed));
+        if (code !== undefined && code !== 0) {
+          throw new DeployError(code === 124 ? "hooks/pre.sh timed out; nothing was changed" : `hooks/pre.sh exited with ${code}; nothing was changed`);
+        }
+      }
+      prepared = await fetchImages(prepared, opts, result === "deployed");
+      summary = await applyPlan(prepared, opts, sha);
+    } catch (err) {
+      const touched = err instanceof ApplyFailure ? err.touched : [];
+      if (err instanceof ApplyFailure) summary = err.summary;
+      return this.fail(sha, err, touched, summary, result);
+    }
+    return this.succeed(prepared, summary, changed, result);
+  }
+
+  private async succeed(p: Prepared, summary: Summary, changed: string[], result: "deployed" | "repaired"): Promise<SyncReport> {
+    const rt = this.rt;
+    const sha = p.release.sha;
+    if (this.live !== sha) rt.store.switchTo(sha);
+    const info = await commitInfo(rt.paths.repo, sha).catch((): CommitRecord => ({ sha, message: "", author: "", date: "" }));
+    if (result === "deployed") recordDeploy(this.state, { ...info, deployedAt: new Date().toISOString(), trigger: "sync", durationMs: Date.now() - this.started });
+    this.state.expected = expectations(p);
+    if (this.state.failed?.sha === sha || result === "deployed") this.state.failed = undefined;
+    this.attempt(result, sha);
+    if (result === "deployed") {
+      const code = await this.hook("success", this.hookContext(sha, changed, { summaryFile: this.summaryFile(sha, summary) }));
+      if (code) log.warn(`hooks/success.sh exited with ${code} (the deploy itself succeeded)`);
+      this.prune(p);
+      await notify(rt.config.notify, { event: "success", commit: sha, projects: changed, summary, durationMs: Date.now() - this.started });
+    }
+    const verb = result === "deployed" ? "deployed" : "repaired drift at";
+    return this.report({
+      result,
+      exitCode: ExitCode.ok,
+      sha,
+      previous: this.live,
+      summary,
+      plan: p.plan,
+      message: `${verb} ${sha.slice(0, 12)}${info.message ? ` "${info.message.split("\n")[0]}"` : ""} in ${((Date.now() - this.started) / 1000).toFixed(1)}s`,
+    });
+  }
+
+  /**
+   * A failed deploy: put the touched projects back to the live release, remember the commit so
+   * timer runs do not retry it every tick, run failure.sh. A failed drift repair has nothing to go
+   * back to and is simply reported (and retried next tick).
+   */
+  private async fail(sha: string, err: unknown, touched: string[], summary: Summary, mode: "deployed" | "repaired"): Promise<SyncReport> {
+    const rt = this.rt;
+    const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
+    if (e.exitCode === ExitCode.unreachable && !(err instanceof ApplyFailure)) {
+      this.attempt("failed", sha, e.message);
+      throw e;
+    }
+    log.error(`deploy of ${sha.slice(0, 12)} failed: ${e.message}`);
+    const rollBack = mode === "deployed" && touched.length > 0;
+    let restored = true;
+    if (rollBack) {
+      const previous = this.live ? releaseRef(rt, this.live) : undefined;
+      log.warn(`rolling back ${touched.join(", ")} to ${previous ? previous.sha.slice(0, 12) : "the state before"}`);
+      restored = await restore(previous, touched, deployOptions(rt, await rt.docker()), this.state.expected);
+    }
+    const message = `${e.message}${rollBack ? (restored ? " (rolled back)" : " (rollback failed too; see the log)") : ""}`;
+    if (mode === "deployed") this.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
+    this.attempt("failed", sha, message);
+    if (mode === "deployed" && rt.store.has(sha)) {
+      await this.hook("failure", this.hookContext(sha, touched, { error: e.message, summaryFile: this.summaryFile(sha, summary, e.message) }));
+    }
+    await notify(rt.config.notify, { event: "failure", commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - this.started });
+    return this.report({
+      result: "failed",
+      exitCode: e.exitCode === ExitCode.badInput ? ExitCode.badInput : ExitCode.deployFailed,
+      sha,
+      previous: this.live,
+      summary,
+      error: redact(e.message),
+      hint: e.hint,
+      message: `deploy of ${sha.slice(0, 12)} failed: ${redact(message)}`,
+    });
+  }
+
+  /** Keep keep_releases releases, the live one, the rollback target and any a container still mounts. */
+  private prune(p: Prepared): void {
+    const rt = this.rt;
+    const protect = new Set<string>();
+    const live = rt.store.current();
+    if (live) protect.add(live);
+    const target = rollbackTarget(this.state, (s) => rt.store.has(s));
+    if (target) protect.add(target);
+    for (const c of p.observed.containers) {
+      for (const src of c.binds) {
+        const m = src.startsWith(rt.paths.releases) ? /^\/?([0-9a-f]{40})/.exec(src.slice(rt.paths.releases.length + 1)) : null;
+        if (m) protect.add(m[1] as string);
+      }
+    }
+    const removed = rt.store.prune(rt.config.deploy.keep_releases, protect);
+    if (removed.length) log.debug(`releases: pruned ${removed.map((s) => s.slice(0, 12)).join(", ")}`);
+  }
+}
+
+function planLine(sha: string, changed: string[]): string {
+  return changed.length ? `${sha.slice(0, 12)} would change ${changed.join(", ")}` : `${sha.slice(0, 12)}: nothing would change`;
+}
+
+export function sync(rt: Runtime, opts: SyncOptions = {}): Promise<SyncReport> {
+  return new SyncRun(rt, opts).run();
+}
