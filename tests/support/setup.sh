@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install and start what the test suite needs on a Debian machine (root): Docker engine (Debian's
+# docker.io, started with vfs storage and no iptables), busybox-static for the offline test image,
+# git (for git http-backend), systemd (systemd-analyze), docker-compose (the benchmark baseline),
+# and the npm dependencies (Bun comes from the npm registry). Idempotent: skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need+=(busybox-static)
+command -v git >/dev/null || need+=(git)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v docker-compose >/dev/null || need+=(docker-compose)
+[ -x /usr/bin/time ] || need+=(time)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+bash tests/support/start-dockerd.sh
