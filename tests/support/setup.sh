@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need+=(busybox-static)
+{ [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -x httpd >/dev/null; } || need+=(busybox-static)
 command -v git >/dev/null || need+=(git)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v docker-compose >/dev/null || need+=(docker-compose)
