@@ -1,6 +1,6 @@
 // The glue every command shares: logging set up from the flags, unknown flags refused, the
 // runtime loaded, errors printed as "what failed / what to do" with the exit code of DESIGN §6.
-import type { ArgsDef, CommandContext } from "citty";
+import type { ArgsDef } from "citty";
 import { ExitCode, KontaError, InputError } from "../lib/errors.ts";
 import { configureLog, log } from "../lib/log.ts";
 import { redact } from "../lib/redact.ts";
@@ -20,7 +20,7 @@ export function checkUnknownFlags(rawArgs: string[], def: ArgsDef): void {
   for (const [name, arg] of Object.entries(def)) {
     known.add(name);
     if (arg.type === "boolean") known.add(`no-${name}`);
-    for (const alias of [arg.alias ?? []].flat()) known.add(alias);
+    for (const alias of ["alias" in arg ? (arg.alias ?? []) : []].flat()) known.add(alias);
   }
   for (const raw of rawArgs) {
     if (raw === "--") break;
@@ -45,7 +45,12 @@ export function printError(err: unknown, json: boolean | undefined): ExitCode {
   return code;
 }
 
-type Ctx = CommandContext<ArgsDef> & { args: CommonArgs };
+/** The part of citty's context these helpers use (any command's args include the global ones). */
+interface Ctx {
+  args: CommonArgs;
+  rawArgs: string[];
+  cmd: { args?: unknown };
+}
 
 /** Run a command body with logging configured; its return value is the exit code. */
 export async function execute(ctx: Ctx, body: () => Promise<number | void>, opts: { progress?: boolean } = {}): Promise<void> {

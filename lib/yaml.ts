@@ -1,6 +1,6 @@
 // YAML parsing shared by the config and Compose loaders: bounded alias expansion (no billion
 // laughs), YAML 1.1 merge keys as Compose files use them, and line numbers for error messages.
-import { isNode, LineCounter, parseDocument, type Document } from "yaml";
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { InputError } from "./errors.ts";
 
 /** Hard bounds for hostile input; generous for real files. */
@@ -40,7 +40,13 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   return {
     value,
     lineOf(path) {
-      const node = doc.getIn(path, true);
+      // the line of the key when the path ends in a mapping key, else of the value
+      const parent = path.length ? doc.getIn(path.slice(0, -1), true) : undefined;
+      if (isMap(parent)) {
+        const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(path.at(-1)));
+        if (pair && isNode(pair.key) && pair.key.range) return lineCounter.linePos(pair.key.range[0]).line;
+      }
+      const node = path.length ? doc.getIn(path, true) : doc.contents;
       if (!isNode(node) || !node.range) return undefined;
       return lineCounter.linePos(node.range[0]).line;
     },

@@ -91,7 +91,7 @@ export function projectEnvironment(project: string, dir: string, opts: LoadOptio
     return text;
   };
   const dotenv = join(dir, ".env");
-  if (existsSync(dotenv)) checkInside(dotenv, opts.repoRoot, `apps/${project}/.env`);
+  if (existsSync(dotenv)) checkInside(dotenv, opts.repoRoot, relative(opts.repoRoot, dotenv));
   layer(dotenv, relative(opts.repoRoot, dotenv));
   let hostText = "";
   if (opts.hostEnvDir) {
@@ -165,7 +165,7 @@ class ProjectLoader {
     const interpolated = interpolateTree(yaml.value, this.lookup, { onUnset: (n) => this.unset.add(n) }, [], (err: InterpolationError, path) =>
       this.fail(
         err.variable
-          ? `${err.message} (define ${err.variable} in apps/${this.project}/.env, in the host file <config dir>/env/${this.project}.env, or allow it with deploy.env_passthrough)`
+          ? `${err.message} (define ${err.variable} in ${this.rel(join(this.dir, ".env"))}, in the host file <config dir>/env/${this.project}.env, or allow it with deploy.env_passthrough)`
           : err.message,
         partial,
         path,
@@ -241,7 +241,7 @@ class ProjectLoader {
       this.warnings.add(`${main.rel}: name "${merged.name}" is ignored; the project is named after its folder: ${this.project}`);
     }
     merged.services = this.applyProfiles(merged.services ?? {});
-    for (const n of [...this.unset].sort()) this.warnings.add(`apps/${this.project}: variable ${n} is not set; using an empty string`);
+    for (const n of [...this.unset].sort()) this.warnings.add(`${this.rel(this.dir)}: variable ${n} is not set; using an empty string`);
 
     const normalizer = new Normalizer(merged, {
       project: this.project,
@@ -249,7 +249,7 @@ class ProjectLoader {
       repoRoot: this.opts.repoRoot,
       env: this.lookup,
       policy: this.opts.policy ?? { allowPrivileged: true },
-      warn: (m) => this.warnings.add(`apps/${this.project}: ${m}`),
+      warn: (m) => this.warnings.add(`${this.rel(this.dir)}: ${m}`),
     });
     let model: ProjectModel;
     try {
@@ -279,7 +279,7 @@ export function loadProject(dir: string, name: string, opts: LoadOptions): Proje
   if (!found) throw new InputError(`${relative(opts.repoRoot, dir)} has no Compose file (${COMPOSE_FILE_NAMES.join(", ")})`);
   const { lookup, hostInputs } = projectEnvironment(name, dir, opts);
   const loader = new ProjectLoader(name, resolve(dir), opts, lookup);
-  for (const f of found.ignored) loader.warnings.add(`apps/${name}/${f} is ignored: ${found.files[0]} takes precedence`);
+  for (const f of found.ignored) loader.warnings.add(`${loader.rel(join(dir, f))} is ignored: ${found.files[0]} takes precedence`);
   return { ...loader.loadProject(found.files), hostInputs };
 }
 

@@ -106,7 +106,8 @@ function restartPolicy(restart: unknown, deploy: Raw | undefined): RestartPolicy
 
 function deviceRequests(list: Raw[]): DeviceRequest[] {
   return list.map((d) => {
-    const out: DeviceRequest = { capabilities: (d.capabilities ?? [["gpu"]]).map((c: string[]) => [...c].sort()) };
+    // Compose lists capabilities that must all hold; the engine takes a list of such lists
+    const out: DeviceRequest = { capabilities: [[...(d.capabilities ?? ["gpu"])].sort()] };
     if (d.driver) out.driver = d.driver;
     if (d.count !== undefined) out.count = d.count === "all" ? -1 : d.count;
     if (d.device_ids) out.device_ids = [...d.device_ids].sort();
@@ -148,8 +149,8 @@ export class Normalizer {
   }
 
   private rel(abs: string): string {
-    const r = relative(this.ctx.dir, abs) || ".";
-    return r.startsWith("..") ? r : `./${r}`;
+    const r = relative(this.ctx.dir, abs);
+    return r === "" ? "." : r.startsWith("..") ? r : `./${r}`;
   }
 
   private checkHostPath(abs: string): void {
@@ -246,6 +247,16 @@ export class Normalizer {
     });
   }
 
+  /** `KEY` without a value takes the variable's value, or is left out when it is not set. */
+  private resolveNulls(m: Record<string, string | null>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m)) {
+      const value = v ?? this.ctx.env(k);
+      if (value !== undefined) out[k] = value;
+    }
+    return sortedMap(out);
+  }
+
   private readEnvFiles(files: Raw[]): Record<string, string | undefined> {
     const vars: Record<string, string | undefined> = {};
     files.forEach((f, i) =>
@@ -296,12 +307,9 @@ export class Normalizer {
     const env: Record<string, string | null> = {};
     for (const [k, v] of Object.entries(this.readEnvFiles(s.env_file ?? []))) if (v !== undefined) env[k] = v;
     for (const [k, v] of Object.entries(s.environment ?? {})) {
-      if (v !== null) env[k] = v as string;
-      else {
-        const fromEnv = this.ctx.env(k);
-        if (fromEnv !== undefined) env[k] = fromEnv;
-        else delete env[k];
-      }
+      const value = v ?? this.ctx.env(k);
+      if (value !== undefined) env[k] = value as string;
+      else delete env[k];
     }
 
     const replicasFromDeploy = deploy?.replicas;
@@ -338,10 +346,11 @@ export class Normalizer {
         ),
       );
     }
+    // null resets to the image's default, the same as leaving the key out
     const cmd = at(["command"], () => command(s.command));
-    if (cmd !== undefined) model.command = cmd;
+    if (cmd) model.command = cmd;
     const entrypoint = at(["entrypoint"], () => command(s.entrypoint));
-    if (entrypoint !== undefined) model.entrypoint = entrypoint;
+    if (entrypoint) model.entrypoint = entrypoint;
     if (nonEmpty(env)) model.environment = sortedMap(env);
     if (nonEmpty(labels)) model.labels = sortedMap(labels);
     if (nonEmpty(s.annotations)) model.annotations = stringMap(s.annotations);
@@ -350,7 +359,7 @@ export class Normalizer {
     if (s.volumes?.length) {
       model.volumes = (s.volumes as Raw[]).map((v, i) => this.mount(v, i)).sort((a, b) => a.target.localeCompare(b.target));
     }
-    if (s.volumes_from?.length) model.volumes_from = [...s.volumes_from].sort();
+    if (s.volumes_from?.length) model.volumes_from = [...s.volumes_from];
 
     if (s.network_mode !== undefined) {
       if (s.networks) throw new ComposeKeyError("network_mode and networks cannot be used together", ["network_mode"]);
@@ -385,10 +394,10 @@ export class Normalizer {
     ] as const) {
       if (s[key] !== undefined && s[key] !== null) (model as any)[key] = scalarString(s[key]);
     }
-    for (const key of ["stdin_open", "tty", "attach", "init", "privileged", "read_only", "oom_kill_disable"] as const) {
-      if (s[key] !== undefined) (model as any)[key] = s[key];
-    }
-    if (s.attach === true) delete model.attach; // the default
+    // false is the engine's default for these: leaving it out is the same container
+    for (const key of ["stdin_open", "tty", "privileged", "read_only", "oom_kill_disable"] as const) if (s[key] === true) model[key] = true;
+    if (s.init !== undefined) model.init = s.init;
+    if (s.attach === false) model.attach = false;
     for (const key of ["cap_add", "cap_drop", "security_opt", "dns", "dns_opt", "dns_search", "tmpfs", "device_cgroup_rules", "group_add"] as const) {
       if (s[key]?.length) (model as any)[key] = sortedUnique((s[key] as unknown[]).map(scalarString));
     }
@@ -396,7 +405,7 @@ export class Normalizer {
       model.devices = [...(s.devices as ServiceModel["devices"] & object)].sort((a, b) => a.target.localeCompare(b.target));
     }
     const gpus = [
-      ...(s.gpus === "all" ? [{ capabilities: [["gpu"]], count: "all" }] : (s.gpus ?? [])),
+      ...(s.gpus === "all" ? [{ capabilities: ["gpu"], count: "all" }] : (s.gpus ?? [])),
       ...(deploy?.resources?.reservations?.devices ?? []),
     ];
     if (gpus.length) model.gpus = deviceRequests(gpus);
@@ -425,7 +434,7 @@ export class Normalizer {
     const out: NonNullable<ServiceModel["build"]> = { context: inRepo ? this.rel(b.context) : b.context };
     for (const k of ["dockerfile", "target", "network", "isolation"] as const) if (b[k] !== undefined) out[k] = b[k];
     for (const k of ["no_cache", "pull"] as const) if (b[k] !== undefined) out[k] = b[k];
-    if (nonEmpty(b.args)) out.args = stringMap(b.args);
+    if (nonEmpty(b.args)) out.args = this.resolveNulls(b.args);
     if (nonEmpty(b.labels)) out.labels = stringMap(b.labels);
     if (b.cache_from?.length) out.cache_from = [...b.cache_from];
     if (b.tags?.length) out.tags = [...b.tags];
@@ -489,6 +498,13 @@ export class Normalizer {
   }
 
   private checkReplicas(model: ServiceModel): void {
+    const fixedPort = model.ports?.find((p) => p.published && !p.published.includes("-"));
+    if (model.update_order === "start-first" && fixedPort) {
+      throw new ComposeKeyError(
+        `deploy.update_config.order: start-first starts the new container while the old one still holds host port ${fixedPort.published}, so it cannot work with a fixed host port; use stop-first, or put the service behind a reverse proxy without ports:`,
+        ["deploy", "update_config", "order"],
+      );
+    }
     if (model.replicas <= 1) return;
     if (model.container_name) {
       throw new ComposeKeyError(

@@ -25,7 +25,7 @@ function obj(properties: Record<string, unknown>, required: string[] = []): obje
 }
 
 const deviceRequest = obj({
-  capabilities: { type: "array", items: strList },
+  capabilities: strList,
   count: { anyOf: [int, { type: "string", enum: ["all"] }] },
   device_ids: strList,
   driver: str,
@@ -75,7 +75,8 @@ const service = obj({
   cap_drop: strList,
   cgroup: { type: "string", enum: ["host", "private"] },
   cgroup_parent: str,
-  command: { anyOf: [str, strList, { type: "null" }] },
+  // null first: with type coercion, a string branch would turn null into ""
+  command: { anyOf: [{ type: "null" }, str, strList] },
   configs: { type: "array", items: serviceMount },
   container_name: str,
   cpu_count: int,
@@ -140,7 +141,7 @@ const service = obj({
   dns_opt: strList,
   dns_search: stringOrList,
   domainname: str,
-  entrypoint: { anyOf: [str, strList, { type: "null" }] },
+  entrypoint: { anyOf: [{ type: "null" }, str, strList] },
   env_file: {
     anyOf: [str, { type: "array", items: { anyOf: [str, obj({ path: str, required: bool, format: str }, ["path"])] } }],
   },
