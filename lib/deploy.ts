@@ -84,7 +84,6 @@ export async function prepare(release: ReleaseRef, opts: DeployOptions): Promise
  * credential fails the deploy while the old containers still serve. Returns the re-planned deploy.
  */
 export async function fetchImages(p: Prepared, opts: DeployOptions, pullAlways: boolean): Promise<Prepared> {
-  const changing = p.plan.projects.some(projectHasChanges);
   const images = await localImageIds(opts.docker, managedServices(p.projects));
   let fetched = false;
   const pulled = new Set<string>();
@@ -97,7 +96,7 @@ export async function fetchImages(p: Prepared, opts: DeployOptions, pullAlways: 
         fetched = (await buildImage(opts.docker, project, s)) || fetched;
       } else if (pulled.has(s.image)) {
         continue;
-      } else if ((s.pull_policy === "always" && pullAlways && changing) || (!present && s.pull_policy !== "never")) {
+      } else if ((s.pull_policy === "always" && pullAlways) || (!present && s.pull_policy !== "never")) {
         pulled.add(s.image);
         fetched = true;
         progress(`pulling ${s.image}`);

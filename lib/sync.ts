@@ -264,11 +264,11 @@ class SyncRun {
       this.attempt("failed", sha, e.message);
       throw e;
     }
-    log.error(`deploy of ${sha.slice(0, 12)} failed: ${e.message}`);
     const rollBack = mode === "deployed" && touched.length > 0;
     let restored = true;
     if (rollBack) {
       const previous = this.live ? releaseRef(rt, this.live) : undefined;
+      log.warn(`deploy of ${sha.slice(0, 12)} failed: ${e.message}`);
       log.warn(`rolling back ${touched.join(", ")} to ${previous ? previous.sha.slice(0, 12) : "the state before"}`);
       restored = await restore(previous, touched, deployOptions(rt, await rt.docker()), this.state.expected);
     }

@@ -11,4 +11,4 @@ bun run typecheck
 echo "== build"
 bash packaging/build.sh
 echo "== tests"
-KONTA_BIN="$PWD/dist/konta" bun test
+KONTA_BIN="$PWD/dist/konta" bun run test

@@ -1,4 +1,5 @@
 // Typed Engine API calls for containers, networks and volumes (the parts Konta uses).
+import { log } from "../log.ts";
 import type { DockerClient } from "./client.ts";
 import { EngineError } from "./client.ts";
 
@@ -14,6 +15,7 @@ export interface ContainerSummary {
   Status: string;
   Created: number;
   Mounts?: { Type: string; Source: string; Destination: string }[];
+  NetworkSettings?: { Networks?: Record<string, unknown> };
 }
 
 export interface ContainerInspect {
@@ -75,6 +77,8 @@ export async function createContainer(docker: DockerClient, name: string, body: 
     body,
     what: `create container ${name}`,
   });
+  // e.g. a limit this kernel cannot apply: the engine accepts the container but drops the setting
+  for (const w of res.Warnings ?? []) log.warn(`${name}: Docker: ${w}`);
   return res.Id;
 }
 
@@ -119,6 +123,18 @@ export async function connectNetwork(docker: DockerClient, network: string, cont
     body: { Container: container, EndpointConfig: endpoint },
     what: `connect ${container.slice(0, 12)} to network ${network}`,
   });
+}
+
+export async function disconnectNetwork(docker: DockerClient, network: string, container: string): Promise<void> {
+  try {
+    await docker.request("POST", `/networks/${encodeURIComponent(network)}/disconnect`, {
+      body: { Container: container, Force: true },
+      what: `disconnect ${container.slice(0, 12)} from network ${network}`,
+    });
+  } catch (err) {
+    if (err instanceof EngineError && (err.status === 404 || err.status === 403)) return;
+    throw err;
+  }
 }
 
 export function listNetworks(docker: DockerClient, labels: string[]): Promise<NetworkSummary[]> {

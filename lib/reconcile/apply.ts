@@ -10,6 +10,7 @@ import {
   createContainer,
   createNetwork,
   createVolume,
+  disconnectNetwork,
   removeContainer,
   removeNetwork,
   renameContainer,
@@ -46,6 +47,8 @@ export function emptySummary(): Summary {
 }
 
 const DEFAULT_STOP_SECONDS = 10;
+/** A create that stands for a recreate whose old container went with its replaced network. */
+const NETWORK_REPLACED = "network replaced";
 
 function stopSeconds(s: ServiceModel | undefined): number {
   return s?.stop_grace_period === undefined ? DEFAULT_STOP_SECONDS : Math.ceil(s.stop_grace_period / 1e9);
@@ -121,7 +124,7 @@ class ProjectApplier {
     return s && s.replicas > 1 ? `${this.model?.name}/${a.service}#${a.number}` : `${this.model?.name ?? "?"}/${a.service}`;
   }
 
-  private async remove(c: ObservedContainer, why: string): Promise<void> {
+  async remove(c: ObservedContainer, why: string): Promise<void> {
     progress(`${c.name}: removing (${why})`);
     await stopContainer(this.opts.docker, c.id, c.name, stopSeconds(this.model?.services[c.service ?? ""]));
     await removeContainer(this.opts.docker, c.id, c.name);
@@ -173,7 +176,7 @@ class ProjectApplier {
         progress(`${name}: creating`);
         const id = await this.create(svc, a.number, name);
         if (!svc.stopped) await this.start(id, name, svc);
-        this.summary.added.push(label);
+        (a.reason === NETWORK_REPLACED ? this.summary.updated : this.summary.added).push(label);
         return;
       }
       case "recreate": {
@@ -186,6 +189,8 @@ class ProjectApplier {
         if (order === "start-first" && !svc.stopped) {
           await this.start(id, tmp, svc);
           await waitHealthy(this.opts.docker, this.gate.splice(-1), this.opts.gate);
+          // out of DNS and off the networks first, so new connections only reach the new container
+          for (const net of a.container.networks) await disconnectNetwork(this.opts.docker, net, a.container.id);
           await this.remove(a.container, "replaced");
           await renameContainer(this.opts.docker, id, name);
         } else {
@@ -212,7 +217,7 @@ export async function applyProject(desired: DesiredProject | undefined, plan: Pr
     for (const key of plan.networks.recreate) {
       const n = model.networks[key] as NetworkModel;
       for (const a of plan.actions) {
-        if (a.type === "recreate" && a.reasons.includes(`network ${key} changed`)) await applier.action({ type: "remove", service: a.service, number: a.number, container: a.container, reason: `network ${key} changed` });
+        if (a.type === "recreate" && a.reasons.includes(`network ${key} changed`)) await applier.remove(a.container, `network ${key} changed`);
       }
       log.info(`network ${n.name}: recreating (definition changed)`);
       try {
@@ -229,7 +234,7 @@ export async function applyProject(desired: DesiredProject | undefined, plan: Pr
 
   const replaced = new Set(plan.networks.recreate.map((k) => `network ${k} changed`));
   const actions = plan.actions.map((a): Action =>
-    a.type === "recreate" && a.reasons.some((r) => replaced.has(r)) ? { type: "create", service: a.service, number: a.number, reason: "network replaced" } : a,
+    a.type === "recreate" && a.reasons.some((r) => replaced.has(r)) ? { type: "create", service: a.service, number: a.number, reason: NETWORK_REPLACED } : a,
   );
 
   // removals first: they free host ports and names for what comes next

@@ -22,6 +22,8 @@ export interface ObservedContainer {
   created: number;
   /** host paths of its bind mounts (to keep releases a container still uses) */
   binds: string[];
+  /** networks it is attached to */
+  networks: string[];
 }
 
 export interface Observed {
@@ -50,6 +52,7 @@ export function toObserved(c: ContainerSummary): ObservedContainer {
     labels,
     created: c.Created,
     binds: (c.Mounts ?? []).filter((m) => m.Type === "bind").map((m) => m.Source),
+    networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
   };
 }
 

@@ -5,6 +5,7 @@ import type { NetworkModel, ProjectModel, ServiceModel } from "../compose/model.
 import { canonicalJson, serviceHash, sha256 } from "../compose/hash.ts";
 import type { NetworkSummary } from "../docker/engine.ts";
 import { containerName, LABEL } from "./labels.ts";
+import { startLevels } from "./order.ts";
 import type { Observed, ObservedContainer } from "./observe.ts";
 
 /** What one managed service should be, reduced to what the plan compares. */
@@ -107,6 +108,15 @@ export function planService(project: string, service: string, t: ServiceTarget, 
   return actions;
 }
 
+/** Services whose container this one's config names by ID once created. */
+function containerBoundTo(s: ServiceModel): string[] {
+  const deps: string[] = [];
+  const mode = s.network_mode?.match(/^service:(.+)$/)?.[1];
+  if (mode) deps.push(mode);
+  for (const v of s.volumes_from ?? []) if (!v.startsWith("container:")) deps.push(v.replace(/^service:/, "").split(":")[0] as string);
+  return deps;
+}
+
 /** Managed containers of a project, by service. */
 function projectContainers(observed: Observed, project: string): Map<string, ObservedContainer[]> {
   const out = new Map<string, ObservedContainer[]>();
@@ -164,7 +174,10 @@ export function planProject(desired: DesiredProject, observed: Observed): Projec
   }
 
   const byName = new Map(observed.containers.map((c) => [c.name, c]));
-  for (const s of managed) {
+  // in start order, so that a recreated service is known before the services that point at it
+  const replaced = new Set<string>();
+  const ordered = startLevels(managed).flat().map((n) => model.services[n] as ServiceModel);
+  for (const s of ordered) {
     const t = targets[s.name] as ServiceTarget;
     for (let n = 1; n <= t.replicas; n++) {
       const name = containerName(model.name, s.name, n, t.containerName);
@@ -175,10 +188,17 @@ export function planProject(desired: DesiredProject, observed: Observed): Projec
         );
       }
     }
-    const netReasons = Object.keys(s.networks ?? {})
-      .filter((k) => changedNetworks.has(k))
-      .map((k) => `network ${k} changed`);
-    const actions = planService(model.name, s.name, t, current.get(s.name) ?? [], netReasons);
+    const reasons = [
+      ...Object.keys(s.networks ?? {})
+        .filter((k) => changedNetworks.has(k))
+        .map((k) => `network ${k} changed`),
+      // the engine pins network_mode: service: and volumes_from to the container ID, which a recreate changes
+      ...containerBoundTo(s)
+        .filter((dep) => replaced.has(dep))
+        .map((dep) => `${dep} is recreated`),
+    ];
+    const actions = planService(model.name, s.name, t, current.get(s.name) ?? [], reasons);
+    if (actions.some((a) => a.type === "create" || a.type === "recreate")) replaced.add(s.name);
     if (actions.length) plan.actions.push(...actions);
     else plan.unchanged.push(s.name);
   }

@@ -1,0 +1,180 @@
+// The plan is pure data: these tests need no engine.
+import { describe, expect, test } from "bun:test";
+import type { ProjectModel, ServiceModel } from "../../lib/compose/model.ts";
+import { serviceHash } from "../../lib/compose/hash.ts";
+import { detectDrift } from "../../lib/reconcile/drift.ts";
+import type { Observed, ObservedContainer } from "../../lib/reconcile/observe.ts";
+import { planProject, planRemoval, planService, recreateReasons, removedProjects, serviceTarget, type ServiceTarget } from "../../lib/reconcile/plan.ts";
+import { containerSpec } from "../../lib/reconcile/spec.ts";
+import { startLevels } from "../../lib/reconcile/order.ts";
+
+const target: ServiceTarget = { hash: "h1", image: "img:1", imageId: "sha256:a", replicas: 1, stopped: false, oneShot: false };
+
+let seq = 0;
+function container(over: Partial<ObservedContainer> = {}): ObservedContainer {
+  seq++;
+  return {
+    id: `id${seq}`.padEnd(64, "0"),
+    name: "p-s-1",
+    project: "p",
+    service: "s",
+    number: 1,
+    hash: "h1",
+    imageId: "sha256:a",
+    state: "running",
+    managed: true,
+    kontaCreated: true,
+    labels: { "konta.managed": "true", "konta.commit": "c" },
+    created: seq,
+    binds: [],
+    networks: [],
+    ...over,
+  };
+}
+
+describe("the recreate decision", () => {
+  test("same hash and image: nothing to do", () => expect(recreateReasons(target, container())).toEqual([]));
+  test("a different config hash", () => expect(recreateReasons(target, container({ hash: "h0" }))).toEqual(["config changed"]));
+  test("a different image ID", () => expect(recreateReasons(target, container({ imageId: "sha256:b" }))).toEqual(["image changed"]));
+  test("an image not pulled yet does not decide alone", () => expect(recreateReasons({ ...target, imageId: undefined }, container({ imageId: "x" }))).toEqual([]));
+});
+
+describe("planService", () => {
+  const kinds = (actions: { type: string; number: number }[]) => actions.map((a) => `${a.type}#${a.number}`);
+  test("creates what is missing, removes the surplus highest first", () => {
+    expect(kinds(planService("p", "s", { ...target, replicas: 2 }, []))).toEqual(["create#1", "create#2"]);
+    const three = [1, 2, 3].map((n) => container({ number: n, name: `p-s-${n}` }));
+    expect(kinds(planService("p", "s", { ...target, replicas: 1 }, three))).toEqual(["remove#3", "remove#2"]);
+  });
+  test("starts a stopped container, stops one that should be stopped, leaves a finished one-shot alone", () => {
+    expect(kinds(planService("p", "s", target, [container({ state: "exited", exitCode: 137 })]))).toEqual(["start#1"]);
+    expect(kinds(planService("p", "s", { ...target, stopped: true }, [container()]))).toEqual(["stop#1"]);
+    expect(planService("p", "s", { ...target, oneShot: true }, [container({ state: "exited", exitCode: 0 })])).toEqual([]);
+    expect(kinds(planService("p", "s", { ...target, oneShot: true }, [container({ state: "exited", exitCode: 1 })]))).toEqual(["start#1"]);
+  });
+  test("duplicates left by an interrupted run: keep the good one, remove the others", () => {
+    const good = container();
+    const stale = container({ name: "abc_p-s-1", hash: "h0", state: "created" });
+    const actions = planService("p", "s", target, [stale, good]);
+    expect(actions).toEqual([{ type: "remove", service: "s", number: 1, container: stale, reason: "duplicate left by an interrupted run" }]);
+  });
+  test("a container under a temporary name is replaced", () => {
+    const actions = planService("p", "s", target, [container({ name: "abc_p-s-1" })]);
+    expect(actions[0]?.type).toBe("recreate");
+  });
+});
+
+function model(services: Record<string, Partial<ServiceModel>>): ProjectModel {
+  const full = Object.fromEntries(
+    Object.entries(services).map(([name, s]) => [
+      name,
+      { name, image: "img:1", pull_policy: "missing", managed: true, stopped: false, replicas: 1, update_order: "stop-first", networks: { default: {} }, ...s } as ServiceModel,
+    ]),
+  );
+  return { name: "p", dir: "/r/apps/p", files: ["compose.yaml"], services: full, networks: { default: { name: "p_default", external: false } }, volumes: {}, warnings: [] };
+}
+
+function observed(containers: ObservedContainer[], networks: string[] = ["p_default"]): Observed {
+  return {
+    containers,
+    networks: new Map(networks.map((n) => [n, { Id: n, Name: n, Driver: "bridge", Labels: {} }])),
+    volumes: new Map(),
+  };
+}
+
+describe("planProject", () => {
+  test("unmanaged services are never planned; removed ones are; a name held by another container blocks", () => {
+    const m = model({ a: {}, b: { managed: false } });
+    const targets = { a: serviceTarget(m.services.a as ServiceModel, "sha256:a") };
+    const gone = container({ service: "old", name: "p-old-1" });
+    const foreign = container({ name: "p-a-1", project: undefined, service: undefined, managed: false, kontaCreated: false, labels: {} });
+    const plan = planProject({ model: m, targets }, observed([gone, foreign]));
+    expect(plan.actions.map((a) => `${a.type} ${a.service}`)).toEqual(["create a", "remove old"]);
+    expect(plan.blockers[0]).toContain('container name "p-a-1" is taken');
+  });
+
+  test("a recreated service drags along the services bound to its container ID", () => {
+    const m = model({ db: {}, side: { network_mode: "service:db", networks: undefined }, other: {} });
+    const targets = Object.fromEntries(Object.values(m.services).map((s) => [s.name, serviceTarget(s, "sha256:a")]));
+    const cs = Object.values(m.services).map((s) => container({ service: s.name, name: `p-${s.name}-1`, hash: serviceHash(s) }));
+    (cs[0] as ObservedContainer).hash = "stale";
+    const plan = planProject({ model: m, targets }, observed(cs));
+    expect(plan.actions.map((a) => `${a.type} ${a.service}`)).toEqual(["recreate db", "recreate side"]);
+    expect(plan.unchanged).toEqual(["other"]);
+  });
+
+  test("networks and volumes: create missing ones; an external one that is missing blocks", () => {
+    const m = model({ a: { networks: { front: {} }, volumes: [{ type: "volume", source: "data", target: "/d" }] } });
+    m.networks = { front: { name: "shared", external: true } };
+    m.volumes = { data: { name: "p_data", external: false } };
+    const plan = planProject({ model: m, targets: { a: serviceTarget(m.services.a as ServiceModel, "sha256:a") } }, observed([], []));
+    expect(plan.volumes.create).toEqual(["data"]);
+    expect(plan.blockers[0]).toContain('external network "shared" does not exist');
+  });
+
+  test("an app removed from Git: only what Konta created goes, volumes are listed as kept", () => {
+    const obs = observed([container({ project: "gone", service: "x" }), container({ project: "gone", service: "y", kontaCreated: false })]);
+    obs.volumes.set("gone_data", { Name: "gone_data", Driver: "local", Labels: { "com.docker.compose.project": "gone" }, Mountpoint: "" });
+    expect(removedProjects(obs, new Set(["p"]))).toEqual(["gone"]);
+    const plan = planRemoval("gone", obs);
+    expect(plan.actions.map((a) => a.service)).toEqual(["x"]);
+    expect(plan.volumes.kept).toEqual(["gone_data"]);
+  });
+});
+
+describe("drift", () => {
+  test("missing, changed and stopped containers, and apps that should not be there", () => {
+    const expected = { p: { services: { s: target, t: target }, hostInputs: "x" } };
+    const drift = detectDrift(
+      expected,
+      [container({ state: "exited", exitCode: 0 }), container({ service: "t", name: "p-t-1", hash: "other" }), container({ project: "q", service: "z", name: "q-z-1" })],
+      { prune: true, hostInputs: () => "y" },
+    );
+    expect(drift.map((d) => d.what)).toEqual([
+      "host-side variables changed (env file or allowed process variables)",
+      "p-s-1 is exited, should be running",
+      "p-t-1: config changed",
+      "app folder is not in the live release; its containers are still there",
+    ]);
+  });
+});
+
+describe("container spec", () => {
+  test("labels, networks and mounts", () => {
+    const m = model({
+      web: {
+        volumes: [
+          { type: "bind", source: "./html", target: "/www", read_only: true, bind: { create_host_path: true } },
+          { type: "volume", source: "data", target: "/data" },
+        ],
+        networks: { default: { aliases: ["www"] }, back: { priority: 10 } },
+        ports: [{ target: 80, published: "8080", host_ip: "127.0.0.1", protocol: "tcp" }],
+      },
+    });
+    m.networks.back = { name: "p_back", external: false };
+    m.volumes = { data: { name: "p_data", external: false } };
+    const spec = containerSpec(m.services.web as ServiceModel, 1, { project: m, commit: "c0ffee", imageId: "sha256:a", configHash: "h", apiVersion: "1.41" });
+    expect(spec.name).toBe("p-web-1");
+    const hc = spec.body.HostConfig as Record<string, unknown>;
+    expect(hc.Binds).toEqual(["/r/apps/p/html:/www:ro"]);
+    expect(hc.Mounts).toEqual([{ Type: "volume", Source: "p_data", Target: "/data", ReadOnly: false }]);
+    expect(hc.NetworkMode).toBe("p_back");
+    expect(hc.PortBindings).toEqual({ "80/tcp": [{ HostIp: "127.0.0.1", HostPort: "8080" }] });
+    expect(spec.connect).toEqual([{ network: "p_default", endpoint: { Aliases: ["web", "www"] } }]);
+    expect((spec.body.Labels as Record<string, string>)["com.docker.compose.project.config_files"]).toBe("/r/apps/p/compose.yaml");
+  });
+
+  test("features the engine's API version lacks are refused with a reason", () => {
+    const m = model({ s: { annotations: { a: "b" } } });
+    expect(() => containerSpec(m.services.s as ServiceModel, 1, { project: m, commit: "c", imageId: "i", configHash: "h", apiVersion: "1.41" })).toThrow("API 1.43+");
+  });
+});
+
+describe("start order", () => {
+  test("levels follow depends_on, network_mode and volumes_from; cycles are errors", () => {
+    const m = model({ app: { depends_on: { db: { condition: "service_healthy", restart: false, required: true } } }, db: {}, side: { network_mode: "service:app" } });
+    expect(startLevels(Object.values(m.services))).toEqual([["db"], ["app"], ["side"]]);
+    const loop = model({ a: { depends_on: { b: { condition: "service_started", restart: false, required: true } } }, b: { volumes_from: ["a"] } });
+    expect(() => startLevels(Object.values(loop.services))).toThrow("circular");
+  });
+});
