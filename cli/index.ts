@@ -7,6 +7,7 @@ import { ExitCode } from "../lib/errors.ts";
 import { VERSION } from "../lib/version.ts";
 import { printError } from "./run.ts";
 import sync from "./commands/sync.ts";
+import token from "./commands/token.ts";
 import version from "./commands/version.ts";
 
 export const EXIT_CODES = `Exit codes: 0 success or up to date, 1 deploy failed (rolled back), 2 bad configuration or input,
@@ -14,6 +15,7 @@ export const EXIT_CODES = `Exit codes: 0 success or up to date, 1 deploy failed 
 
 export const commands: Record<string, CommandDef<any>> = {
   sync,
+  token,
   version,
 };
 
@@ -29,10 +31,18 @@ ${EXIT_CODES}`,
   subCommands: commands,
 });
 
+/** The (sub)command named on the command line, and its parent, for --help. */
 function findCommand(argv: string[]): [CommandDef<any>, CommandDef<any> | undefined] {
-  const name = argv.find((a) => !a.startsWith("-"));
-  const sub = name ? Object.values(commands).find((c) => (c.meta as { name?: string; alias?: string[] })?.name === name || (c.meta as { alias?: string[] })?.alias?.includes(name)) : undefined;
-  return sub ? [sub, main] : [main, undefined];
+  let cmd: CommandDef<any> = main;
+  let parent: CommandDef<any> | undefined;
+  for (const word of argv.filter((a) => !a.startsWith("-"))) {
+    const subs = (cmd.subCommands ?? {}) as Record<string, CommandDef<any>>;
+    const sub = Object.entries(subs).find(([name, c]) => name === word || [(c.meta as { alias?: string | string[] })?.alias ?? []].flat().includes(word))?.[1];
+    if (!sub) break;
+    parent = cmd;
+    cmd = sub;
+  }
+  return [cmd, parent];
 }
 
 async function run(argv: string[]): Promise<number> {

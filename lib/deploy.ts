@@ -7,6 +7,7 @@ import type { DockerClient } from "./docker/client.ts";
 import { inspectImage, pullImage } from "./docker/images.ts";
 import { buildImage } from "./docker/build.ts";
 import { DeployError, errorMessage } from "./errors.ts";
+import { failpoint } from "./failpoint.ts";
 import { log, progress } from "./log.ts";
 import { applyProject, emptySummary, type Summary } from "./reconcile/apply.ts";
 import type { GateOptions } from "./reconcile/health.ts";
@@ -108,6 +109,7 @@ export async function fetchImages(p: Prepared, opts: DeployOptions, pullAlways: 
       }
     }
   }
+  failpoint("after-pull");
   if (!fetched) return p;
   const fresh = await localImageIds(opts.docker, managedServices(p.projects));
   return { ...p, ...plan(p.projects, fresh, p.observed, opts) };

@@ -3,7 +3,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSyn
 import { basename, dirname, join } from "node:path";
 
 /** Write a file so that readers see either the old or the new content, never a mix, even after a crash. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, beforeRename?: () => void): void {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}`);
   const fd = openSync(tmp, "w", mode);
@@ -16,6 +16,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     throw err;
   }
   closeSync(fd);
+  beforeRename?.();
   renameSync(tmp, path);
   fsyncDir(dir);
 }

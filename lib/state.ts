@@ -2,6 +2,7 @@
 // a rollback, and what the engine should look like (for drift checks without loading Compose).
 // Written atomically; a corrupt file is reported and rebuilt instead of failing every run.
 import { existsSync, readFileSync, renameSync } from "node:fs";
+import { failpoint } from "./failpoint.ts";
 import { writeFileAtomic } from "./fsutil.ts";
 import { log } from "./log.ts";
 import { redactValue } from "./redact.ts";
@@ -80,7 +81,7 @@ export function readState(path: string): { state: State; recovered: boolean } {
 
 export function writeState(path: string, state: State): void {
   const trimmed: State = { ...state, history: state.history.slice(0, HISTORY) };
-  writeFileAtomic(path, `${JSON.stringify(redactValue(trimmed), null, 2)}\n`, 0o600);
+  writeFileAtomic(path, `${JSON.stringify(redactValue(trimmed), null, 2)}\n`, 0o600, () => failpoint("state-write"));
 }
 
 export function recordDeploy(state: State, record: DeployRecord): void {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { projectEnvironment } from "./compose/index.ts";
 import { applyPlan, ApplyFailure, type DeployOptions, expectations, fetchImages, prepare, type Prepared, type ReleaseRef, restore } from "./deploy.ts";
 import { DeployError, errorMessage, ExitCode, KontaError } from "./errors.ts";
+import { failpoint } from "./failpoint.ts";
 import { checkoutTree, commitInfo, ensureCommit, remoteHead } from "./git/index.ts";
 import { runHook, type HookContext, type HookEvent } from "./hooks/index.ts";
 import { acquireLock } from "./lock.ts";
@@ -228,6 +229,7 @@ class SyncRun {
   private async succeed(p: Prepared, summary: Summary, changed: string[], result: "deployed" | "repaired"): Promise<SyncReport> {
     const rt = this.rt;
     const sha = p.release.sha;
+    failpoint("before-switch");
     if (this.live !== sha) rt.store.switchTo(sha);
     const info = await commitInfo(rt.paths.repo, sha).catch((): CommitRecord => ({ sha, message: "", author: "", date: "" }));
     if (result === "deployed") recordDeploy(this.state, { ...info, deployedAt: new Date().toISOString(), trigger: "sync", durationMs: Date.now() - this.started });

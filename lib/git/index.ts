@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import git, { Errors } from "isomorphic-git";
 import { UnreachableError } from "../errors.ts";
+import { failpoint } from "../failpoint.ts";
 import { ensureDir } from "../fsutil.ts";
 import { log } from "../log.ts";
 import { redact } from "../redact.ts";
@@ -134,6 +135,7 @@ export async function ensureCommit(src: GitSource, gitdir: string, sha: string):
         depth: 1,
         tags: false,
         headers: headers(src),
+        onProgress: () => failpoint("fetch"),
       });
       const fetched = res.fetchHead ? await peel(gitdir, res.fetchHead) : undefined;
       if (fetched && fetched !== sha) log.info(`git: ${src.ref} moved to ${fetched.slice(0, 12)} while fetching; deploying that`);
@@ -172,6 +174,8 @@ export async function commitInfo(gitdir: string, sha: string): Promise<CommitInf
 /** Write the tree of `sha` (only `subdir` when it is not ".") into `dir`, which must be empty. */
 export async function checkoutTree(gitdir: string, sha: string, dir: string, subdir: string): Promise<void> {
   ensureDir(dir, 0o755);
+  // the index describes the last checkout into some other release directory: not this one
+  rmSync(`${gitdir}/index`, { force: true });
   await git.checkout({
     fs,
     dir,
@@ -179,6 +183,7 @@ export async function checkoutTree(gitdir: string, sha: string, dir: string, sub
     ref: sha,
     force: true,
     noUpdateHead: true,
+    onProgress: () => failpoint("checkout"),
     filepaths: subdir === "." ? undefined : [subdir.replace(/\/+$/, "")],
   });
 }

@@ -17,6 +17,7 @@ import {
   startContainer,
   stopContainer,
 } from "../docker/engine.ts";
+import { failpoint } from "../failpoint.ts";
 import { log, progress } from "../log.ts";
 import { waitHealthy, type GateEntry, type GateOptions } from "./health.ts";
 import { containerName, LABEL } from "./labels.ts";
@@ -195,6 +196,7 @@ class ProjectApplier {
           await renameContainer(this.opts.docker, id, name);
         } else {
           await this.remove(a.container, "replaced");
+          failpoint("mid-recreate");
           await renameContainer(this.opts.docker, id, name);
           if (!svc.stopped) await this.start(id, name, svc);
         }

@@ -87,7 +87,7 @@ export class KontaEnv {
     return [...args, "--config", this.config, "--state-dir", this.state];
   }
 
-  async run(args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  async run(args: string[], opts: RunOptions = {}): Promise<RunResult> {
     return runKonta(this.args(...args), opts);
   }
 
@@ -96,8 +96,17 @@ export class KontaEnv {
   }
 }
 
-export async function runKonta(args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  const proc = Bun.spawn([kontaBinary(), ...args], {
+export interface RunOptions {
+  env?: Record<string, string>;
+  input?: string;
+  timeoutMs?: number;
+  /** run through a wrapper, e.g. ["/usr/bin/time", "-o", file, "-f", "%M"] */
+  prefix?: string[];
+}
+
+/** Always asynchronous: the test's Git server lives in the test process and must keep answering. */
+export async function runKonta(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const proc = Bun.spawn([...(opts.prefix ?? []), kontaBinary(), ...args], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...opts.env },
     stdin: opts.input !== undefined ? new Blob([opts.input]) : "ignore",
     stdout: "pipe",
