@@ -31,7 +31,9 @@ export function planView(plan: Plan) {
 
 const VERB: Record<Action["type"], string> = { create: "create", recreate: "recreate", start: "start", stop: "stop", remove: "remove" };
 
-export function formatProjectPlan(p: ProjectPlan, details?: (a: Action) => string[]): string[] {
+export type Details = (project: string, a: Action) => string[];
+
+export function formatProjectPlan(p: ProjectPlan, details?: Details): string[] {
   const lines = [`${p.project}${p.kind === "remove" ? " (app removed from Git)" : ""}:`];
   for (const key of p.networks.create) lines.push(`  + network ${key}`);
   for (const key of p.networks.recreate) lines.push(`  ~ network ${key} (definition changed)`);
@@ -42,7 +44,7 @@ export function formatProjectPlan(p: ProjectPlan, details?: (a: Action) => strin
     const mark = a.type === "create" ? "+" : a.type === "remove" ? "-" : a.type === "recreate" ? "~" : a.type === "start" ? ">" : "■";
     const replica = v.replica > 1 || a.type === "remove" ? ` #${v.replica}` : "";
     lines.push(`  ${mark} ${VERB[a.type]} ${v.service}${replica}${v.why ? ` (${v.why})` : ""}`);
-    for (const d of details?.(a) ?? []) lines.push(`      ${d}`);
+    for (const d of details?.(p.project, a) ?? []) lines.push(`      ${d}`);
   }
   if (p.unchanged.length) lines.push(`  = unchanged: ${p.unchanged.join(", ")}`);
   for (const b of p.blockers) lines.push(`  ! ${b}`);
@@ -50,7 +52,7 @@ export function formatProjectPlan(p: ProjectPlan, details?: (a: Action) => strin
   return lines;
 }
 
-export function formatPlan(plan: Plan, details?: (a: Action) => string[]): string[] {
+export function formatPlan(plan: Plan, details?: Details): string[] {
   const changed = plan.projects.filter(projectHasChanges);
   if (!changed.length) return ["nothing to do"];
   return changed.flatMap((p) => formatProjectPlan(p, details));
@@ -73,4 +75,18 @@ export function formatSummary(s: Summary): string[] {
   add("stopped", s.stopped);
   add("removed", s.removed);
   return [...byProject.entries()].map(([p, parts]) => `  ${p}: ${parts.join("; ")}`);
+}
+
+export function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${(ms / 1000).toFixed(s < 10 ? 1 : 0)}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}
+
+export function ago(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : `${duration(Math.max(0, Date.now() - t))} ago (${new Date(t).toISOString().replace(/\.\d+Z$/, "Z")})`;
 }

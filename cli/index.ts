@@ -6,8 +6,16 @@ import { type CommandDef, defineCommand, runCommand, showUsage } from "citty";
 import { ExitCode } from "../lib/errors.ts";
 import { VERSION } from "../lib/version.ts";
 import { printError } from "./run.ts";
+import install from "./commands/install.ts";
+import plan from "./commands/plan.ts";
+import releases from "./commands/releases.ts";
+import resume from "./commands/resume.ts";
+import rollback from "./commands/rollback.ts";
+import selfUpdate from "./commands/self-update.ts";
+import status from "./commands/status.ts";
 import sync from "./commands/sync.ts";
 import token from "./commands/token.ts";
+import uninstall from "./commands/uninstall.ts";
 import version from "./commands/version.ts";
 
 export const EXIT_CODES = `Exit codes: 0 success or up to date, 1 deploy failed (rolled back), 2 bad configuration or input,
@@ -15,7 +23,15 @@ export const EXIT_CODES = `Exit codes: 0 success or up to date, 1 deploy failed 
 
 export const commands: Record<string, CommandDef<any>> = {
   sync,
+  plan,
+  rollback,
+  resume,
+  status,
+  releases,
+  install,
+  uninstall,
   token,
+  "self-update": selfUpdate,
   version,
 };
 

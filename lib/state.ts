@@ -19,6 +19,8 @@ export interface DeployRecord extends CommitRecord {
   deployedAt: string;
   trigger: "sync" | "rollback";
   durationMs: number;
+  /** for a rollback: the release it rolled back from */
+  replaced?: string;
 }
 
 export type AttemptResult = "deployed" | "up-to-date" | "repaired" | "failed" | "skipped" | "held" | "rolled-back";
@@ -89,8 +91,12 @@ export function recordDeploy(state: State, record: DeployRecord): void {
   state.history = [record, ...state.history.filter((h) => h.sha !== record.sha || h.deployedAt !== record.deployedAt)];
 }
 
-/** The release a plain `konta rollback` goes back to: the newest good deploy before the live one. */
+/**
+ * The release a plain `konta rollback` goes back to: the newest deploy before the live one that
+ * no rollback stepped away from (so rolling back twice goes further back, not forth again).
+ */
 export function rollbackTarget(state: State, available: (sha: string) => boolean): string | undefined {
   const live = state.current?.sha;
-  return state.history.find((h) => h.sha !== live && available(h.sha))?.sha;
+  const abandoned = new Set(state.history.flatMap((h) => (h.replaced ? [h.replaced] : [])));
+  return state.history.find((h) => h.sha !== live && !abandoned.has(h.sha) && available(h.sha))?.sha;
 }

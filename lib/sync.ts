@@ -3,12 +3,12 @@
 // switch `current`, record state, exit. With no new commit it still repairs drift.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { projectEnvironment } from "./compose/index.ts";
+import { type LoadedProject, projectEnvironment } from "./compose/index.ts";
 import { applyPlan, ApplyFailure, type DeployOptions, expectations, fetchImages, prepare, type Prepared, type ReleaseRef, restore } from "./deploy.ts";
 import { DeployError, errorMessage, ExitCode, KontaError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { checkoutTree, commitInfo, ensureCommit, remoteHead } from "./git/index.ts";
-import { runHook, type HookContext, type HookEvent } from "./hooks/index.ts";
+import { type HookContext, type HookEvent, hookPath, runHook } from "./hooks/index.ts";
 import { acquireLock } from "./lock.ts";
 import { log, progress } from "./log.ts";
 import { notify } from "./notify.ts";
@@ -37,6 +37,8 @@ export interface SyncReport {
   previous?: string;
   summary?: Summary;
   plan?: Plan;
+  /** the release's projects, for explaining a plan */
+  projects?: LoadedProject[];
   drift?: DriftItem[];
   error?: string;
   hint?: string;
@@ -177,19 +179,16 @@ class SyncRun {
     return this.converge(fetched, "deployed");
   }
 
-  private hookContext(sha: string, projects: string[], extra: Partial<HookContext> = {}): HookContext {
-    return { commit: sha, previous: this.live, releaseDir: this.rt.store.root(sha), projects, ...extra };
-  }
-
-  private async hook(event: HookEvent, ctx: HookContext): Promise<number | undefined> {
-    const r = await runHook(event, ctx, this.rt.config.hooks.timeout);
-    return r.ran ? r.exitCode : undefined;
-  }
-
-  private summaryFile(sha: string, summary: Summary, error?: string): string {
-    const file = join(this.rt.runDir(), "summary.json");
-    writeFileSync(file, `${JSON.stringify({ commit: sha, previous: this.live ?? null, ...summary, error: error ? redact(error) : null }, null, 2)}\n`, { mode: 0o600 });
-    return file;
+  /** Run a hook of release `sha` if it has one; success and failure hooks get a JSON summary file. */
+  private async hook(event: HookEvent, sha: string, projects: string[], result?: { summary: Summary; error?: string }): Promise<number | undefined> {
+    const ctx: HookContext = { commit: sha, previous: this.live, releaseDir: this.rt.store.root(sha), projects, error: result?.error };
+    if (!hookPath(ctx.releaseDir, event)) return undefined;
+    if (result) {
+      ctx.summaryFile = join(this.rt.runDir(), "summary.json");
+      const doc = { commit: sha, previous: this.live ?? null, projects, ...result.summary, error: result.error ? redact(result.error) : null };
+      writeFileSync(ctx.summaryFile, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+    }
+    return (await runHook(event, ctx, this.rt.config.hooks.timeout)).exitCode;
   }
 
   /** Make the engine match release `sha`; a failed deploy puts back the live release. */
@@ -206,12 +205,12 @@ class SyncRun {
     }
     const changed = prepared.plan.projects.filter(projectHasChanges).map((p) => p.project);
     if (this.opts.dryRun) {
-      return this.report({ result: "planned", exitCode: ExitCode.ok, sha, plan: prepared.plan, message: planLine(sha, changed) });
+      return this.report({ result: "planned", exitCode: ExitCode.ok, sha, plan: prepared.plan, projects: prepared.projects, message: planLine(sha, changed) });
     }
     let summary = emptySummary();
     try {
       if (result === "deployed") {
-        const code = await this.hook("pre", this.hookContext(sha, changed));
+        const code = await this.hook("pre", sha, changed);
         if (code !== undefined && code !== 0) {
           throw new DeployError(code === 124 ? "hooks/pre.sh timed out; nothing was changed" : `hooks/pre.sh exited with ${code}; nothing was changed`);
         }
@@ -237,7 +236,8 @@ class SyncRun {
     if (this.state.failed?.sha === sha || result === "deployed") this.state.failed = undefined;
     this.attempt(result, sha);
     if (result === "deployed") {
-      const code = await this.hook("success", this.hookContext(sha, changed, { summaryFile: this.summaryFile(sha, summary) }));
+      // the deploy stands whatever success.sh does
+      const code = await this.hook("success", sha, changed, { summary }).catch((err) => log.error(`hooks/success.sh: ${errorMessage(err)}`));
       if (code) log.warn(`hooks/success.sh exited with ${code} (the deploy itself succeeded)`);
       this.prune(p);
       await notify(rt.config.notify, { event: "success", commit: sha, projects: changed, summary, durationMs: Date.now() - this.started });
@@ -278,7 +278,7 @@ class SyncRun {
     if (mode === "deployed") this.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
     this.attempt("failed", sha, message);
     if (mode === "deployed" && rt.store.has(sha)) {
-      await this.hook("failure", this.hookContext(sha, touched, { error: e.message, summaryFile: this.summaryFile(sha, summary, e.message) }));
+      await this.hook("failure", sha, touched, { summary, error: e.message }).catch((err) => log.error(`hooks/failure.sh: ${errorMessage(err)}`));
     }
     await notify(rt.config.notify, { event: "failure", commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - this.started });
     return this.report({

@@ -1,0 +1,49 @@
+import { existsSync } from "node:fs";
+import { defineCommand } from "citty";
+import { loadConfig } from "../../lib/config.ts";
+import { InputError } from "../../lib/errors.ts";
+import { DEFAULT_UNIT_DIR, defaultBinary, install, renderUnits } from "../../lib/install.ts";
+import { DEFAULT_CONFIG, resolveStateDir } from "../../lib/paths.ts";
+import { globalArgs } from "../args.ts";
+import { execute } from "../run.ts";
+import { readSecret } from "../stdin.ts";
+
+export const unitArgs = {
+  "unit-dir": { type: "string", description: `where the systemd units go (default ${DEFAULT_UNIT_DIR})`, valueHint: "dir" },
+  enable: { type: "boolean", default: true, description: "run systemctl daemon-reload / enable --now (--no-enable to skip)" },
+} as const;
+
+export default defineCommand({
+  meta: {
+    name: "install",
+    description:
+      "Set Konta up on this server: write the config if it is missing (token from stdin, stored encrypted), create the state directory, install and enable konta.service and konta.timer. Safe to re-run.",
+  },
+  args: {
+    ...globalArgs,
+    ...unitArgs,
+    print: { type: "boolean", description: "print the systemd units and change nothing" },
+    repo: { type: "string", description: "HTTPS clone URL of the repository", valueHint: "url" },
+    branch: { type: "string", description: "branch or tag to deploy (default main)" },
+    path: { type: "string", description: "folder of the repository holding apps/ and hooks/ (default .)" },
+    interval: { type: "string", description: "seconds between runs (default 120)", valueHint: "seconds" },
+    binary: { type: "string", description: "path of the konta binary systemd runs (default: this one)", valueHint: "file" },
+  },
+  run: (ctx) =>
+    execute(ctx, async () => {
+      const a = ctx.args;
+      const config = a.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG;
+      const stateDir = resolveStateDir(a["state-dir"]);
+      const existing = existsSync(config) ? loadConfig(config) : undefined;
+      const interval = a.interval ? Number(a.interval) : (existing?.repository.interval ?? 120);
+      if (!Number.isInteger(interval) || interval < 10) throw new InputError("--interval must be a whole number of seconds, at least 10");
+      const units = { binary: a.binary || defaultBinary(), config, stateDir, interval };
+      if (a.print) {
+        for (const [name, text] of Object.entries(renderUnits(units))) process.stdout.write(`# ${name}\n${text}\n`);
+        return;
+      }
+      const token = !process.stdin.isTTY && !existing ? await readSecret("").catch(() => undefined) : undefined;
+      const done = install({ ...units, repo: a.repo, branch: a.branch, path: a.path, token, unitDir: a["unit-dir"] || DEFAULT_UNIT_DIR, enable: a.enable });
+      process.stdout.write(`${done.join("\n")}\n`);
+    }),
+});

@@ -1,0 +1,30 @@
+import { defineCommand } from "citty";
+import { rollback } from "../../lib/rollback.ts";
+import { globalArgs, jsonArg } from "../args.ts";
+import { formatSummary } from "../format.ts";
+import { printJson, withRuntime } from "../run.ts";
+
+export default defineCommand({
+  meta: {
+    name: "rollback",
+    description:
+      "Point `current` back at a kept release and apply it (default: the previous good release). Timer runs then hold at that release until a new commit appears on the branch or `konta resume` is run.",
+  },
+  args: {
+    sha: { type: "positional", required: false, description: "release to go back to (a full SHA or a prefix of at least 4 characters)" },
+    ...globalArgs,
+    ...jsonArg,
+    wait: { type: "string", description: "wait up to this many seconds for another run's lock", valueHint: "seconds" },
+  },
+  run: (ctx) =>
+    withRuntime(ctx, async (rt) => {
+      const r = await rollback(rt, ctx.args.sha, Number(ctx.args.wait ?? 0));
+      if (ctx.args.json) return printJson(r);
+      const lines = [
+        `rolled back to ${r.sha.slice(0, 12)}${r.from ? ` (from ${r.from.slice(0, 12)})` : ""} in ${(r.durationMs / 1000).toFixed(2)}s`,
+        ...formatSummary(r.summary),
+        "timer runs hold here until a new commit arrives; `konta resume` lifts the hold now",
+      ];
+      process.stdout.write(`${lines.join("\n")}\n`);
+    }),
+});

@@ -1,0 +1,56 @@
+import { defineCommand } from "citty";
+import { ExitCode } from "../../lib/errors.ts";
+import { status } from "../../lib/status.ts";
+import { globalArgs, jsonArg } from "../args.ts";
+import { ago, duration } from "../format.ts";
+import { printJson, withRuntime } from "../run.ts";
+
+export default defineCommand({
+  meta: {
+    name: "status",
+    description:
+      "Show the live release, the last run and its result, a held or failed commit, every managed service (state, health, image, uptime) and drift: containers that no longer match the live release.",
+  },
+  args: { ...globalArgs, ...jsonArg },
+  run: (ctx) =>
+    withRuntime(ctx, async (rt) => {
+      const s = await status(rt);
+      if (ctx.args.json) {
+        printJson(s);
+        return s.engineError ? ExitCode.unreachable : ExitCode.ok;
+      }
+      const lines: string[] = [];
+      const l = s.live;
+      lines.push(`repository ${s.repository.url} (branch ${s.repository.branch}${s.repository.path !== "." ? `, path ${s.repository.path}` : ""})`);
+      lines.push(
+        l
+          ? `live       ${l.sha.slice(0, 12)}${l.message ? ` "${l.message.split("\n")[0]}"` : ""}${l.author ? ` by ${l.author}` : ""}${l.deployedAt ? `, ${l.trigger === "rollback" ? "rolled back to" : "deployed"} ${ago(l.deployedAt)}` : ""}`
+          : "live       nothing deployed yet",
+      );
+      if (s.lastAttempt) {
+        const a = s.lastAttempt;
+        lines.push(`last run   ${ago(a.at)}: ${a.result}${a.sha ? ` ${a.sha.slice(0, 12)}` : ""} (${duration(a.durationMs)})${a.error ? `: ${a.error.split("\n")[0]}` : ""}`);
+      }
+      if (s.held) lines.push(`held       at ${s.held.sha.slice(0, 12)} since ${ago(s.held.since)} by konta rollback (a new commit or \`konta resume\` lifts it)`);
+      if (s.failed) lines.push(`failed     ${s.failed.sha.slice(0, 12)} ${ago(s.failed.at)}: ${s.failed.error.split("\n")[0]} (not retried until a new commit or \`konta sync --now\`)`);
+      if (s.engineError) lines.push(`engine     unreachable: ${s.engineError}`);
+      else if (s.engine) lines.push(`engine     Docker ${s.engine.version} (API ${s.engine.api})`);
+      for (const p of s.projects) {
+        lines.push("", p.name);
+        for (const svc of p.services) {
+          const running = svc.containers.filter((c) => c.state === "running").length;
+          const want = svc.stopped ? "stopped (konta.stopped)" : `${running}/${svc.replicas} running`;
+          lines.push(`  ${svc.name.padEnd(16)} ${want.padEnd(24)} ${svc.image}`);
+          for (const c of svc.containers) {
+            const health = c.health ? ` ${c.health}` : "";
+            const up = c.uptimeSeconds !== undefined ? ` up ${duration(c.uptimeSeconds * 1000)}` : "";
+            lines.push(`    ${c.name.padEnd(30)} ${c.state}${health}${up}`);
+          }
+        }
+      }
+      lines.push("", s.drift.length ? "drift (the next sync repairs it):" : "drift      none");
+      for (const d of s.drift) lines.push(`  ${d.project}${d.service ? `/${d.service}` : ""}: ${d.what}`);
+      process.stdout.write(`${lines.join("\n")}\n`);
+      return s.engineError ? ExitCode.unreachable : ExitCode.ok;
+    }),
+});

@@ -1,0 +1,26 @@
+import { defineCommand } from "citty";
+import { DEFAULT_UNIT_DIR, uninstall } from "../../lib/install.ts";
+import { DEFAULT_CONFIG, resolveStateDir } from "../../lib/paths.ts";
+import { globalArgs } from "../args.ts";
+import { execute } from "../run.ts";
+import { unitArgs } from "./install.ts";
+
+export default defineCommand({
+  meta: {
+    name: "uninstall",
+    description: "Disable and remove the systemd units. State and config are kept unless --purge. Running containers are left as they are.",
+  },
+  args: { ...globalArgs, ...unitArgs, purge: { type: "boolean", description: "also remove the state directory and the config file" } },
+  run: (ctx) =>
+    execute(ctx, async () => {
+      const a = ctx.args;
+      const done = uninstall({
+        unitDir: a["unit-dir"] || DEFAULT_UNIT_DIR,
+        config: a.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG,
+        stateDir: resolveStateDir(a["state-dir"]),
+        purge: a.purge ?? false,
+        enable: a.enable,
+      });
+      process.stdout.write(`${done.join("\n")}\n`);
+    }),
+});

@@ -1,0 +1,134 @@
+// `konta install` / `konta uninstall`: the config (if missing), the state directory, and the
+// systemd units from packaging/systemd/ (embedded in the binary), enabled with systemctl.
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import serviceTemplate from "../packaging/systemd/konta.service" with { type: "text" };
+import timerTemplate from "../packaging/systemd/konta.timer" with { type: "text" };
+import { parseConfig } from "./config.ts";
+import { InputError } from "./errors.ts";
+import { ensureDir, writeFileAtomic } from "./fsutil.ts";
+import { log } from "./log.ts";
+import { statePaths } from "./paths.ts";
+import { encryptToken } from "./token.ts";
+
+export const DEFAULT_UNIT_DIR = "/etc/systemd/system";
+
+export interface UnitOptions {
+  binary: string;
+  config: string;
+  stateDir: string;
+  interval: number;
+}
+
+/** The path systemd should run: this binary, or the installed one when running from source. */
+export function defaultBinary(): string {
+  return basename(process.execPath).startsWith("bun") ? "/usr/local/bin/konta" : process.execPath;
+}
+
+export function renderUnits(o: UnitOptions): { "konta.service": string; "konta.timer": string } {
+  const fill = (t: string) =>
+    t
+      .replaceAll("@BIN@", o.binary)
+      .replaceAll("@CONFIG@", o.config)
+      .replaceAll("@STATE_DIR@", o.stateDir)
+      .replaceAll("@INTERVAL@", String(o.interval))
+      .replaceAll("@JITTER@", String(Math.max(1, Math.min(30, Math.floor(o.interval / 4)))));
+  return { "konta.service": fill(serviceTemplate), "konta.timer": fill(timerTemplate) };
+}
+
+export interface InstallOptions extends UnitOptions {
+  repo?: string;
+  branch?: string;
+  path?: string;
+  token?: string;
+  unitDir: string;
+  /** run systemctl (daemon-reload, enable --now); off for tests and image builds */
+  enable: boolean;
+}
+
+function configText(o: InstallOptions, token: string | undefined): string {
+  return `# Konta configuration (README: "Configuration"). Keep this file mode 0600.
+version: 1
+repository:
+  url: ${JSON.stringify(o.repo)}
+  branch: ${JSON.stringify(o.branch ?? "main")}
+  path: ${JSON.stringify(o.path ?? ".")}
+  interval: ${o.interval}
+${token ? `  token: ${token}\n` : "  # token: set it with `konta token set` (read from stdin, stored encrypted)\n"}deploy:
+  health_timeout: 120
+  keep_releases: 5
+  prune_removed_apps: true
+hooks:
+  timeout: 300
+`;
+}
+
+function systemdRunning(): boolean {
+  return existsSync("/run/systemd/system");
+}
+
+function systemctl(...args: string[]): void {
+  const r = spawnSync("systemctl", args, { encoding: "utf8" });
+  if (r.status !== 0) throw new InputError(`systemctl ${args.join(" ")} failed: ${(r.stderr || r.stdout).trim()}`);
+}
+
+export function install(o: InstallOptions): string[] {
+  const done: string[] = [];
+  if (!existsSync(o.config)) {
+    if (!o.repo) throw new InputError(`no configuration at ${o.config} yet`, { hint: "pass --repo https://github.com/<owner>/<repo>.git (and the token on stdin)" });
+    ensureDir(dirname(o.config), 0o755);
+    ensureDir(join(dirname(o.config), "env"), 0o700);
+    ensureDir(o.stateDir, 0o700);
+    const token = o.token ? encryptToken(o.token, statePaths(o.stateDir).key) : undefined;
+    const text = configText(o, token);
+    parseConfig(text, o.config); // never write a config Konta would then refuse
+    writeFileAtomic(o.config, text, 0o600);
+    done.push(`wrote ${o.config}${token ? " (token encrypted)" : ""}`);
+  } else {
+    if (o.repo || o.token) log.warn(`${o.config} exists; --repo/--branch/--path and the token are not applied (edit it, or use konta token set)`);
+    done.push(`kept ${o.config}`);
+  }
+  ensureDir(o.stateDir, 0o700);
+  chmodSync(o.stateDir, 0o700);
+  mkdirSync(statePaths(o.stateDir).releases, { recursive: true, mode: 0o755 });
+  done.push(`state directory ${o.stateDir} (mode 0700)`);
+  ensureDir(o.unitDir, 0o755);
+  for (const [name, text] of Object.entries(renderUnits(o))) {
+    writeFileSync(join(o.unitDir, name), text, { mode: 0o644 });
+    done.push(`installed ${join(o.unitDir, name)}`);
+  }
+  if (o.enable && systemdRunning()) {
+    systemctl("daemon-reload");
+    systemctl("enable", "--now", "konta.timer");
+    done.push("enabled and started konta.timer");
+  } else {
+    done.push("not enabled (no running systemd here, or --no-enable): run `systemctl daemon-reload && systemctl enable --now konta.timer`");
+  }
+  return done;
+}
+
+export function uninstall(o: { unitDir: string; config: string; stateDir: string; purge: boolean; enable: boolean }): string[] {
+  const done: string[] = [];
+  if (o.enable && systemdRunning()) {
+    spawnSync("systemctl", ["disable", "--now", "konta.timer"], { encoding: "utf8" });
+    spawnSync("systemctl", ["stop", "konta.service"], { encoding: "utf8" });
+  }
+  for (const name of ["konta.timer", "konta.service"]) {
+    const file = join(o.unitDir, name);
+    if (existsSync(file)) {
+      rmSync(file);
+      done.push(`removed ${file}`);
+    }
+  }
+  if (o.enable && systemdRunning()) spawnSync("systemctl", ["daemon-reload"]);
+  if (o.purge) {
+    rmSync(o.stateDir, { recursive: true, force: true });
+    rmSync(o.config, { force: true });
+    done.push(`purged ${o.stateDir} and ${o.config}`);
+  } else {
+    done.push(`kept ${o.stateDir} and ${o.config} (--purge removes them)`);
+  }
+  done.push("running containers were left as they are");
+  return done;
+}

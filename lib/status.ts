@@ -1,0 +1,84 @@
+// `konta status`: what is live, what the last run did, held or failed commits, every managed
+// service with its state, health, image and uptime, and drift (containers that no longer match
+// the live release). Read-only: it takes no lock and changes nothing.
+import { errorMessage, KontaError } from "./errors.ts";
+import { inspectContainer } from "./docker/engine.ts";
+import { detectDrift, type DriftItem } from "./reconcile/drift.ts";
+import { observeContainers } from "./reconcile/observe.ts";
+import { redact } from "./redact.ts";
+import type { Runtime } from "./runtime.ts";
+import { type Attempt, type DeployRecord, readState } from "./state.ts";
+import { hostInputsOf } from "./sync.ts";
+
+export interface ContainerStatus {
+  name: string;
+  state: string;
+  health?: string;
+  startedAt?: string;
+  uptimeSeconds?: number;
+}
+
+export interface ServiceStatus {
+  name: string;
+  image: string;
+  replicas: number;
+  stopped: boolean;
+  containers: ContainerStatus[];
+}
+
+export interface StatusReport {
+  repository: { url: string; branch: string; path: string };
+  live?: DeployRecord;
+  lastAttempt?: Attempt;
+  held?: { sha: string; since: string };
+  failed?: { sha: string; at: string; error: string };
+  projects: { name: string; services: ServiceStatus[] }[];
+  drift: DriftItem[];
+  engine?: { version: string; api: string };
+  engineError?: string;
+}
+
+export async function status(rt: Runtime): Promise<StatusReport> {
+  const { state } = readState(rt.paths.state);
+  const live = rt.store.current();
+  const report: StatusReport = {
+    repository: { url: redact(rt.config.repository.url), branch: rt.config.repository.branch, path: rt.config.repository.path },
+    ...(state.current && state.current.sha === live ? { live: state.current } : live ? { live: { sha: live, message: "", author: "", date: "", deployedAt: "", trigger: "sync", durationMs: 0 } } : {}),
+    ...(state.lastAttempt ? { lastAttempt: state.lastAttempt } : {}),
+    ...(state.hold ? { held: { sha: state.hold.sha, since: state.hold.since } } : {}),
+    ...(state.failed ? { failed: state.failed } : {}),
+    projects: [],
+    drift: [],
+  };
+  let docker;
+  try {
+    docker = await rt.docker();
+  } catch (err) {
+    report.engineError = err instanceof KontaError ? err.message : errorMessage(err);
+    return report;
+  }
+  report.engine = { version: docker.engineVersion, api: docker.apiVersion };
+  const containers = await observeContainers(docker);
+  report.drift = detectDrift(state.expected, containers, { prune: rt.config.deploy.prune_removed_apps, hostInputs: hostInputsOf(rt, live) });
+  for (const [project, exp] of Object.entries(state.expected).sort(([a], [b]) => a.localeCompare(b))) {
+    const services: ServiceStatus[] = [];
+    for (const [name, target] of Object.entries(exp.services).sort(([a], [b]) => a.localeCompare(b))) {
+      const mine = containers.filter((c) => c.project === project && c.service === name && c.managed).sort((a, b) => a.number - b.number);
+      const details = await Promise.all(
+        mine.map(async (c): Promise<ContainerStatus> => {
+          const info = await inspectContainer(docker, c.id);
+          const startedAt = info?.State.Running ? info.State.StartedAt : undefined;
+          return {
+            name: c.name,
+            state: c.state,
+            ...(info?.State.Health ? { health: info.State.Health.Status } : {}),
+            ...(startedAt ? { startedAt, uptimeSeconds: Math.max(0, Math.round((Date.now() - Date.parse(startedAt)) / 1000)) } : {}),
+          };
+        }),
+      );
+      services.push({ name, image: target.image, replicas: target.replicas, stopped: target.stopped, containers: details });
+    }
+    report.projects.push({ name: project, services });
+  }
+  return report;
+}
