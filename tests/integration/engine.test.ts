@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { DockerClient } from "../../lib/docker/client.ts";
 import { pullImage, registryAuthHeader } from "../../lib/docker/images.ts";
 import { compose, httpService, MANAGED, sleeper } from "../support/compose.ts";
-import { engine, freePort, httpGet, IMAGE, inspect, projectContainers, TEST_LABEL } from "../support/docker.ts";
+import { engine, execIn, freePort, httpGet, IMAGE, inspect, projectContainers, TEST_LABEL } from "../support/docker.ts";
 import { startDockerProxy } from "../support/docker-proxy.ts";
 import type { KontaEnv } from "../support/konta.ts";
 import { useRig } from "../support/rig.ts";
@@ -140,11 +140,7 @@ describe("build", () => {
       await ok(env);
       const c = await inspect("kt-build-app-1");
       expect(c?.Config.Image).toBe("kt-build-app");
-      const exec = async (cmd: string[]) => {
-        const { Id } = await engine<{ Id: string }>(`/containers/${c?.Id}/exec`, { method: "POST", body: { Cmd: cmd, AttachStdout: true, AttachStderr: true } });
-        const out = await engine.raw(`/exec/${Id}/start`, { method: "POST", body: { Detach: false } });
-        return Buffer.from(await (out as unknown as Response).arrayBuffer()).toString("latin1");
-      };
+      const exec = (cmd: string[]) => execIn(c?.Id as string, cmd);
       expect(await exec(["cat", "/app/greeting"])).toContain("hi");
       expect(await exec(["ls", "-l", "/app"])).toContain("-rwxr-xr-x");
       expect(await exec(["ls", "/app"])).not.toContain("secret.env");

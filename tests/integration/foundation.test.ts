@@ -39,7 +39,7 @@ describe("konta sync, end to end", () => {
     expect(after?.State.StartedAt).toBe(before?.State.StartedAt as string);
     // one ls-remote, no pack download
     const calls = rig.git.requests.slice(requestsBefore);
-    expect(calls.map((r) => r.method + " " + r.path.split("?")[0])).toEqual(["GET /repo1.git/info/refs"]);
+    expect(calls.map((r) => r.method + " " + r.path.split("?")[0])).toEqual([`GET /${repo.name}.git/info/refs`]);
 
     const by = await inspect(bystander);
     expect(by?.State.Running).toBe(true);

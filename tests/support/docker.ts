@@ -160,3 +160,15 @@ export async function freePort(): Promise<number> {
   server.stop(true);
   return port;
 }
+
+/** Run a command in a running container; stdout and stderr as text (frame headers included). */
+export async function execIn(container: string, cmd: string[]): Promise<string> {
+  const { Id } = await engine<{ Id: string }>(`/containers/${container}/exec`, { method: "POST", body: { Cmd: cmd, AttachStdout: true, AttachStderr: true } });
+  const res = await fetch(`http://localhost/v1.41/exec/${Id}/start`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ Detach: false }),
+    unix: SOCKET,
+  } as RequestInit);
+  return Buffer.from(await res.arrayBuffer()).toString("latin1");
+}
