@@ -12,3 +12,5 @@ echo "== build"
 bash packaging/build.sh
 echo "== tests"
 KONTA_BIN="$PWD/dist/konta" bun run test
+echo "== smoke test (release binary in a container)"
+KONTA_BIN="$PWD/dist/konta" bun packaging/smoke.ts

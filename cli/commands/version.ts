@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
 import { COMMIT, VERSION, versionLine } from "../../lib/version.ts";
-import { jsonArg } from "../args.ts";
+import { globalArgs, jsonArg } from "../args.ts";
 import { execute, printJson } from "../run.ts";
 
 export default defineCommand({
   meta: { name: "version", description: "Print Konta's version, the commit it was built from and the Bun version." },
-  args: { ...jsonArg },
+  args: { ...globalArgs, ...jsonArg },
   run: (ctx) =>
     execute(ctx, async () => {
       if (ctx.args.json) printJson({ version: VERSION, commit: COMMIT, bun: Bun.version });
