@@ -1,5 +1,5 @@
 // How plans, summaries and reports look on a terminal and in --json. Presentation only.
-import type { Summary } from "../lib/reconcile/apply.ts";
+import type { Summary } from "../lib/reconcile/summary.ts";
 import type { Action, Plan, ProjectPlan } from "../lib/reconcile/plan.ts";
 import { projectHasChanges } from "../lib/reconcile/plan.ts";
 

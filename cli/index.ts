@@ -5,34 +5,26 @@ import "./tty.ts";
 import { type CommandDef, defineCommand, runCommand, showUsage } from "citty";
 import { ExitCode } from "../lib/errors.ts";
 import { VERSION } from "../lib/version.ts";
-import { printError } from "./run.ts";
-import install from "./commands/install.ts";
-import plan from "./commands/plan.ts";
-import releases from "./commands/releases.ts";
-import resume from "./commands/resume.ts";
-import rollback from "./commands/rollback.ts";
-import selfUpdate from "./commands/self-update.ts";
-import status from "./commands/status.ts";
-import sync from "./commands/sync.ts";
-import token from "./commands/token.ts";
-import uninstall from "./commands/uninstall.ts";
-import version from "./commands/version.ts";
+import { out, printError } from "./run.ts";
 
 export const EXIT_CODES = `Exit codes: 0 success or up to date, 1 deploy failed (rolled back), 2 bad configuration or input,
 3 cannot reach Git or Docker, 4 another run holds the lock, 10 (plan) changes pending.`;
 
-export const commands: Record<string, CommandDef<any>> = {
-  sync,
-  plan,
-  rollback,
-  resume,
-  status,
-  releases,
-  install,
-  uninstall,
-  token,
-  "self-update": selfUpdate,
-  version,
+type Lazy = () => Promise<CommandDef<any>>;
+
+// Loaded on demand: a timer run pays only for the command it runs (peak RSS is a target).
+export const commands: Record<string, Lazy> = {
+  sync: () => import("./commands/sync.ts").then((m) => m.default),
+  plan: () => import("./commands/plan.ts").then((m) => m.default),
+  rollback: () => import("./commands/rollback.ts").then((m) => m.default),
+  resume: () => import("./commands/resume.ts").then((m) => m.default),
+  status: () => import("./commands/status.ts").then((m) => m.default),
+  releases: () => import("./commands/releases.ts").then((m) => m.default),
+  install: () => import("./commands/install.ts").then((m) => m.default),
+  uninstall: () => import("./commands/uninstall.ts").then((m) => m.default),
+  token: () => import("./commands/token.ts").then((m) => m.default),
+  "self-update": () => import("./commands/self-update.ts").then((m) => m.default),
+  version: () => import("./commands/version.ts").then((m) => m.default),
 };
 
 const main = defineCommand({
@@ -40,20 +32,28 @@ const main = defineCommand({
     name: "konta",
     version: VERSION,
     description: `GitOps for Docker Compose on a single server: a systemd timer runs \`konta sync\`, which deploys the
-Compose projects in apps/<name>/ of a Git branch when it moves, with health gates and automatic rollback.
-
-${EXIT_CODES}`,
+Compose projects in apps/<name>/ of a Git branch when it moves, with health gates and automatic rollback.`,
   },
   subCommands: commands,
 });
 
+type Resolvable = CommandDef<any> | Lazy;
+const resolve = async (c: Resolvable): Promise<CommandDef<any>> => (typeof c === "function" ? c() : c);
+
 /** The (sub)command named on the command line, and its parent, for --help. */
-function findCommand(argv: string[]): [CommandDef<any>, CommandDef<any> | undefined] {
+async function findCommand(argv: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
   let cmd: CommandDef<any> = main;
   let parent: CommandDef<any> | undefined;
   for (const word of argv.filter((a) => !a.startsWith("-"))) {
-    const subs = (cmd.subCommands ?? {}) as Record<string, CommandDef<any>>;
-    const sub = Object.entries(subs).find(([name, c]) => name === word || [(c.meta as { alias?: string | string[] })?.alias ?? []].flat().includes(word))?.[1];
+    const subs = Object.entries((cmd.subCommands ?? {}) as Record<string, Resolvable>);
+    let sub: CommandDef<any> | undefined;
+    for (const [name, c] of subs) {
+      const def = await resolve(c);
+      if (name === word || [(def.meta as { alias?: string | string[] })?.alias ?? []].flat().includes(word)) {
+        sub = def;
+        break;
+      }
+    }
     if (!sub) break;
     parent = cmd;
     cmd = sub;
@@ -63,13 +63,13 @@ function findCommand(argv: string[]): [CommandDef<any>, CommandDef<any> | undefi
 
 async function run(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) {
-    const [cmd, parent] = findCommand(argv);
+    const [cmd, parent] = await findCommand(argv);
     await showUsage(cmd, parent);
-    if (cmd === main) process.stdout.write(`\n${EXIT_CODES}\n`);
+    if (cmd === main) out(`\n${EXIT_CODES}`);
     return argv.length === 0 ? ExitCode.badInput : ExitCode.ok;
   }
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
-    process.stdout.write(`${VERSION}\n`);
+    out(`${VERSION}`);
     return ExitCode.ok;
   }
   try {
@@ -78,11 +78,11 @@ async function run(argv: string[]): Promise<number> {
   } catch (err) {
     const e = err as { code?: string; message?: string };
     if (e?.code === "E_UNKNOWN_COMMAND" || e?.code === "EARG" || e?.code === "E_NO_COMMAND") {
-      process.stderr.write(`${e.message}\nRun \`konta --help\` for the commands.\n`);
+      console.error(`${e.message}\nRun \`konta --help\` for the commands.`);
       return ExitCode.badInput;
     }
     return printError(err, false);
   }
 }
-
-process.exit(await run(process.argv.slice(2)));
+// no top-level await: the binary is compiled to bytecode, which needs a CommonJS-shaped entry
+run(process.argv.slice(2)).then((code) => process.exit(code));

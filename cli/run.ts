@@ -30,8 +30,13 @@ export function checkUnknownFlags(rawArgs: string[], def: ArgsDef): void {
   }
 }
 
+/** One line (or block) on stdout; console.log is native, Node's process.stdout stream costs ~8 MB. */
+export function out(text: string): void {
+  console.log(text);
+}
+
 export function printJson(value: unknown): void {
-  process.stdout.write(`${redact(JSON.stringify(value, null, 2))}\n`);
+  out(`${redact(JSON.stringify(value, null, 2))}`);
 }
 
 export function printError(err: unknown, json: boolean | undefined): ExitCode {
@@ -66,5 +71,5 @@ export async function execute(ctx: Ctx, body: () => Promise<number | void>, opts
 
 /** Like execute, with the config and state dir loaded. */
 export function withRuntime(ctx: Ctx, body: (rt: Runtime) => Promise<number | void>, opts: { progress?: boolean } = {}): Promise<void> {
-  return execute(ctx, () => body(Runtime.load({ config: ctx.args.config, stateDir: ctx.args["state-dir"] })), opts);
+  return execute(ctx, async () => body(await Runtime.load({ config: ctx.args.config, stateDir: ctx.args["state-dir"] })), opts);
 }

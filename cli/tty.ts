@@ -1,2 +1,4 @@
 // Imported first: colours only on a terminal (citty decides when it loads).
-if (!process.stdout.isTTY && process.env.NO_COLOR === undefined) process.env.NO_COLOR = "1";
+import { isTerminal } from "../lib/log.ts";
+
+if (!isTerminal(1) && process.env.NO_COLOR === undefined) process.env.NO_COLOR = "1";

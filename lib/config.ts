@@ -1,10 +1,11 @@
 // /etc/konta/config.yaml: field names kept from the original Go Konta (DESIGN section 2).
-// Unknown keys, wrong types and missing required fields are errors naming the key and the file.
+// Unknown keys, wrong types and missing required fields are errors naming the key and the file
+// (lib/config-parse.ts).
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { InputError } from "./errors.ts";
-import { assertValid, compileSchema } from "./schema.ts";
-import { parseYaml } from "./yaml.ts";
+import { writeFileAtomic } from "./fsutil.ts";
+import { encryptToken, isEncrypted } from "./token.ts";
 
 export interface RepositoryConfig {
   url: string;
@@ -52,132 +53,6 @@ export interface KontaConfig {
   notify?: NotifyConfig;
 }
 
-const positiveInt = { type: "integer", minimum: 1 } as const;
-const stringList = { type: "array", items: { type: "string" } } as const;
-
-export const configSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["repository"],
-  properties: {
-    version: { type: "integer", enum: [1] },
-    repository: {
-      type: "object",
-      additionalProperties: false,
-      required: ["url"],
-      properties: {
-        url: { type: "string", minLength: 1 },
-        branch: { type: "string", minLength: 1 },
-        path: { type: "string", minLength: 1 },
-        interval: { type: "integer", minimum: 10 },
-        token: { type: "string" },
-        token_file: { type: "string", minLength: 1 },
-        timeout: positiveInt,
-        retries: { type: "integer", minimum: 0, maximum: 10 },
-      },
-    },
-    deploy: {
-      type: "object",
-      additionalProperties: false,
-      properties: {
-        health_timeout: positiveInt,
-        keep_releases: { type: "integer", minimum: 2 },
-        prune_removed_apps: { type: "boolean" },
-        min_uptime: { type: "number", minimum: 0, maximum: 60 },
-        parallel: { type: "integer", minimum: 1, maximum: 32 },
-        profiles: stringList,
-        env_passthrough: stringList,
-        allow_privileged: { type: "boolean" },
-        allowed_bind_roots: stringList,
-      },
-    },
-    hooks: {
-      type: "object",
-      additionalProperties: false,
-      properties: { timeout: positiveInt },
-    },
-    notify: {
-      type: "object",
-      additionalProperties: false,
-      required: ["url"],
-      properties: {
-        url: { type: "string", pattern: "^https?://" },
-        format: { type: "string", enum: ["json", "slack", "discord", "ntfy"] },
-        timeout: positiveInt,
-      },
-    },
-  },
-} as const;
-
-const validateConfig = compileSchema(configSchema);
-
-type Raw = {
-  version?: 1;
-  repository: Partial<RepositoryConfig> & { url: string };
-  deploy?: Partial<DeployConfig>;
-  hooks?: { timeout?: number };
-  notify?: Partial<NotifyConfig> & { url: string };
-};
-
-export function withDefaults(raw: Raw, file: string): KontaConfig {
-  const r = raw.repository;
-  const d = raw.deploy ?? {};
-  return {
-    file,
-    version: 1,
-    repository: {
-      url: r.url,
-      branch: r.branch ?? "main",
-      path: r.path ?? ".",
-      interval: r.interval ?? 120,
-      token: r.token,
-      token_file: r.token_file,
-      timeout: r.timeout ?? 20,
-      retries: r.retries ?? 4,
-    },
-    deploy: {
-      health_timeout: d.health_timeout ?? 120,
-      keep_releases: d.keep_releases ?? 5,
-      prune_removed_apps: d.prune_removed_apps ?? true,
-      min_uptime: d.min_uptime ?? 1,
-      parallel: d.parallel ?? 4,
-      profiles: d.profiles ?? [],
-      env_passthrough: d.env_passthrough ?? [],
-      allow_privileged: d.allow_privileged ?? true,
-      allowed_bind_roots: d.allowed_bind_roots,
-    },
-    hooks: { timeout: raw.hooks?.timeout ?? 300 },
-    notify: raw.notify ? { url: raw.notify.url, format: raw.notify.format ?? "json", timeout: raw.notify.timeout ?? 10 } : undefined,
-  };
-}
-
-function checkRepositoryUrl(url: string, file: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InputError(`${file}: repository.url "${url}" is not a URL`, {
-      hint: "use an HTTPS clone URL such as https://github.com/acme/infra.git (SSH is not supported)",
-    });
-  }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new InputError(`${file}: repository.url must be an http(s) URL, got ${parsed.protocol}`, {
-      hint: "Konta speaks Git over HTTPS only; use the HTTPS clone URL and a token",
-    });
-  }
-  if (parsed.username || parsed.password) {
-    throw new InputError(`${file}: repository.url must not carry credentials`, {
-      hint: "remove them from the URL and store the token with `konta token set` (or KONTA_TOKEN / repository.token_file)",
-    });
-  }
-}
-
-function checkRepoPath(path: string, file: string): void {
-  if (path.startsWith("/") || path.split("/").includes("..")) {
-    throw new InputError(`${file}: repository.path "${path}" must be a folder inside the repository (relative, without "..")`);
-  }
-}
-
 /**
  * The file controls what runs as root: refuse one that others may write, and one that others may
  * read while it holds a token.
@@ -203,19 +78,28 @@ export function checkConfigPermissions(file: string, holdsToken: boolean): void 
   }
 }
 
-export function parseConfig(text: string, file: string): KontaConfig {
-  const yaml = parseYaml(text, file);
-  if (yaml.value === null || yaml.value === undefined) {
-    throw new InputError(`${file} is empty`, { hint: "see `konta install --print` or the README for an example" });
-  }
-  assertValid(validateConfig, yaml.value, { file, yaml }, "configuration");
-  const config = withDefaults(yaml.value as Raw, file);
-  checkRepositoryUrl(config.repository.url, file);
-  checkRepoPath(config.repository.path, file);
-  return config;
+export interface ConfigCache {
+  /** where the validated config is kept between runs */
+  file: string;
+  /** identifies the build whose validation the cache holds */
+  build: string;
+  /** the state key: a plain-text token from the config is kept encrypted in the cache */
+  keyFile: string;
 }
 
-export function loadConfig(path: string): KontaConfig {
+interface CacheDoc {
+  key: string;
+  config: KontaConfig;
+  /** the config's token was plain text; the cached one is encrypted with keyFile */
+  sealed?: boolean;
+}
+
+/**
+ * Read, validate and check the config. With a cache, a config whose bytes were validated by this
+ * build before is taken from it: YAML parsing and schema validation cost a timer run more memory
+ * than the rest of an idle tick.
+ */
+export async function loadConfig(path: string, cache?: ConfigCache): Promise<KontaConfig> {
   const file = resolve(path);
   if (!existsSync(file)) {
     throw new InputError(`no configuration at ${file}`, {
@@ -228,9 +112,33 @@ export function loadConfig(path: string): KontaConfig {
   } catch (err) {
     throw new InputError(`cannot read ${file}: ${(err as Error).message}`, { hint: "run Konta as root (sudo konta ...)" });
   }
-  const config = parseConfig(text, file);
+  const key = new Bun.CryptoHasher("sha256").update(`${cache?.build}\0${file}\0${text}`).digest("hex");
+  let config = cache ? readCache(cache, key) : undefined;
+  if (!config) {
+    const { parseConfig } = await import("./config-parse.ts");
+    config = parseConfig(text, file);
+    if (cache && existsSync(dirname(cache.file))) await writeCache(cache, key, config);
+  }
   checkConfigPermissions(file, config.repository.token !== undefined);
   return config;
+}
+
+function readCache(cache: ConfigCache, key: string): KontaConfig | undefined {
+  try {
+    const doc = JSON.parse(readFileSync(cache.file, "utf8")) as Partial<CacheDoc>;
+    if (doc.key !== key || !doc.config || (doc.sealed && !existsSync(cache.keyFile))) return undefined;
+    return doc.config;
+  } catch {
+    return undefined; // missing or damaged: parse the config again
+  }
+}
+
+async function writeCache(cache: ConfigCache, key: string, config: KontaConfig): Promise<void> {
+  const token = config.repository.token;
+  const sealed = token !== undefined && !isEncrypted(token);
+  const stored = sealed ? { ...config, repository: { ...config.repository, token: await encryptToken(token, cache.keyFile) } } : config;
+  const doc: CacheDoc = { key, config: stored, ...(sealed ? { sealed } : {}) };
+  writeFileAtomic(cache.file, JSON.stringify(doc), 0o600);
 }
 
 /** Host-side variables for one project live beside the config file: `<config dir>/env/<project>.env`. */

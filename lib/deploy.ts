@@ -9,7 +9,8 @@ import { buildImage } from "./docker/build.ts";
 import { DeployError, errorMessage } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { log, progress } from "./log.ts";
-import { applyProject, emptySummary, type Summary } from "./reconcile/apply.ts";
+import { applyProject } from "./reconcile/apply.ts";
+import { emptySummary, type Summary } from "./reconcile/summary.ts";
 import type { GateOptions } from "./reconcile/health.ts";
 import { observe, type Observed } from "./reconcile/observe.ts";
 import {

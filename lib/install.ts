@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs
 import { basename, dirname, join } from "node:path";
 import serviceTemplate from "../packaging/systemd/konta.service" with { type: "text" };
 import timerTemplate from "../packaging/systemd/konta.timer" with { type: "text" };
-import { parseConfig } from "./config.ts";
+import { parseConfig } from "./config-parse.ts";
 import { InputError } from "./errors.ts";
 import { ensureDir, writeFileAtomic } from "./fsutil.ts";
 import { log } from "./log.ts";
@@ -73,14 +73,14 @@ function systemctl(...args: string[]): void {
   if (r.status !== 0) throw new InputError(`systemctl ${args.join(" ")} failed: ${(r.stderr || r.stdout).trim()}`);
 }
 
-export function install(o: InstallOptions): string[] {
+export async function install(o: InstallOptions): Promise<string[]> {
   const done: string[] = [];
   if (!existsSync(o.config)) {
     if (!o.repo) throw new InputError(`no configuration at ${o.config} yet`, { hint: "pass --repo https://github.com/<owner>/<repo>.git (and the token on stdin)" });
     ensureDir(dirname(o.config), 0o755);
     ensureDir(join(dirname(o.config), "env"), 0o700);
     ensureDir(o.stateDir, 0o700);
-    const token = o.token ? encryptToken(o.token, statePaths(o.stateDir).key) : undefined;
+    const token = o.token ? await encryptToken(o.token, statePaths(o.stateDir).key) : undefined;
     const text = configText(o, token);
     parseConfig(text, o.config); // never write a config Konta would then refuse
     writeFileAtomic(o.config, text, 0o600);

@@ -6,7 +6,7 @@ import type { NotifyConfig } from "./config.ts";
 import { errorMessage } from "./errors.ts";
 import { log } from "./log.ts";
 import { redact, redactValue } from "./redact.ts";
-import type { Summary } from "./reconcile/apply.ts";
+import type { Summary } from "./reconcile/summary.ts";
 
 export interface NotifyEvent {
   event: "success" | "failure" | "rollback";

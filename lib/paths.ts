@@ -13,6 +13,8 @@ export interface StatePaths {
   state: string;
   lock: string;
   key: string;
+  /** the validated config, see loadConfig */
+  configCache: string;
 }
 
 export function statePaths(root: string): StatePaths {
@@ -24,6 +26,7 @@ export function statePaths(root: string): StatePaths {
     state: join(root, "state.json"),
     lock: join(root, "konta.lock"),
     key: join(root, "key"),
+    configCache: join(root, "config.cache.json"),
   };
 }
 

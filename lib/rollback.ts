@@ -6,7 +6,7 @@ import { DeployError, InputError } from "./errors.ts";
 import { acquireLock } from "./lock.ts";
 import { log } from "./log.ts";
 import { notify } from "./notify.ts";
-import type { Summary } from "./reconcile/apply.ts";
+import type { Summary } from "./reconcile/summary.ts";
 import { commitInfo } from "./git/index.ts";
 import type { Runtime } from "./runtime.ts";
 import { readState, recordDeploy, rollbackTarget, writeState } from "./state.ts";

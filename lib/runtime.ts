@@ -3,12 +3,13 @@
 import { dirname, join } from "node:path";
 import { type KontaConfig, loadConfig } from "./config.ts";
 import { DockerClient } from "./docker/client.ts";
-import type { GitSource } from "./git/index.ts";
+import type { GitSource } from "./git/remote.ts";
 import { ensureDir } from "./fsutil.ts";
 import { DEFAULT_CONFIG, resolveStateDir, type StatePaths, statePaths } from "./paths.ts";
 import { ReleaseStore } from "./releases/index.ts";
 import { resolveToken } from "./token.ts";
 import type { LoadOptions } from "./compose/index.ts";
+import { COMMIT, VERSION } from "./version.ts";
 
 export interface RuntimeFlags {
   config?: string;
@@ -28,9 +29,12 @@ export class Runtime {
     this.store = new ReleaseStore(this.paths, config.repository.path);
   }
 
-  static load(flags: RuntimeFlags): Runtime {
-    const config = loadConfig(flags.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG);
-    return new Runtime(config, resolveStateDir(flags.stateDir));
+  static async load(flags: RuntimeFlags): Promise<Runtime> {
+    const stateDir = resolveStateDir(flags.stateDir);
+    // a build from source may change the schema without changing its version: no cache then
+    const cache = COMMIT === "dev" ? undefined : { file: statePaths(stateDir).configCache, build: `${VERSION} ${COMMIT}`, keyFile: statePaths(stateDir).key };
+    const config = await loadConfig(flags.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG, cache);
+    return new Runtime(config, stateDir);
   }
 
   ensureStateDirs(): void {
@@ -43,9 +47,9 @@ export class Runtime {
     return this.dockerClient;
   }
 
-  gitSource(): GitSource {
+  async gitSource(): Promise<GitSource> {
     const r = this.config.repository;
-    const { token } = resolveToken(this.config, this.paths.key);
+    const { token } = await resolveToken(this.config, this.paths.key);
     return {
       url: r.url,
       ref: r.branch,

@@ -3,16 +3,17 @@
 // switch `current`, record state, exit. With no new commit it still repairs drift.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type LoadedProject, projectEnvironment } from "./compose/index.ts";
-import { applyPlan, ApplyFailure, type DeployOptions, expectations, fetchImages, prepare, type Prepared, type ReleaseRef, restore } from "./deploy.ts";
+import { projectEnvironment } from "./compose/environment.ts";
+import type { LoadedProject } from "./compose/index.ts";
+import type { DeployOptions, Prepared, ReleaseRef } from "./deploy.ts";
 import { DeployError, errorMessage, ExitCode, KontaError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
-import { checkoutTree, commitInfo, ensureCommit, remoteHead } from "./git/index.ts";
+import { remoteHead } from "./git/remote.ts";
 import { type HookContext, type HookEvent, hookPath, runHook } from "./hooks/index.ts";
 import { acquireLock } from "./lock.ts";
 import { log, progress } from "./log.ts";
 import { notify } from "./notify.ts";
-import { emptySummary, type Summary } from "./reconcile/apply.ts";
+import { emptySummary, type Summary } from "./reconcile/summary.ts";
 import { detectDrift, type DriftItem } from "./reconcile/drift.ts";
 import { observeContainers } from "./reconcile/observe.ts";
 import { type Plan, projectHasChanges } from "./reconcile/plan.ts";
@@ -45,6 +46,11 @@ export interface SyncReport {
   durationMs: number;
 }
 
+// The loader, planner, engine code and isomorphic-git load only when there is something to fetch or
+// converge: an idle tick runs without them (its peak RSS is a target).
+const deployModule = () => import("./deploy.ts");
+const gitModule = () => import("./git/index.ts");
+
 export function deployOptions(rt: Runtime, docker: DeployOptions["docker"]): DeployOptions {
   const d = rt.config.deploy;
   return {
@@ -63,7 +69,7 @@ export function releaseRef(rt: Runtime, sha: string): ReleaseRef {
 async function loadState(rt: Runtime, live: string | undefined): Promise<State> {
   const { state, recovered } = readState(rt.paths.state);
   if (live && (recovered || !state.current || state.current.sha !== live)) {
-    const info = await commitInfo(rt.paths.repo, live).catch(() => ({ sha: live, message: "", author: "", date: "" }));
+    const info = await (await gitModule()).commitInfo(rt.paths.repo, live).catch(() => ({ sha: live, message: "", author: "", date: "" }));
     recordDeploy(state, { ...info, deployedAt: new Date().toISOString(), trigger: "sync", durationMs: 0 });
     if (recovered) log.warn(`state: rebuilt from the live release ${live.slice(0, 12)}; drift is checked against the engine`);
   }
@@ -114,7 +120,7 @@ class SyncRun {
     const rt = this.rt;
     let head: string;
     try {
-      head = (await remoteHead(rt.gitSource())).sha;
+      head = (await remoteHead(await rt.gitSource())).sha;
     } catch (err) {
       if (err instanceof KontaError) this.attempt("failed", undefined, err.message);
       throw err;
@@ -149,7 +155,7 @@ class SyncRun {
     const short = sha ? sha.slice(0, 12) : "nothing";
     if (!sha) return this.report({ result, exitCode: ExitCode.ok, message: `nothing deployed yet and nothing to deploy` });
     const docker = await rt.docker();
-    const containers = await observeContainers(docker);
+    const containers = await observeContainers(docker, true);
     const drift = detectDrift(this.state.expected, containers, {
       prune: rt.config.deploy.prune_removed_apps,
       hostInputs: hostInputsOf(rt, sha),
@@ -166,7 +172,8 @@ class SyncRun {
 
   private async deployCommit(sha: string): Promise<SyncReport> {
     const rt = this.rt;
-    const source = rt.gitSource();
+    const source = await rt.gitSource();
+    const { checkoutTree, ensureCommit } = await gitModule();
     let fetched = sha;
     if (!rt.store.has(sha)) {
       progress(`fetching ${sha.slice(0, 12)} from ${redact(rt.config.repository.url)}`);
@@ -197,6 +204,7 @@ class SyncRun {
     const docker = await rt.docker();
     const opts = deployOptions(rt, docker);
     const release = releaseRef(rt, sha);
+    const { applyPlan, ApplyFailure, fetchImages, prepare } = await deployModule();
     let prepared: Prepared;
     try {
       prepared = await prepare(release, opts);
@@ -230,9 +238,9 @@ class SyncRun {
     const sha = p.release.sha;
     failpoint("before-switch");
     if (this.live !== sha) rt.store.switchTo(sha);
-    const info = await commitInfo(rt.paths.repo, sha).catch((): CommitRecord => ({ sha, message: "", author: "", date: "" }));
+    const info = await (await gitModule()).commitInfo(rt.paths.repo, sha).catch((): CommitRecord => ({ sha, message: "", author: "", date: "" }));
     if (result === "deployed") recordDeploy(this.state, { ...info, deployedAt: new Date().toISOString(), trigger: "sync", durationMs: Date.now() - this.started });
-    this.state.expected = expectations(p);
+    this.state.expected = (await deployModule()).expectations(p);
     if (this.state.failed?.sha === sha || result === "deployed") this.state.failed = undefined;
     this.attempt(result, sha);
     if (result === "deployed") {
@@ -261,6 +269,7 @@ class SyncRun {
    */
   private async fail(sha: string, err: unknown, touched: string[], summary: Summary, mode: "deployed" | "repaired"): Promise<SyncReport> {
     const rt = this.rt;
+    const { ApplyFailure, restore } = await deployModule();
     const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
     if (e.exitCode === ExitCode.unreachable && !(err instanceof ApplyFailure)) {
       this.attempt("failed", sha, e.message);

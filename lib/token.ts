@@ -1,10 +1,9 @@
 // The Git token: where it comes from (KONTA_TOKEN > repository.token_file > repository.token),
 // and its encryption at rest in the config (`enc:v1:` + AES-256-GCM, key in <state>/key).
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+// WebCrypto rather than node:crypto: every timer run decrypts the token, and node:crypto costs ~9 MB.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parseDocument } from "yaml";
-import { type KontaConfig, parseConfig } from "./config.ts";
+import type { KontaConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
 import { ensureDir, writeFileAtomic } from "./fsutil.ts";
 import { registerSecret } from "./redact.ts";
@@ -20,29 +19,33 @@ function readKey(keyFile: string, create: boolean): Buffer {
       });
     }
     ensureDir(dirname(keyFile));
-    writeFileAtomic(keyFile, randomBytes(32), 0o600);
+    writeFileAtomic(keyFile, crypto.getRandomValues(new Uint8Array(32)), 0o600);
   }
   const key = readFileSync(keyFile);
   if (key.length !== 32) throw new InputError(`${keyFile} is not a Konta key (expected 32 bytes)`, { hint: "run `konta token set` again" });
   return key;
 }
 
-export function encryptToken(token: string, keyFile: string): string {
-  const key = readKey(keyFile, true);
-  const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", key, iv).setAAD(AAD);
-  const body = Buffer.concat([cipher.update(token, "utf8"), cipher.final()]);
-  return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64");
+function aesKey(raw: Buffer, use: "encrypt" | "decrypt"): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", new Uint8Array(raw), "AES-GCM", false, [use]);
 }
 
-export function decryptToken(value: string, keyFile: string): string {
+/** `enc:v1:` + base64(iv 12 | tag 16 | ciphertext) */
+export async function encryptToken(token: string, keyFile: string): Promise<string> {
+  const key = await aesKey(readKey(keyFile, true), "encrypt");
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = Buffer.from(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: AAD }, key, Buffer.from(token, "utf8")));
+  const body = sealed.subarray(0, sealed.length - 16);
+  return PREFIX + Buffer.concat([iv, sealed.subarray(sealed.length - 16), body]).toString("base64");
+}
+
+export async function decryptToken(value: string, keyFile: string): Promise<string> {
   const raw = Buffer.from(value.slice(PREFIX.length), "base64");
   if (raw.length < 29) throw new InputError("repository.token is not a valid enc:v1 value", { hint: "run `konta token set` again" });
-  const key = readKey(keyFile, false);
+  const key = await aesKey(readKey(keyFile, false), "decrypt");
   try {
-    const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, 12)).setAAD(AAD);
-    decipher.setAuthTag(raw.subarray(12, 28));
-    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
+    const sealed = Buffer.concat([raw.subarray(28), raw.subarray(12, 28)]);
+    return Buffer.from(await crypto.subtle.decrypt({ name: "AES-GCM", iv: raw.subarray(0, 12), additionalData: AAD }, key, sealed)).toString("utf8");
   } catch {
     throw new InputError(`cannot decrypt repository.token with the key in ${keyFile}`, {
       hint: "the token was encrypted with another key; run `konta token set` again",
@@ -71,7 +74,7 @@ function readTokenFile(path: string, configFile: string): string {
 export type TokenSource = "env" | "token_file" | "config" | "none";
 
 /** Resolve the token and register it for redaction before anything could print it. */
-export function resolveToken(config: KontaConfig, keyFile: string): { token?: string; source: TokenSource } {
+export async function resolveToken(config: KontaConfig, keyFile: string): Promise<{ token?: string; source: TokenSource }> {
   const fromEnv = process.env.KONTA_TOKEN;
   let result: { token?: string; source: TokenSource } = { source: "none" };
   if (fromEnv) result = { token: fromEnv, source: "env" };
@@ -79,7 +82,7 @@ export function resolveToken(config: KontaConfig, keyFile: string): { token?: st
   else if (config.repository.token) {
     const v = config.repository.token;
     registerSecret(v);
-    result = { token: v.startsWith(PREFIX) ? decryptToken(v, keyFile) : v, source: "config" };
+    result = { token: v.startsWith(PREFIX) ? await decryptToken(v, keyFile) : v, source: "config" };
   }
   registerSecret(result.token);
   return result;
@@ -90,11 +93,12 @@ export function isEncrypted(value: string | undefined): boolean {
 }
 
 /** Rewrite the config with the token encrypted, keeping comments and every other key; mode 0600. */
-export function setTokenInConfig(configFile: string, token: string, keyFile: string): void {
+export async function setTokenInConfig(configFile: string, token: string, keyFile: string): Promise<void> {
   registerSecret(token);
+  const [{ parseDocument }, { parseConfig }] = await Promise.all([import("yaml"), import("./config-parse.ts")]);
   const text = readFileSync(configFile, "utf8");
   parseConfig(text, configFile); // refuse to rewrite a config that does not load
   const doc = parseDocument(text);
-  doc.setIn(["repository", "token"], encryptToken(token, keyFile));
+  doc.setIn(["repository", "token"], await encryptToken(token, keyFile));
   writeFileAtomic(configFile, doc.toString(), 0o600);
 }

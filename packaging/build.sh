@@ -9,7 +9,7 @@ bun=node_modules/.bin/bun
 version=$(node -p 'require("./package.json").version')
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 defines=(--define "KONTA_VERSION=\"$version\"" --define "KONTA_COMMIT=\"$commit\"")
-compile=(build --compile --minify --no-compile-autoload-dotenv --no-compile-autoload-bunfig "${defines[@]}" cli/index.ts)
+compile=(build --compile --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig "${defines[@]}" cli/index.ts)
 mkdir -p dist
 
 checksum() { (cd dist && sha256sum "$1" >"$2.sha256"); }

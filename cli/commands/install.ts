@@ -5,7 +5,7 @@ import { InputError } from "../../lib/errors.ts";
 import { DEFAULT_UNIT_DIR, defaultBinary, install, renderUnits } from "../../lib/install.ts";
 import { DEFAULT_CONFIG, resolveStateDir } from "../../lib/paths.ts";
 import { globalArgs } from "../args.ts";
-import { execute } from "../run.ts";
+import { execute, out } from "../run.ts";
 import { readSecret } from "../stdin.ts";
 
 export const unitArgs = {
@@ -34,16 +34,16 @@ export default defineCommand({
       const a = ctx.args;
       const config = a.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG;
       const stateDir = resolveStateDir(a["state-dir"]);
-      const existing = existsSync(config) ? loadConfig(config) : undefined;
+      const existing = existsSync(config) ? await loadConfig(config) : undefined;
       const interval = a.interval ? Number(a.interval) : (existing?.repository.interval ?? 120);
       if (!Number.isInteger(interval) || interval < 10) throw new InputError("--interval must be a whole number of seconds, at least 10");
       const units = { binary: a.binary || defaultBinary(), config, stateDir, interval };
       if (a.print) {
-        for (const [name, text] of Object.entries(renderUnits(units))) process.stdout.write(`# ${name}\n${text}\n`);
+        for (const [name, text] of Object.entries(renderUnits(units))) out(`# ${name}\n${text}`);
         return;
       }
       const token = !process.stdin.isTTY && !existing ? await readSecret("").catch(() => undefined) : undefined;
-      const done = install({ ...units, repo: a.repo, branch: a.branch, path: a.path, token, unitDir: a["unit-dir"] || DEFAULT_UNIT_DIR, enable: a.enable });
-      process.stdout.write(`${done.join("\n")}\n`);
+      const done = await install({ ...units, repo: a.repo, branch: a.branch, path: a.path, token, unitDir: a["unit-dir"] || DEFAULT_UNIT_DIR, enable: a.enable });
+      out(`${done.join("\n")}`);
     }),
 });

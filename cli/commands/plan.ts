@@ -7,7 +7,7 @@ import { planHasChanges } from "../../lib/reconcile/plan.ts";
 import { releaseRef, sync } from "../../lib/sync.ts";
 import { globalArgs, jsonArg } from "../args.ts";
 import { formatPlan, planView } from "../format.ts";
-import { printJson, withRuntime } from "../run.ts";
+import { out, printJson, withRuntime } from "../run.ts";
 
 export default defineCommand({
   meta: {
@@ -35,7 +35,7 @@ export default defineCommand({
         const lines = [report.message];
         if (report.plan) lines.push(...formatPlan(report.plan, (project, a) => (a.type === "recreate" ? (details.get(`${project}/${a.service}`) ?? []) : [])));
         for (const d of report.drift ?? []) lines.push(`  drift ${d.project}${d.service ? `/${d.service}` : ""}: ${d.what}`);
-        process.stdout.write(`${lines.join("\n")}\n`);
+        out(`${lines.join("\n")}`);
       }
       return changes ? ExitCode.planHasChanges : ExitCode.ok;
     }),

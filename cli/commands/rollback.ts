@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { rollback } from "../../lib/rollback.ts";
 import { globalArgs, jsonArg } from "../args.ts";
 import { formatSummary } from "../format.ts";
-import { printJson, withRuntime } from "../run.ts";
+import { out, printJson, withRuntime } from "../run.ts";
 
 export default defineCommand({
   meta: {
@@ -25,6 +25,6 @@ export default defineCommand({
         ...formatSummary(r.summary),
         "timer runs hold here until a new commit arrives; `konta resume` lifts the hold now",
       ];
-      process.stdout.write(`${lines.join("\n")}\n`);
+      out(`${lines.join("\n")}`);
     }),
 });

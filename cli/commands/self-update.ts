@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG } from "../../lib/paths.ts";
 import { Runtime } from "../../lib/runtime.ts";
 import { selfUpdate } from "../../lib/selfupdate.ts";
 import { globalArgs } from "../args.ts";
-import { execute } from "../run.ts";
+import { execute, out } from "../run.ts";
 
 export default defineCommand({
   meta: {
@@ -22,10 +22,10 @@ export default defineCommand({
   run: (ctx) =>
     execute(ctx, async () => {
       const r = await selfUpdate(ctx.args.from, ctx.args.sha256, process.execPath);
-      process.stdout.write(`updated ${r.target} to ${r.version}; the previous binary is ${r.backup}\n`);
+      out(`updated ${r.target} to ${r.version}; the previous binary is ${r.backup}`);
       const config = ctx.args.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG;
       if (!existsSync(config)) return void log.info("no config: post_update.sh skipped");
-      const rt = Runtime.load({ config, stateDir: ctx.args["state-dir"] });
+      const rt = await Runtime.load({ config, stateDir: ctx.args["state-dir"] });
       const live = rt.store.current();
       if (!live) return void log.info("no live release: post_update.sh skipped");
       const hook = await runHook("post_update", { commit: live, previous: live, releaseDir: rt.store.root(live), projects: [] }, rt.config.hooks.timeout);

@@ -3,7 +3,7 @@ import { ExitCode } from "../../lib/errors.ts";
 import { status } from "../../lib/status.ts";
 import { globalArgs, jsonArg } from "../args.ts";
 import { ago, duration } from "../format.ts";
-import { printJson, withRuntime } from "../run.ts";
+import { out, printJson, withRuntime } from "../run.ts";
 
 export default defineCommand({
   meta: {
@@ -50,7 +50,7 @@ export default defineCommand({
       }
       lines.push("", s.drift.length ? "drift (the next sync repairs it):" : "drift      none");
       for (const d of s.drift) lines.push(`  ${d.project}${d.service ? `/${d.service}` : ""}: ${d.what}`);
-      process.stdout.write(`${lines.join("\n")}\n`);
+      out(`${lines.join("\n")}`);
       return s.engineError ? ExitCode.unreachable : ExitCode.ok;
     }),
 });

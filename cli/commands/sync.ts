@@ -4,7 +4,7 @@ import { log } from "../../lib/log.ts";
 import { sync } from "../../lib/sync.ts";
 import { globalArgs, jsonArg } from "../args.ts";
 import { formatPlan, formatSummary, planView } from "../format.ts";
-import { printJson, withRuntime } from "../run.ts";
+import { out, printJson, withRuntime } from "../run.ts";
 
 export default defineCommand({
   meta: {
@@ -36,7 +36,7 @@ export default defineCommand({
         const lines = [report.message];
         if (report.result === "planned" && report.plan) lines.push(...formatPlan(report.plan));
         if (report.summary && report.result !== "planned") lines.push(...formatSummary(report.summary));
-        if (!ctx.args.quiet || report.result !== "up-to-date") process.stdout.write(`${lines.join("\n")}\n`);
+        if (!ctx.args.quiet || report.result !== "up-to-date") out(`${lines.join("\n")}`);
         return report.exitCode;
       },
       { progress: ctx.args.now },

@@ -16,7 +16,7 @@ const set = defineCommand({
     withRuntime(ctx, async (rt) => {
       const token = await readSecret("GitHub token (input hidden): ");
       rt.ensureStateDirs();
-      setTokenInConfig(rt.config.file, token, rt.paths.key);
+      await setTokenInConfig(rt.config.file, token, rt.paths.key);
       log.success(`token stored encrypted in ${rt.config.file} (key: ${rt.paths.key})`);
     }),
 });

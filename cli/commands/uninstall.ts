@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { DEFAULT_UNIT_DIR, uninstall } from "../../lib/install.ts";
 import { DEFAULT_CONFIG, resolveStateDir } from "../../lib/paths.ts";
 import { globalArgs } from "../args.ts";
-import { execute } from "../run.ts";
+import { execute, out } from "../run.ts";
 import { unitArgs } from "./install.ts";
 
 export default defineCommand({
@@ -21,6 +21,6 @@ export default defineCommand({
         purge: a.purge ?? false,
         enable: a.enable,
       });
-      process.stdout.write(`${done.join("\n")}\n`);
+      out(`${done.join("\n")}`);
     }),
 });

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { COMMIT, VERSION, versionLine } from "../../lib/version.ts";
 import { globalArgs, jsonArg } from "../args.ts";
-import { execute, printJson } from "../run.ts";
+import { execute, out, printJson } from "../run.ts";
 
 export default defineCommand({
   meta: { name: "version", description: "Print Konta's version, the commit it was built from and the Bun version." },
@@ -9,6 +9,6 @@ export default defineCommand({
   run: (ctx) =>
     execute(ctx, async () => {
       if (ctx.args.json) printJson({ version: VERSION, commit: COMMIT, bun: Bun.version });
-      else process.stdout.write(`${versionLine()}\n`);
+      else out(`${versionLine()}`);
     }),
 });

@@ -1,7 +1,6 @@
 // Config hashes: sha256 over canonical JSON (sorted keys). A service's hash covers everything that
 // shapes its container and nothing that does not (replica count, start order, pull policy, build
 // recipe: the image ID covers that), so an unchanged service is never recreated.
-import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceModel } from "./model.ts";
@@ -18,7 +17,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function sha256(text: string | Uint8Array): string {
-  return createHash("sha256").update(text).digest("hex");
+  return new Bun.CryptoHasher("sha256").update(text).digest("hex");
 }
 
 const NOT_IN_HASH = ["replicas", "depends_on", "pull_policy", "build", "update_order", "managed", "stopped"] as const;
@@ -39,7 +38,7 @@ export function serviceHash(service: ServiceModel): string {
  * the release and build contexts. `include` filters by path relative to `path`.
  */
 export function contentDigest(path: string, include: (rel: string) => boolean = () => true): string {
-  const h = createHash("sha256");
+  const h = new Bun.CryptoHasher("sha256");
   const walk = (p: string, rel: string) => {
     if (rel && !include(rel)) return;
     const st = lstatSync(p);

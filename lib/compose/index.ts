@@ -2,40 +2,28 @@
 // Per file: parse -> interpolate -> refuse unsupported keys -> validate (schema) -> canonical forms
 // -> resolve `extends`; then merge the files, apply profiles and normalise.
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
-import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { InputError } from "../errors.ts";
 import { keyPath, assertValid, compileSchema } from "../schema.ts";
 import { parseYaml, type ParsedYaml } from "../yaml.ts";
 import { canonicalFile, type Raw } from "./canonical.ts";
-import { DotenvError, parseDotenv } from "./dotenv.ts";
+import { checkInside, type LoadOptions, projectEnvironment } from "./environment.ts";
 import { ComposeKeyError, type KeyPath } from "./errors.ts";
 import { InterpolationError, interpolateTree, type Lookup } from "./interpolate.ts";
 import { mergeFiles, mergeService } from "./merge.ts";
 import type { ProjectModel } from "./model.ts";
-import { Normalizer, type HostPolicy } from "./normalize.ts";
-import { isInside, PathEscapeError, resolveComposePath } from "./paths.ts";
+import { Normalizer } from "./normalize.ts";
+import { PathEscapeError, resolveComposePath } from "./paths.ts";
 import { composeSchema, UNSUPPORTED } from "./schema.ts";
 
 export type { ProjectModel, ServiceModel } from "./model.ts";
+export { type LoadOptions, projectEnvironment } from "./environment.ts";
 export { serviceHash } from "./hash.ts";
 
 export const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"] as const;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
-export interface LoadOptions {
-  /** the release (checkout root): relative paths may not leave it */
-  repoRoot: string;
-  /** folder with host-side `<project>.env` files (`<config dir>/env`); optional */
-  hostEnvDir?: string;
-  /** process environment variables Compose files may use */
-  passthrough?: string[];
-  profiles?: string[];
-  policy?: HostPolicy;
-  /** process environment (tests inject one) */
-  processEnv?: Record<string, string | undefined>;
-}
 
 let validateCompose: ReturnType<typeof compileSchema> | undefined;
 
@@ -68,53 +56,6 @@ export function listProjects(appsDir: string): string[] {
     });
   }
   return names.sort();
-}
-
-/** Variables for interpolation, lowest first: the project's .env, the host env file, allowed process variables. */
-export function projectEnvironment(project: string, dir: string, opts: LoadOptions): { lookup: Lookup; hostInputs: string } {
-  const processEnv = opts.processEnv ?? process.env;
-  const passthrough: Record<string, string> = {};
-  for (const name of opts.passthrough ?? []) {
-    const v = processEnv[name];
-    if (v !== undefined) passthrough[name] = v;
-  }
-  const vars: Record<string, string | undefined> = { COMPOSE_PROJECT_NAME: project };
-  const layer = (file: string, label: string) => {
-    if (!existsSync(file)) return "";
-    const text = readFileSync(file, "utf8");
-    try {
-      Object.assign(vars, parseDotenv(text, (name) => vars[name] ?? passthrough[name]));
-    } catch (err) {
-      if (err instanceof DotenvError) throw new InputError(`${label}: ${err.message}`, { where: file });
-      throw err;
-    }
-    return text;
-  };
-  const dotenv = join(dir, ".env");
-  if (existsSync(dotenv)) checkInside(dotenv, opts.repoRoot, relative(opts.repoRoot, dotenv));
-  layer(dotenv, relative(opts.repoRoot, dotenv));
-  let hostText = "";
-  if (opts.hostEnvDir) {
-    const hostFile = join(opts.hostEnvDir, `${project}.env`);
-    if (existsSync(hostFile)) {
-      const mode = statSync(hostFile).mode & 0o777;
-      if (mode & 0o044) {
-        throw new InputError(`${hostFile} holds secrets and is readable by group or others (mode ${mode.toString(8)})`, {
-          hint: `run: chmod 600 ${hostFile}`,
-        });
-      }
-      hostText = layer(hostFile, hostFile);
-    }
-  }
-  Object.assign(vars, passthrough);
-  const hostInputs = createHash("sha256").update(hostText).update(JSON.stringify(passthrough)).digest("hex").slice(0, 16);
-  return { lookup: (name) => vars[name], hostInputs };
-}
-
-function checkInside(file: string, repoRoot: string, label: string): void {
-  if (!isInside(realpathSync(repoRoot), realpathSync(file))) {
-    throw new InputError(`${label} is a symlink that leads outside the repository; refused`, { where: file });
-  }
 }
 
 interface LoadedFile {

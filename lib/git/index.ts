@@ -1,6 +1,6 @@
-// The Git side of a run, with isomorphic-git over HTTP(S): ask the remote for the head of the
-// configured branch or tag (one request), fetch that commit shallowly into a persistent bare
-// repository (a cache), and write a commit's tree into a release directory.
+// The Git side of a deploy, with isomorphic-git over HTTP(S): fetch a commit shallowly into a
+// persistent bare repository (a cache), and write a commit's tree into a release directory.
+// Asking for the head (every tick) is in remote.ts.
 import * as fs from "node:fs";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import git, { Errors } from "isomorphic-git";
@@ -9,15 +9,10 @@ import { failpoint } from "../failpoint.ts";
 import { ensureDir } from "../fsutil.ts";
 import { log } from "../log.ts";
 import { redact } from "../redact.ts";
-import { retryingHttp, TransientHttpError, type RetryPolicy } from "./http.ts";
+import { retryingHttp, TransientHttpError } from "./http.ts";
+import { gitHeaders, type GitSource, httpStatusError, notSmartHttp, unreachable } from "./remote.ts";
 
-export interface GitSource {
-  url: string;
-  /** branch or tag */
-  ref: string;
-  token?: string;
-  retry: RetryPolicy;
-}
+export { type GitSource, remoteHead } from "./remote.ts";
 
 export interface CommitInfo {
   sha: string;
@@ -30,68 +25,14 @@ export interface CommitInfo {
 /** Past this many pack files the cache is dropped and fetched afresh (it only ever grows). */
 const MAX_PACKS = 40;
 
-function headers(src: GitSource): Record<string, string> {
-  const h: Record<string, string> = { "user-agent": "konta" };
-  // Sent up front: a 401-then-retry dance would double the requests of every idle tick.
-  if (src.token) h.Authorization = `Basic ${Buffer.from(`x-access-token:${src.token}`).toString("base64")}`;
-  return h;
-}
-
-function displayUrl(url: string): string {
-  return redact(url);
-}
-
 /** Turn whatever isomorphic-git or the network threw into an error that says what to do. */
 function gitError(err: unknown, src: GitSource, action: string): never {
-  const url = displayUrl(src.url);
-  if (err instanceof TransientHttpError) {
-    throw new UnreachableError(`cannot ${action} ${url}: ${err.message}`, {
-      hint: "the Git server is unreachable or failing; nothing was changed, the next run tries again",
-    });
-  }
-  if (err instanceof Errors.HttpError) {
-    const status = err.data.statusCode;
-    if (status === 401 || status === 403 || status === 404) {
-      throw new UnreachableError(`authentication failed for ${url} (HTTP ${status}) — check the token and its \`repo\` scope`, {
-        hint:
-          status === 404
-            ? "GitHub answers 404 for a private repository without a valid token; also check the URL"
-            : "set the token with `konta token set`, repository.token_file or KONTA_TOKEN",
-      });
-    }
-    throw new UnreachableError(`cannot ${action} ${url}: HTTP ${status} ${err.data.statusMessage}`);
-  }
+  if (err instanceof TransientHttpError) throw unreachable(src, action, err.message);
+  if (err instanceof Errors.HttpError) throw httpStatusError(src, action, err.data.statusCode, err.data.statusMessage);
   if (err instanceof Errors.SmartHttpError || err instanceof Errors.ParseError || err instanceof Errors.EmptyServerResponseError) {
-    throw new UnreachableError(`cannot ${action} ${url}: the server's answer is not Git smart HTTP`, {
-      hint: "check repository.url (it must be the HTTPS clone URL, ending in .git)",
-    });
+    throw notSmartHttp(src, action);
   }
-  throw new UnreachableError(`cannot ${action} ${url}: ${redact((err as Error)?.message ?? String(err))}`);
-}
-
-export interface RemoteHead {
-  sha: string;
-  kind: "branch" | "tag";
-}
-
-/** One GET of info/refs: the commit the configured branch (or tag, peeled) points at. */
-export async function remoteHead(src: GitSource): Promise<RemoteHead> {
-  let info: Awaited<ReturnType<typeof git.getRemoteInfo>>;
-  try {
-    info = await git.getRemoteInfo({ http: retryingHttp(src.retry), url: src.url, headers: headers(src) });
-  } catch (err) {
-    gitError(err, src, "reach");
-  }
-  const heads = (info.refs?.heads ?? {}) as Record<string, string>;
-  const tags = (info.refs?.tags ?? {}) as Record<string, string>;
-  const branch = heads[src.ref];
-  if (branch) return { sha: branch, kind: "branch" };
-  const tag = tags[`${src.ref}^{}`] ?? tags[src.ref];
-  if (tag) return { sha: tag, kind: "tag" };
-  const known = Object.keys(heads).slice(0, 10).join(", ") || "none";
-  throw new UnreachableError(`${displayUrl(src.url)} has no branch or tag "${src.ref}" (branches: ${known})`, {
-    hint: "check repository.branch in the config",
-  });
+  throw new UnreachableError(`cannot ${action} ${redact(src.url)}: ${redact((err as Error)?.message ?? String(err))}`);
 }
 
 async function initCache(gitdir: string, url: string): Promise<void> {
@@ -134,12 +75,12 @@ export async function ensureCommit(src: GitSource, gitdir: string, sha: string):
         singleBranch: true,
         depth: 1,
         tags: false,
-        headers: headers(src),
+        headers: gitHeaders(src),
         onProgress: () => failpoint("fetch"),
       });
       const fetched = res.fetchHead ? await peel(gitdir, res.fetchHead) : undefined;
       if (fetched && fetched !== sha) log.info(`git: ${src.ref} moved to ${fetched.slice(0, 12)} while fetching; deploying that`);
-      if (!fetched) throw new UnreachableError(`fetching ${src.ref} from ${displayUrl(src.url)} returned no commit`);
+      if (!fetched) throw new UnreachableError(`fetching ${src.ref} from ${redact(src.url)} returned no commit`);
       return fetched;
     } catch (err) {
       const networkish = err instanceof TransientHttpError || err instanceof Errors.HttpError || err instanceof UnreachableError;

@@ -25,6 +25,7 @@ import type { ObservedContainer } from "./observe.ts";
 import { forEachLimit, startLevels } from "./order.ts";
 import { type Action, type DesiredProject, isOneShot, networkHash, type ProjectPlan } from "./plan.ts";
 import { containerSpec, EngineFeatureError } from "./spec.ts";
+import type { Summary } from "./summary.ts";
 
 export interface ApplyOptions {
   docker: DockerClient;
@@ -32,19 +33,6 @@ export interface ApplyOptions {
   parallel: number;
   gate: GateOptions;
   pinImages?: boolean;
-}
-
-export interface Summary {
-  added: string[];
-  updated: string[];
-  removed: string[];
-  started: string[];
-  stopped: string[];
-  failed: string[];
-}
-
-export function emptySummary(): Summary {
-  return { added: [], updated: [], removed: [], started: [], stopped: [], failed: [] };
 }
 
 const DEFAULT_STOP_SECONDS = 10;

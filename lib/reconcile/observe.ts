@@ -57,8 +57,9 @@ export function toObserved(c: ContainerSummary): ObservedContainer {
 }
 
 /** Containers only: enough for the drift check of an idle tick. */
-export async function observeContainers(docker: DockerClient): Promise<ObservedContainer[]> {
-  return (await listContainers(docker, [])).map(toObserved);
+/** Every container, or (for drift, which only concerns managed ones) those labelled konta.managed=true. */
+export async function observeContainers(docker: DockerClient, onlyManaged = false): Promise<ObservedContainer[]> {
+  return (await listContainers(docker, onlyManaged ? [`${LABEL.managed}=true`] : [])).map(toObserved);
 }
 
 export async function observe(docker: DockerClient): Promise<Observed> {

@@ -1,0 +1,79 @@
+// Measurement helpers for bench/: wall time and peak RSS of a command (GNU time), statistics,
+// and generated repositories of N apps.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { IMAGE } from "../tests/support/docker.ts";
+
+export interface Sample {
+  wallMs: number;
+  peakRssKb: number;
+}
+
+export interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export function stats(values: number[]): Stats {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return { median, min: sorted[0] as number, max: sorted.at(-1) as number, n: sorted.length };
+}
+
+/** Run a command under /usr/bin/time; asynchronous so the in-process Git server keeps answering. */
+export async function measure(cmd: string[], env: Record<string, string> = {}): Promise<Sample & { code: number; output: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "konta-bench-time-"));
+  const out = join(dir, "time");
+  try {
+    const started = performance.now();
+    const proc = Bun.spawn(["/usr/bin/time", "-o", out, "-f", "%M", ...cmd], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const wallMs = performance.now() - started;
+    const peakRssKb = Number(readFileSync(out, "utf8").trim().split("\n").at(-1));
+    return { wallMs, peakRssKb, code, output: stdout + stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Warm up, then `runs` measured runs. */
+export async function repeat(runs: number, warmup: number, fn: () => Promise<Sample>): Promise<Sample[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await fn());
+  return samples;
+}
+
+export const NETWORK = "konta-bench";
+
+/** An app of `services` services on the shared bench network (a default engine has room for ~31 networks). */
+export function appCompose(app: string, services: number, version = 1): string {
+  const lines = ["services:"];
+  for (let i = 0; i < services; i++) {
+    const web = i === 0;
+    lines.push(
+      `  s${i}:`,
+      `    image: ${IMAGE}`,
+      "    init: true",
+      web ? `    command: ["sh", "-c", "echo ${app} v${version} > /tmp/index.html && exec httpd -f -p 80 -h /tmp"]` : '    command: ["sleep", "86400"]',
+      "    labels:",
+      '      konta.managed: "true"',
+      "      konta-bench: \"1\"",
+      ...(web ? ["    environment:", `      VERSION: "${version}"`] : []),
+    );
+  }
+  lines.push("networks:", "  default:", `    name: ${NETWORK}`, "    external: true", "");
+  return lines.join("\n");
+}
+
+export function fmtMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
+}
+
+export function fmtMb(kb: number): string {
+  return `${(kb / 1024).toFixed(1)} MB`;
+}

@@ -1,0 +1,327 @@
+// `bun run bench`: Konta against the baseline (git pull + docker-compose up -d per app, the
+// cron job most servers run today), in the same run, on the same engine and repository.
+// Writes bench/RESULTS.md and bench/scaling.svg/.png. Every number in those files comes from here.
+//
+//   bun bench/run.ts [--quick]     --quick: fewer runs, no 200-app series (for a first look)
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, totalmem, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { cleanup, engine, ensureEngine, sh, TEST_LABEL } from "../tests/support/docker.ts";
+import { startGitServer } from "../tests/support/git-server.ts";
+import { TestRepo } from "../tests/support/repo.ts";
+import { renderChart } from "./chart.ts";
+import { benchComposeLoad } from "./compose-load.ts";
+import { appCompose, fmtMb, fmtMs, measure, NETWORK, repeat, type Sample, type Stats, stats } from "./lib.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const BIN = process.env.KONTA_BIN ?? join(ROOT, "dist/konta");
+const QUICK = process.argv.includes("--quick");
+const RUNS = QUICK ? 3 : 7;
+const BASELINE_RUNS = QUICK ? 2 : 5;
+const TOKEN = "bench-token-0123456789";
+
+interface Setup {
+  id: number;
+  apps: number;
+  services: number;
+  repo: TestRepo;
+  config: string;
+  state: string;
+  clone: string;
+  version: number;
+  /** the version Konta's app 0 serves */
+  kontaVersion: number;
+}
+
+const work = mkdtempSync(join(tmpdir(), "konta-bench-"));
+const git = await startGitServer({ root: work, token: TOKEN });
+let setups = 0;
+
+function konta(s: Setup, ...args: string[]): string[] {
+  return [BIN, ...args, "--config", s.config, "--state-dir", s.state];
+}
+
+async function setup(apps: number, services: number): Promise<Setup> {
+  // the shared network goes with each teardown's clean-up (it carries the test label)
+  await engine("/networks/create", { method: "POST", body: { Name: NETWORK, Labels: { [TEST_LABEL]: "1" } } }).catch(() => {});
+  const id = ++setups;
+  const repo = new TestRepo(work, `bench${id}`);
+  const files: Record<string, string> = {};
+  for (let i = 0; i < apps; i++) files[`apps/kt-b${id}-a${i}/docker-compose.yml`] = appCompose(`kt-b${id}-a${i}`, services);
+  repo.write(files).commit(`${apps} apps`);
+  const dir = join(work, `env${id}`);
+  sh("mkdir", ["-p", join(dir, "etc")]);
+  const config = join(dir, "etc/config.yaml");
+  writeFileSync(config, `version: 1\nrepository:\n  url: ${git.repoUrl(repo.name)}\n  token: ${TOKEN}\ndeploy:\n  min_uptime: 0.5\n  parallel: 4\n`, { mode: 0o600 });
+  const clone = join(dir, "clone");
+  // asynchronous: the Git server answers from this process
+  const cloned = await measure(["git", "clone", "-q", git.repoUrl(repo.name).replace("http://", `http://x:${TOKEN}@`), clone]);
+  if (cloned.code !== 0) throw new Error(`baseline clone failed:\n${cloned.output}`);
+  const s: Setup = { id, apps, services, repo, config, state: join(dir, "state"), clone, version: 1, kontaVersion: 1 };
+  const first = await measure(konta(s, "sync"));
+  if (first.code !== 0) throw new Error(`initial konta sync failed:\n${first.output}`);
+  const base = await measure(baselineCmd(s));
+  if (base.code !== 0) throw new Error(`initial baseline run failed:\n${base.output}`);
+  return s;
+}
+
+function baselineCmd(s: Setup): string[] {
+  return ["bash", join(ROOT, "bench/baseline.sh"), s.clone, "kt-base-"];
+}
+
+async function idle(s: Setup, runs: number): Promise<{ konta: Sample[]; baseline: Sample[] }> {
+  const k = await repeat(runs, 1, async () => {
+    const r = await measure(konta(s, "sync"));
+    if (r.code !== 0 || !r.output.includes("up to date")) throw new Error(`idle konta sync did not say up to date:\n${r.output}`);
+    return r;
+  });
+  const b = await repeat(Math.min(runs, BASELINE_RUNS), 1, () => measure(baselineCmd(s)));
+  return { konta: k, baseline: b };
+}
+
+interface Container {
+  Id: string;
+  Names: string[];
+  Labels: Record<string, string>;
+  NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
+}
+
+async function containers(prefix: string): Promise<Container[]> {
+  const all = await engine<Container[]>("/containers/json", { query: { filters: JSON.stringify({ label: ["konta-bench=1"] }) } });
+  return all.filter((c) => (c.Labels["com.docker.compose.project"] ?? "").startsWith(prefix));
+}
+
+async function serving(ip: string | undefined, text: string): Promise<boolean> {
+  if (!ip) return false;
+  try {
+    return (await (await fetch(`http://${ip}/index.html`, { signal: AbortSignal.timeout(500) })).text()).includes(text);
+  } catch {
+    return false;
+  }
+}
+
+interface DeploySample extends Sample {
+  /** push -> the new version answers */
+  toServingMs: number;
+  touched: number;
+  /** the engine's create -> running of the new container */
+  engineStartMs: number;
+}
+
+/** Push a commit changing one service of app 0, run the tool, time until the new version answers. */
+async function deployOnce(s: Setup, tool: "konta" | "baseline"): Promise<DeploySample> {
+  s.version += 1;
+  const app = `kt-b${s.id}-a0`;
+  const project = tool === "konta" ? app : `kt-base-${app}`;
+  const prefix = tool === "konta" ? `kt-b${s.id}-` : `kt-base-kt-b${s.id}-`;
+  const before = new Map((await containers(prefix)).map((c) => [c.Names[0], c.Id]));
+  s.repo.write({ [`apps/${app}/docker-compose.yml`]: appCompose(app, s.services, s.version) }).commit(`v${s.version}`);
+  const pushed = performance.now();
+  const run = measure(tool === "konta" ? konta(s, "sync") : baselineCmd(s));
+  const want = `${app} v${s.version}`;
+  let toServingMs = Number.NaN;
+  for (;;) {
+    const current = (await containers(`${project}`)).find((c) => c.Labels["com.docker.compose.service"] === "s0" && c.Labels["com.docker.compose.project"] === project);
+    const ip = current ? Object.values(current.NetworkSettings.Networks)[0]?.IPAddress : undefined;
+    if (await serving(ip, want)) {
+      toServingMs = performance.now() - pushed;
+      break;
+    }
+    if (performance.now() - pushed > 120_000) throw new Error(`${tool}: ${want} never served`);
+    await Bun.sleep(5);
+  }
+  const r = await run;
+  if (r.code !== 0) throw new Error(`${tool} deploy failed:\n${r.output}`);
+  if (tool === "konta") s.kontaVersion = s.version;
+  const after = await containers(prefix);
+  const touched = after.filter((c) => before.get(c.Names[0]) !== c.Id).length + [...before.keys()].filter((n) => !after.some((c) => c.Names[0] === n)).length;
+  const fresh = after.find((c) => c.Labels["com.docker.compose.project"] === project && c.Labels["com.docker.compose.service"] === "s0");
+  const info = await engine<{ Created: string; State: { StartedAt: string } }>(`/containers/${fresh?.Id}/json`);
+  return { ...r, toServingMs, touched, engineStartMs: Date.parse(info.State.StartedAt) - Date.parse(info.Created) };
+}
+
+async function deploy(s: Setup, runs: number): Promise<{ konta: DeploySample[]; baseline: DeploySample[] }> {
+  const k: DeploySample[] = [];
+  const b: DeploySample[] = [];
+  await deployOnce(s, "konta"); // warm-up
+  for (let i = 0; i < runs; i++) k.push(await deployOnce(s, "konta"));
+  await deployOnce(s, "baseline");
+  for (let i = 0; i < Math.min(runs, BASELINE_RUNS); i++) b.push(await deployOnce(s, "baseline"));
+  return { konta: k, baseline: b };
+}
+
+/**
+ * Each run deploys a new commit, then `konta rollback` (no argument) is timed until the version
+ * served before that deploy answers again. The next commit lifts the rollback's hold.
+ */
+async function rollbacks(s: Setup, runs: number): Promise<{ toServing: number[]; tool: number[] }> {
+  const toServing: number[] = [];
+  const tool: number[] = [];
+  const app = `kt-b${s.id}-a0`;
+  for (let i = 0; i < runs + 1; i++) {
+    const previous = s.kontaVersion;
+    await deployOnce(s, "konta");
+    const started = performance.now();
+    const run = measure(konta(s, "rollback"));
+    let t = Number.NaN;
+    for (;;) {
+      const c = (await containers(app)).find((x) => x.Labels["com.docker.compose.project"] === app && x.Labels["com.docker.compose.service"] === "s0");
+      if (await serving(c ? Object.values(c.NetworkSettings.Networks)[0]?.IPAddress : undefined, `${app} v${previous}`)) {
+        t = performance.now() - started;
+        break;
+      }
+      if (performance.now() - started > 60_000) throw new Error(`rollback never served v${previous}:\n${(await run).output}`);
+      await Bun.sleep(5);
+    }
+    const r = await run;
+    if (r.code !== 0) throw new Error(`konta rollback failed:\n${r.output}`);
+    s.kontaVersion = previous;
+    if (i > 0) {
+      toServing.push(t);
+      tool.push(r.wallMs);
+    }
+  }
+  return { toServing, tool };
+}
+
+async function teardown(): Promise<void> {
+  await cleanup();
+}
+
+function row(cells: (string | number)[]): string {
+  return `| ${cells.join(" | ")} |`;
+}
+
+const fmtStats = (s: Stats, f: (n: number) => string = fmtMs) => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
+
+function version(cmd: string[]): string {
+  const r = spawnSync(cmd[0] as string, cmd.slice(1), { encoding: "utf8" });
+  return (r.stdout || r.stderr).trim().split("\n")[0] ?? "?";
+}
+
+async function main(): Promise<void> {
+  await ensureEngine();
+  if (!existsSync(BIN)) throw new Error(`no ${BIN}: run bun run build first`);
+  await cleanup();
+  const out: string[] = [];
+  const targets: { what: string; target: string; value: string; met: boolean }[] = [];
+
+  // 1 + 4: idle tick and footprint
+  out.push("## 1. Idle tick (no new commit)", "", "Apps of 3 services each. Konta: `konta sync`. Baseline: `git fetch && git reset --hard` and `docker-compose up -d` per app.", "");
+  out.push(row(["apps", "Konta wall, median (min–max)", "Konta peak RSS", "baseline wall, median (min–max)", "baseline peak RSS", "Konta faster by"]), row(["---", "---", "---", "---", "---", "---"]));
+  const idleAt50: { konta?: Stats; rss?: Stats; baseline?: Stats } = {};
+  for (const apps of QUICK ? [1, 10] : [1, 10, 50]) {
+    const s = await setup(apps, 3);
+    const r = await idle(s, RUNS);
+    const kw = stats(r.konta.map((x) => x.wallMs));
+    const kr = stats(r.konta.map((x) => x.peakRssKb));
+    const bw = stats(r.baseline.map((x) => x.wallMs));
+    const br = stats(r.baseline.map((x) => x.peakRssKb));
+    out.push(row([apps, fmtStats(kw), fmtStats(kr, fmtMb), fmtStats(bw), fmtStats(br, fmtMb), `${(bw.median / kw.median).toFixed(1)}×`]));
+    if (apps === 50) Object.assign(idleAt50, { konta: kw, rss: kr, baseline: bw });
+    await teardown();
+  }
+  if (idleAt50.konta && idleAt50.rss && idleAt50.baseline) {
+    targets.push({ what: "idle tick at 50 apps, wall", target: "≤ 150 ms", value: fmtMs(idleAt50.konta.median), met: idleAt50.konta.median <= 150 });
+    targets.push({ what: "idle tick at 50 apps, peak RSS", target: "≤ 50 MB", value: fmtMb(idleAt50.rss.median), met: idleAt50.rss.median <= 50 * 1024 });
+    const ratio = idleAt50.baseline.median / idleAt50.konta.median;
+    targets.push({ what: "idle tick at 50 apps vs baseline", target: "≥ 5× faster", value: `${ratio.toFixed(1)}×`, met: ratio >= 5 });
+  }
+
+  // 2 + 3: deploy one changed service, rollback
+  out.push("", "## 2. Deploy one changed service", "", "Apps of 3 services each; a commit changes one service of one app. Time from the push until the new version answers HTTP; containers touched anywhere in the repository.", "");
+  out.push(row(["apps", "tool", "push → serving, median (min–max)", "tool run", "containers touched", "engine create→running", "Konta's own overhead", "peak RSS"]), row(["---", "---", "---", "---", "---", "---", "---", "---"]));
+  let rollbackResult: { toServing: number[]; tool: number[] } | undefined;
+  let deployRss: Stats | undefined;
+  for (const apps of QUICK ? [10] : [10, 50]) {
+    const s = await setup(apps, 3);
+    const r = await deploy(s, RUNS);
+    for (const [tool, samples] of [["Konta", r.konta], ["baseline", r.baseline]] as const) {
+      const serving = stats(samples.map((x) => x.toServingMs));
+      const touched = [...new Set(samples.map((x) => x.touched))].join(", ");
+      const start = stats(samples.map((x) => x.engineStartMs));
+      const overhead = stats(samples.map((x) => x.toServingMs - x.engineStartMs));
+      out.push(row([apps, tool, fmtStats(serving), fmtMs(stats(samples.map((x) => x.wallMs)).median), touched, fmtMs(start.median), tool === "Konta" ? fmtStats(overhead) : "–", fmtMb(stats(samples.map((x) => x.peakRssKb)).median)]));
+      if (tool === "Konta" && apps === (QUICK ? 10 : 50)) {
+        targets.push({ what: `deploy at ${apps} apps: containers touched`, target: "exactly 1", value: touched, met: touched === "1" });
+        targets.push({ what: `deploy at ${apps} apps: Konta's overhead beyond the container's start`, target: "≤ 500 ms", value: fmtMs(overhead.median), met: overhead.median <= 500 });
+        deployRss = stats(samples.map((x) => x.peakRssKb));
+      }
+    }
+    if (apps === (QUICK ? 10 : 50)) rollbackResult = await rollbacks(s, RUNS);
+    await teardown();
+  }
+  if (rollbackResult) {
+    const rs = stats(rollbackResult.toServing);
+    out.push("", "## 3. Rollback", "", `\`konta rollback\` in the ${QUICK ? 10 : 50}-app repository: time until the previous version answers, and the whole command (which then waits for the health gate).`, "");
+    out.push(row(["until the previous version serves, median (min–max)", "whole command, median (min–max)"]), row(["---", "---"]));
+    out.push(row([fmtStats(rs), fmtStats(stats(rollbackResult.tool))]));
+    targets.push({ what: "rollback until the previous version serves", target: "≤ 1 s", value: fmtMs(rs.median), met: rs.median <= 1000 });
+  }
+
+  out.push("", "## 4. Footprint", "", row(["artefact", "size"]), row(["---", "---"]));
+  for (const f of ["konta", "konta-linux-arm64", "konta.js"]) {
+    const p = join(ROOT, "dist", f);
+    if (existsSync(p)) out.push(row([`dist/${f}`, fmtMb(statSync(p).size / 1024)]));
+  }
+  if (deployRss) out.push("", `Peak RSS of \`konta sync\` deploying one change: ${fmtStats(deployRss, fmtMb)}.`);
+
+  // 5: scaling
+  out.push("", "## 5. Scaling", "", "Apps of 1 service each, so that 200 apps stay within this machine's means.", "");
+  out.push(row(["apps", "Konta idle tick", "baseline idle tick", "Konta deploy (push → serving)", "baseline deploy (push → serving)"]), row(["---", "---", "---", "---", "---"]));
+  const series: { apps: number; kontaIdle: number; baseIdle: number; kontaDeploy: number; baseDeploy: number }[] = [];
+  for (const apps of QUICK ? [1, 10, 50] : [1, 10, 50, 200]) {
+    const runs = apps >= 200 ? 3 : RUNS;
+    const s = await setup(apps, 1);
+    const i = await idle(s, runs);
+    const d = await deploy(s, runs);
+    const point = {
+      apps,
+      kontaIdle: stats(i.konta.map((x) => x.wallMs)).median,
+      baseIdle: stats(i.baseline.map((x) => x.wallMs)).median,
+      kontaDeploy: stats(d.konta.map((x) => x.toServingMs)).median,
+      baseDeploy: stats(d.baseline.map((x) => x.toServingMs)).median,
+    };
+    series.push(point);
+    out.push(row([apps, fmtMs(point.kontaIdle), fmtMs(point.baseIdle), fmtMs(point.kontaDeploy), fmtMs(point.baseDeploy)]));
+    await teardown();
+  }
+  renderChart(series, join(ROOT, "bench/scaling.svg"), join(ROOT, "bench/scaling.png"));
+  out.push("", "![Scaling: idle tick and deploy time against the number of apps](scaling.png)");
+
+  const load = await benchComposeLoad(RUNS * 2);
+  out.push("", "## 6. Compose loader", "", `Loading 50 projects of 5 services each (in process, after one warm-up): median ${fmtMs(load.median)} (${fmtMs(load.min)}–${fmtMs(load.max)}), ${load.n} runs.`);
+  targets.push({ what: "load 50 projects × 5 services", target: "< 150 ms", value: fmtMs(load.median), met: load.median < 150 });
+
+  const header = [
+    "# Benchmark results",
+    "",
+    "Written by `bun run bench` (bench/run.ts); do not edit by hand. Medians of several runs after a warm-up, min–max in brackets.",
+    "",
+    `- date: ${new Date().toISOString()}${QUICK ? " (quick run)" : ""}`,
+    `- machine: ${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${(totalmem() / 1024 ** 3).toFixed(0)} GB RAM`,
+    `- konta: ${version([BIN, "version"])}`,
+    `- Docker engine: ${version(["docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}}, storage driver vfs)"])}`,
+    `- baseline: ${version(["docker-compose", "version", "--short"]).replace(/^/, "docker-compose ")}, ${version(["git", "--version"])}`,
+    "",
+    "## Targets",
+    "",
+    row(["what", "target", "measured", ""]),
+    row(["---", "---", "---", "---"]),
+    ...targets.map((t) => row([t.what, t.target, t.value, t.met ? "met" : "**missed**"])),
+    "",
+  ];
+  const notes = readFileSync(join(ROOT, "bench/NOTES.md"), "utf8");
+  writeFileSync(join(ROOT, "bench/RESULTS.md"), `${[...header, ...out, "", notes].join("\n")}\n`);
+  console.log(readFileSync(join(ROOT, "bench/RESULTS.md"), "utf8"));
+}
+
+try {
+  await main();
+} finally {
+  await git.close();
+  await cleanup();
+  await engine(`/networks/${NETWORK}`, { method: "DELETE" }).catch(() => {});
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,69 @@
+// The variables a project's Compose files are interpolated with, and a digest of the host-side
+// inputs among them. Kept apart from the loader: an idle tick needs the digest, not the loader.
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { InputError } from "../errors.ts";
+import { DotenvError, parseDotenv } from "./dotenv.ts";
+import type { Lookup } from "./interpolate.ts";
+import type { HostPolicy } from "./normalize.ts";
+import { isInside } from "./paths.ts";
+
+export interface LoadOptions {
+  /** the release (checkout root): relative paths may not leave it */
+  repoRoot: string;
+  /** folder with host-side `<project>.env` files (`<config dir>/env`); optional */
+  hostEnvDir?: string;
+  /** process environment variables Compose files may use */
+  passthrough?: string[];
+  profiles?: string[];
+  policy?: HostPolicy;
+  /** process environment (tests inject one) */
+  processEnv?: Record<string, string | undefined>;
+}
+
+/** Variables for interpolation, lowest first: the project's .env, the host env file, allowed process variables. */
+export function projectEnvironment(project: string, dir: string, opts: LoadOptions): { lookup: Lookup; hostInputs: string } {
+  const processEnv = opts.processEnv ?? process.env;
+  const passthrough: Record<string, string> = {};
+  for (const name of opts.passthrough ?? []) {
+    const v = processEnv[name];
+    if (v !== undefined) passthrough[name] = v;
+  }
+  const vars: Record<string, string | undefined> = { COMPOSE_PROJECT_NAME: project };
+  const layer = (file: string, label: string) => {
+    if (!existsSync(file)) return "";
+    const text = readFileSync(file, "utf8");
+    try {
+      Object.assign(vars, parseDotenv(text, (name) => vars[name] ?? passthrough[name]));
+    } catch (err) {
+      if (err instanceof DotenvError) throw new InputError(`${label}: ${err.message}`, { where: file });
+      throw err;
+    }
+    return text;
+  };
+  const dotenv = join(dir, ".env");
+  if (existsSync(dotenv)) checkInside(dotenv, opts.repoRoot, relative(opts.repoRoot, dotenv));
+  layer(dotenv, relative(opts.repoRoot, dotenv));
+  let hostText = "";
+  if (opts.hostEnvDir) {
+    const hostFile = join(opts.hostEnvDir, `${project}.env`);
+    if (existsSync(hostFile)) {
+      const mode = statSync(hostFile).mode & 0o777;
+      if (mode & 0o044) {
+        throw new InputError(`${hostFile} holds secrets and is readable by group or others (mode ${mode.toString(8)})`, {
+          hint: `run: chmod 600 ${hostFile}`,
+        });
+      }
+      hostText = layer(hostFile, hostFile);
+    }
+  }
+  Object.assign(vars, passthrough);
+  const hostInputs = new Bun.CryptoHasher("sha256").update(hostText).update(JSON.stringify(passthrough)).digest("hex").slice(0, 16);
+  return { lookup: (name) => vars[name], hostInputs };
+}
+
+export function checkInside(file: string, repoRoot: string, label: string): void {
+  if (!isInside(realpathSync(repoRoot), realpathSync(file))) {
+    throw new InputError(`${label} is a symlink that leads outside the repository; refused`, { where: file });
+  }
+}

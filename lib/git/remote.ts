@@ -1,0 +1,100 @@
+// The head of the configured branch or tag, from one GET of info/refs (the smart-HTTP ref
+// advertisement, a few pkt-lines). Every timer tick asks this; loading isomorphic-git for it would
+// cost the tick ~10 MB of its 50 MB memory target, so isomorphic-git loads only to fetch.
+import { UnreachableError } from "../errors.ts";
+import { redact } from "../redact.ts";
+import { retryingHttp, TransientHttpError, type RetryPolicy } from "./http.ts";
+
+export interface GitSource {
+  url: string;
+  /** branch or tag */
+  ref: string;
+  token?: string;
+  retry: RetryPolicy;
+}
+
+export interface RemoteHead {
+  sha: string;
+  kind: "branch" | "tag";
+}
+
+export function gitHeaders(src: GitSource): Record<string, string> {
+  const h: Record<string, string> = { "user-agent": "konta" };
+  // Sent up front: a 401-then-retry dance would double the requests of every idle tick.
+  if (src.token) h.Authorization = `Basic ${Buffer.from(`x-access-token:${src.token}`).toString("base64")}`;
+  return h;
+}
+
+export function unreachable(src: GitSource, action: string, detail: string): UnreachableError {
+  return new UnreachableError(`cannot ${action} ${redact(src.url)}: ${redact(detail)}`, {
+    hint: "the Git server is unreachable or failing; nothing was changed, the next run tries again",
+  });
+}
+
+export function httpStatusError(src: GitSource, action: string, status: number, statusMessage: string): UnreachableError {
+  const url = redact(src.url);
+  if (status === 401 || status === 403 || status === 404) {
+    return new UnreachableError(`authentication failed for ${url} (HTTP ${status}) — check the token and its \`repo\` scope`, {
+      hint:
+        status === 404
+          ? "GitHub answers 404 for a private repository without a valid token; also check the URL"
+          : "set the token with `konta token set`, repository.token_file or KONTA_TOKEN",
+    });
+  }
+  return new UnreachableError(`cannot ${action} ${url}: HTTP ${status} ${statusMessage}`);
+}
+
+export function notSmartHttp(src: GitSource, action: string): UnreachableError {
+  return new UnreachableError(`cannot ${action} ${redact(src.url)}: the server's answer is not Git smart HTTP`, {
+    hint: "check repository.url (it must be the HTTPS clone URL, ending in .git)",
+  });
+}
+
+/** pkt-lines: 4 hex digits of length (including themselves), "0000" a flush. */
+export function parseAdvertisement(data: Uint8Array): Map<string, string> | undefined {
+  const text = new TextDecoder().decode(data);
+  const refs = new Map<string, string>();
+  let sawService = false;
+  for (let i = 0; i < text.length; ) {
+    const len = Number.parseInt(text.slice(i, i + 4), 16);
+    if (!/^[0-9a-f]{4}$/i.test(text.slice(i, i + 4)) || (len !== 0 && len < 4)) return undefined;
+    if (len === 0) {
+      i += 4;
+      continue;
+    }
+    const line = text.slice(i + 4, i + len).replace(/\n$/, "");
+    i += len;
+    if (line.startsWith("# service=")) {
+      sawService = true;
+      continue;
+    }
+    const m = /^([0-9a-f]{40}) ([^\0]+)/.exec(line);
+    if (!m) return undefined;
+    refs.set(m[2] as string, m[1] as string);
+  }
+  return sawService ? refs : undefined;
+}
+
+/** One GET of info/refs: the commit the configured branch (or tag, peeled) points at. */
+export async function remoteHead(src: GitSource): Promise<RemoteHead> {
+  const url = `${src.url.replace(/\/+$/, "")}/info/refs?service=git-upload-pack`;
+  let res: Awaited<ReturnType<ReturnType<typeof retryingHttp>["request"]>>;
+  try {
+    res = await retryingHttp(src.retry).request({ url, method: "GET", headers: gitHeaders(src) });
+  } catch (err) {
+    throw err instanceof TransientHttpError ? unreachable(src, "reach", err.message) : unreachable(src, "reach", String((err as Error)?.message ?? err));
+  }
+  if (res.statusCode !== 200) throw httpStatusError(src, "reach", res.statusCode, res.statusMessage);
+  const chunks: Uint8Array[] = [];
+  for await (const c of res.body ?? []) chunks.push(c);
+  const refs = (res.headers?.["content-type"] ?? "").includes("git-upload-pack-advertisement") ? parseAdvertisement(Buffer.concat(chunks)) : undefined;
+  if (!refs) throw notSmartHttp(src, "reach");
+  const branch = refs.get(`refs/heads/${src.ref}`);
+  if (branch) return { sha: branch, kind: "branch" };
+  const tag = refs.get(`refs/tags/${src.ref}^{}`) ?? refs.get(`refs/tags/${src.ref}`);
+  if (tag) return { sha: tag, kind: "tag" };
+  const known = [...refs.keys()].filter((r) => r.startsWith("refs/heads/")).slice(0, 10).map((r) => r.slice(11)).join(", ") || "none";
+  throw new UnreachableError(`${redact(src.url)} has no branch or tag "${src.ref}" (branches: ${known})`, {
+    hint: "check repository.branch in the config",
+  });
+}
