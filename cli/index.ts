@@ -44,6 +44,7 @@ const resolve = async (c: Resolvable): Promise<CommandDef<any>> => (typeof c ===
 async function findCommand(argv: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
   let cmd: CommandDef<any> = main;
   let parent: CommandDef<any> | undefined;
+  const path: string[] = [];
   for (const word of argv.filter((a) => !a.startsWith("-"))) {
     const subs = Object.entries((cmd.subCommands ?? {}) as Record<string, Resolvable>);
     let sub: CommandDef<any> | undefined;
@@ -55,10 +56,12 @@ async function findCommand(argv: string[]): Promise<[CommandDef<any>, CommandDef
       }
     }
     if (!sub) break;
+    path.push(((cmd.meta as { name?: string })?.name ?? "") || "konta");
     parent = cmd;
     cmd = sub;
   }
-  return [cmd, parent];
+  // citty names only the direct parent in USAGE: give it the whole path ("konta token set")
+  return [cmd, parent && { ...parent, meta: { ...(parent.meta as object), name: path.join(" ") } }];
 }
 
 async function run(argv: string[]): Promise<number> {

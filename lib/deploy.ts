@@ -6,7 +6,7 @@ import type { ServiceModel } from "./compose/model.ts";
 import type { DockerClient } from "./docker/client.ts";
 import { inspectImage, pullImage } from "./docker/images.ts";
 import { buildImage } from "./docker/build.ts";
-import { DeployError, errorMessage } from "./errors.ts";
+import { DeployError, errorMessage, InputError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { log, progress } from "./log.ts";
 import { applyProject } from "./reconcile/apply.ts";
@@ -131,7 +131,8 @@ export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string
   const summary = emptySummary();
   const touched: string[] = [];
   const blockers = p.plan.projects.flatMap((x) => x.blockers.map((b) => `${x.project}: ${b}`));
-  if (blockers.length) throw new DeployError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
+  // what blocks a plan (a name taken, an external network missing) is for the operator to fix: exit 2
+  if (blockers.length) throw new InputError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
   for (const projectPlan of p.plan.projects) {
     for (const note of projectPlan.notes) log.info(`${projectPlan.project}: ${note}`);
     if (!projectHasChanges(projectPlan)) continue;
@@ -153,7 +154,14 @@ export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string
 export async function restore(previous: ReleaseRef | undefined, touched: string[], opts: DeployOptions, pinned: Record<string, ProjectExpectation>): Promise<boolean> {
   let ok = true;
   const projects = previous ? loadRelease(previous.root, previous.load).filter((p) => touched.includes(p.name)) : [];
-  const [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
+  let images: Awaited<ReturnType<typeof localImageIds>>;
+  let observed: Observed;
+  try {
+    [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
+  } catch (err) {
+    log.error(`automatic rollback impossible: ${errorMessage(err)}`);
+    return false;
+  }
   const { desired } = plan(projects, images, observed, { ...opts, pruneRemovedApps: false }, pinned);
   for (const name of touched) {
     const d = desired.get(name);

@@ -64,3 +64,12 @@ export class DeployError extends KontaError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A full disk (or quota) under `dir`, however deep the library that hit it wrapped the error. */
+export function diskFullError(err: unknown, dir: string): DeployError | undefined {
+  const e = err as { code?: string; message?: string } | undefined;
+  if (e?.code !== "ENOSPC" && e?.code !== "EDQUOT" && !/ENOSPC|EDQUOT|no space left on device/i.test(e?.message ?? "")) return undefined;
+  return new DeployError(`no space left on device under ${dir} (${e?.message ?? e?.code})`, {
+    hint: `free space on the disk holding ${dir} (df -h ${dir}); nothing was changed, the next run tries again`,
+  });
+}

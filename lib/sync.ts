@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { projectEnvironment } from "./compose/environment.ts";
 import type { LoadedProject } from "./compose/index.ts";
 import type { DeployOptions, Prepared, ReleaseRef } from "./deploy.ts";
-import { DeployError, errorMessage, ExitCode, KontaError } from "./errors.ts";
+import { DeployError, diskFullError, errorMessage, ExitCode, KontaError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { remoteHead } from "./git/remote.ts";
 import { type HookContext, type HookEvent, hookPath, runHook } from "./hooks/index.ts";
@@ -175,13 +175,17 @@ class SyncRun {
     const source = await rt.gitSource();
     const { checkoutTree, ensureCommit } = await gitModule();
     let fetched = sha;
-    if (!rt.store.has(sha)) {
-      progress(`fetching ${sha.slice(0, 12)} from ${redact(rt.config.repository.url)}`);
-      fetched = await ensureCommit(source, rt.paths.repo, sha);
-    }
-    if (!rt.store.has(fetched)) {
-      progress(`checking out ${fetched.slice(0, 12)}`);
-      await rt.store.create(fetched, (dir) => checkoutTree(rt.paths.repo, fetched, dir, rt.config.repository.path));
+    try {
+      if (!rt.store.has(sha)) {
+        progress(`fetching ${sha.slice(0, 12)} from ${redact(rt.config.repository.url)}`);
+        fetched = await ensureCommit(source, rt.paths.repo, sha);
+      }
+      if (!rt.store.has(fetched)) {
+        progress(`checking out ${fetched.slice(0, 12)}`);
+        await rt.store.create(fetched, (dir) => checkoutTree(rt.paths.repo, fetched, dir, rt.config.repository.path));
+      }
+    } catch (err) {
+      throw diskFullError(err, rt.paths.root) ?? err;
     }
     return this.converge(fetched, "deployed");
   }
@@ -275,6 +279,9 @@ class SyncRun {
       this.attempt("failed", sha, e.message);
       throw e;
     }
+    // The engine went away mid-deploy (restarted, crashed): not the commit's fault, so it is not
+    // remembered as failed and the next tick deploys it again once the engine is back.
+    const engineLost = err instanceof ApplyFailure && err.original instanceof KontaError && err.original.exitCode === ExitCode.unreachable;
     const rollBack = mode === "deployed" && touched.length > 0;
     let restored = true;
     if (rollBack) {
@@ -284,7 +291,7 @@ class SyncRun {
       restored = await restore(previous, touched, deployOptions(rt, await rt.docker()), this.state.expected);
     }
     const message = `${e.message}${rollBack ? (restored ? " (rolled back)" : " (rollback failed too; see the log)") : ""}`;
-    if (mode === "deployed") this.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
+    if (mode === "deployed" && !engineLost) this.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
     this.attempt("failed", sha, message);
     if (mode === "deployed" && rt.store.has(sha)) {
       await this.hook("failure", sha, touched, { summary, error: e.message }).catch((err) => log.error(`hooks/failure.sh: ${errorMessage(err)}`));
@@ -292,7 +299,7 @@ class SyncRun {
     await notify(rt.config.notify, { event: "failure", commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - this.started });
     return this.report({
       result: "failed",
-      exitCode: e.exitCode === ExitCode.badInput ? ExitCode.badInput : ExitCode.deployFailed,
+      exitCode: engineLost ? ExitCode.unreachable : e.exitCode === ExitCode.badInput ? ExitCode.badInput : ExitCode.deployFailed,
       sha,
       previous: this.live,
       summary,

@@ -2,7 +2,7 @@
 // Per file: parse -> interpolate -> refuse unsupported keys -> validate (schema) -> canonical forms
 // -> resolve `extends`; then merge the files, apply profiles and normalise.
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { InputError } from "../errors.ts";
 import { keyPath, assertValid, compileSchema } from "../schema.ts";
@@ -14,7 +14,7 @@ import { InterpolationError, interpolateTree, type Lookup } from "./interpolate.
 import { mergeFiles, mergeService } from "./merge.ts";
 import type { ProjectModel } from "./model.ts";
 import { Normalizer } from "./normalize.ts";
-import { PathEscapeError, resolveComposePath } from "./paths.ts";
+import { isInside, PathEscapeError, resolveComposePath } from "./paths.ts";
 import { composeSchema, UNSUPPORTED } from "./schema.ts";
 
 export type { ProjectModel, ServiceModel } from "./model.ts";
@@ -38,12 +38,18 @@ export function findComposeFiles(dir: string): { files: string[]; ignored: strin
 }
 
 /** Folders of apps/ holding a Compose file: the projects of a release. */
-export function listProjects(appsDir: string): string[] {
+export function listProjects(appsDir: string, repoRoot = dirname(appsDir)): string[] {
   if (!existsSync(appsDir)) return [];
   const names: string[] = [];
   const bad: string[] = [];
   for (const entry of readdirSync(appsDir, { withFileTypes: true })) {
     const full = join(appsDir, entry.name);
+    if (entry.isSymbolicLink() && existsSync(full)) {
+      // a link to another app folder is fine; one out of the release could deploy anything on the host
+      if (!isInside(realpathSync(repoRoot), realpathSync(full))) {
+        throw new InputError(`apps/${entry.name} is a symlink that leads outside the repository; refused`, { where: full });
+      }
+    }
     if (!entry.isDirectory() && !(entry.isSymbolicLink() && existsSync(full) && statSync(full).isDirectory())) continue;
     if (!findComposeFiles(full)) continue;
     if (PROJECT_NAME.test(entry.name)) names.push(entry.name);
@@ -238,5 +244,5 @@ export function loadRelease(releaseRoot: string, opts: LoadOptions): LoadedProje
     });
   }
   checkInside(appsDir, opts.repoRoot, "apps/");
-  return listProjects(appsDir).map((name) => loadProject(join(appsDir, name), name, opts));
+  return listProjects(appsDir, opts.repoRoot).map((name) => loadProject(join(appsDir, name), name, opts));
 }

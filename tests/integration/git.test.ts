@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compose, sleeper } from "../support/compose.ts";
+import { readTree } from "../support/files.ts";
 import { inspect } from "../support/docker.ts";
 import { startGitServer } from "../support/git-server.ts";
 import type { KontaEnv } from "../support/konta.ts";
@@ -15,16 +16,6 @@ function appRepo(name = "kt-git") {
   const repo = rig.repo();
   repo.write({ [`apps/${name}/docker-compose.yml`]: compose({ services: { s: sleeper() } }) }).commit("app");
   return repo;
-}
-
-/** Every file under a directory, as one string, to prove a secret is not in it. */
-function readTree(dir: string): string {
-  let out = "";
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    const full = join(entry.parentPath, entry.name);
-    if (entry.isFile() && statSync(full).size < 5_000_000) out += readFileSync(full, "latin1");
-  }
-  return out;
 }
 
 function tmpEntries(env: KontaEnv): string[] {

@@ -52,6 +52,14 @@ export class TestRepo {
     return this;
   }
 
+  /** A file whose name is raw bytes (e.g. not UTF-8); its folders must exist or be plain ASCII. */
+  writeRaw(rel: Buffer, content: string): this {
+    const slash = rel.lastIndexOf("/");
+    if (slash > 0) mkdirSync(join(this.work, rel.subarray(0, slash).toString("latin1")), { recursive: true });
+    writeFileSync(Buffer.concat([Buffer.from(`${this.work}/`), rel]), content);
+    return this;
+  }
+
   /** Commit everything and push to the bare repository; returns the new SHA. */
   commit(message = "change", opts: { force?: boolean; allowEmpty?: boolean } = {}): string {
     this.git("add", "-A");
