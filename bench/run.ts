@@ -87,6 +87,12 @@ interface Container {
   NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
 }
 
+/** The running web container (service s0) of one project: filtered by the engine, so polling stays cheap at 200 apps. */
+async function webContainer(project: string): Promise<Container | undefined> {
+  const filters = JSON.stringify({ label: [`com.docker.compose.project=${project}`, "com.docker.compose.service=s0"] });
+  return (await engine<Container[]>("/containers/json", { query: { filters } }))[0];
+}
+
 async function containers(prefix: string): Promise<Container[]> {
   const all = await engine<Container[]>("/containers/json", { query: { filters: JSON.stringify({ label: ["konta-bench=1"] }) } });
   return all.filter((c) => (c.Labels["com.docker.compose.project"] ?? "").startsWith(prefix));
@@ -122,7 +128,7 @@ async function deployOnce(s: Setup, tool: "konta" | "baseline"): Promise<DeployS
   const want = `${app} v${s.version}`;
   let toServingMs = Number.NaN;
   for (;;) {
-    const current = (await containers(`${project}`)).find((c) => c.Labels["com.docker.compose.service"] === "s0" && c.Labels["com.docker.compose.project"] === project);
+    const current = await webContainer(project);
     const ip = current ? Object.values(current.NetworkSettings.Networks)[0]?.IPAddress : undefined;
     if (await serving(ip, want)) {
       toServingMs = performance.now() - pushed;
@@ -166,7 +172,7 @@ async function rollbacks(s: Setup, runs: number): Promise<{ toServing: number[];
     const run = measure(konta(s, "rollback"));
     let t = Number.NaN;
     for (;;) {
-      const c = (await containers(app)).find((x) => x.Labels["com.docker.compose.project"] === app && x.Labels["com.docker.compose.service"] === "s0");
+      const c = await webContainer(app);
       if (await serving(c ? Object.values(c.NetworkSettings.Networks)[0]?.IPAddress : undefined, `${app} v${previous}`)) {
         t = performance.now() - started;
         break;
