@@ -218,8 +218,17 @@ describe("hooks", () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(await inspect("kt-slow-s-1")).toBeUndefined();
     const child = Number(readFileSync(join(out, "child.pid"), "utf8"));
-    await Bun.sleep(200);
-    expect(existsSync(`/proc/${child}`)).toBe(false);
+    // dead: gone, or a zombie its new parent (init) has not reaped yet
+    const alive = () => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${child}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 3000;
+    while (alive() && Date.now() < deadline) await Bun.sleep(100);
+    expect(alive()).toBe(false);
   });
 });
 
