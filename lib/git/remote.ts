@@ -3,7 +3,7 @@
 // cost the tick ~10 MB of its 50 MB memory target, so isomorphic-git loads only to fetch.
 import { UnreachableError } from "../errors.ts";
 import { redact } from "../redact.ts";
-import { retryingHttp, TransientHttpError, type RetryPolicy } from "./http.ts";
+import { retryingHttp, type RetryPolicy } from "./http.ts";
 
 export interface GitSource {
   url: string;
@@ -82,7 +82,7 @@ export async function remoteHead(src: GitSource): Promise<RemoteHead> {
   try {
     res = await retryingHttp(src.retry).request({ url, method: "GET", headers: gitHeaders(src) });
   } catch (err) {
-    throw err instanceof TransientHttpError ? unreachable(src, "reach", err.message) : unreachable(src, "reach", String((err as Error)?.message ?? err));
+    throw unreachable(src, "reach", String((err as Error)?.message ?? err));
   }
   if (res.statusCode !== 200) throw httpStatusError(src, "reach", res.statusCode, res.statusMessage);
   const chunks: Uint8Array[] = [];
