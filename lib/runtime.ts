@@ -32,7 +32,8 @@ export class Runtime {
   static async load(flags: RuntimeFlags): Promise<Runtime> {
     const stateDir = resolveStateDir(flags.stateDir);
     // a build from source may change the schema without changing its version: no cache then
-    const cache = COMMIT === "dev" ? undefined : { file: statePaths(stateDir).configCache, build: `${VERSION} ${COMMIT}`, keyFile: statePaths(stateDir).key };
+    const paths = statePaths(stateDir);
+    const cache = COMMIT === "dev" ? undefined : { file: paths.configCache, build: `${VERSION} ${COMMIT}`, keyFile: paths.key };
     const config = await loadConfig(flags.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG, cache);
     return new Runtime(config, stateDir);
   }

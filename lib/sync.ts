@@ -8,7 +8,7 @@ import type { LoadedProject } from "./compose/index.ts";
 import type { DeployOptions, Prepared, ReleaseRef } from "./deploy.ts";
 import { DeployError, diskFullError, errorMessage, ExitCode, KontaError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
-import { remoteHead } from "./git/remote.ts";
+import { type GitSource, remoteHead } from "./git/remote.ts";
 import { type HookContext, type HookEvent, hookPath, runHook } from "./hooks/index.ts";
 import { acquireLock } from "./lock.ts";
 import { log, progress } from "./log.ts";
@@ -119,8 +119,10 @@ class SyncRun {
   private async decide(): Promise<SyncReport> {
     const rt = this.rt;
     let head: string;
+    let source: GitSource;
     try {
-      head = (await remoteHead(await rt.gitSource())).sha;
+      source = await rt.gitSource();
+      head = (await remoteHead(source)).sha;
     } catch (err) {
       if (err instanceof KontaError) this.attempt("failed", undefined, err.message);
       throw err;
@@ -146,7 +148,7 @@ class SyncRun {
       const report = await this.idle(this.live, "skipped");
       return { ...report, exitCode: report.exitCode, message: `skipped ${target.slice(0, 12)} (failed before); ${report.message}` };
     }
-    return this.deployCommit(target);
+    return this.deployCommit(target, source);
   }
 
   /** No new commit: check for drift against what state remembers, repair it if there is any. */
@@ -170,9 +172,8 @@ class SyncRun {
     return { ...report, drift };
   }
 
-  private async deployCommit(sha: string): Promise<SyncReport> {
+  private async deployCommit(sha: string, source: GitSource): Promise<SyncReport> {
     const rt = this.rt;
-    const source = await rt.gitSource();
     const { checkoutTree, ensureCommit } = await gitModule();
     let fetched = sha;
     try {
