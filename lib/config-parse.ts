@@ -1,68 +1,10 @@
-// Parsing and validating config.yaml (yaml + ajv): only when the file changed since the last
+// Parsing and validating config.yaml (yaml + the generated validator): only when the file changed since the last
 // run, see loadConfig.
 import { InputError } from "./errors.ts";
 import type { DeployConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./config.ts";
-import { assertValid, compileSchema } from "./schema.ts";
+import validateConfig from "./generated/config-validator.js";
+import { assertValid } from "./schema.ts";
 import { parseYaml } from "./yaml.ts";
-
-const positiveInt = { type: "integer", minimum: 1 } as const;
-const stringList = { type: "array", items: { type: "string" } } as const;
-
-export const configSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["repository"],
-  properties: {
-    version: { type: "integer", enum: [1] },
-    repository: {
-      type: "object",
-      additionalProperties: false,
-      required: ["url"],
-      properties: {
-        url: { type: "string", minLength: 1 },
-        branch: { type: "string", minLength: 1 },
-        path: { type: "string", minLength: 1 },
-        interval: { type: "integer", minimum: 10 },
-        token: { type: "string" },
-        token_file: { type: "string", minLength: 1 },
-        timeout: positiveInt,
-        retries: { type: "integer", minimum: 0, maximum: 10 },
-      },
-    },
-    deploy: {
-      type: "object",
-      additionalProperties: false,
-      properties: {
-        health_timeout: positiveInt,
-        keep_releases: { type: "integer", minimum: 2 },
-        prune_removed_apps: { type: "boolean" },
-        min_uptime: { type: "number", minimum: 0, maximum: 60 },
-        parallel: { type: "integer", minimum: 1, maximum: 32 },
-        profiles: stringList,
-        env_passthrough: stringList,
-        allow_privileged: { type: "boolean" },
-        allowed_bind_roots: stringList,
-      },
-    },
-    hooks: {
-      type: "object",
-      additionalProperties: false,
-      properties: { timeout: positiveInt },
-    },
-    notify: {
-      type: "object",
-      additionalProperties: false,
-      required: ["url"],
-      properties: {
-        url: { type: "string", pattern: "^https?://" },
-        format: { type: "string", enum: ["json", "slack", "discord", "ntfy"] },
-        timeout: positiveInt,
-      },
-    },
-  },
-} as const;
-
-const validateConfig = compileSchema(configSchema);
 
 type Raw = {
   version?: 1;

@@ -1,16 +1,9 @@
-// JSON-schema validation (ajv) with errors a person can act on: the file, the key path in dotted
-// form, the line when the YAML parser knows it, and what was expected.
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
+// Errors of JSON-schema validation that a person can act on: the file, the key path in dotted
+// form, the line when the YAML parser knows it, and what was expected. The validators themselves
+// are compiled ahead of time (lib/generated, by packaging/validators.ts).
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { InputError } from "./errors.ts";
 import type { ParsedYaml } from "./yaml.ts";
-
-const strictAjv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
-// Compose casts interpolated strings to the type a key expects ("3" -> 3, "true" -> true).
-const coercingAjv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, coerceTypes: true });
-
-export function compileSchema(schema: object, opts: { coerceTypes?: boolean } = {}): ValidateFunction {
-  return (opts.coerceTypes ? coercingAjv : strictAjv).compile(schema);
-}
 
 export function keyPath(path: readonly (string | number)[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("") || "(top level)";

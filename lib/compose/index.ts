@@ -5,7 +5,8 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { InputError } from "../errors.ts";
-import { keyPath, assertValid, compileSchema } from "../schema.ts";
+import validateCompose from "../generated/compose-validator.js";
+import { keyPath, assertValid } from "../schema.ts";
 import { parseYaml, type ParsedYaml } from "../yaml.ts";
 import { canonicalFile, type Raw } from "./canonical.ts";
 import { checkInside, type LoadOptions, projectEnvironment } from "./environment.ts";
@@ -15,7 +16,7 @@ import { mergeFiles, mergeService } from "./merge.ts";
 import type { ProjectModel } from "./model.ts";
 import { Normalizer } from "./normalize.ts";
 import { isInside, PathEscapeError, resolveComposePath } from "./paths.ts";
-import { composeSchema, UNSUPPORTED } from "./schema.ts";
+import { UNSUPPORTED } from "./schema.ts";
 
 export type { ProjectModel, ServiceModel } from "./model.ts";
 export { type LoadOptions, projectEnvironment } from "./environment.ts";
@@ -24,8 +25,6 @@ export { serviceHash } from "./hash.ts";
 export const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"] as const;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
-
-let validateCompose: ReturnType<typeof compileSchema> | undefined;
 
 /** The main Compose file of a folder and its override, or undefined when the folder has none. */
 export function findComposeFiles(dir: string): { files: string[]; ignored: string[] } | undefined {
@@ -119,7 +118,6 @@ class ProjectLoader {
       ),
     ) as Raw;
     this.checkUnsupported(interpolated, partial);
-    validateCompose ??= compileSchema(composeSchema, { coerceTypes: true });
     assertValid(validateCompose, interpolated, { file: rel, yaml }, "Compose file");
     try {
       partial.canonical = canonicalFile(interpolated, { dir: dirname(abs), repoRoot: this.opts.repoRoot });

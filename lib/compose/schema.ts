@@ -3,6 +3,7 @@
 // coerced as Compose does: "3" -> 3 where a number is expected). A key that is not here is an
 // error naming file and key; Compose keys Konta deliberately does not apply get their own message
 // (UNSUPPORTED), and Swarm-only keys a single engine ignores get a warning (SWARM_ONLY).
+// Compiled ahead of time into lib/generated/compose-validator.js by packaging/validators.ts.
 
 const str = { type: "string" } as const;
 const bool = { type: "boolean" } as const;

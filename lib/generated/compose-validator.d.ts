@@ -1,0 +1,2 @@
+// Types of the generated compose-validator.js.
+export { default } from "./validator";

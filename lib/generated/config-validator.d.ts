@@ -1,0 +1,2 @@
+// Types of the generated config-validator.js.
+export { default } from "./validator";
