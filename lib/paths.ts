@@ -15,6 +15,8 @@ export interface StatePaths {
   key: string;
   /** the validated config, see loadConfig */
   configCache: string;
+  /** loaded Compose projects, see lib/compose/cache.ts */
+  composeCache: string;
 }
 
 export function statePaths(root: string): StatePaths {
@@ -27,6 +29,7 @@ export function statePaths(root: string): StatePaths {
     lock: join(root, "konta.lock"),
     key: join(root, "key"),
     configCache: join(root, "config.cache.json"),
+    composeCache: join(root, "compose.cache.json"),
   };
 }
 

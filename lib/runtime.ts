@@ -11,6 +11,10 @@ import { resolveToken } from "./token.ts";
 import type { LoadOptions } from "./compose/index.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
+// What the caches of validated config and loaded projects are keyed by. A build from source may
+// change a schema or the loader without changing its version: no caches then.
+const BUILD = COMMIT === "dev" ? undefined : `${VERSION} ${COMMIT}`;
+
 export interface RuntimeFlags {
   config?: string;
   stateDir?: string;
@@ -31,9 +35,8 @@ export class Runtime {
 
   static async load(flags: RuntimeFlags): Promise<Runtime> {
     const stateDir = resolveStateDir(flags.stateDir);
-    // a build from source may change the schema without changing its version: no cache then
     const paths = statePaths(stateDir);
-    const cache = COMMIT === "dev" ? undefined : { file: paths.configCache, build: `${VERSION} ${COMMIT}`, keyFile: paths.key };
+    const cache = BUILD ? { file: paths.configCache, build: BUILD, keyFile: paths.key } : undefined;
     const config = await loadConfig(flags.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG, cache);
     return new Runtime(config, stateDir);
   }
@@ -74,6 +77,7 @@ export class Runtime {
       passthrough: d.env_passthrough,
       profiles: d.profiles,
       policy: { allowPrivileged: d.allow_privileged, allowedBindRoots: d.allowed_bind_roots },
+      ...(BUILD ? { cache: { file: this.paths.composeCache, build: BUILD } } : {}),
     };
   }
 }

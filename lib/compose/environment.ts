@@ -1,10 +1,11 @@
 // The variables a project's Compose files are interpolated with, and a digest of the host-side
 // inputs among them. Kept apart from the loader: an idle tick needs the digest, not the loader.
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { InputError } from "../errors.ts";
 import { DotenvError, parseDotenv } from "./dotenv.ts";
+import { envVar, exists, fileMode, readText, realpath } from "./inputs.ts";
 import type { Lookup } from "./interpolate.ts";
+import type { ProjectCacheOptions } from "./cache.ts";
 import type { HostPolicy } from "./normalize.ts";
 import { isInside } from "./paths.ts";
 
@@ -17,6 +18,8 @@ export interface LoadOptions {
   passthrough?: string[];
   profiles?: string[];
   policy?: HostPolicy;
+  /** keep loaded projects between runs (cache.ts) */
+  cache?: ProjectCacheOptions;
   /** process environment (tests inject one) */
   processEnv?: Record<string, string | undefined>;
 }
@@ -26,13 +29,13 @@ export function projectEnvironment(project: string, dir: string, opts: LoadOptio
   const processEnv = opts.processEnv ?? process.env;
   const passthrough: Record<string, string> = {};
   for (const name of opts.passthrough ?? []) {
-    const v = processEnv[name];
+    const v = envVar(processEnv, name);
     if (v !== undefined) passthrough[name] = v;
   }
   const vars: Record<string, string | undefined> = { COMPOSE_PROJECT_NAME: project };
   const layer = (file: string, label: string) => {
-    if (!existsSync(file)) return "";
-    const text = readFileSync(file, "utf8");
+    if (!exists(file)) return "";
+    const text = readText(file);
     try {
       Object.assign(vars, parseDotenv(text, (name) => vars[name] ?? passthrough[name]));
     } catch (err) {
@@ -42,13 +45,13 @@ export function projectEnvironment(project: string, dir: string, opts: LoadOptio
     return text;
   };
   const dotenv = join(dir, ".env");
-  if (existsSync(dotenv)) checkInside(dotenv, opts.repoRoot, relative(opts.repoRoot, dotenv));
+  if (exists(dotenv)) checkInside(dotenv, opts.repoRoot, relative(opts.repoRoot, dotenv));
   layer(dotenv, relative(opts.repoRoot, dotenv));
   let hostText = "";
   if (opts.hostEnvDir) {
     const hostFile = join(opts.hostEnvDir, `${project}.env`);
-    if (existsSync(hostFile)) {
-      const mode = statSync(hostFile).mode & 0o777;
+    if (exists(hostFile)) {
+      const mode = fileMode(hostFile) & 0o777;
       if (mode & 0o044) {
         throw new InputError(`${hostFile} holds secrets and is readable by group or others (mode ${mode.toString(8)})`, {
           hint: `run: chmod 600 ${hostFile}`,
@@ -63,7 +66,7 @@ export function projectEnvironment(project: string, dir: string, opts: LoadOptio
 }
 
 export function checkInside(file: string, repoRoot: string, label: string): void {
-  if (!isInside(realpathSync(repoRoot), realpathSync(file))) {
+  if (!isInside(realpath(repoRoot), realpath(file))) {
     throw new InputError(`${label} is a symlink that leads outside the repository; refused`, { where: file });
   }
 }

@@ -2,15 +2,16 @@
 // Per file: parse -> interpolate -> refuse unsupported keys -> validate (schema) -> canonical forms
 // -> resolve `extends`; then merge the files, apply profiles and normalise.
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { InputError } from "../errors.ts";
 import validateCompose from "../generated/compose-validator.js";
 import { keyPath, assertValid } from "../schema.ts";
 import { parseYaml, type ParsedYaml } from "../yaml.ts";
+import { ProjectCache } from "./cache.ts";
 import { canonicalFile, type Raw } from "./canonical.ts";
 import { checkInside, type LoadOptions, projectEnvironment } from "./environment.ts";
 import { ComposeKeyError, type KeyPath } from "./errors.ts";
+import { exists, isDirectory, listDir, readText, realpath } from "./inputs.ts";
 import { InterpolationError, interpolateTree, type Lookup } from "./interpolate.ts";
 import { mergeFiles, mergeService } from "./merge.ts";
 import type { ProjectModel } from "./model.ts";
@@ -28,28 +29,28 @@ const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 /** The main Compose file of a folder and its override, or undefined when the folder has none. */
 export function findComposeFiles(dir: string): { files: string[]; ignored: string[] } | undefined {
-  const present = COMPOSE_FILE_NAMES.filter((f) => existsSync(join(dir, f)));
+  const present = COMPOSE_FILE_NAMES.filter((f) => exists(join(dir, f)));
   const main = present[0];
   if (!main) return undefined;
   const stem = main.replace(/\.ya?ml$/, "");
-  const override = [`${stem}.override.yaml`, `${stem}.override.yml`].find((f) => existsSync(join(dir, f)));
+  const override = [`${stem}.override.yaml`, `${stem}.override.yml`].find((f) => exists(join(dir, f)));
   return { files: override ? [main, override] : [main], ignored: present.slice(1) };
 }
 
 /** Folders of apps/ holding a Compose file: the projects of a release. */
 export function listProjects(appsDir: string, repoRoot = dirname(appsDir)): string[] {
-  if (!existsSync(appsDir)) return [];
+  if (!exists(appsDir)) return [];
   const names: string[] = [];
   const bad: string[] = [];
-  for (const entry of readdirSync(appsDir, { withFileTypes: true })) {
+  for (const entry of listDir(appsDir)) {
     const full = join(appsDir, entry.name);
-    if (entry.isSymbolicLink() && existsSync(full)) {
+    if (entry.isSymbolicLink() && exists(full)) {
       // a link to another app folder is fine; one out of the release could deploy anything on the host
-      if (!isInside(realpathSync(repoRoot), realpathSync(full))) {
+      if (!isInside(realpath(repoRoot), realpath(full))) {
         throw new InputError(`apps/${entry.name} is a symlink that leads outside the repository; refused`, { where: full });
       }
     }
-    if (!entry.isDirectory() && !(entry.isSymbolicLink() && existsSync(full) && statSync(full).isDirectory())) continue;
+    if (!entry.isDirectory() && !(entry.isSymbolicLink() && exists(full) && isDirectory(full))) continue;
     if (!findComposeFiles(full)) continue;
     if (PROJECT_NAME.test(entry.name)) names.push(entry.name);
     else bad.push(JSON.stringify(entry.name));
@@ -99,9 +100,9 @@ class ProjectLoader {
     const cached = this.files.get(abs);
     if (cached) return cached;
     const rel = this.rel(abs);
-    if (!existsSync(abs)) this.fail("file does not exist", rel);
+    if (!exists(abs)) this.fail("file does not exist", rel);
     checkInside(abs, this.opts.repoRoot, rel);
-    const yaml = parseYaml(readFileSync(abs, "utf8"), rel);
+    const yaml = parseYaml(readText(abs), rel);
     const partial: LoadedFile = { abs, rel, yaml, canonical: {} };
     if (yaml.value === null || yaml.value === undefined) {
       this.files.set(abs, partial);
@@ -236,11 +237,18 @@ export type LoadedProject = ProjectModel & { hostInputs: string };
  */
 export function loadRelease(releaseRoot: string, opts: LoadOptions): LoadedProject[] {
   const appsDir = join(releaseRoot, "apps");
-  if (!existsSync(appsDir)) {
+  if (!exists(appsDir)) {
     throw new InputError(`the release has no apps/ folder at ${relative(opts.repoRoot, appsDir) || "apps"}`, {
       hint: "put each Compose project in apps/<name>/ (check repository.path in the config)",
     });
   }
   checkInside(appsDir, opts.repoRoot, "apps/");
-  return listProjects(appsDir, opts.repoRoot).map((name) => loadProject(join(appsDir, name), name, opts));
+  const names = listProjects(appsDir, opts.repoRoot);
+  const cache = opts.cache ? ProjectCache.open({ ...opts, cache: opts.cache }) : undefined;
+  const projects = names.map((name) => {
+    const load = () => loadProject(join(appsDir, name), name, opts);
+    return cache ? cache.load(name, load) : load();
+  });
+  cache?.save(names);
+  return projects;
 }

@@ -2,12 +2,11 @@
 // dropped, references checked (networks, volumes, secrets, depends_on), env files read, and the
 // host's policy applied (privileged containers, bind roots).
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
-import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, relative } from "node:path";
 import { scalarString, type Raw } from "./canonical.ts";
 import { parseDotenv } from "./dotenv.ts";
 import { at, ComposeKeyError, type KeyPath } from "./errors.ts";
-import { contentDigest } from "./hash.ts";
+import { bindDigest, exists, isDirectory, readText } from "./inputs.ts";
 import type { Lookup } from "./interpolate.ts";
 import type {
   BindMount,
@@ -131,7 +130,7 @@ export class Normalizer {
   /** Bind source -> model form: "./x" or "../x" inside the release (with digest), absolute on the host. */
   private bindSource(abs: string, inRepoMustExist: boolean): { source: string; digest?: string } {
     if (isInside(this.ctx.repoRoot, abs)) {
-      if (!existsSync(abs)) {
+      if (!exists(abs)) {
         if (!inRepoMustExist) return { source: this.rel(abs) };
         throw new Error(
           `${this.rel(abs)} does not exist in the repository. A relative bind mount points into the release directory, which is replaced on every commit, so data written there would be lost. Use a named volume (e.g. "data:/path") or an absolute host path (e.g. "/srv/${this.ctx.project}/data:/path") for data`,
@@ -139,7 +138,7 @@ export class Normalizer {
       }
       let digest = this.digests.get(abs);
       if (!digest) {
-        digest = contentDigest(abs);
+        digest = bindDigest(abs);
         this.digests.set(abs, digest);
       }
       return { source: this.rel(abs), digest };
@@ -262,12 +261,12 @@ export class Normalizer {
     files.forEach((f, i) =>
       at(["env_file", i], () => {
         if (!isInside(this.ctx.repoRoot, f.path)) this.checkHostPath(f.path);
-        if (!existsSync(f.path)) {
+        if (!exists(f.path)) {
           if (f.required === false) return;
           throw new Error(`env file ${this.displayPath(f.path)} does not exist (mark it required: false if it is optional)`);
         }
-        if (statSync(f.path).isDirectory()) throw new Error(`env file ${this.displayPath(f.path)} is a directory`);
-        Object.assign(vars, parseDotenv(readFileSync(f.path, "utf8"), (name) => vars[name] ?? this.ctx.env(name)));
+        if (isDirectory(f.path)) throw new Error(`env file ${this.displayPath(f.path)} is a directory`);
+        Object.assign(vars, parseDotenv(readText(f.path), (name) => vars[name] ?? this.ctx.env(name)));
       }),
     );
     return vars;
@@ -298,8 +297,8 @@ export class Normalizer {
     const labels: Record<string, string> = {};
     for (const [i, f] of ((s.label_file as string[] | undefined) ?? []).entries()) {
       at(["label_file", i], () => {
-        if (!existsSync(f)) throw new Error(`label file ${this.displayPath(f)} does not exist`);
-        for (const [k, v] of Object.entries(parseDotenv(readFileSync(f, "utf8")))) if (v !== undefined) labels[k] = v;
+        if (!exists(f)) throw new Error(`label file ${this.displayPath(f)} does not exist`);
+        for (const [k, v] of Object.entries(parseDotenv(readText(f)))) if (v !== undefined) labels[k] = v;
       });
     }
     Object.assign(labels, stringMap(s.labels ?? {}));

@@ -1,15 +1,14 @@
 // Host paths in Compose files: `~` expands to the home directory of the user Konta runs as (as
 // Docker Compose does), relative paths resolve against the file's folder, and a relative path may
 // not leave the repository, neither with ".." nor through a symlink.
-import { existsSync, realpathSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { exists, homeDir, realpath } from "./inputs.ts";
 
 export class PathEscapeError extends Error {}
 
 export function expandHome(p: string): string {
-  if (p === "~") return homedir();
-  if (p.startsWith("~/")) return resolve(homedir(), p.slice(2));
+  if (p === "~") return homeDir();
+  if (p.startsWith("~/")) return resolve(homeDir(), p.slice(2));
   if (p.startsWith("~")) throw new PathEscapeError(`"${p}": only "~/" (the home of the user running Konta) is supported, not "~user"`);
   return p;
 }
@@ -23,13 +22,13 @@ export function isInside(root: string, path: string): boolean {
 export function realpathLoose(p: string): string {
   let head = p;
   const tail: string[] = [];
-  while (!existsSync(head)) {
+  while (!exists(head)) {
     const parent = dirname(head);
     if (parent === head) break;
     tail.unshift(head.slice(parent.length + 1));
     head = parent;
   }
-  return resolve(realpathSync(head), ...tail);
+  return resolve(realpath(head), ...tail);
 }
 
 /**
@@ -40,7 +39,7 @@ export function resolveComposePath(p: string, baseDir: string, repoRoot: string)
   const expanded = expandHome(p);
   if (isAbsolute(expanded)) return { path: resolve(expanded), inRepo: false };
   const abs = resolve(baseDir, expanded);
-  const root = realpathSync(repoRoot);
+  const root = realpath(repoRoot);
   if (!isInside(repoRoot, abs) || !isInside(root, realpathLoose(abs))) {
     throw new PathEscapeError(`"${p}" leads outside the repository (via ".." or a symlink); only paths inside the repository or absolute host paths are allowed`);
   }

@@ -5,6 +5,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { compose, sleeper } from "../support/compose.ts";
+import { envOf } from "../support/converged.ts";
+import { projectContainers } from "../support/docker.ts";
 import { readTree } from "../support/files.ts";
 import { kontaBinary } from "../support/konta.ts";
 import { TOKEN, useRig } from "../support/rig.ts";
@@ -82,6 +84,34 @@ describe("the token", () => {
   });
 });
 
+describe("host-side secrets", () => {
+  test("reach the container, never the state dir; the compose cache keeps only projects without host inputs", async () => {
+    const repo = rig.repo();
+    const withSecret = sleeper({ environment: { DB_PASSWORD: "${DB_PASSWORD:?set it in the host env file}", VERSION: "1" } });
+    repo.write({
+      "apps/kt-hostsec/docker-compose.yml": compose({ services: { web: withSecret } }),
+      "apps/kt-plain/docker-compose.yml": compose({ services: { web: sleeper({ environment: { VERSION: "1" } }) } }),
+    }).commit("v1");
+    const env = rig.env(repo);
+    env.writeHostEnv("kt-hostsec", "DB_PASSWORD=hunter2-of-the-host\n");
+    expect((await env.run(["sync"])).code).toBe(0);
+    const before = (await projectContainers("kt-hostsec")).get("kt-hostsec-web-1");
+    expect(before && envOf(before, "DB_PASSWORD")).toBe("hunter2-of-the-host");
+    const cached = () => Object.keys(JSON.parse(readFileSync(join(env.state, "compose.cache.json"), "utf8")).entries);
+    expect(cached()).toEqual(["kt-plain"]);
+
+    // a commit changing the other project: the one with host inputs is loaded again, not recreated
+    repo.write({ "apps/kt-plain/docker-compose.yml": compose({ services: { web: sleeper({ environment: { VERSION: "2" } }) } }) }).commit("v2");
+    const r = await env.run(["sync"]);
+    expect(r.code).toBe(0);
+    expect((await projectContainers("kt-hostsec")).get("kt-hostsec-web-1")?.Id).toBe(before?.Id);
+    const plain = (await projectContainers("kt-plain")).get("kt-plain-web-1");
+    expect(plain && envOf(plain, "VERSION")).toBe("2");
+    expect(cached()).toEqual(["kt-plain"]);
+    expect(readTree(env.state)).not.toContain("hunter2-of-the-host");
+  });
+});
+
 describe("file modes", () => {
   test("secrets 0600, state dirs 0700", async () => {
     const repo = rig.repo();
@@ -97,8 +127,9 @@ describe("file modes", () => {
       key: mode(join(env.state, "key")),
       state: mode(join(env.state, "state.json")),
       cache: mode(join(env.state, "config.cache.json")),
+      composeCache: mode(join(env.state, "compose.cache.json")),
       runDir: mode(join(env.state, "run")),
       summary: mode(join(env.state, "run/summary.json")),
-    }).toEqual({ config: "600", stateDir: "700", key: "600", state: "600", cache: "600", runDir: "700", summary: "600" });
+    }).toEqual({ config: "600", stateDir: "700", key: "600", state: "600", cache: "600", composeCache: "600", runDir: "700", summary: "600" });
   });
 });
