@@ -30,7 +30,7 @@ async function pollDuring<T>(port: number, during: () => Promise<T>): Promise<{ 
       const body = await httpGet(port);
       polls++;
       if (body === undefined) failures++;
-      await Bun.sleep(50);
+      await Bun.sleep(10);
     }
   })();
   const result = await during();
