@@ -44,7 +44,7 @@ function konta(s: Setup, ...args: string[]): string[] {
 
 async function setup(apps: number, services: number): Promise<Setup> {
   // the shared network goes with each teardown's clean-up (it carries the test label)
-  await engine("/networks/create", { method: "POST", body: { Name: NETWORK, Labels: { [TEST_LABEL]: "1" } } }).catch(() => {});
+  await engine("/networks/create", { method: "POST", body: { Name: NETWORK, CheckDuplicate: true, Labels: { [TEST_LABEL]: "1" } } }).catch(() => {});
   const id = ++setups;
   const repo = new TestRepo(work, `bench${id}`);
   const files: Record<string, string> = {};
