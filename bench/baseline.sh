@@ -4,6 +4,8 @@
 # peer that runs here). Usage: baseline.sh <clone dir> <project prefix>
 set -euo pipefail
 cd "$1"
+# the same Compose files as Konta's; its containers are not labelled konta.managed=true
+export KONTA_BENCH_MANAGED=false
 git fetch -q origin main
 git reset -q --hard origin/main
 for dir in apps/*/; do

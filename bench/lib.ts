@@ -61,7 +61,8 @@ export function appCompose(app: string, services: number, version = 1): string {
       "    init: true",
       web ? `    command: ["sh", "-c", "echo ${app} v${version} > /tmp/index.html && exec httpd -f -p 80 -h /tmp"]` : '    command: ["sleep", "86400"]',
       "    labels:",
-      '      konta.managed: "true"',
+      // the baseline's copies of the apps must not look like Konta's (a host runs its apps once)
+      '      konta.managed: "${KONTA_BENCH_MANAGED:-true}"',
       "      konta-bench: \"1\"",
       ...(web ? ["    environment:", `      VERSION: "${version}"`] : []),
     );

@@ -56,7 +56,6 @@ export function toObserved(c: ContainerSummary): ObservedContainer {
   };
 }
 
-/** Containers only: enough for the drift check of an idle tick. */
 /** Every container, or (for drift, which only concerns managed ones) those labelled konta.managed=true. */
 export async function observeContainers(docker: DockerClient, onlyManaged = false): Promise<ObservedContainer[]> {
   return (await listContainers(docker, onlyManaged ? [`${LABEL.managed}=true`] : [])).map(toObserved);
