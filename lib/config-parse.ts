@@ -1,5 +1,5 @@
-// Parsing and validating config.yaml (yaml + the generated validator): only when the file changed since the last
-// run, see loadConfig.
+// Parsing and validating config.yaml (yaml + the generated validator): only when the file changed
+// since the last run, see loadConfig.
 import { InputError } from "./errors.ts";
 import type { DeployConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./config.ts";
 import validateConfig from "./generated/config-validator.js";

@@ -10,7 +10,7 @@ import { dirname } from "node:path";
 import { writeFileAtomic } from "../fsutil.ts";
 import type { LoadOptions } from "./environment.ts";
 import { canonicalJson, sha256 } from "./hash.ts";
-import { type Answer, answer, realpath, recording } from "./inputs.ts";
+import { type Answer, answer, type Question, realpath, recording } from "./inputs.ts";
 
 export interface ProjectCacheOptions {
   /** <state>/compose.cache.json */
@@ -56,6 +56,11 @@ class ReleasePaths {
     return p;
   }
 
+  /** A recorded answer as stored: a realpath answer names a path, which may be in the release. */
+  hideAnswer(q: Question, a: string): string {
+    return q === "realpath" ? this.hide(a) : a;
+  }
+
   inside(hidden: string): boolean {
     return PLACEHOLDERS.some((ph) => hidden.startsWith(ph));
   }
@@ -94,15 +99,15 @@ export class ProjectCache {
     this.options = sha256(canonicalJson(rest));
   }
 
-  static open(opts: LoadOptions & { cache: ProjectCacheOptions }): ProjectCache {
-    let doc: CacheDoc = { build: opts.cache.build, entries: {} };
+  static open(cache: ProjectCacheOptions, opts: LoadOptions): ProjectCache {
+    let doc: CacheDoc = { build: cache.build, entries: {} };
     try {
-      const read = JSON.parse(readFileSync(opts.cache.file, "utf8")) as Partial<CacheDoc>;
-      if (read.build === opts.cache.build && read.entries && typeof read.entries === "object") doc = { build: read.build, entries: read.entries };
+      const read = JSON.parse(readFileSync(cache.file, "utf8")) as Partial<CacheDoc>;
+      if (read.build === cache.build && read.entries && typeof read.entries === "object") doc = { build: read.build, entries: read.entries };
     } catch {
       // no cache yet, or an unreadable one: every project loads
     }
-    return new ProjectCache(opts.cache, doc, opts);
+    return new ProjectCache(cache, doc, opts);
   }
 
   /** The cached project when every recorded answer still holds, else `load()` (recorded). */
@@ -110,20 +115,20 @@ export class ProjectCache {
     const entry = this.doc.entries[name];
     if (entry && entry.options === this.options && this.holds(entry.answers)) return JSON.parse(this.paths.showJson(entry.project)) as T;
     const { value, answers } = recording(load);
-    const hidden = answers.map(([q, subject, a]): Answer => [q, this.paths.hide(subject), q === "realpath" ? this.paths.hide(a) : a]);
+    const hidden = answers.map(([q, subject, a]): Answer => [q, this.paths.hide(subject), this.paths.hideAnswer(q, a)]);
     if (this.keepable(hidden)) {
       this.doc.entries[name] = { options: this.options, answers: hidden, project: this.paths.hideJson(JSON.stringify(value)) };
-    } else {
+      this.changed = true;
+    } else if (entry) {
       delete this.doc.entries[name];
+      this.changed = true;
     }
-    this.changed = true;
     return value;
   }
 
   private holds(answers: Answer[]): boolean {
     for (const [q, subject, recorded] of answers) {
-      const now = answer(q, this.paths.show(subject), this.env);
-      if ((q === "realpath" ? this.paths.hide(now) : now) !== recorded) return false;
+      if (this.paths.hideAnswer(q, answer(q, this.paths.show(subject), this.env)) !== recorded) return false;
     }
     return true;
   }

@@ -26,7 +26,6 @@ export { serviceHash } from "./hash.ts";
 export const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"] as const;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
-
 /** The main Compose file of a folder and its override, or undefined when the folder has none. */
 export function findComposeFiles(dir: string): { files: string[]; ignored: string[] } | undefined {
   const present = COMPOSE_FILE_NAMES.filter((f) => exists(join(dir, f)));
@@ -44,13 +43,12 @@ export function listProjects(appsDir: string, repoRoot = dirname(appsDir)): stri
   const bad: string[] = [];
   for (const entry of listDir(appsDir)) {
     const full = join(appsDir, entry.name);
-    if (entry.isSymbolicLink() && exists(full)) {
-      // a link to another app folder is fine; one out of the release could deploy anything on the host
-      if (!isInside(realpath(repoRoot), realpath(full))) {
-        throw new InputError(`apps/${entry.name} is a symlink that leads outside the repository; refused`, { where: full });
-      }
+    const link = entry.isSymbolicLink() && exists(full);
+    // a link to another app folder is fine; one out of the release could deploy anything on the host
+    if (link && !isInside(realpath(repoRoot), realpath(full))) {
+      throw new InputError(`apps/${entry.name} is a symlink that leads outside the repository; refused`, { where: full });
     }
-    if (!entry.isDirectory() && !(entry.isSymbolicLink() && exists(full) && isDirectory(full))) continue;
+    if (!entry.isDirectory() && !(link && isDirectory(full))) continue;
     if (!findComposeFiles(full)) continue;
     if (PROJECT_NAME.test(entry.name)) names.push(entry.name);
     else bad.push(JSON.stringify(entry.name));
@@ -244,7 +242,7 @@ export function loadRelease(releaseRoot: string, opts: LoadOptions): LoadedProje
   }
   checkInside(appsDir, opts.repoRoot, "apps/");
   const names = listProjects(appsDir, opts.repoRoot);
-  const cache = opts.cache ? ProjectCache.open({ ...opts, cache: opts.cache }) : undefined;
+  const cache = opts.cache ? ProjectCache.open(opts.cache, opts) : undefined;
   const projects = names.map((name) => {
     const load = () => loadProject(join(appsDir, name), name, opts);
     return cache ? cache.load(name, load) : load();

@@ -50,7 +50,13 @@ export type Question = keyof Values;
 /** [question, subject (a path or a variable name), answer] */
 export type Answer = [Question, string, string];
 
-let recorded: Answer[] | undefined;
+/** The questions of the load being recorded, each once: "question\0subject" -> its first answer. */
+let recorded: Map<string, Answer> | undefined;
+
+function record(q: Question, subject: string, a: string): void {
+  const key = `${q}\0${subject}`;
+  if (!recorded?.has(key)) recorded?.set(key, [q, subject, a]);
+}
 
 function failure(err: unknown): string {
   return `!${(err as NodeJS.ErrnoException).code ?? "error"}`;
@@ -61,10 +67,10 @@ function ask<K extends Question>(q: K, subject: string, env: Env = {}): Values[K
   if (!recorded) return get(subject, env);
   try {
     const value = get(subject, env);
-    recorded.push([q, subject, show(value)]);
+    record(q, subject, show(value));
     return value;
   } catch (err) {
-    recorded.push([q, subject, failure(err)]);
+    record(q, subject, failure(err));
     throw err;
   }
 }
@@ -80,12 +86,13 @@ export const homeDir = () => ask("home", "");
 export const listDir = (p: string) => ask("list", p);
 export const envVar = (env: Env, name: string) => ask("env", name, env);
 
-/** Run `load`, writing down every question it asks. Loads do not nest. */
+/** Run `load`, writing down every question it asks (once each, in order). Loads do not nest. */
 export function recording<T>(load: () => T): { value: T; answers: Answer[] } {
-  const answers: Answer[] = [];
+  const answers = new Map<string, Answer>();
   recorded = answers;
   try {
-    return { value: load(), answers };
+    const value = load();
+    return { value, answers: [...answers.values()] };
   } finally {
     recorded = undefined;
   }

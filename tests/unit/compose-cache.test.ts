@@ -27,7 +27,7 @@ function optionsFor(root: string, cacheFile: string, extra: Partial<LoadOptions>
 
 /** Load one project through the cache; says whether it was a hit. */
 function cachedLoad(root: string, name: string, opts: LoadOptions & { cache: { file: string; build: string } }) {
-  const cache = ProjectCache.open(opts);
+  const cache = ProjectCache.open(opts.cache, opts);
   let loaded = false;
   const value = cache.load(name, () => {
     loaded = true;
