@@ -1,7 +1,7 @@
 // Parsing and validating config.yaml (yaml + the generated validator): only when the file changed
 // since the last run, see loadConfig.
 import { InputError } from "./errors.ts";
-import type { DeployConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./config.ts";
+import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./config.ts";
 import validateConfig from "./generated/config-validator.js";
 import { assertValid } from "./schema.ts";
 import { parseYaml } from "./yaml.ts";
@@ -10,7 +10,7 @@ type Raw = {
   version?: 1;
   repository: Partial<RepositoryConfig> & { url: string };
   deploy?: Partial<DeployConfig>;
-  hooks?: { timeout?: number };
+  hooks?: Partial<HooksConfig>;
   notify?: Partial<NotifyConfig> & { url: string };
 };
 
@@ -41,7 +41,7 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
       allow_privileged: d.allow_privileged ?? true,
       allowed_bind_roots: d.allowed_bind_roots,
     },
-    hooks: { timeout: raw.hooks?.timeout ?? 300 },
+    hooks: { timeout: raw.hooks?.timeout ?? 300, enabled: raw.hooks?.enabled ?? true, writable_paths: raw.hooks?.writable_paths ?? [] },
     notify: raw.notify ? { url: raw.notify.url, format: raw.notify.format ?? "json", timeout: raw.notify.timeout ?? 10 } : undefined,
   };
 }

@@ -42,7 +42,11 @@ export const configSchema = {
     hooks: {
       type: "object",
       additionalProperties: false,
-      properties: { timeout: positiveInt },
+      properties: {
+        timeout: positiveInt,
+        enabled: { type: "boolean" },
+        writable_paths: { type: "array", items: { type: "string", pattern: "^/" } },
+      },
     },
     notify: {
       type: "object",

@@ -37,6 +37,14 @@ export interface DeployConfig {
   allowed_bind_roots?: string[];
 }
 
+export interface HooksConfig {
+  timeout: number;
+  /** false: the repository's hooks are never run */
+  enabled: boolean;
+  /** host paths hooks may write besides the state dir; `konta install` puts them in ReadWritePaths= */
+  writable_paths: string[];
+}
+
 export interface NotifyConfig {
   url: string;
   format: "json" | "slack" | "discord" | "ntfy";
@@ -49,7 +57,7 @@ export interface KontaConfig {
   version: 1;
   repository: RepositoryConfig;
   deploy: DeployConfig;
-  hooks: { timeout: number };
+  hooks: HooksConfig;
   notify?: NotifyConfig;
 }
 

@@ -4,17 +4,20 @@
 import { type LoadedProject, loadRelease, type LoadOptions } from "./compose/index.ts";
 import type { ServiceModel } from "./compose/model.ts";
 import type { DockerClient } from "./docker/client.ts";
+import { EngineWatch } from "./docker/events.ts";
 import { inspectImage, pullImage } from "./docker/images.ts";
 import { buildImage } from "./docker/build.ts";
-import { DeployError, errorMessage, InputError } from "./errors.ts";
+import { DeployError, errorMessage, InputError, UnreachableError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { log, progress } from "./log.ts";
 import { applyProject } from "./reconcile/apply.ts";
 import { emptySummary, type Summary } from "./reconcile/summary.ts";
 import type { GateOptions } from "./reconcile/health.ts";
-import { observe, type Observed } from "./reconcile/observe.ts";
+import { observe, type Observed, type ObservedContainer } from "./reconcile/observe.ts";
 import {
+  awaitedForCompletion,
   type DesiredProject,
+  isJob,
   type Plan,
   planProject,
   planRemoval,
@@ -37,6 +40,8 @@ export interface DeployOptions {
   parallel: number;
   gate: GateOptions;
   pruneRemovedApps: boolean;
+  /** what the last successful deploy left (state.expected): which services are known jobs */
+  prior?: Record<string, ProjectExpectation>;
 }
 
 export interface Prepared {
@@ -60,8 +65,11 @@ function plan(projects: LoadedProject[], images: Map<string, string | undefined>
   const out: Plan = { projects: [] };
   for (const model of projects) {
     const targets: Record<string, ServiceTarget> = {};
+    const awaited = awaitedForCompletion(model);
     for (const s of Object.values(model.services)) {
-      if (s.managed) targets[s.name] = serviceTarget(s, pinned?.[model.name]?.services[s.name]?.imageId ?? images.get(s.image));
+      if (!s.managed) continue;
+      const job = isJob(s, awaited, opts.prior?.[model.name]?.services[s.name]?.job === true);
+      targets[s.name] = serviceTarget(s, pinned?.[model.name]?.services[s.name]?.imageId ?? images.get(s.image), job);
     }
     const d = { model, targets };
     desired.set(model.name, d);
@@ -133,18 +141,29 @@ export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string
   const blockers = p.plan.projects.flatMap((x) => x.blockers.map((b) => `${x.project}: ${b}`));
   // what blocks a plan (a name taken, an external network missing) is for the operator to fix: exit 2
   if (blockers.length) throw new InputError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
-  for (const projectPlan of p.plan.projects) {
-    for (const note of projectPlan.notes) log.info(`${projectPlan.project}: ${note}`);
-    if (!projectHasChanges(projectPlan)) continue;
-    touched.push(projectPlan.project);
-    try {
-      await applyProject(p.desired.get(projectPlan.project), projectPlan, { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate }, summary);
-    } catch (err) {
-      summary.failed.push(projectPlan.project);
-      throw new ApplyFailure(err, touched, summary);
+  const watch = EngineWatch.start(opts.docker);
+  try {
+    for (const projectPlan of p.plan.projects) {
+      for (const note of projectPlan.notes) log.info(`${projectPlan.project}: ${note}`);
+      if (!projectHasChanges(projectPlan)) continue;
+      touched.push(projectPlan.project);
+      try {
+        await applyProject(p.desired.get(projectPlan.project), projectPlan, { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate }, summary);
+      } catch (err) {
+        summary.failed.push(projectPlan.project);
+        throw new ApplyFailure((await watch.lost()) ? engineWentAway(err) : err, touched, summary);
+      }
     }
+  } finally {
+    watch.stop();
   }
   return summary;
+}
+
+function engineWentAway(err: unknown): UnreachableError {
+  return new UnreachableError(`the Docker engine went away during the deploy (restarted or stopped); what it reported then: ${errorMessage(err)}`, {
+    hint: "nothing is blamed on the commit: the next run deploys it again once the engine is back",
+  });
 }
 
 /**
@@ -178,12 +197,23 @@ export async function restore(previous: ReleaseRef | undefined, touched: string[
   return ok;
 }
 
-/** What the engine should look like after a successful deploy, for later drift checks. */
-export function expectations(p: Prepared): Record<string, ProjectExpectation> {
+/**
+ * What the engine should look like after a successful deploy, for later drift checks. `after` is
+ * the managed containers once the deploy is done: a one-shot service whose containers had all
+ * exited 0 by then is a finished job from now on; one still running is a service to keep running.
+ */
+export function expectations(p: Prepared, after: ObservedContainer[]): Record<string, ProjectExpectation> {
   const out: Record<string, ProjectExpectation> = {};
   for (const model of p.projects) {
-    const targets = p.desired.get(model.name)?.targets ?? {};
+    const targets = { ...(p.desired.get(model.name)?.targets ?? {}) };
     if (!Object.keys(targets).length) continue;
+    const awaited = awaitedForCompletion(model);
+    for (const [name, t] of Object.entries(targets)) {
+      const s = model.services[name] as ServiceModel;
+      const mine = after.filter((c) => c.project === model.name && c.service === name);
+      const completed = mine.length > 0 && mine.every((c) => c.state === "exited" && c.exitCode === 0);
+      targets[name] = { ...t, job: isJob(s, awaited, completed) };
+    }
     const ignored = Object.values(model.services).filter((s) => !s.managed).map((s) => s.name);
     out[model.name] = { services: targets, hostInputs: model.hostInputs, ...(ignored.length ? { ignored } : {}) };
   }

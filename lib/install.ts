@@ -11,6 +11,7 @@ import { ensureDir, writeFileAtomic } from "./fsutil.ts";
 import { log } from "./log.ts";
 import { statePaths } from "./paths.ts";
 import { encryptToken } from "./token.ts";
+import { dockerConfigFile } from "./docker/credentials.ts";
 
 export const DEFAULT_UNIT_DIR = "/etc/systemd/system";
 
@@ -19,7 +20,12 @@ export interface UnitOptions {
   config: string;
   stateDir: string;
   interval: number;
+  /** hooks.writable_paths of the config */
+  hookPaths: string[];
 }
+
+/** Writable for hooks out of the box: where pre.sh backups conventionally go ("-": fine if missing). */
+export const DEFAULT_HOOK_PATHS = ["/var/backups"];
 
 /** The path systemd should run: this binary, or the installed one when running from source. */
 export function defaultBinary(): string {
@@ -31,6 +37,8 @@ export function renderUnits(o: UnitOptions): { "konta.service": string; "konta.t
     t
       .replaceAll("@BIN@", o.binary)
       .replaceAll("@CONFIG@", o.config)
+      .replaceAll("@WRITABLE@", [o.stateDir, ...[...new Set([...DEFAULT_HOOK_PATHS, ...o.hookPaths])].map((p) => `-${p}`)].join(" "))
+      .replaceAll("@DOCKER_CONFIG_DIR@", dirname(dockerConfigFile({})))
       .replaceAll("@STATE_DIR@", o.stateDir)
       .replaceAll("@INTERVAL@", String(o.interval))
       .replaceAll("@JITTER@", String(Math.max(1, Math.min(30, Math.floor(o.interval / 4)))));

@@ -6,6 +6,7 @@ import { DeployError, InputError } from "./errors.ts";
 import { acquireLock } from "./lock.ts";
 import { log } from "./log.ts";
 import { notify } from "./notify.ts";
+import { observeContainers } from "./reconcile/observe.ts";
 import type { Summary } from "./reconcile/summary.ts";
 import { commitInfo } from "./git/index.ts";
 import type { Runtime } from "./runtime.ts";
@@ -42,7 +43,7 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
     }
     if (target === live) throw new InputError(`${target.slice(0, 12)} is already the live release`);
     const docker = await rt.docker();
-    const opts = deployOptions(rt, docker);
+    const opts = deployOptions(rt, docker, state.expected);
     const prepared = await prepare(releaseRef(rt, target), opts);
     let summary: Summary;
     try {
@@ -58,7 +59,7 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
     const info = await commitInfo(rt.paths.repo, target).catch(() => state.history.find((h) => h.sha === target) ?? { sha: target, message: "", author: "", date: "" });
     const durationMs = Date.now() - started;
     recordDeploy(state, { ...info, sha: target, deployedAt: new Date().toISOString(), trigger: "rollback", durationMs, ...(live ? { replaced: live } : {}) });
-    state.expected = expectations(prepared);
+    state.expected = expectations(prepared, await observeContainers(docker, true));
     // hold timer runs here until the branch moves past what it pointed at when the operator stepped in
     state.hold = {
       sha: target,

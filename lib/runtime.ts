@@ -1,6 +1,10 @@
 // What every command needs, built once from the global flags: the config, the state paths, the
 // release store, and (lazily, because `konta version` or `konta releases` need no engine) Docker.
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { parseDotenv } from "./compose/dotenv.ts";
+import { errorMessage, InputError } from "./errors.ts";
+import { log } from "./log.ts";
 import { type KontaConfig, loadConfig } from "./config.ts";
 import { DockerClient } from "./docker/client.ts";
 import type { GitSource } from "./git/remote.ts";
@@ -24,6 +28,7 @@ export class Runtime {
   readonly paths: StatePaths;
   readonly store: ReleaseStore;
   private dockerClient?: Promise<DockerClient>;
+  private passthroughEnv?: Record<string, string | undefined>;
 
   constructor(
     readonly config: KontaConfig,
@@ -62,6 +67,17 @@ export class Runtime {
     };
   }
 
+  /**
+   * Where env_passthrough values come from. A login shell and the systemd unit have different
+   * environments, and a manual run must not see "drift" that the next timer run undoes: when
+   * `<config dir>/konta.env` exists, it is the only source. Without it (Konta in a container,
+   * `docker run -e`), the process environment is.
+   */
+  private passthroughSource(): Record<string, string | undefined> {
+    this.passthroughEnv ??= readPassthroughFile(join(dirname(this.config.file), "konta.env"), this.config.deploy.env_passthrough);
+    return this.passthroughEnv;
+  }
+
   /** Where hooks and summaries of one run go. */
   runDir(): string {
     const dir = join(this.paths.root, "run");
@@ -75,9 +91,28 @@ export class Runtime {
       repoRoot: this.store.dir(sha),
       hostEnvDir: join(dirname(this.config.file), "env"),
       passthrough: d.env_passthrough,
+      ...(d.env_passthrough.length ? { processEnv: this.passthroughSource() } : {}),
       profiles: d.profiles,
       policy: { allowPrivileged: d.allow_privileged, allowedBindRoots: d.allowed_bind_roots },
       ...(BUILD ? { cache: { file: this.paths.composeCache, build: BUILD } } : {}),
     };
+  }
+}
+
+function readPassthroughFile(file: string, names: string[]): Record<string, string | undefined> {
+  if (!existsSync(file)) {
+    const fromShell = names.filter((n) => process.env[n] !== undefined);
+    // a timer run's environment is the unit's: say so when a manual run relies on its shell
+    if (fromShell.length && !process.env.INVOCATION_ID) {
+      log.warn(`env_passthrough: ${fromShell.join(", ")} taken from this shell; timer runs do not see your shell. Put them in ${file} so both agree`);
+    }
+    return process.env;
+  }
+  const mode = statSync(file).mode & 0o777;
+  if (mode & 0o044) throw new InputError(`${file} may hold secrets and is readable by group or others (mode ${mode.toString(8)})`, { hint: `run: chmod 600 ${file}` });
+  try {
+    return parseDotenv(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new InputError(`${file}: ${errorMessage(err)}`, { where: file });
   }
 }

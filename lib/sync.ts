@@ -51,13 +51,14 @@ export interface SyncReport {
 const deployModule = () => import("./deploy.ts");
 const gitModule = () => import("./git/index.ts");
 
-export function deployOptions(rt: Runtime, docker: DeployOptions["docker"]): DeployOptions {
+export function deployOptions(rt: Runtime, docker: DeployOptions["docker"], prior?: DeployOptions["prior"]): DeployOptions {
   const d = rt.config.deploy;
   return {
     docker,
     parallel: d.parallel,
     gate: { timeoutMs: d.health_timeout * 1000, minUptimeMs: d.min_uptime * 1000 },
     pruneRemovedApps: d.prune_removed_apps,
+    prior,
   };
 }
 
@@ -200,14 +201,14 @@ class SyncRun {
       const doc = { commit: sha, previous: this.live ?? null, projects, ...result.summary, error: result.error ? redact(result.error) : null };
       writeFileSync(ctx.summaryFile, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
     }
-    return (await runHook(event, ctx, this.rt.config.hooks.timeout)).exitCode;
+    return (await runHook(event, ctx, this.rt.config.hooks)).exitCode;
   }
 
   /** Make the engine match release `sha`; a failed deploy puts back the live release. */
   private async converge(sha: string, result: "deployed" | "repaired"): Promise<SyncReport> {
     const rt = this.rt;
     const docker = await rt.docker();
-    const opts = deployOptions(rt, docker);
+    const opts = deployOptions(rt, docker, this.state.expected);
     const release = releaseRef(rt, sha);
     const { applyPlan, ApplyFailure, fetchImages, prepare } = await deployModule();
     let prepared: Prepared;
@@ -245,7 +246,7 @@ class SyncRun {
     if (this.live !== sha) rt.store.switchTo(sha);
     const info = await (await gitModule()).commitInfo(rt.paths.repo, sha).catch((): CommitRecord => ({ sha, message: "", author: "", date: "" }));
     if (result === "deployed") recordDeploy(this.state, { ...info, deployedAt: new Date().toISOString(), trigger: "sync", durationMs: Date.now() - this.started });
-    this.state.expected = (await deployModule()).expectations(p);
+    this.state.expected = (await deployModule()).expectations(p, await observeContainers(await rt.docker(), true));
     if (this.state.failed?.sha === sha || result === "deployed") this.state.failed = undefined;
     this.attempt(result, sha);
     if (result === "deployed") {
@@ -283,7 +284,8 @@ class SyncRun {
     // The engine went away mid-deploy (restarted, crashed): not the commit's fault, so it is not
     // remembered as failed and the next tick deploys it again once the engine is back.
     const engineLost = err instanceof ApplyFailure && err.original instanceof KontaError && err.original.exitCode === ExitCode.unreachable;
-    const rollBack = mode === "deployed" && touched.length > 0;
+    // nor is anything rolled back: the engine stopped the containers, and the next tick converges
+    const rollBack = mode === "deployed" && touched.length > 0 && !engineLost;
     let restored = true;
     if (rollBack) {
       const previous = this.live ? releaseRef(rt, this.live) : undefined;

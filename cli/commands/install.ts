@@ -37,7 +37,7 @@ export default defineCommand({
       const existing = existsSync(config) ? await loadConfig(config) : undefined;
       const interval = a.interval ? Number(a.interval) : (existing?.repository.interval ?? 120);
       if (!Number.isInteger(interval) || interval < 10) throw new InputError("--interval must be a whole number of seconds, at least 10");
-      const units = { binary: a.binary || defaultBinary(), config, stateDir, interval };
+      const units = { binary: a.binary || defaultBinary(), config, stateDir, interval, hookPaths: existing?.hooks.writable_paths ?? [] };
       if (a.print) {
         for (const [name, text] of Object.entries(renderUnits(units))) out(`# ${name}\n${text}`);
         return;

@@ -28,7 +28,7 @@ export default defineCommand({
       const rt = await Runtime.load({ config, stateDir: ctx.args["state-dir"] });
       const live = rt.store.current();
       if (!live) return void log.info("no live release: post_update.sh skipped");
-      const hook = await runHook("post_update", { commit: live, previous: live, releaseDir: rt.store.root(live), projects: [] }, rt.config.hooks.timeout);
+      const hook = await runHook("post_update", { commit: live, previous: live, releaseDir: rt.store.root(live), projects: [] }, rt.config.hooks);
       if (hook.ran && hook.exitCode !== 0) log.warn(`hooks/post_update.sh exited with ${hook.exitCode}`);
     }),
 });

@@ -5,7 +5,7 @@
 // A read that bypassed this module would go unnoticed by that cache: tests/unit/compose-cache
 // checks that no other loader module touches node:fs or node:os.
 import { type Dirent, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
-import { homedir } from "node:os";
+import { userHome } from "../host.ts";
 import { join } from "node:path";
 import { sha256 } from "./hash.ts";
 
@@ -39,7 +39,7 @@ const QUESTIONS: { [K in keyof Values]: Asked<Values[K]> } = {
   realpath: { get: (p) => realpathSync(p), show: String },
   digest: { get: (p) => contentDigest(p), show: String },
   env: { get: (name, env) => env[name], show: digestOrUnset },
-  home: { get: () => homedir(), show: String },
+  home: { get: () => userHome(), show: String },
   list: {
     get: (p) => readdirSync(p, { withFileTypes: true }),
     show: (entries) => entries.map((e) => `${e.name}${e.isDirectory() ? "/" : e.isSymbolicLink() ? "@" : ""}`).sort().join("\n"),

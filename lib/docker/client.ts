@@ -119,8 +119,17 @@ export class DockerClient {
       if (!res.body) throw new Error("empty answer");
       return res.body as ReadableStream<Uint8Array>;
     } catch (err) {
+      // a refused streaming request has its reason in the (unparsed) body: read it
+      if (err instanceof FetchError && err.data instanceof ReadableStream) err.data = await new Response(err.data).text().then(parseMessage, () => undefined);
       throw this.failure(err, opts.what ?? `${method} ${path}`);
     }
+  }
+
+  /** The engine's event stream (GET /events), open until `signal` aborts or the engine goes away. */
+  async events(filters: Record<string, string[]>, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.api.raw("/events", { query: { filters: JSON.stringify(filters) }, responseType: "stream", signal });
+    if (!res.body) throw new Error("empty answer");
+    return res.body as ReadableStream<Uint8Array>;
   }
 
   private failure(err: unknown, what: string): Error {
@@ -130,6 +139,14 @@ export class DockerClient {
       return new EngineError(err.status, message, what);
     }
     return connectionError(err, this.socket);
+  }
+}
+
+function parseMessage(text: string): { message: string } | string {
+  try {
+    return JSON.parse(text) as { message: string };
+  } catch {
+    return text;
   }
 }
 

@@ -1,11 +1,9 @@
 // Images: look up local IDs, pull with registry credentials from the Docker config file, and read
 // the progress stream for errors (the engine answers 200 even when a pull fails).
-import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { DeployError } from "../errors.ts";
 import { log } from "../log.ts";
 import { type DockerClient, EngineError, readJsonStream, StreamError } from "./client.ts";
+import { dockerConfigFile, registryAuthHeader } from "./credentials.ts";
 
 export interface ImageInspect {
   Id: string;
@@ -32,67 +30,36 @@ export function splitImageRef(ref: string): { repo: string; tag?: string; digest
   return { repo: ref, tag: "latest" };
 }
 
-/** The registry an image reference lives on, as keys appear in ~/.docker/config.json. */
-export function registryOf(ref: string): string {
-  const first = ref.split("/")[0] ?? "";
-  if (ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost")) return first;
-  return "https://index.docker.io/v1/";
-}
-
-interface DockerConfigFile {
-  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
-}
-
-/** X-Registry-Auth for `ref` from the Docker config file ($DOCKER_CONFIG or ~/.docker), if it has credentials. */
-export function registryAuthHeader(ref: string, env: Record<string, string | undefined> = process.env): string | undefined {
-  const file = join(env.DOCKER_CONFIG ?? join(homedir(), ".docker"), "config.json");
-  if (!existsSync(file)) return undefined;
-  let config: DockerConfigFile;
-  try {
-    config = JSON.parse(readFileSync(file, "utf8"));
-  } catch {
-    log.warn(`docker: ${file} is not valid JSON; pulling without credentials`);
-    return undefined;
-  }
-  const registry = registryOf(ref);
-  const candidates = registry.startsWith("https://index.docker.io")
-    ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"]
-    : [registry, `https://${registry}`, `http://${registry}`];
-  for (const key of candidates) {
-    const entry = config.auths?.[key];
-    if (!entry) continue;
-    let username = entry.username;
-    let password = entry.password;
-    if (entry.auth) {
-      const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
-      const i = decoded.indexOf(":");
-      username = decoded.slice(0, i);
-      password = decoded.slice(i + 1);
-    }
-    const auth = entry.identitytoken ? { identitytoken: entry.identitytoken, serveraddress: key } : { username, password, serveraddress: key };
-    return Buffer.from(JSON.stringify(auth)).toString("base64url");
-  }
-  return undefined;
-}
-
 export async function pullImage(docker: DockerClient, ref: string, platform?: string): Promise<void> {
   const { repo, tag, digest } = splitImageRef(ref);
   const auth = registryAuthHeader(ref);
-  const stream = await docker.stream("POST", "/images/create", {
-    query: { fromImage: repo, tag: digest ?? tag, ...(platform ? { platform } : {}) },
-    headers: auth ? { "X-Registry-Auth": auth } : {},
-    what: `pull ${ref}`,
-  });
+  let stream: ReadableStream<Uint8Array>;
+  try {
+    stream = await docker.stream("POST", "/images/create", {
+      query: { fromImage: repo, tag: digest ?? tag, ...(platform ? { platform } : {}) },
+      headers: auth ? { "X-Registry-Auth": auth } : {},
+      what: `pull ${ref}`,
+    });
+  } catch (err) {
+    // a refused pull (401, 404, 500) carries the engine's reason: keep it, and say what to do
+    if (err instanceof EngineError) throw pullError(ref, err.engineMessage, auth !== undefined);
+    throw err;
+  }
   try {
     await readJsonStream(stream, (e) => {
       if (typeof e.status === "string" && !e.progressDetail) log.debug(`pull ${ref}: ${e.status}`);
     });
   } catch (err) {
-    if (err instanceof StreamError) {
-      throw new DeployError(`pull ${ref} failed: ${err.message}`, {
-        hint: auth ? "check the image name and the registry credentials in the Docker config file" : "check the image name; for a private registry run `docker login` as root",
-      });
-    }
+    if (err instanceof StreamError) throw pullError(ref, err.message, auth !== undefined);
     throw err;
   }
+}
+
+function pullError(ref: string, why: string, withCredentials: boolean): DeployError {
+  const file = dockerConfigFile();
+  return new DeployError(`pull ${ref} failed: ${why}`, {
+    hint: withCredentials
+      ? `check the image name and the credentials for its registry in ${file}`
+      : `check the image name; for a private registry run \`docker login <registry>\` as root (Konta reads ${file}, or $DOCKER_CONFIG)`,
+  });
 }

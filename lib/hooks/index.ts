@@ -4,10 +4,12 @@
 import { spawn } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import type { HooksConfig } from "../config.ts";
 import { InputError } from "../errors.ts";
 import { log } from "../log.ts";
 import { redact } from "../redact.ts";
 import { isInside } from "../compose/paths.ts";
+import { userHome } from "../host.ts";
 
 export type HookEvent = "pre" | "success" | "failure" | "post_update";
 
@@ -34,7 +36,7 @@ const KILL_GRACE_MS = 3000;
 export function hookEnvironment(event: HookEvent, ctx: HookContext): Record<string, string> {
   const env: Record<string, string> = {
     PATH: SAFE_PATH,
-    HOME: process.env.HOME ?? "/root",
+    HOME: userHome(),
     LANG: "C.UTF-8",
     KONTA_EVENT: event,
     KONTA_COMMIT: ctx.commit,
@@ -56,9 +58,14 @@ export function hookPath(releaseDir: string, event: HookEvent): string | undefin
   return file;
 }
 
-export async function runHook(event: HookEvent, ctx: HookContext, timeoutSeconds: number): Promise<HookResult> {
+export async function runHook(event: HookEvent, ctx: HookContext, settings: Pick<HooksConfig, "timeout" | "enabled">): Promise<HookResult> {
   const file = hookPath(ctx.releaseDir, event);
   if (!file) return { ran: false };
+  if (!settings.enabled) {
+    log.info(`hooks/${event}.sh skipped: hooks are disabled (hooks.enabled: false)`);
+    return { ran: false };
+  }
+  const timeoutSeconds = settings.timeout;
   const tag = `hook ${event}.sh`;
   log.info(`[${tag}] running`);
   const child = spawn("bash", [file], {

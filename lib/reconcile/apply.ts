@@ -136,9 +136,13 @@ class ProjectApplier {
     return id;
   }
 
-  private async start(id: string, name: string, s: ServiceModel): Promise<void> {
+  /** Start a container; it joins the project's gate unless `gateNow`, which waits for this one alone. */
+  private async start(id: string, name: string, s: ServiceModel, gateNow = false): Promise<void> {
     await startContainer(this.opts.docker, id, name);
-    this.gate.push({ id, name, service: s.name, oneShot: isOneShot(s) });
+    const entry = { id, name, service: s.name, oneShot: isOneShot(s) };
+    // services apply in parallel: a shared list is no place to take "my" entry back from
+    if (gateNow) await waitHealthy(this.opts.docker, [entry], this.opts.gate);
+    else this.gate.push(entry);
   }
 
   async action(a: Action): Promise<void> {
@@ -176,8 +180,7 @@ class ProjectApplier {
         const tmp = `${a.container.id.slice(0, 12)}_${name}`;
         const id = await this.create(svc, a.number, tmp);
         if (order === "start-first" && !svc.stopped) {
-          await this.start(id, tmp, svc);
-          await waitHealthy(this.opts.docker, this.gate.splice(-1), this.opts.gate);
+          await this.start(id, tmp, svc, true);
           // out of DNS and off the networks first, so new connections only reach the new container
           for (const net of a.container.networks) await disconnectNetwork(this.opts.docker, net, a.container.id);
           await this.remove(a.container, "replaced");

@@ -16,8 +16,13 @@ export interface ServiceTarget {
   imageId?: string;
   replicas: number;
   stopped: boolean;
-  /** restart policy no/on-failure: a container that exited 0 is finished, not broken */
-  oneShot: boolean;
+  /**
+   * A one-shot job (a migration): a container of it that exited 0 has finished and is not started
+   * again. Services are jobs only when known to be (see isJob); any other managed container that is
+   * not running is drift, whatever its exit code: an engine restart or `docker stop` ends a web
+   * server with exit 0 too.
+   */
+  job: boolean;
   containerName?: string;
 }
 
@@ -45,18 +50,37 @@ export interface Plan {
   projects: ProjectPlan[];
 }
 
+/** No restart policy (or on-failure): exiting 0 is allowed, at least during the health gate. */
 export function isOneShot(s: ServiceModel): boolean {
   return !s.restart || s.restart.name === "on-failure";
 }
 
-export function serviceTarget(s: ServiceModel, imageId: string | undefined): ServiceTarget {
+/** Services that others wait for with `condition: service_completed_successfully`. */
+export function awaitedForCompletion(model: ProjectModel): Set<string> {
+  const out = new Set<string>();
+  for (const s of Object.values(model.services)) {
+    for (const [dep, d] of Object.entries(s.depends_on ?? {})) if (d.condition === "service_completed_successfully") out.add(dep);
+  }
+  return out;
+}
+
+/**
+ * The rule that tells a finished job from a stopped service: a one-shot service is a job when
+ * another service waits for its completion, or when its containers had all exited 0 at the end of
+ * the last successful deploy (`completedBefore`, remembered in state).
+ */
+export function isJob(s: ServiceModel, awaited: Set<string>, completedBefore: boolean): boolean {
+  return isOneShot(s) && (awaited.has(s.name) || completedBefore);
+}
+
+export function serviceTarget(s: ServiceModel, imageId: string | undefined, job = false): ServiceTarget {
   return {
     hash: serviceHash(s),
     image: s.image,
     ...(imageId ? { imageId } : {}),
     replicas: s.replicas,
     stopped: s.stopped,
-    oneShot: isOneShot(s),
+    job,
     ...(s.container_name ? { containerName: s.container_name } : {}),
   };
 }
@@ -99,7 +123,7 @@ export function planService(project: string, service: string, t: ServiceTarget, 
     const running = best.state === "running" || best.state === "restarting";
     if (reasons.length) actions.push({ type: "recreate", service, number: n, container: best, reasons });
     else if (t.stopped && running) actions.push({ type: "stop", service, number: n, container: best, reason: "konta.stopped=true" });
-    else if (!t.stopped && !running && !(t.oneShot && best.state === "exited" && best.exitCode === 0)) {
+    else if (!t.stopped && !running && !(t.job && best.state === "exited" && best.exitCode === 0)) {
       actions.push({ type: "start", service, number: n, container: best });
     }
   }

@@ -1,7 +1,7 @@
 // The release store: releases/<sha>/ holds one commit's tree and appears only complete (written
 // under a temporary name, then renamed); `current` is a symlink switched with rename(2), so at no
 // instant is it missing or dangling.
-import { existsSync, lstatSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { basename, join, normalize } from "node:path";
 import { ensureDir, fsyncDir } from "../fsutil.ts";
 import { log } from "../log.ts";
@@ -60,6 +60,7 @@ export class ReleaseStore {
     rmSync(tmp, { recursive: true, force: true });
     try {
       await write(tmp);
+      normalizeModes(tmp);
       renameSync(tmp, final);
       fsyncDir(this.paths.releases);
     } catch (err) {
@@ -120,6 +121,23 @@ export class ReleaseStore {
       removed.push(r.sha);
     }
     return removed;
+  }
+}
+
+/**
+ * Give a checked-out tree git's modes whatever the umask Konta runs with (the unit's UMask=0077
+ * would make every file 0600): directories 0755, files 0644, executables 0755. Containers running
+ * as another user read relative bind mounts, build contexts carry these modes into images, and
+ * content digests include them, so a release must look the same whoever checked it out.
+ */
+export function normalizeModes(dir: string | Buffer): void {
+  chmodSync(dir, 0o755);
+  // names as bytes: a repository may hold file names that are not UTF-8
+  for (const name of readdirSync(dir, { encoding: "buffer" })) {
+    const path = Buffer.concat([Buffer.from(dir), Buffer.from("/"), name]);
+    const st = lstatSync(path);
+    if (st.isDirectory()) normalizeModes(path);
+    else if (st.isFile()) chmodSync(path, st.mode & 0o111 ? 0o755 : 0o644);
   }
 }
 

@@ -8,7 +8,7 @@ import { planProject, planRemoval, planService, recreateReasons, removedProjects
 import { containerSpec } from "../../lib/reconcile/spec.ts";
 import { startLevels } from "../../lib/reconcile/order.ts";
 
-const target: ServiceTarget = { hash: "h1", image: "img:1", imageId: "sha256:a", replicas: 1, stopped: false, oneShot: false };
+const target: ServiceTarget = { hash: "h1", image: "img:1", imageId: "sha256:a", replicas: 1, stopped: false, job: false };
 
 let seq = 0;
 function container(over: Partial<ObservedContainer> = {}): ObservedContainer {
@@ -49,8 +49,8 @@ describe("planService", () => {
   test("starts a stopped container, stops one that should be stopped, leaves a finished one-shot alone", () => {
     expect(kinds(planService("p", "s", target, [container({ state: "exited", exitCode: 137 })]))).toEqual(["start#1"]);
     expect(kinds(planService("p", "s", { ...target, stopped: true }, [container()]))).toEqual(["stop#1"]);
-    expect(planService("p", "s", { ...target, oneShot: true }, [container({ state: "exited", exitCode: 0 })])).toEqual([]);
-    expect(kinds(planService("p", "s", { ...target, oneShot: true }, [container({ state: "exited", exitCode: 1 })]))).toEqual(["start#1"]);
+    expect(planService("p", "s", { ...target, job: true }, [container({ state: "exited", exitCode: 0 })])).toEqual([]);
+    expect(kinds(planService("p", "s", { ...target, job: true }, [container({ state: "exited", exitCode: 1 })]))).toEqual(["start#1"]);
   });
   test("duplicates left by an interrupted run: keep the good one, remove the others", () => {
     const good = container();
