@@ -40,6 +40,7 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
       env_passthrough: d.env_passthrough ?? [],
       allow_privileged: d.allow_privileged ?? true,
       allowed_bind_roots: d.allowed_bind_roots,
+      allowed_capabilities: d.allowed_capabilities ?? [],
     },
     hooks: { timeout: raw.hooks?.timeout ?? 300, enabled: raw.hooks?.enabled ?? true, writable_paths: raw.hooks?.writable_paths ?? [] },
     notify: raw.notify ? { url: raw.notify.url, format: raw.notify.format ?? "json", timeout: raw.notify.timeout ?? 10 } : undefined,

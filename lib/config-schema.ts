@@ -36,7 +36,8 @@ export const configSchema = {
         profiles: stringList,
         env_passthrough: stringList,
         allow_privileged: { type: "boolean" },
-        allowed_bind_roots: stringList,
+        allowed_bind_roots: { type: "array", items: { type: "string", pattern: "^/" } },
+        allowed_capabilities: stringList,
       },
     },
     hooks: {

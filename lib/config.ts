@@ -35,6 +35,8 @@ export interface DeployConfig {
   allow_privileged: boolean;
   /** when set, bind-mount sources outside these roots (and outside the release) are refused */
   allowed_bind_roots?: string[];
+  /** with allow_privileged false: capabilities cap_add may name beyond Docker's default set */
+  allowed_capabilities: string[];
 }
 
 export interface HooksConfig {

@@ -7,6 +7,7 @@ import type { DockerClient } from "./docker/client.ts";
 import { EngineWatch } from "./docker/events.ts";
 import { inspectImage, pullImage } from "./docker/images.ts";
 import { buildImage } from "./docker/build.ts";
+import { containerReferences } from "./compose/policy.ts";
 import { DeployError, errorMessage, InputError, UnreachableError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { log, progress } from "./log.ts";
@@ -42,6 +43,8 @@ export interface DeployOptions {
   pruneRemovedApps: boolean;
   /** what the last successful deploy left (state.expected): which services are known jobs */
   prior?: Record<string, ProjectExpectation>;
+  /** deploy.allow_privileged: false: no `container:` reference to a container Konta does not manage */
+  restricted?: boolean;
 }
 
 export interface Prepared {
@@ -73,12 +76,29 @@ function plan(projects: LoadedProject[], images: Map<string, string | undefined>
     }
     const d = { model, targets };
     desired.set(model.name, d);
-    out.projects.push(planProject(d, observed));
+    const projectPlan = planProject(d, observed);
+    if (opts.restricted) projectPlan.blockers.push(...foreignContainerRefs(model, observed));
+    out.projects.push(projectPlan);
   }
   if (opts.pruneRemovedApps) {
     for (const name of removedProjects(observed, new Set(desired.keys()))) out.projects.push(planRemoval(name, observed));
   }
   return { desired, plan: out };
+}
+
+/** Under restrictions, joining the namespaces or volumes of a container Konta does not manage is refused. */
+function foreignContainerRefs(model: LoadedProject, observed: Observed): string[] {
+  const out: string[] = [];
+  for (const s of Object.values(model.services)) {
+    if (!s.managed) continue;
+    for (const ref of containerReferences(s)) {
+      const c = observed.containers.find((x) => x.name === ref.container || x.id.startsWith(ref.container));
+      if (!c?.managed) {
+        out.push(`${s.name}: ${ref.key}: container:${ref.container} is not a container Konta manages; forbidden on this server (deploy.allow_privileged: false)`);
+      }
+    }
+  }
+  return out;
 }
 
 /** Load the release and plan it against the engine. Changes nothing. */

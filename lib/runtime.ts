@@ -93,7 +93,7 @@ export class Runtime {
       passthrough: d.env_passthrough,
       ...(d.env_passthrough.length ? { processEnv: this.passthroughSource() } : {}),
       profiles: d.profiles,
-      policy: { allowPrivileged: d.allow_privileged, allowedBindRoots: d.allowed_bind_roots },
+      policy: { allowPrivileged: d.allow_privileged, allowedBindRoots: d.allowed_bind_roots, allowedCapabilities: d.allowed_capabilities },
       ...(BUILD ? { cache: { file: this.paths.composeCache, build: BUILD } } : {}),
     };
   }

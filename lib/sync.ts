@@ -59,6 +59,7 @@ export function deployOptions(rt: Runtime, docker: DeployOptions["docker"], prio
     gate: { timeoutMs: d.health_timeout * 1000, minUptimeMs: d.min_uptime * 1000 },
     pruneRemovedApps: d.prune_removed_apps,
     prior,
+    restricted: !d.allow_privileged,
   };
 }
 

@@ -27,7 +27,8 @@ export function parseDotenv(text: string, lookup: Lookup = () => undefined): Rec
     if (line.startsWith("export ")) line = line.slice(7).trimStart();
     const eq = line.indexOf("=");
     const key = (eq < 0 ? line : line.slice(0, eq)).trim();
-    if (!KEY.test(key)) throw new DotenvError(`line ${lineNo}: "${key}" is not a valid variable name`, lineNo);
+    // the text itself is never quoted: the file may be a host file (root's /etc/shadow read as a label_file)
+    if (!KEY.test(key)) throw new DotenvError(`line ${lineNo}: not a KEY=VALUE line with a valid variable name (letters, digits, _ . -; not starting with a digit)`, lineNo);
     if (eq < 0) {
       vars[key] = lookup(key);
       continue;

@@ -6,7 +6,7 @@ import { DotenvError, parseDotenv } from "./dotenv.ts";
 import { envVar, exists, fileMode, readText, realpath } from "./inputs.ts";
 import type { Lookup } from "./interpolate.ts";
 import type { ProjectCacheOptions } from "./cache.ts";
-import type { HostPolicy } from "./normalize.ts";
+import type { HostPolicy } from "./policy.ts";
 import { isInside } from "./paths.ts";
 
 export interface LoadOptions {

@@ -22,16 +22,13 @@ import type {
   VolumeModel,
 } from "./model.ts";
 import { isInside } from "./paths.ts";
+import { checkHostPath, checkServicePolicy, checkVolumePolicy, type HostPolicy } from "./policy.ts";
 import { sortPorts } from "./ports.ts";
 import { SWARM_ONLY } from "./schema.ts";
 import { shellSplit } from "./shellwords.ts";
 import { parseBytes, parseDuration } from "./units.ts";
 
-export interface HostPolicy {
-  allowPrivileged: boolean;
-  /** when set, host bind sources must be inside one of these */
-  allowedBindRoots?: string[];
-}
+export type { HostPolicy } from "./policy.ts";
 
 export interface NormalizeContext {
   project: string;
@@ -153,12 +150,7 @@ export class Normalizer {
   }
 
   private checkHostPath(abs: string): void {
-    const roots = this.ctx.policy.allowedBindRoots;
-    if (roots && !roots.some((root) => isInside(root, abs))) {
-      throw new Error(
-        `host path ${abs} is outside deploy.allowed_bind_roots (${roots.join(", ") || "none"}); the server's config forbids it`,
-      );
-    }
+    checkHostPath(abs, this.ctx.repoRoot, this.ctx.policy);
   }
 
   private mount(v: Raw, i: number): MountModel {
@@ -297,6 +289,7 @@ export class Normalizer {
     const labels: Record<string, string> = {};
     for (const [i, f] of ((s.label_file as string[] | undefined) ?? []).entries()) {
       at(["label_file", i], () => {
+        if (!isInside(this.ctx.repoRoot, f)) this.checkHostPath(f);
         if (!exists(f)) throw new Error(`label file ${this.displayPath(f)} does not exist`);
         for (const [k, v] of Object.entries(parseDotenv(readText(f)))) if (v !== undefined) labels[k] = v;
       });
@@ -491,9 +484,7 @@ export class Normalizer {
   }
 
   private checkPolicy(model: ServiceModel): void {
-    if (model.privileged && !this.ctx.policy.allowPrivileged) {
-      throw new ComposeKeyError("privileged: true is forbidden on this server (deploy.allow_privileged: false in the Konta config)", ["privileged"]);
-    }
+    checkServicePolicy(model, this.ctx.policy);
   }
 
   private checkReplicas(model: ServiceModel): void {
@@ -533,6 +524,7 @@ export class Normalizer {
     }
     checkReferences(services);
     for (const key of Object.keys(this.raw.volumes ?? {})) this.volume(key);
+    for (const [key, v] of Object.entries(this.volumes)) at(["volumes", key], () => checkVolumePolicy(v, this.ctx.repoRoot, this.ctx.policy));
     return {
       name: this.ctx.project,
       dir: this.ctx.dir,

@@ -57,6 +57,8 @@ export interface RequestOptions {
 export class DockerClient {
   /** write calls made (anything but GET/HEAD): "nothing to do" must mean zero */
   writes = 0;
+  /** containers Konta asked to stop in this run: their `kill` events are Konta's own */
+  readonly stopping = new Set<string>();
   private readonly api: $Fetch;
 
   private constructor(
@@ -120,8 +122,8 @@ export class DockerClient {
       return res.body as ReadableStream<Uint8Array>;
     } catch (err) {
       // a refused streaming request has its reason in the (unparsed) body: read it
-      if (err instanceof FetchError && err.data instanceof ReadableStream) err.data = await new Response(err.data).text().then(parseMessage, () => undefined);
-      throw this.failure(err, opts.what ?? `${method} ${path}`);
+      const data = err instanceof FetchError && err.data instanceof ReadableStream ? await new Response(err.data).text().then(parseMessage, () => undefined) : undefined;
+      throw this.failure(err, opts.what ?? `${method} ${path}`, data);
     }
   }
 
@@ -132,9 +134,9 @@ export class DockerClient {
     return res.body as ReadableStream<Uint8Array>;
   }
 
-  private failure(err: unknown, what: string): Error {
+  private failure(err: unknown, what: string, body?: { message?: string } | string): Error {
     if (err instanceof FetchError && err.status) {
-      const data = err.data as { message?: string } | string | undefined;
+      const data = body ?? (err.data as { message?: string } | string | undefined);
       const message = typeof data === "string" ? data.trim() : (data?.message ?? err.statusText ?? "");
       return new EngineError(err.status, message, what);
     }

@@ -92,6 +92,7 @@ export async function startContainer(docker: DockerClient, id: string, name: str
 }
 
 export async function stopContainer(docker: DockerClient, id: string, name: string, timeoutSeconds: number, signal?: string): Promise<void> {
+  docker.stopping.add(id);
   try {
     await docker.request("POST", `/containers/${id}/stop`, {
       query: { t: timeoutSeconds, ...(signal && docker.atLeast("1.42") ? { signal } : {}) },

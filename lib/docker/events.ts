@@ -1,36 +1,62 @@
 // Telling "the engine went away" from "the service failed". When dockerd stops (a restart, an
-// upgrade, a reboot) it stops every container first, so a health gate sees them exit and would
-// blame the commit. An open /events stream ends exactly when the engine process goes away: a gate
-// failure while (or just before) that happens is the engine's, not the commit's.
+// upgrade, a reboot) it first signals every container and waits for them, and only then closes
+// its API: a health gate sees containers exit and would blame the commit. The engine's /events
+// stream shows both halves: a `kill` that Konta did not ask for, then the end of the stream
+// when the engine process goes away.
 import type { DockerClient } from "./client.ts";
+
+/** How long a signalled shutdown may take before the stream ends (dockerd's default stop timeout, and margin). */
+const SHUTDOWN_GRACE_MS = 30_000;
+/** Without a foreign kill, a failure is the engine's only if the stream has (nearly) ended already. */
+const GRACE_MS = 1_000;
 
 export class EngineWatch {
   private ended = false;
+  /** containers signalled by someone else than Konta (the engine shutting down, `docker stop`) */
+  private readonly foreignKills = new Set<string>();
   private readonly done: Promise<void>;
   private readonly abort = new AbortController();
 
-  private constructor(docker: DockerClient) {
-    this.done = (async () => {
-      try {
-        // daemon events are rare (a reload): the stream stays quiet until it ends
-        const body = await docker.events({ type: ["daemon"] }, this.abort.signal);
-        for await (const _ of body as unknown as AsyncIterable<Uint8Array>) {
-          // nothing to read: only the end matters
+  private constructor(private readonly docker: DockerClient) {
+    this.done = this.follow();
+  }
+
+  private async follow(): Promise<void> {
+    try {
+      const body = await this.docker.events({ type: ["container"], event: ["kill"] }, this.abort.signal);
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let nl = buffer.indexOf("\n");
+        while (nl >= 0) {
+          this.note(buffer.slice(0, nl));
+          buffer = buffer.slice(nl + 1);
+          nl = buffer.indexOf("\n");
         }
-      } catch {
-        // a broken stream is an ended one
       }
-      if (!this.abort.signal.aborted) this.ended = true;
-    })();
+    } catch {
+      // a broken stream is an ended one
+    }
+    if (!this.abort.signal.aborted) this.ended = true;
+  }
+
+  private note(line: string): void {
+    try {
+      const id = (JSON.parse(line) as { Actor?: { ID?: string } }).Actor?.ID;
+      if (id && !this.docker.stopping.has(id)) this.foreignKills.add(id);
+    } catch {
+      // not an event
+    }
   }
 
   static start(docker: DockerClient): EngineWatch {
     return new EngineWatch(docker);
   }
 
-  /** True when the engine went away since start(); waits up to `graceMs` for the stream to end. */
-  async lost(graceMs = 2000): Promise<boolean> {
-    if (!this.ended) await Promise.race([this.done, Bun.sleep(graceMs)]);
+  /** True when the engine went away since start(), waiting as long as a signalled shutdown may take. */
+  async lost(): Promise<boolean> {
+    if (!this.ended) await Promise.race([this.done, Bun.sleep(this.foreignKills.size ? SHUTDOWN_GRACE_MS : GRACE_MS)]);
     return this.ended;
   }
 

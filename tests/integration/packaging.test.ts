@@ -60,6 +60,8 @@ describe("artefacts", () => {
     const r = await runKonta(["install", "--print", "--config", "/etc/konta/config.yaml", "--state-dir", "/var/lib/konta", "--interval", "120", "--binary", "/usr/local/bin/konta"]);
     const fill = (name: string) =>
       readFileSync(join(ROOT, "packaging/systemd", name), "utf8")
+        .replaceAll("@WRITABLE@", "/var/lib/konta -/var/backups")
+        .replaceAll("@DOCKER_CONFIG_DIR@", "/root/.docker")
         .replaceAll("@BIN@", "/usr/local/bin/konta")
         .replaceAll("@CONFIG@", "/etc/konta/config.yaml")
         .replaceAll("@STATE_DIR@", "/var/lib/konta")

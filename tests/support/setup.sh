@@ -2,7 +2,7 @@
 # Install and start what the test suite needs on a Debian machine (root): Docker engine (Debian's
 # docker.io, started with vfs storage and no iptables), busybox-static for the offline test image,
 # git (for git http-backend), systemd (systemd-analyze), docker-compose (the benchmark baseline),
-# and the npm dependencies (Bun comes from the npm registry). Idempotent: skips what is there.
+# the npm dependencies (Bun comes from the npm registry) and the server-box image. Idempotent: skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,3 +27,7 @@ if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.packa
 fi
 
 bash tests/support/start-dockerd.sh
+
+# The server in a box (tests/server/): Debian 12 + systemd + docker.io, built once and cached
+# under /var/cache/konta-tests (debootstrap, about a minute the first time).
+bash tests/server/build-image.sh

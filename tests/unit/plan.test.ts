@@ -4,7 +4,8 @@ import type { ProjectModel, ServiceModel } from "../../lib/compose/model.ts";
 import { serviceHash } from "../../lib/compose/hash.ts";
 import { detectDrift } from "../../lib/reconcile/drift.ts";
 import type { Observed, ObservedContainer } from "../../lib/reconcile/observe.ts";
-import { planProject, planRemoval, planService, recreateReasons, removedProjects, serviceTarget, type ServiceTarget } from "../../lib/reconcile/plan.ts";
+import { expectations, type Prepared } from "../../lib/deploy.ts";
+import { awaitedForCompletion, isJob, planProject, planRemoval, planService, recreateReasons, removedProjects, serviceTarget, type ServiceTarget } from "../../lib/reconcile/plan.ts";
 import { containerSpec } from "../../lib/reconcile/spec.ts";
 import { startLevels } from "../../lib/reconcile/order.ts";
 
@@ -178,3 +179,37 @@ describe("start order", () => {
     expect(() => startLevels(Object.values(loop.services))).toThrow("circular");
   });
 });
+
+describe("a finished job or a stopped service (exit 0 after an engine restart or docker stop)", () => {
+  const restartNo = { restart: undefined };
+  test("a service without restart policy that exited 0 is started again unless it is a known job", () => {
+    expect(kindsOf(planService("p", "s", target, [container({ state: "exited", exitCode: 0 })]))).toEqual(["start#1"]);
+    expect(planService("p", "s", { ...target, job: true }, [container({ state: "exited", exitCode: 0 })])).toEqual([]);
+  });
+  test("jobs: awaited with service_completed_successfully, or completed at the end of the last deploy; never with restart: always", () => {
+    const m = model({ migrate: restartNo, web: { depends_on: { migrate: { condition: "service_completed_successfully", required: true, restart: false } } } as Partial<ServiceModel>, once: restartNo, always: { restart: { name: "always" } } as Partial<ServiceModel> });
+    const awaited = awaitedForCompletion(m);
+    expect([...awaited]).toEqual(["migrate"]);
+    expect(isJob(m.services.migrate as ServiceModel, awaited, false)).toBe(true);
+    expect(isJob(m.services.once as ServiceModel, awaited, false)).toBe(false);
+    expect(isJob(m.services.once as ServiceModel, awaited, true)).toBe(true);
+    expect(isJob(m.services.always as ServiceModel, awaited, true)).toBe(false);
+  });
+  test("expectations learn from the engine after a deploy: exited 0 by then is a job, still running is a service", () => {
+    const m = model({ once: restartNo, server: restartNo });
+    const targets = Object.fromEntries(Object.values(m.services).map((s) => [s.name, serviceTarget(s, "sha256:a")]));
+    const prepared = { projects: [m], desired: new Map([["p", { model: m, targets }]]) } as unknown as Prepared;
+    const after = [container({ service: "once", name: "p-once-1", state: "exited", exitCode: 0 }), container({ service: "server", name: "p-server-1" })];
+    const exp = expectations(prepared, after);
+    expect(exp.p?.services.once?.job).toBe(true);
+    expect(exp.p?.services.server?.job).toBe(false);
+    // the drift check then restarts the server after an engine restart, and leaves the job alone
+    const stopped = ["once", "server"].map((s) => container({ service: s, name: `p-${s}-1`, hash: targets[s]?.hash, state: "exited", exitCode: 0 }));
+    const drift = detectDrift(exp, stopped, { prune: true }).map((d) => `${d.service}: ${d.what}`);
+    expect(drift).toEqual(["server: p-server-1 is exited, should be running"]);
+  });
+});
+
+function kindsOf(actions: { type: string; number: number }[]): string[] {
+  return actions.map((a) => `${a.type}#${a.number}`);
+}

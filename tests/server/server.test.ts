@@ -1,0 +1,327 @@
+// Konta as it runs on a server: installed from the release artefacts with packaging/install.sh,
+// driven by the real konta.timer (every 10 s) under the hardened konta.service, in a box with
+// systemd as PID 1 and its own Docker engine, a private registry and the test Git server on
+// loopback. The scenarios run in order on one box, as one server's life.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { kontaBinary } from "../support/konta.ts";
+import { TestRepo } from "../support/repo.ts";
+import { Box, SRC } from "./box.ts";
+
+const TOKEN = "box-token-5f0c1d9e7a3b";
+// three password lengths: the JSON of the credentials covers every length modulo 3 (base64 padding)
+const USERS = ["alice:pw-a1", "bob:pw-b12", "carol:pw-c123"];
+const REGISTRY = "localhost:5000";
+const CONFIG = "/etc/konta/config.yaml";
+
+let box: Box;
+let repo: TestRepo;
+let tmp: string;
+const shas = { v1: "", helper: "", v2: "", v3: "" };
+
+interface Status {
+  live?: { sha: string; trigger: string };
+  lastAttempt?: { sha?: string; result: string; error?: string; at: string };
+  failed?: { sha: string; error: string };
+  held?: { sha: string };
+  projects: { name: string; services: { name: string; containers: { name: string; state: string; health?: string }[] }[] }[];
+}
+
+async function status(): Promise<Status> {
+  return JSON.parse(await box.sh("konta status --json")) as Status;
+}
+
+async function poll<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await Bun.sleep(500);
+  }
+  const journal = await box.exec("journalctl -u konta.service --no-pager -n 60");
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ""}\n${journal.out}`);
+}
+
+/** The live release is `sha`, deployed by a timer run (not by the test). */
+const liveAt = (sha: string, timeoutMs = 60_000) =>
+  poll(`live release ${sha.slice(0, 12)}`, async () => ((await status()).live?.sha === sha ? true : undefined), timeoutMs);
+
+/** konta.service runs finished so far (a line systemd writes after each one). */
+const runs = async () => Number((await box.sh("journalctl -u konta.service --no-pager -o cat | grep -c '^Finished konta.service' || true")).trim());
+const waitRuns = async (n: number, timeoutMs = 45_000) => {
+  const from = await runs();
+  await poll(`${n} more timer runs`, async () => (await runs()) >= from + n || undefined, timeoutMs);
+};
+/** The journal of konta.service since `since` (seconds since the epoch, in the box). */
+const journalSince = (since: string) => box.sh(`journalctl -u konta.service --no-pager -o cat --since @${since}`);
+const now = async () => (await box.sh("date +%s")).trim();
+
+const curl = async (path = "/index.html") => (await box.exec(`curl -fsS --max-time 2 http://127.0.0.1:18080${path}`)).out.trim();
+
+const containerId = async (name: string) => (await box.sh(`docker inspect -f '{{.Id}}' ${name}`)).trim();
+
+const WEB = (html: string) => ({
+  "apps/web/docker-compose.yml": `services:
+  migrate:
+    image: konta-test/busybox:1
+    command: ["sh", "-c", "echo ran >> /data/runs"]
+    volumes: ["data:/data"]
+    labels: { konta.managed: "true" }
+  web:
+    image: konta-test/busybox:1
+    init: true
+    user: "65534"
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    volumes: ["./html:/www:ro"]
+    ports: ["127.0.0.1:18080:8080"]
+    environment:
+      GREETING: \${GREETING:-unset}
+    labels: { konta.managed: "true" }
+  worker:
+    image: konta-test/busybox:1
+    # exits 0 on SIGTERM, as nginx does; no restart policy
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    depends_on:
+      migrate: { condition: service_completed_successfully }
+    labels: { konta.managed: "true" }
+volumes:
+  data: {}
+`,
+  "apps/web/html/index.html": html,
+  "hooks/pre.sh": {
+    content: `#!/bin/bash
+# a backup before each deploy: the product's own example for pre.sh
+mkdir -p /var/backups/konta && echo "$KONTA_COMMIT" > "/var/backups/konta/pre-$KONTA_COMMIT"
+echo "$KONTA_COMMIT" > "/srv/hook-out/pre-$KONTA_COMMIT" || true
+# outside what the unit allows: must stay read-only
+if touch /etc/konta-hook-probe 2>/dev/null; then echo yes > /var/backups/konta/etc-writable; fi
+exit 0
+`,
+    mode: 0o755,
+  },
+});
+
+const PRIVATE = (tag: string) => ({
+  "apps/priv/docker-compose.yml": `services:
+  app:
+    image: ${REGISTRY}/team/app:${tag}
+    command: ["sleep", "3600"]
+    restart: unless-stopped
+    labels: { konta.managed: "true" }
+`,
+});
+
+beforeAll(async () => {
+  kontaBinary();
+  tmp = mkdtempSync("/var/tmp/konta-server-");
+  repo = new TestRepo(join(tmp, "git"), "infra");
+  box = await Box.start({ name: "kt-server-box", mounts: { [join(tmp, "git")]: "/srv/git" } });
+  await box.sh(`GIT_TOKEN=${TOKEN} REGISTRY_USERS="${USERS.join(" ")}" bash ${SRC}/tests/server/box-setup.sh`);
+  // the private images: pushed once, then removed from the box's engine so a deploy must pull them
+  const [user, password] = (USERS[0] as string).split(":");
+  await box.sh(`
+    echo '${password}' | docker login -u ${user} --password-stdin ${REGISTRY} >/dev/null
+    for t in t0 t1 t2 t3 t4; do docker tag konta-test/busybox:1 ${REGISTRY}/team/app:$t; docker push -q ${REGISTRY}/team/app:$t >/dev/null; docker rmi -f ${REGISTRY}/team/app:$t >/dev/null; done
+    docker logout ${REGISTRY} >/dev/null
+    mkdir -p /srv/hook-out`);
+}, 600_000);
+
+afterAll(() => {
+  if (process.env.KONTA_KEEP_BOX) return console.log(`kept the box: docker exec -it ${box?.name} bash`);
+  box?.remove();
+  repo?.dispose();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("a server in a box, driven by konta.timer", () => {
+  test("install.sh as in the Quick start; the first deploy is the timer's; a service running as 65534 serves a relative bind", async () => {
+    shas.v1 = repo.write({ ...WEB("hello v1\n"), ...PRIVATE("t0") }).commit("v1");
+    // the private app's first image is pulled with the first user's credentials
+    const [user, password] = (USERS[0] as string).split(":");
+    await box.sh(`echo '${password}' | docker login -u ${user} --password-stdin ${REGISTRY} >/dev/null`);
+    const installed = await box.sh(
+      `cd /root && bash ${SRC}/packaging/install.sh --binary ${SRC}/dist/konta --checksum-file ${SRC}/dist/konta-linux-x64.sha256 -- --repo http://127.0.0.1:8418/infra.git --branch main --interval 10 --no-enable`,
+      { input: `${TOKEN}\n` },
+    );
+    expect(installed).toContain("installed /usr/local/bin/konta");
+    // what an operator edits before enabling: passthrough variables, a health timeout, one more
+    // path hooks may write; then `konta install` again to write that path into the unit
+    await box.sh(`
+      sed -i 's/^deploy:/deploy:\\n  env_passthrough: [GREETING]/; s/^  health_timeout: 120/  health_timeout: 40/' ${CONFIG}
+      sed -i 's/^hooks:/hooks:\\n  writable_paths: [\\/srv\\/hook-out]/' ${CONFIG}
+      install -m 0600 /dev/null /etc/konta/konta.env && echo GREETING=from-konta-env >/etc/konta/konta.env
+      konta install --no-enable >/dev/null
+      grep -q '^ReadWritePaths=/var/lib/konta -/var/backups -/srv/hook-out$' /etc/systemd/system/konta.service
+      systemctl daemon-reload && systemctl enable --now konta.timer`);
+    await liveAt(shas.v1, 90_000);
+    expect(await poll("the app answering on its published port", async () => (await curl()) === "hello v1" || undefined)).toBe(true);
+    const s = await status();
+    expect(s.lastAttempt?.result).toBe("deployed");
+    // nobody ran konta sync by hand: the deploy is in konta.service's journal
+    expect(await box.sh("journalctl -u konta.service --no-pager")).toContain(`deployed ${shas.v1.slice(0, 12)}`);
+    // (docker exec does not work in this nested engine: read the process's owner from /proc)
+    const pid = (await box.sh("docker inspect -f '{{.State.Pid}}' web-web-1")).trim();
+    expect((await box.sh(`ps -o uid= --ppid ${pid} -p ${pid} | tr -d " " | sort -u`)).trim().split("\n")).toContain("65534");
+  });
+
+  test("release files carry git's modes under UMask=0077; a manual run with another umask hashes the same", async () => {
+    const rel = `/var/lib/konta/releases/${shas.v1}`;
+    const modes = await box.sh(`stat -c '%a %n' ${rel} ${rel}/apps/web/html ${rel}/apps/web/html/index.html ${rel}/hooks/pre.sh`);
+    expect(modes.trim().split("\n").map((l) => l.split(" ")[0])).toEqual(["755", "755", "644", "755"]);
+    expect((await box.sh("systemctl show -p UMask konta.service")).trim()).toBe("UMask=0077");
+    // a fresh checkout by hand (umask 022, a login shell's HOME and environment) plans no change
+    // (another state dir, so the release is checked out afresh; it needs the key of the token)
+    const plan = await box.exec("umask 022; install -d -m 0700 /var/tmp/konta-manual && cp -p /var/lib/konta/key /var/tmp/konta-manual/ && GREETING=from-shell konta plan --state-dir /var/tmp/konta-manual");
+    if (plan.code !== 0) console.log(plan.out, plan.err);
+    expect(plan.out + plan.err).not.toContain("recreate");
+    expect(plan.code).toBe(0);
+  });
+
+  test("hooks/pre.sh writes /var/backups out of the box and hooks.writable_paths, nothing else", async () => {
+    expect((await box.sh(`cat /var/backups/konta/pre-${shas.v1}`)).trim()).toBe(shas.v1);
+    expect((await box.sh(`cat /srv/hook-out/pre-${shas.v1}`)).trim()).toBe(shas.v1);
+    expect((await box.exec("test -e /var/backups/konta/etc-writable")).code).not.toBe(0);
+    expect((await box.exec("test -e /etc/konta-hook-probe")).code).not.toBe(0);
+  });
+
+  test("env_passthrough: timer and manual runs read /etc/konta/konta.env, so they never disagree", async () => {
+    const env = await box.sh("docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' web-web-1");
+    expect(env).toContain("GREETING=from-konta-env");
+    const before = await containerId("web-web-1");
+    const manual = await box.exec("GREETING=from-shell konta sync --now");
+    expect(manual.code).toBe(0);
+    expect(await containerId("web-web-1")).toBe(before);
+    // two more timer runs: nothing to repair either
+    const since = await now();
+    await waitRuns(2);
+    expect(await containerId("web-web-1")).toBe(before);
+    expect(await journalSince(since)).toContain(`up to date at ${shas.v1.slice(0, 12)}`);
+    expect((await status()).lastAttempt?.result).toBe("up-to-date");
+  });
+
+  test("a private image is pulled by the timer with `docker login` credentials of every length", async () => {
+    for (const [i, up] of USERS.entries()) {
+      const [user, password] = up.split(":");
+      await box.sh(`docker logout ${REGISTRY} >/dev/null; echo '${password}' | docker login -u ${user} --password-stdin ${REGISTRY} >/dev/null`);
+      const sha = repo.write(PRIVATE(`t${i + 1}`)).commit(`private t${i + 1} as ${user}`);
+      await liveAt(sha);
+      expect((await box.sh("docker inspect -f '{{.Config.Image}}' priv-app-1")).trim()).toBe(`${REGISTRY}/team/app:t${i + 1}`);
+    }
+  });
+
+  test("a refused pull shows the registry's reason, and a credHelpers entry is honoured", async () => {
+    const bad = Buffer.from("alice:wrong-password").toString("base64");
+    await box.sh(`echo '{"auths":{"${REGISTRY}":{"auth":"${bad}"}}}' > /root/.docker/config.json`);
+    const refused = repo.write(PRIVATE("t4")).commit("private t4, bad credentials");
+    const failed = await poll("the refused pull", async () => {
+      const s = await status();
+      return s.lastAttempt?.sha === refused && s.lastAttempt?.result === "failed" ? s : undefined;
+    });
+    expect(failed.lastAttempt?.error).toMatch(/unauthorized|authentication required|no basic auth/i);
+    expect(failed.lastAttempt?.error).not.toContain("Internal Server Error");
+    expect(failed.live?.sha).not.toBe(refused);
+
+    // a credential helper, called as the Docker CLI calls it
+    await box.sh(`cat > /usr/local/bin/docker-credential-ktest <<'EOF'
+#!/bin/bash
+read -r server
+echo "$1 $server" >> /var/backups/ktest-calls
+[ "$server" = "${REGISTRY}" ] || { echo "credentials not found in native keychain"; exit 1; }
+echo '{"ServerURL":"${REGISTRY}","Username":"bob","Secret":"pw-b12"}'
+EOF
+chmod 755 /usr/local/bin/docker-credential-ktest
+echo '{"credHelpers":{"${REGISTRY}":"ktest"}}' > /root/.docker/config.json`);
+    shas.helper = repo.write({ ...PRIVATE("t4"), "apps/priv/.touch": "helper\n" }).commit("private t4 through a credential helper");
+    await liveAt(shas.helper);
+    expect(await box.sh("cat /var/backups/ktest-calls")).toContain(`get ${REGISTRY}`);
+  });
+
+  test("push v2: the timer deploys it; konta rollback serves v1 within seconds and holds; konta resume", async () => {
+    shas.v2 = repo.write(WEB("hello v2\n")).commit("v2");
+    await liveAt(shas.v2);
+    await poll("v2 served", async () => (await curl()) === "hello v2" || undefined);
+
+    const started = Date.now();
+    await box.sh("konta rollback");
+    await poll("v1 served again", async () => (await curl()) === "hello v1" || undefined, 5_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await status()).held?.sha).toBe(shas.helper);
+    // the timer runs on and must not undo the operator's rollback
+    await waitRuns(2);
+    expect((await status()).lastAttempt?.result).toBe("held");
+    expect(await curl()).toBe("hello v1");
+    expect((await status()).live?.sha).toBe(shas.helper);
+
+    await box.sh("konta resume");
+    await liveAt(shas.v2);
+    await poll("v2 served after resume", async () => (await curl()) === "hello v2" || undefined);
+  });
+
+  test("systemctl restart docker while idle: the next tick starts every service again, and does not re-run the finished job", async () => {
+    expect((await box.sh("docker run --rm -v web_data:/data konta-test/busybox:1 cat /data/runs")).trim().split("\n").length).toBe(1);
+    // the timer paused only so the test can look at the engine between the restart and the next tick
+    await box.sh("systemctl stop konta.timer; while systemctl is-active -q konta.service; do sleep 0.2; done");
+    const since = await now();
+    await box.sh("systemctl restart docker");
+    // right after the restart: the worker exited 0 (its own SIGTERM handler), the job is finished
+    const after = await box.sh("docker ps -a --format '{{.Names}} {{.Status}}' --filter label=com.docker.compose.project=web");
+    expect(after).toMatch(/web-worker-1 Exited \(0\)/);
+    await box.sh("systemctl start konta.timer");
+    await poll("web and worker running again", async () => {
+      const ps = await box.sh("docker ps --format '{{.Names}}' --filter label=com.docker.compose.project=web");
+      return ps.includes("web-web-1") && ps.includes("web-worker-1") ? true : undefined;
+    });
+    await poll("the repair recorded", async () => ((await status()).lastAttempt?.result === "repaired" ? true : undefined));
+    expect(await journalSince(since)).not.toMatch(/status=1\b|deploy of \S+ failed/);
+    expect((await box.sh("docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' web-migrate-1")).trim()).toBe("exited 0");
+    expect((await box.sh("docker run --rm -v web_data:/data konta-test/busybox:1 cat /data/runs")).trim().split("\n").length).toBe(1);
+    expect(await curl()).toBe("hello v2");
+
+    // `docker stop` by hand is drift as well
+    await box.sh("docker stop web-worker-1 >/dev/null");
+    await poll("worker started again after docker stop", async () => (await box.sh("docker inspect -f '{{.State.Running}}' web-worker-1")).trim() === "true" || undefined);
+  });
+
+  test("an engine restart during a health gate is not blamed on the commit: no failed commit, no rollback, the next tick deploys it", async () => {
+    const slow = `  slow:
+    image: konta-test/busybox:1
+    command: ["sh", "-c", "sleep 8; touch /tmp/ready; trap 'exit 0' TERM; while :; do sleep 1; done"]
+    healthcheck: { test: ["CMD", "test", "-f", "/tmp/ready"], interval: 1s, retries: 60 }
+    labels: { konta.managed: "true" }
+`;
+    // only the slow service is new: the restart hits its gate (see the closing note on a restart that
+    // hits a container start instead)
+    const compose = (WEB("hello v2\n")["apps/web/docker-compose.yml"] as string).replace("volumes:\n  data: {}", `${slow}volumes:\n  data: {}`);
+    const since = await now();
+    shas.v3 = repo.write({ "apps/web/docker-compose.yml": compose }).commit("v3 with a slow service");
+    // the timer's run creates web-slow-1 and waits for it to turn healthy: restart the engine then
+    await poll("the gate of web-slow-1", async () => (await box.exec("docker inspect -f '{{.State.Health.Status}}' web-slow-1")).out.trim() === "starting" || undefined);
+    expect((await box.sh("systemctl is-active konta.service || true")).trim()).toBe("activating");
+    await box.sh("systemctl restart docker");
+    const interrupted = await poll("the interrupted run to end", async () => {
+      const s = await status();
+      return s.lastAttempt?.sha === shas.v3 && s.lastAttempt?.result === "failed" ? s : undefined;
+    });
+    expect(interrupted.failed?.sha).not.toBe(shas.v3);
+    expect(interrupted.lastAttempt?.error).toContain("engine went away");
+    expect(await journalSince(since)).not.toContain("rolling back");
+    await liveAt(shas.v3, 90_000);
+    expect((await box.sh("docker inspect -f '{{.State.Health.Status}}' web-slow-1")).trim()).toBe("healthy");
+    expect(await curl()).toBe("hello v2");
+  });
+
+  test("the token is nowhere in the journal of konta.service nor in systemctl show", async () => {
+    const journal = await box.sh("journalctl -u konta.service -u konta.timer --no-pager -o verbose");
+    expect(journal.length).toBeGreaterThan(1000);
+    expect(journal).not.toContain(TOKEN);
+    const show = await box.sh("systemctl show konta.service konta.timer");
+    expect(show).not.toContain(TOKEN);
+    expect(await box.sh(`grep -c '${TOKEN}' ${CONFIG} || true`)).toBe("0\n");
+  });
+});
