@@ -5,6 +5,7 @@ import "./tty.ts";
 import { type CommandDef, defineCommand, runCommand, showUsage } from "citty";
 import { ExitCode } from "../lib/errors.ts";
 import { VERSION } from "../lib/version.ts";
+import { translateOriginal } from "./original.ts";
 import { out, printError } from "./run.ts";
 
 export const EXIT_CODES = `Exit codes: 0 success or up to date, 1 deploy failed (rolled back), 2 bad configuration or input,
@@ -64,7 +65,9 @@ async function findCommand(argv: string[]): Promise<[CommandDef<any>, CommandDef
   return [cmd, parent && { ...parent, meta: { ...(parent.meta as object), name: path.join(" ") } }];
 }
 
-async function run(argv: string[]): Promise<number> {
+async function run(original: string[]): Promise<number> {
+  const argv = translateOriginal(original);
+  if (typeof argv === "number") return argv;
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) {
     const [cmd, parent] = await findCommand(argv);
     await showUsage(cmd, parent);

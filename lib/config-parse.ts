@@ -3,6 +3,7 @@
 import { InputError } from "./errors.ts";
 import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./config.ts";
 import validateConfig from "./generated/config-validator.js";
+import { adoptOriginalConfig } from "./config-legacy.ts";
 import { assertValid } from "./schema.ts";
 import { parseYaml } from "./yaml.ts";
 
@@ -29,6 +30,8 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
       token_file: r.token_file,
       timeout: r.timeout ?? 20,
       retries: r.retries ?? 4,
+      username: r.username ?? "x-access-token",
+      ...(r.allow_insecure_http ? { allow_insecure_http: true } : {}),
     },
     deploy: {
       health_timeout: d.health_timeout ?? 120,
@@ -41,13 +44,24 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
       allow_privileged: d.allow_privileged ?? true,
       allowed_bind_roots: d.allowed_bind_roots,
       allowed_capabilities: d.allowed_capabilities ?? [],
+      auto_create_external_networks: d.auto_create_external_networks ?? true,
     },
-    hooks: { timeout: raw.hooks?.timeout ?? 300, enabled: raw.hooks?.enabled ?? true, writable_paths: raw.hooks?.writable_paths ?? [] },
+    hooks: {
+      timeout: raw.hooks?.timeout ?? 300,
+      enabled: raw.hooks?.enabled ?? true,
+      writable_paths: raw.hooks?.writable_paths ?? [],
+      ...(raw.hooks?.files ? { files: raw.hooks.files } : {}),
+    },
     notify: raw.notify ? { url: raw.notify.url, format: raw.notify.format ?? "json", timeout: raw.notify.timeout ?? 10 } : undefined,
+    warnings: [],
   };
 }
 
-function checkRepositoryUrl(url: string, file: string): void {
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+function checkRepositoryUrl(url: string, file: string, allowHttp: boolean): void {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -61,11 +75,26 @@ function checkRepositoryUrl(url: string, file: string): void {
       hint: "Konta speaks Git over HTTPS only; use the HTTPS clone URL and a token",
     });
   }
+  if (parsed.protocol === "http:" && !allowHttp && !isLoopback(parsed.hostname)) {
+    throw new InputError(`${file}: repository.url is http:// to ${parsed.hostname}: the token would cross the network in clear text`, {
+      hint: "use the https:// URL; only if the network to that host is trusted, set repository.allow_insecure_http: true",
+    });
+  }
   if (parsed.username || parsed.password) {
     throw new InputError(`${file}: repository.url must not carry credentials`, {
       hint: "remove them from the URL and store the token with `konta token set` (or KONTA_TOKEN / repository.token_file)",
     });
   }
+}
+
+/**
+ * repository.path names the folder holding apps/ and hooks/. The original Konta documents it as
+ * the apps folder itself (`path: vps0/apps`, hooks in vps0/hooks): a path ending in apps means that.
+ */
+function appsParent(path: string): string {
+  const parts = path.replace(/\/+$/, "").split("/");
+  if (parts.at(-1) !== "apps") return path;
+  return parts.slice(0, -1).join("/") || ".";
 }
 
 function checkRepoPath(path: string, file: string): void {
@@ -79,9 +108,15 @@ export function parseConfig(text: string, file: string): KontaConfig {
   if (yaml.value === null || yaml.value === undefined) {
     throw new InputError(`${file} is empty`, { hint: "see `konta install --print` or the README for an example" });
   }
-  assertValid(validateConfig, yaml.value, { file, yaml }, "configuration");
-  const config = withDefaults(yaml.value as Raw, file);
-  checkRepositoryUrl(config.repository.url, file);
+  const { raw, warnings } = adoptOriginalConfig(yaml.value);
+  assertValid(validateConfig, raw, { file, yaml }, "configuration");
+  const config = withDefaults(raw as Raw, file);
+  checkRepositoryUrl(config.repository.url, file, config.repository.allow_insecure_http === true);
   checkRepoPath(config.repository.path, file);
+  config.repository.path = appsParent(config.repository.path);
+  if (config.repository.token !== undefined && !config.repository.token.startsWith("enc:v1:")) {
+    warnings.push(`${file}: repository.token is stored in plain text; run \`konta token set\` (token on stdin) to store it encrypted`);
+  }
+  config.warnings = warnings;
   return config;
 }

@@ -8,7 +8,7 @@ export const configSchema = {
   additionalProperties: false,
   required: ["repository"],
   properties: {
-    version: { type: "integer", enum: [1] },
+    version: { type: "integer", enum: [1] }, // "v1" (the original Konta) is mapped to 1 before validation
     repository: {
       type: "object",
       additionalProperties: false,
@@ -22,6 +22,8 @@ export const configSchema = {
         token_file: { type: "string", minLength: 1 },
         timeout: positiveInt,
         retries: { type: "integer", minimum: 0, maximum: 10 },
+        allow_insecure_http: { type: "boolean" },
+        username: { type: "string", minLength: 1, pattern: "^[^:]+$" },
       },
     },
     deploy: {
@@ -38,6 +40,7 @@ export const configSchema = {
         allow_privileged: { type: "boolean" },
         allowed_bind_roots: { type: "array", items: { type: "string", pattern: "^/" } },
         allowed_capabilities: stringList,
+        auto_create_external_networks: { type: "boolean" },
       },
     },
     hooks: {
@@ -46,6 +49,12 @@ export const configSchema = {
       properties: {
         timeout: positiveInt,
         enabled: { type: "boolean" },
+        // file names in the repository's hooks/ folder (the original Konta's hooks.pre etc.)
+        files: {
+          type: "object",
+          additionalProperties: false,
+          properties: Object.fromEntries(["pre", "success", "failure", "post_update"].map((e) => [e, { type: "string", pattern: "^[^/]+$" }])),
+        },
         writable_paths: { type: "array", items: { type: "string", pattern: "^/" } },
       },
     },

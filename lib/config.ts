@@ -18,6 +18,10 @@ export interface RepositoryConfig {
   timeout: number;
   /** attempts after the first one for network faults and 5xx */
   retries: number;
+  /** HTTP Basic user sent with the token; default x-access-token (GitHub) */
+  username: string;
+  /** http:// to a host other than loopback (the token would travel in clear text) */
+  allow_insecure_http?: boolean;
 }
 
 export interface DeployConfig {
@@ -37,6 +41,8 @@ export interface DeployConfig {
   allowed_bind_roots?: string[];
   /** with allow_privileged false: capabilities cap_add may name beyond Docker's default set */
   allowed_capabilities: string[];
+  /** create a missing external network (labelled as Konta's) instead of refusing the deploy */
+  auto_create_external_networks: boolean;
 }
 
 export interface HooksConfig {
@@ -45,6 +51,8 @@ export interface HooksConfig {
   enabled: boolean;
   /** host paths hooks may write besides the state dir; `konta install` puts them in ReadWritePaths= */
   writable_paths: string[];
+  /** other file names in hooks/ for an event (the original Konta's hooks.pre: pre.sh, ...) */
+  files?: Partial<Record<"pre" | "success" | "failure" | "post_update", string>>;
 }
 
 export interface NotifyConfig {
@@ -61,6 +69,8 @@ export interface KontaConfig {
   deploy: DeployConfig;
   hooks: HooksConfig;
   notify?: NotifyConfig;
+  /** what the file says that Konta does not use (keys of the original Konta, a plain-text token) */
+  warnings: string[];
 }
 
 /**

@@ -45,6 +45,7 @@ export interface DeployOptions {
   prior?: Record<string, ProjectExpectation>;
   /** deploy.allow_privileged: false: no `container:` reference to a container Konta does not manage */
   restricted?: boolean;
+  createExternalNetworks?: boolean;
 }
 
 export interface Prepared {
@@ -74,7 +75,7 @@ function plan(projects: LoadedProject[], images: Map<string, string | undefined>
       const job = isJob(s, awaited, opts.prior?.[model.name]?.services[s.name]?.job === true);
       targets[s.name] = serviceTarget(s, pinned?.[model.name]?.services[s.name]?.imageId ?? images.get(s.image), job);
     }
-    const d = { model, targets };
+    const d = { model, targets, createExternalNetworks: opts.createExternalNetworks };
     desired.set(model.name, d);
     const projectPlan = planProject(d, observed);
     if (opts.restricted) projectPlan.blockers.push(...foreignContainerRefs(model, observed));
@@ -192,10 +193,12 @@ function engineWentAway(err: unknown): UnreachableError {
  */
 export async function restore(previous: ReleaseRef | undefined, touched: string[], opts: DeployOptions, pinned: Record<string, ProjectExpectation>): Promise<boolean> {
   let ok = true;
-  const projects = previous ? loadRelease(previous.root, previous.load).filter((p) => touched.includes(p.name)) : [];
+  let projects: LoadedProject[];
   let images: Awaited<ReturnType<typeof localImageIds>>;
   let observed: Observed;
   try {
+    // inside the try: a previous release that no longer loads must still end in a recorded failure
+    projects = previous ? loadRelease(previous.root, previous.load).filter((p) => touched.includes(p.name)) : [];
     [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
   } catch (err) {
     log.error(`automatic rollback impossible: ${errorMessage(err)}`);

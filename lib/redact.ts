@@ -5,11 +5,11 @@ const secrets = new Set<string>();
 const MASK = "***";
 
 /** Register a secret and the encodings it could leak in (Basic auth header, URL-encoded). */
-export function registerSecret(secret: string | undefined): void {
+export function registerSecret(secret: string | undefined, basicUser = "x-access-token"): void {
   if (!secret || secret.length < 4) return;
   secrets.add(secret);
   secrets.add(encodeURIComponent(secret));
-  secrets.add(Buffer.from(`x-access-token:${secret}`).toString("base64"));
+  secrets.add(Buffer.from(`${basicUser}:${secret}`).toString("base64"));
 }
 
 /** Remove credentials from URLs (`https://user:pass@host` -> `https://host`) and every registered secret. */

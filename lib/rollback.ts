@@ -60,6 +60,7 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
     const durationMs = Date.now() - started;
     recordDeploy(state, { ...info, sha: target, deployedAt: new Date().toISOString(), trigger: "rollback", durationMs, ...(live ? { replaced: live } : {}) });
     state.expected = expectations(prepared, await observeContainers(docker, true));
+    state.expectedAt = target;
     // hold timer runs here until the branch moves past what it pointed at when the operator stepped in
     state.hold = {
       sha: target,

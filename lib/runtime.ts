@@ -43,6 +43,7 @@ export class Runtime {
     const paths = statePaths(stateDir);
     const cache = BUILD ? { file: paths.configCache, build: BUILD, keyFile: paths.key } : undefined;
     const config = await loadConfig(flags.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG, cache);
+    for (const w of config.warnings) log.warn(w);
     return new Runtime(config, stateDir);
   }
 
@@ -63,6 +64,7 @@ export class Runtime {
       url: r.url,
       ref: r.branch,
       token,
+      username: r.username,
       retry: { retries: r.retries, idleTimeoutMs: r.timeout * 1000, baseDelayMs: 500, maxDelayMs: 8000 },
     };
   }

@@ -51,6 +51,8 @@ export interface State {
   failed?: { sha: string; at: string; error: string };
   hold?: { sha: string; since: string; until: string; ignore: string[] };
   expected: Record<string, ProjectExpectation>;
+  /** the release `expected` was computed from; when it is not the live one, the next run recomputes it */
+  expectedAt?: string;
 }
 
 const HISTORY = 50;
@@ -75,10 +77,27 @@ export function readState(path: string): { state: State; recovered: boolean } {
     log.warn(`state: ${path} is unreadable (${(err as Error).message})`);
   }
   if (isState(parsed)) return { state: parsed, recovered: false };
+  const original = originalState(parsed);
+  if (original) {
+    const aside = `${path}.konta-go-${Date.now()}`;
+    renameSync(path, aside);
+    log.info(`state: imported the original Konta's state (last deployed commit ${original.sha.slice(0, 12)}); kept it as ${aside}`);
+    const state = emptyState();
+    recordDeploy(state, original);
+    return { state, recovered: true };
+  }
   const aside = `${path}.corrupt-${Date.now()}`;
   renameSync(path, aside);
   log.warn(`state: ${path} was corrupt; kept it as ${aside} and rebuilt state from the live release`);
   return { state: emptyState(), recovered: true };
+}
+
+/** The original Konta's state.json ({"last_commit": ..., "last_deploy_time": ...}) as a deploy record. */
+function originalState(v: unknown): DeployRecord | undefined {
+  const o = v as { last_commit?: unknown; last_deploy_time?: unknown } | undefined;
+  if (!o || typeof o.last_commit !== "string" || !/^[0-9a-f]{40}$/.test(o.last_commit)) return undefined;
+  const at = typeof o.last_deploy_time === "string" && !Number.isNaN(Date.parse(o.last_deploy_time)) ? new Date(o.last_deploy_time).toISOString() : new Date().toISOString();
+  return { sha: o.last_commit, message: "", author: "", date: "", deployedAt: at, trigger: "sync", durationMs: 0 };
 }
 
 export function writeState(path: string, state: State): void {

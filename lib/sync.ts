@@ -60,6 +60,7 @@ export function deployOptions(rt: Runtime, docker: DeployOptions["docker"], prio
     pruneRemovedApps: d.prune_removed_apps,
     prior,
     restricted: !d.allow_privileged,
+    createExternalNetworks: d.auto_create_external_networks,
   };
 }
 
@@ -158,6 +159,12 @@ class SyncRun {
     const rt = this.rt;
     const short = sha ? sha.slice(0, 12) : "nothing";
     if (!sha) return this.report({ result, exitCode: ExitCode.ok, message: `nothing deployed yet and nothing to deploy` });
+    // state lost, damaged, imported or from an older Konta: what should run comes from the live
+    // release itself, so drift (a container removed by hand meanwhile) is still repaired
+    if (this.state.expectedAt !== sha) {
+      log.info(`state: no record of what ${short} runs; converging on the live release`);
+      return this.converge(sha, "repaired");
+    }
     const docker = await rt.docker();
     const containers = await observeContainers(docker, true);
     const drift = detectDrift(this.state.expected, containers, {
@@ -196,11 +203,12 @@ class SyncRun {
   /** Run a hook of release `sha` if it has one; success and failure hooks get a JSON summary file. */
   private async hook(event: HookEvent, sha: string, projects: string[], result?: { summary: Summary; error?: string }): Promise<number | undefined> {
     const ctx: HookContext = { commit: sha, previous: this.live, releaseDir: this.rt.store.root(sha), projects, error: result?.error };
-    if (!hookPath(ctx.releaseDir, event)) return undefined;
+    if (!hookPath(ctx.releaseDir, event, this.rt.config.hooks.files?.[event])) return undefined;
     if (result) {
       ctx.summaryFile = join(this.rt.runDir(), "summary.json");
       const doc = { commit: sha, previous: this.live ?? null, projects, ...result.summary, error: result.error ? redact(result.error) : null };
       writeFileSync(ctx.summaryFile, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+      ctx.args = result.error !== undefined ? [redact(result.error)] : [originalResult(result.summary)];
     }
     return (await runHook(event, ctx, this.rt.config.hooks)).exitCode;
   }
@@ -248,6 +256,7 @@ class SyncRun {
     const info = await (await gitModule()).commitInfo(rt.paths.repo, sha).catch((): CommitRecord => ({ sha, message: "", author: "", date: "" }));
     if (result === "deployed") recordDeploy(this.state, { ...info, deployedAt: new Date().toISOString(), trigger: "sync", durationMs: Date.now() - this.started });
     this.state.expected = (await deployModule()).expectations(p, await observeContainers(await rt.docker(), true));
+    this.state.expectedAt = sha;
     if (this.state.failed?.sha === sha || result === "deployed") this.state.failed = undefined;
     this.attempt(result, sha);
     if (result === "deployed") {
@@ -330,6 +339,12 @@ class SyncRun {
     const removed = rt.store.prune(rt.config.deploy.keep_releases, protect);
     if (removed.length) log.debug(`releases: pruned ${removed.map((s) => s.slice(0, 12)).join(", ")}`);
   }
+}
+
+/** The original Konta's `$1` for success.sh: the projects each kind of change touched. */
+function originalResult(s: Summary): string {
+  const projects = (list: string[]) => [...new Set(list.map((x) => x.split("/")[0] as string))];
+  return JSON.stringify({ updated: projects(s.updated), added: projects(s.added), removed: projects(s.removed), started: projects(s.started) });
 }
 
 function planLine(sha: string, changed: string[]): string {

@@ -84,7 +84,7 @@ export async function resolveToken(config: KontaConfig, keyFile: string): Promis
     registerSecret(v);
     result = { token: v.startsWith(PREFIX) ? await decryptToken(v, keyFile) : v, source: "config" };
   }
-  registerSecret(result.token);
+  registerSecret(result.token, config.repository.username);
   return result;
 }
 

@@ -25,7 +25,9 @@ export default defineCommand({
       async (rt) => {
         const report = await sync(rt, { now: ctx.args.now, dryRun: ctx.args["dry-run"], wait: Number(ctx.args.wait ?? 0) });
         if (ctx.args.json) {
-          printJson({ ...report, plan: report.plan ? planView(report.plan) : undefined });
+          // the loaded models hold values from host env files: only the plan (masked) is printed
+          const { projects: _models, ...shown } = report;
+          printJson({ ...shown, plan: report.plan ? planView(report.plan) : undefined });
           return report.exitCode;
         }
         if (report.exitCode !== ExitCode.ok) {

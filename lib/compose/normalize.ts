@@ -324,7 +324,8 @@ export class Normalizer {
       managed: labels["konta.managed"] === "true",
       stopped: labels["konta.stopped"] === "true",
       replicas,
-      update_order: deploy?.update_config?.order ?? "stop-first",
+      // konta.rolling: "true" is the original Konta's zero-downtime switch
+      update_order: deploy?.update_config?.order ?? (labels["konta.rolling"] === "true" ? "start-first" : "stop-first"),
     };
 
     if (s.build) model.build = at(["build"], () => this.build(s.build));
@@ -564,6 +565,13 @@ function checkReferences(services: Record<string, ServiceModel>): void {
           s.name,
           ...ref.key,
         ]);
+      }
+      // Konta would deploy the one and never create the other: say so instead of starting half a project
+      if (s.managed && !services[ref.name]?.managed) {
+        throw new ComposeKeyError(
+          `service "${s.name}" needs service "${ref.name}" (${ref.key[0]}), which is not labelled konta.managed: "true", so Konta never creates it; label "${ref.name}" konta.managed: "true", or remove the dependency`,
+          ["services", s.name, ...ref.key],
+        );
       }
     }
   }

@@ -10,6 +10,8 @@ export interface GitSource {
   /** branch or tag */
   ref: string;
   token?: string;
+  /** HTTP Basic user sent with the token: x-access-token (GitHub), oauth2 (GitLab), yours (Bitbucket) */
+  username?: string;
   retry: RetryPolicy;
 }
 
@@ -21,7 +23,7 @@ export interface RemoteHead {
 export function gitHeaders(src: GitSource): Record<string, string> {
   const h: Record<string, string> = { "user-agent": "konta" };
   // Sent up front: a 401-then-retry dance would double the requests of every idle tick.
-  if (src.token) h.Authorization = `Basic ${Buffer.from(`x-access-token:${src.token}`).toString("base64")}`;
+  if (src.token) h.Authorization = `Basic ${Buffer.from(`${src.username ?? "x-access-token"}:${src.token}`).toString("base64")}`;
   return h;
 }
 

@@ -21,6 +21,8 @@ export interface HookContext {
   projects: string[];
   error?: string;
   summaryFile?: string;
+  /** positional arguments, as the original Konta passes them (success: result JSON, failure: the error) */
+  args?: string[];
 }
 
 export interface HookResult {
@@ -49,17 +51,17 @@ export function hookEnvironment(event: HookEvent, ctx: HookContext): Record<stri
   return env;
 }
 
-export function hookPath(releaseDir: string, event: HookEvent): string | undefined {
-  const file = join(releaseDir, "hooks", `${event}.sh`);
+export function hookPath(releaseDir: string, event: HookEvent, name = `${event}.sh`): string | undefined {
+  const file = join(releaseDir, "hooks", name);
   if (!existsSync(file)) return undefined;
   if (!isInside(realpathSync(releaseDir), realpathSync(file))) {
-    throw new InputError(`hooks/${event}.sh is a symlink that leads outside the release; refused`);
+    throw new InputError(`hooks/${name} is a symlink that leads outside the release; refused`);
   }
   return file;
 }
 
-export async function runHook(event: HookEvent, ctx: HookContext, settings: Pick<HooksConfig, "timeout" | "enabled">): Promise<HookResult> {
-  const file = hookPath(ctx.releaseDir, event);
+export async function runHook(event: HookEvent, ctx: HookContext, settings: Pick<HooksConfig, "timeout" | "enabled" | "files">): Promise<HookResult> {
+  const file = hookPath(ctx.releaseDir, event, settings.files?.[event]);
   if (!file) return { ran: false };
   if (!settings.enabled) {
     log.info(`hooks/${event}.sh skipped: hooks are disabled (hooks.enabled: false)`);
@@ -68,7 +70,7 @@ export async function runHook(event: HookEvent, ctx: HookContext, settings: Pick
   const timeoutSeconds = settings.timeout;
   const tag = `hook ${event}.sh`;
   log.info(`[${tag}] running`);
-  const child = spawn("bash", [file], {
+  const child = spawn("bash", [file, ...(ctx.args ?? []).map(redact)], {
     cwd: ctx.releaseDir,
     env: hookEnvironment(event, ctx),
     detached: true, // its own process group, so the timeout reaches grandchildren too

@@ -11,6 +11,7 @@ import {
   createNetwork,
   createVolume,
   disconnectNetwork,
+  inspectNetwork,
   removeContainer,
   removeNetwork,
   renameContainer,
@@ -56,6 +57,10 @@ function explainNetworkError(err: unknown, name: string): unknown {
 }
 
 export async function createNetworkFor(docker: DockerClient, project: string, key: string, n: NetworkModel): Promise<void> {
+  // an external network is shared: another project of this deploy may have created it already,
+  // and it belongs to no project (removing an app must not remove it)
+  if (n.external && (await inspectNetwork(docker, n.name))) return;
+  const owner = n.external ? { [LABEL.external]: "true" } : { [LABEL.project]: project, [LABEL.network]: key, [LABEL.networkHash]: networkHash(n) };
   const ipam = n.ipam
     ? {
         Driver: n.ipam.driver ?? "default",
@@ -73,13 +78,7 @@ export async function createNetworkFor(docker: DockerClient, project: string, ke
       Attachable: n.attachable ?? false,
       EnableIPv6: n.enable_ipv6 ?? false,
       ...(n.enable_ipv4 !== undefined && docker.atLeast("1.47") ? { EnableIPv4: n.enable_ipv4 } : {}),
-      Labels: {
-        ...(n.labels ?? {}),
-        [LABEL.project]: project,
-        [LABEL.network]: key,
-        [LABEL.managed]: "true",
-        [LABEL.networkHash]: networkHash(n),
-      },
+      Labels: { ...(n.labels ?? {}), ...owner, [LABEL.managed]: "true" },
     });
   } catch (err) {
     throw explainNetworkError(err, n.name);

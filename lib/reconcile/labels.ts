@@ -17,6 +17,8 @@ export const LABEL = {
   commit: "konta.commit",
   /** hash of a network's definition, to notice a changed network */
   networkHash: "konta.network-hash",
+  /** an external network Konta created because it was missing (deploy.auto_create_external_networks) */
+  external: "konta.external",
 } as const;
 
 export function isManaged(labels: Record<string, string> | null | undefined): boolean {

@@ -164,6 +164,8 @@ function networkChanged(existing: NetworkSummary | undefined, n: NetworkModel): 
 export interface DesiredProject {
   model: ProjectModel;
   targets: Record<string, ServiceTarget>;
+  /** deploy.auto_create_external_networks: a missing external network is created, not a blocker */
+  createExternalNetworks?: boolean;
 }
 
 function emptyPlan(project: string, kind: ProjectPlan["kind"]): ProjectPlan {
@@ -181,8 +183,12 @@ export function planProject(desired: DesiredProject, observed: Observed): Projec
   for (const key of usedNetworks) {
     const n = model.networks[key] as NetworkModel;
     const existing = observed.networks.get(n.name);
-    if (n.external && !existing) plan.blockers.push(`external network "${n.name}" does not exist; create it first: docker network create ${n.name}`);
-    else if (!existing) plan.networks.create.push(key);
+    if (n.external && !existing && !desired.createExternalNetworks) {
+      plan.blockers.push(`external network "${n.name}" does not exist; create it first (docker network create ${n.name}) or set deploy.auto_create_external_networks: true`);
+    } else if (!existing) {
+      if (n.external) plan.notes.push(`external network ${n.name} does not exist: creating it (deploy.auto_create_external_networks)`);
+      plan.networks.create.push(key);
+    }
     else if (networkChanged(existing, n)) {
       plan.networks.recreate.push(key);
       changedNetworks.add(key);

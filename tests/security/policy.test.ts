@@ -169,3 +169,26 @@ describe("controls", () => {
     expect(MANAGED["konta.managed"]).toBe("true");
   });
 });
+
+describe("smaller leaks", () => {
+  test("sync --dry-run --json prints no value from a host env file", async () => {
+    const repo = rig.repo();
+    repo.write({ [APP]: withWeb({ environment: { PW: "${DB_PASSWORD}" } }) }).commit("uses a host secret");
+    const env = rig.env(repo);
+    env.writeHostEnv("kt-policy", "DB_PASSWORD=hunter2-from-the-host\n");
+    const r = await env.run(["sync", "--dry-run", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).plan).toBeDefined();
+    expect(r.all).not.toContain("hunter2-from-the-host");
+  });
+
+  test("http:// repository URLs: loopback only, unless allow_insecure_http says the network is trusted", async () => {
+    const repo = rig.repo();
+    const env = rig.env(repo, { repoUrl: "http://git.example.com/acme/infra.git" });
+    const refused = await env.run(["status"]);
+    expect(refused.code).toBe(2);
+    expect(refused.all).toContain("clear text");
+    env.writeConfig({ repoUrl: "http://git.example.com/acme/infra.git", repository: { allow_insecure_http: true } });
+    expect((await env.run(["status"])).all).not.toContain("clear text");
+  });
+});

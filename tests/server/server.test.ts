@@ -111,6 +111,7 @@ const PRIVATE = (tag: string) => ({
   "apps/priv/docker-compose.yml": `services:
   app:
     image: ${REGISTRY}/team/app:${tag}
+    init: true
     command: ["sleep", "3600"]
     restart: unless-stopped
     labels: { konta.managed: "true" }
@@ -291,7 +292,9 @@ echo '{"credHelpers":{"${REGISTRY}":"ktest"}}' > /root/.docker/config.json`);
   test("an engine restart during a health gate is not blamed on the commit: no failed commit, no rollback, the next tick deploys it", async () => {
     const slow = `  slow:
     image: konta-test/busybox:1
-    command: ["sh", "-c", "sleep 8; touch /tmp/ready; trap 'exit 0' TERM; while :; do sleep 1; done"]
+    # dies at once on the engine's SIGTERM, while its gate is still waiting for it
+    init: true
+    command: ["sh", "-c", "sleep 8; touch /tmp/ready; while :; do sleep 1; done"]
     healthcheck: { test: ["CMD", "test", "-f", "/tmp/ready"], interval: 1s, retries: 60 }
     labels: { konta.managed: "true" }
 `;

@@ -33,6 +33,7 @@ export interface GitServer {
 export interface GitServerOptions {
   root: string; // GIT_PROJECT_ROOT: bare repositories live here
   token?: string; // when set, every request needs Basic auth with this password
+  username?: string; // when set, and that user name (GitLab's oauth2, a Bitbucket user); else any
   port?: number;
   host?: string;
 }
@@ -45,7 +46,7 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const authHeader = req.headers.authorization;
-    const authorized = expected === undefined || basicPassword(authHeader) === expected;
+    const authorized = expected === undefined || (basicPassword(authHeader) === expected && (!opts.username || basicUser(authHeader) === opts.username));
     requests.push({ method: req.method ?? "GET", path: url.pathname + url.search, authorized, authorization: authHeader });
 
     const fault = faults[0];
@@ -130,6 +131,11 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
         server.close(() => resolve());
       }),
   };
+}
+
+function basicUser(header: string | undefined): string | undefined {
+  if (!header?.startsWith("Basic ")) return undefined;
+  return Buffer.from(header.slice(6), "base64").toString("utf8").split(":")[0];
 }
 
 function basicPassword(header: string | undefined): string | undefined {
