@@ -4,7 +4,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { InputError } from "./errors.ts";
-import { writeFileAtomic } from "./fsutil.ts";
+import { ensureDir, writeFileAtomic } from "./fsutil.ts";
+import { log } from "./log.ts";
 import { encryptToken, isEncrypted } from "./token.ts";
 
 export interface RepositoryConfig {
@@ -137,7 +138,13 @@ export async function loadConfig(path: string, cache?: ConfigCache): Promise<Kon
   if (!config) {
     const { parseConfig } = await import("./config-parse.ts");
     config = parseConfig(text, file);
-    if (cache && existsSync(dirname(cache.file))) await writeCache(cache, key, config);
+    // once per change of the file (idle ticks read the cache): `konta status` repeats them
+    for (const w of config.warnings) log.warn(w);
+    // the first run creates the state dir (0700) if its parent exists, so the second reads the cache
+    if (cache && existsSync(dirname(dirname(cache.file)))) {
+      ensureDir(dirname(cache.file), 0o700);
+      await writeCache(cache, key, config);
+    }
   }
   checkConfigPermissions(file, config.repository.token !== undefined);
   return config;

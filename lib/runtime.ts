@@ -43,7 +43,6 @@ export class Runtime {
     const paths = statePaths(stateDir);
     const cache = BUILD ? { file: paths.configCache, build: BUILD, keyFile: paths.key } : undefined;
     const config = await loadConfig(flags.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG, cache);
-    for (const w of config.warnings) log.warn(w);
     return new Runtime(config, stateDir);
   }
 

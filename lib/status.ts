@@ -36,6 +36,8 @@ export interface StatusReport {
   drift: DriftItem[];
   engine?: { version: string; api: string };
   engineError?: string;
+  /** what the config says that Konta does not use (keys of the original Konta, a plain-text token) */
+  configWarnings: string[];
 }
 
 export async function status(rt: Runtime): Promise<StatusReport> {
@@ -49,6 +51,7 @@ export async function status(rt: Runtime): Promise<StatusReport> {
     ...(state.failed ? { failed: state.failed } : {}),
     projects: [],
     drift: [],
+    configWarnings: rt.config.warnings,
   };
   let docker;
   try {

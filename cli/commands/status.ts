@@ -33,6 +33,7 @@ export default defineCommand({
       }
       if (s.held) lines.push(`held       at ${s.held.sha.slice(0, 12)} since ${ago(s.held.since)} by konta rollback (a new commit or \`konta resume\` lifts it)`);
       if (s.failed) lines.push(`failed     ${s.failed.sha.slice(0, 12)} ${ago(s.failed.at)}: ${s.failed.error.split("\n")[0]} (not retried until a new commit or \`konta sync --now\`)`);
+      for (const w of s.configWarnings) lines.push(`config     ${w}`);
       if (s.engineError) lines.push(`engine     unreachable: ${s.engineError}`);
       else if (s.engine) lines.push(`engine     Docker ${s.engine.version} (API ${s.engine.api})`);
       for (const p of s.projects) {

@@ -3,7 +3,7 @@
 // its API: a health gate sees containers exit and would blame the commit. The engine's /events
 // stream shows both halves: a `kill` that Konta did not ask for, then the end of the stream
 // when the engine process goes away.
-import type { DockerClient } from "./client.ts";
+import { type DockerClient, readJsonStream } from "./client.ts";
 
 /** How long a signalled shutdown may take before the stream ends (dockerd's default stop timeout, and margin). */
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -24,30 +24,14 @@ export class EngineWatch {
   private async follow(): Promise<void> {
     try {
       const body = await this.docker.events({ type: ["container"], event: ["kill"] }, this.abort.signal);
-      const decoder = new TextDecoder();
-      let buffer = "";
-      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let nl = buffer.indexOf("\n");
-        while (nl >= 0) {
-          this.note(buffer.slice(0, nl));
-          buffer = buffer.slice(nl + 1);
-          nl = buffer.indexOf("\n");
-        }
-      }
+      await readJsonStream(body, (e) => {
+        const id = (e as { Actor?: { ID?: string } }).Actor?.ID;
+        if (id && !this.docker.stopping.has(id)) this.foreignKills.add(id);
+      });
     } catch {
       // a broken stream is an ended one
     }
     if (!this.abort.signal.aborted) this.ended = true;
-  }
-
-  private note(line: string): void {
-    try {
-      const id = (JSON.parse(line) as { Actor?: { ID?: string } }).Actor?.ID;
-      if (id && !this.docker.stopping.has(id)) this.foreignKills.add(id);
-    } catch {
-      // not an event
-    }
   }
 
   static start(docker: DockerClient): EngineWatch {
