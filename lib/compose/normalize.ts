@@ -258,10 +258,19 @@ export class Normalizer {
           throw new Error(`env file ${this.displayPath(f.path)} does not exist (mark it required: false if it is optional)`);
         }
         if (isDirectory(f.path)) throw new Error(`env file ${this.displayPath(f.path)} is a directory`);
-        Object.assign(vars, parseDotenv(readText(f.path), (name) => vars[name] ?? this.ctx.env(name)));
+        Object.assign(vars, this.readDotenv(f.path, "env file", (name) => vars[name] ?? this.ctx.env(name)));
       }),
     );
     return vars;
+  }
+
+  /** An env or label file; its errors name the file (never a line of it: it may be a host file). */
+  private readDotenv(file: string, what: string, lookup?: Lookup): Record<string, string | undefined> {
+    try {
+      return parseDotenv(readText(file), lookup);
+    } catch (err) {
+      throw new Error(`${what} ${this.displayPath(file)}: ${(err as Error).message}`);
+    }
   }
 
   private displayPath(abs: string): string {
@@ -291,7 +300,7 @@ export class Normalizer {
       at(["label_file", i], () => {
         if (!isInside(this.ctx.repoRoot, f)) this.checkHostPath(f);
         if (!exists(f)) throw new Error(`label file ${this.displayPath(f)} does not exist`);
-        for (const [k, v] of Object.entries(parseDotenv(readText(f)))) if (v !== undefined) labels[k] = v;
+        for (const [k, v] of Object.entries(this.readDotenv(f, "label file"))) if (v !== undefined) labels[k] = v;
       });
     }
     Object.assign(labels, stringMap(s.labels ?? {}));

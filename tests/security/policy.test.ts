@@ -182,6 +182,16 @@ describe("smaller leaks", () => {
     expect(r.all).not.toContain("hunter2-from-the-host");
   });
 
+  test("default config: a host file read as label_file is refused without quoting a line of it", async () => {
+    const repo = rig.repo();
+    repo.write({ [APP]: withWeb({ label_file: ["/etc/passwd"] }) }).commit("reads a host file");
+    const env = rig.env(repo);
+    const r = await env.run(["sync"]);
+    expect(r.code).toBe(2);
+    expect(r.all).toContain("/etc/passwd");
+    expect(r.all).not.toMatch(/root:x?:?0/);
+  });
+
   test("http:// repository URLs: loopback only, unless allow_insecure_http says the network is trusted", async () => {
     const repo = rig.repo();
     const env = rig.env(repo, { repoUrl: "http://git.example.com/acme/infra.git" });
