@@ -8,6 +8,7 @@ import { EngineWatch } from "./docker/events.ts";
 import { inspectImage, pullImage } from "./docker/images.ts";
 import { buildImage } from "./docker/build.ts";
 import { containerReferences } from "./compose/policy.ts";
+import { crossProjectConflicts, orderProjects } from "./reconcile/cross.ts";
 import { DeployError, errorMessage, InputError, UnreachableError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { log, progress } from "./log.ts";
@@ -21,6 +22,7 @@ import {
   isJob,
   type Plan,
   planProject,
+  foreignProjects,
   planRemoval,
   projectHasChanges,
   removedProjects,
@@ -46,6 +48,8 @@ export interface DeployOptions {
   /** deploy.allow_privileged: false: no `container:` reference to a container Konta does not manage */
   restricted?: boolean;
   createExternalNetworks?: boolean;
+  /** this Konta instance (repository, branch, path): only what it created is pruned */
+  instance?: string;
 }
 
 export interface Prepared {
@@ -67,6 +71,8 @@ async function localImageIds(docker: DockerClient, services: ServiceModel[]): Pr
 function plan(projects: LoadedProject[], images: Map<string, string | undefined>, observed: Observed, opts: DeployOptions, pinned?: Record<string, ProjectExpectation>) {
   const desired = new Map<string, DesiredProject>();
   const out: Plan = { projects: [] };
+  // what this instance deployed last counts as its own whatever the label says (a changed repository.url)
+  const foreign = foreignProjects(observed, opts.instance, new Set(Object.keys(opts.prior ?? {})));
   for (const model of projects) {
     const targets: Record<string, ServiceTarget> = {};
     const awaited = awaitedForCompletion(model);
@@ -81,9 +87,16 @@ function plan(projects: LoadedProject[], images: Map<string, string | undefined>
     if (opts.restricted) projectPlan.blockers.push(...foreignContainerRefs(model, observed));
     out.projects.push(projectPlan);
   }
-  if (opts.pruneRemovedApps) {
-    for (const name of removedProjects(observed, new Set(desired.keys()))) out.projects.push(planRemoval(name, observed));
+  for (const [name, owner] of foreign) {
+    if (!desired.has(name)) log.info(`${name}: deployed by another Konta instance (konta.instance=${owner}); left alone`);
   }
+  if (opts.pruneRemovedApps) {
+    for (const name of removedProjects(observed, new Set(desired.keys()), opts.instance, new Set(Object.keys(opts.prior ?? {})))) {
+      out.projects.push(planRemoval(name, observed));
+    }
+  }
+  for (const [name, blockers] of crossProjectConflicts(desired)) out.projects.find((p) => p.project === name)?.blockers.push(...blockers);
+  out.projects = orderProjects(out.projects, desired, observed);
   return { desired, plan: out };
 }
 
@@ -169,7 +182,7 @@ export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string
       if (!projectHasChanges(projectPlan)) continue;
       touched.push(projectPlan.project);
       try {
-        await applyProject(p.desired.get(projectPlan.project), projectPlan, { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate }, summary);
+        await applyProject(p.desired.get(projectPlan.project), projectPlan, { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate, instance: opts.instance }, summary);
       } catch (err) {
         summary.failed.push(projectPlan.project);
         throw new ApplyFailure((await watch.lost()) ? engineWentAway(err) : err, touched, summary);
@@ -209,7 +222,7 @@ export async function restore(previous: ReleaseRef | undefined, touched: string[
     const d = desired.get(name);
     const projectPlan = d ? planProject(d, observed) : planRemoval(name, observed);
     try {
-      const applyOpts = { docker: opts.docker, commit: previous?.sha ?? "", parallel: opts.parallel, gate: opts.gate, pinImages: true };
+      const applyOpts = { docker: opts.docker, commit: previous?.sha ?? "", parallel: opts.parallel, gate: opts.gate, pinImages: true, instance: opts.instance };
       await applyProject(d, projectPlan, applyOpts, emptySummary());
       log.info(`${name}: rolled back to ${previous ? previous.sha.slice(0, 12) : "nothing (it was new)"}`);
     } catch (err) {

@@ -79,6 +79,16 @@ export class Runtime {
     return this.passthroughEnv;
   }
 
+  /**
+   * Which Konta instance this is, as a label on what it creates: derived from what it deploys
+   * (repository, branch, path), so it survives a lost state dir, and two instances on one engine
+   * (staging and prod configs, two repositories) never prune each other's projects.
+   */
+  get instance(): string {
+    const r = this.config.repository;
+    return new Bun.CryptoHasher("sha256").update(`${r.url}\n${r.branch}\n${r.path}`).digest("hex").slice(0, 12);
+  }
+
   /** Where hooks and summaries of one run go. */
   runDir(): string {
     const dir = join(this.paths.root, "run");

@@ -62,7 +62,7 @@ export async function status(rt: Runtime): Promise<StatusReport> {
   }
   report.engine = { version: docker.engineVersion, api: docker.apiVersion };
   const containers = await observeContainers(docker);
-  report.drift = detectDrift(state.expected, containers, { prune: rt.config.deploy.prune_removed_apps, hostInputs: hostInputsOf(rt, live) });
+  report.drift = detectDrift(state.expected, containers, { prune: rt.config.deploy.prune_removed_apps, hostInputs: hostInputsOf(rt, live), instance: rt.instance });
   for (const [project, exp] of Object.entries(state.expected).sort(([a], [b]) => a.localeCompare(b))) {
     const services: ServiceStatus[] = [];
     for (const [name, target] of Object.entries(exp.services).sort(([a], [b]) => a.localeCompare(b))) {

@@ -61,6 +61,7 @@ export function deployOptions(rt: Runtime, docker: DeployOptions["docker"], prio
     prior,
     restricted: !d.allow_privileged,
     createExternalNetworks: d.auto_create_external_networks,
+    instance: rt.instance,
   };
 }
 
@@ -170,6 +171,7 @@ class SyncRun {
     const drift = detectDrift(this.state.expected, containers, {
       prune: rt.config.deploy.prune_removed_apps,
       hostInputs: hostInputsOf(rt, sha),
+      instance: rt.instance,
     });
     if (!drift.length) {
       if (!this.opts.dryRun && (this.state.lastAttempt?.result !== result || this.state.lastAttempt?.sha !== sha)) this.attempt(result, sha);

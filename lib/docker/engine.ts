@@ -16,6 +16,7 @@ export interface ContainerSummary {
   Created: number;
   Mounts?: { Type: string; Source: string; Destination: string }[];
   NetworkSettings?: { Networks?: Record<string, unknown> };
+  Ports?: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
 }
 
 export interface ContainerInspect {

@@ -34,6 +34,7 @@ export interface ApplyOptions {
   parallel: number;
   gate: GateOptions;
   pinImages?: boolean;
+  instance?: string;
 }
 
 const DEFAULT_STOP_SECONDS = 10;
@@ -125,7 +126,7 @@ class ProjectApplier {
     if (!target?.imageId) throw new DeployError(`image ${s.image} for ${model.name}/${s.name} is not present on this host`);
     let spec;
     try {
-      spec = containerSpec(s, n, { project: model, commit: this.opts.commit, imageId: target.imageId, configHash: target.hash, apiVersion: this.opts.docker.apiVersion, pinImage: this.opts.pinImages });
+      spec = containerSpec(s, n, { project: model, commit: this.opts.commit, imageId: target.imageId, configHash: target.hash, apiVersion: this.opts.docker.apiVersion, pinImage: this.opts.pinImages, instance: this.opts.instance });
     } catch (err) {
       if (err instanceof EngineFeatureError) throw new DeployError(`${model.name}/${s.name}: ${err.message}`);
       throw err;

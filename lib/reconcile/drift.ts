@@ -1,6 +1,7 @@
 // Drift: containers that no longer match the live release (changed, stopped or removed by hand).
 // Checked on every idle tick from what state.json remembers, without loading any Compose file.
 import type { ProjectExpectation } from "../state.ts";
+import { isOurs } from "./labels.ts";
 import type { ObservedContainer } from "./observe.ts";
 import { type Action, planService } from "./plan.ts";
 
@@ -28,7 +29,7 @@ function describe(a: Action): string {
 export function detectDrift(
   expected: Record<string, ProjectExpectation>,
   containers: ObservedContainer[],
-  opts: { prune: boolean; hostInputs?: (project: string) => string },
+  opts: { prune: boolean; hostInputs?: (project: string) => string; instance?: string },
 ): DriftItem[] {
   const drift: DriftItem[] = [];
   const byService = new Map<string, ObservedContainer[]>();
@@ -54,7 +55,7 @@ export function detectDrift(
     }
   }
   if (opts.prune) {
-    const gone = new Set(containers.filter((c) => c.kontaCreated && c.project && !expected[c.project]).map((c) => c.project as string));
+    const gone = new Set(containers.filter((c) => isOurs(c, opts.instance) && c.project && !expected[c.project]).map((c) => c.project as string));
     for (const project of gone) drift.push({ project, what: "app folder is not in the live release; its containers are still there" });
   }
   return drift;

@@ -19,6 +19,8 @@ export const LABEL = {
   networkHash: "konta.network-hash",
   /** an external network Konta created because it was missing (deploy.auto_create_external_networks) */
   external: "konta.external",
+  /** which Konta instance (repository, branch, path) created a container */
+  instance: "konta.instance",
 } as const;
 
 export function isManaged(labels: Record<string, string> | null | undefined): boolean {
@@ -28,6 +30,15 @@ export function isManaged(labels: Record<string, string> | null | undefined): bo
 /** Created by a Konta deploy (not only labelled managed by someone running docker compose by hand). */
 export function isKontaCreated(labels: Record<string, string> | null | undefined): boolean {
   return isManaged(labels) && !!labels?.[LABEL.commit];
+}
+
+/**
+ * This instance's containers: created by Konta, and by this instance (containers from before
+ * instances were labelled count as this instance's, as they did then).
+ */
+export function isOurs(c: { kontaCreated: boolean; labels: Record<string, string> }, instance: string | undefined): boolean {
+  const owner = c.labels[LABEL.instance];
+  return c.kontaCreated && (!instance || !owner || owner === instance);
 }
 
 export function containerName(project: string, service: string, n: number, containerNameOverride?: string): string {

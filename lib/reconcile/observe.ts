@@ -24,6 +24,8 @@ export interface ObservedContainer {
   binds: string[];
   /** networks it is attached to */
   networks: string[];
+  /** host ports it holds while running, "port/protocol" */
+  hostPorts: string[];
 }
 
 export interface Observed {
@@ -53,6 +55,7 @@ export function toObserved(c: ContainerSummary): ObservedContainer {
     created: c.Created,
     binds: (c.Mounts ?? []).filter((m) => m.Type === "bind").map((m) => m.Source),
     networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+    hostPorts: [...new Set((c.Ports ?? []).flatMap((p) => (p.PublicPort ? [`${p.PublicPort}/${p.Type}`] : [])))],
   };
 }
 

@@ -4,7 +4,7 @@
 import type { NetworkModel, ProjectModel, ServiceModel } from "../compose/model.ts";
 import { canonicalJson, serviceHash, sha256 } from "../compose/hash.ts";
 import type { NetworkSummary } from "../docker/engine.ts";
-import { containerName, LABEL } from "./labels.ts";
+import { containerName, isOurs, LABEL } from "./labels.ts";
 import { startLevels } from "./order.ts";
 import type { Observed, ObservedContainer } from "./observe.ts";
 
@@ -262,11 +262,22 @@ export function planRemoval(project: string, observed: Observed): ProjectPlan {
   return plan;
 }
 
-/** Projects in the engine that Konta deployed but that are not in the release. */
-export function removedProjects(observed: Observed, desired: Set<string>): string[] {
+/** Projects in the engine that this Konta instance deployed but that are not in the release. */
+export function removedProjects(observed: Observed, desired: Set<string>, instance?: string, known: Set<string> = new Set()): string[] {
   const out = new Set<string>();
-  for (const c of observed.containers) if (c.kontaCreated && c.project && !desired.has(c.project)) out.add(c.project);
+  for (const c of observed.containers) {
+    if (c.project && !desired.has(c.project) && (isOurs(c, instance) || (c.kontaCreated && known.has(c.project)))) out.add(c.project);
+  }
   return [...out].sort();
+}
+
+/** Projects whose containers another Konta instance (another repository, branch or path) created. */
+export function foreignProjects(observed: Observed, instance: string | undefined, known: Set<string> = new Set()): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of observed.containers) {
+    if (c.kontaCreated && c.project && !isOurs(c, instance) && !known.has(c.project)) out.set(c.project, c.labels[LABEL.instance] as string);
+  }
+  return out;
 }
 
 export function projectHasChanges(p: ProjectPlan): boolean {

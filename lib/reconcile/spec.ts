@@ -15,6 +15,8 @@ export interface SpecContext {
   apiVersion: string;
   /** create from the image ID, not the tag (restoring what ran before a tag moved) */
   pinImage?: boolean;
+  /** the konta.instance label: which Konta instance owns the container */
+  instance?: string;
 }
 
 export interface ContainerSpec {
@@ -156,6 +158,7 @@ export function containerLabels(s: ServiceModel, n: number, ctx: SpecContext): R
     [LABEL.configHash]: ctx.configHash,
     [LABEL.image]: ctx.imageId,
     [LABEL.commit]: ctx.commit,
+    ...(ctx.instance ? { [LABEL.instance]: ctx.instance } : {}),
   };
 }
 

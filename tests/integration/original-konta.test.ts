@@ -5,8 +5,8 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { compose, sleeper } from "../support/compose.ts";
-import { engine, inspect } from "../support/docker.ts";
+import { compose, httpService, sleeper } from "../support/compose.ts";
+import { engine, freePort, inspect } from "../support/docker.ts";
 import { startGitServer } from "../support/git-server.ts";
 import { TestRepo } from "../support/repo.ts";
 import { TOKEN, useRig } from "../support/rig.ts";
@@ -244,6 +244,38 @@ describe("found in review", () => {
     expect(await inspect("kt-orig-web-1")).toBeUndefined();
   });
 
+  test("a host port moved from one project to another in one commit deploys, whatever their names", async () => {
+    const [p1, p2] = [await freePort(), await freePort()];
+    const repo = rig.repo();
+    repo.write({ "apps/kt-orig-zz/docker-compose.yml": compose({ services: { web: httpService(p1) } }) }).commit("zz on p1");
+    const env = rig.env(repo);
+    expect((await env.run(["sync"])).code).toBe(0);
+    repo
+      .write({
+        "apps/kt-orig-aa/docker-compose.yml": compose({ services: { web: httpService(p1) } }),
+        "apps/kt-orig-zz/docker-compose.yml": compose({ services: { web: httpService(p2) } }),
+      })
+      .commit("aa takes p1, zz moves to p2");
+    const r = await env.run(["sync"]);
+    expect({ code: r.code, all: r.all }).toMatchObject({ code: 0 });
+    expect((await inspect("kt-orig-aa-web-1"))?.State.Running).toBe(true);
+    expect((await inspect("kt-orig-zz-web-1"))?.State.Running).toBe(true);
+  });
+
+  test("two projects asking for the same container_name: exit 2 before anything changes", async () => {
+    const repo = rig.repo();
+    repo
+      .write({
+        "apps/kt-orig-a/docker-compose.yml": compose({ services: { web: sleeper({ container_name: "kt-orig-shared-name" }) } }),
+        "apps/kt-orig-b/docker-compose.yml": compose({ services: { web: sleeper({ container_name: "kt-orig-shared-name" }) } }),
+      })
+      .commit("same name twice");
+    const r = await rig.env(repo).run(["sync"]);
+    expect(r.code).toBe(2);
+    expect(r.all).toContain('container name "kt-orig-shared-name" is asked for by kt-orig-a too');
+    expect(await inspect("kt-orig-shared-name")).toBeUndefined();
+  });
+
   test("a failed deploy whose previous release no longer loads is still recorded as failed", async () => {
     const repo = rig.repo();
     const v1 = repo.write({ "apps/kt-orig/docker-compose.yml": compose({ services: { web: sleeper() } }) }).commit("v1");
@@ -257,5 +289,30 @@ describe("found in review", () => {
     expect(r.all).toContain("automatic rollback impossible");
     const status = JSON.parse((await env.run(["status", "--json"])).stdout);
     expect(status.failed?.sha).toBe(v2);
+  });
+});
+
+describe("two Konta instances on one engine", () => {
+  test("each prunes only what it deployed, and says when a project belongs to the other", async () => {
+    const a = rig.repo();
+    const b = rig.repo();
+    a.write({ "apps/kt-insta/docker-compose.yml": compose({ services: { web: sleeper() } }) }).commit("a");
+    b.write({ "apps/kt-instb/docker-compose.yml": compose({ services: { web: sleeper() } }) }).commit("b");
+    const envA = rig.env(a);
+    const envB = rig.env(b);
+    expect((await envA.run(["sync"])).code).toBe(0);
+    const rb = await envB.run(["sync"]);
+    expect({ code: rb.code, all: rb.all }).toMatchObject({ code: 0 });
+    expect(rb.all).toContain("kt-insta: deployed by another Konta instance");
+    expect((await inspect("kt-insta-web-1"))?.State.Running).toBe(true);
+    expect((await inspect("kt-instb-web-1"))?.Config.Labels["konta.instance"]).toMatch(/^[0-9a-f]{12}$/);
+    // idle runs of either leave the other's project alone
+    expect((await envB.run(["sync"])).all).toContain("up to date");
+    expect((await envA.run(["sync"])).all).toContain("up to date");
+    // A drops its app: A removes it, B's stays
+    a.write({ "apps/kt-insta": null, "apps/kt-insta2/docker-compose.yml": compose({ services: { web: sleeper() } }) }).commit("a2");
+    expect((await envA.run(["sync"])).code).toBe(0);
+    expect(await inspect("kt-insta-web-1")).toBeUndefined();
+    expect((await inspect("kt-instb-web-1"))?.State.Running).toBe(true);
   });
 });

@@ -5,7 +5,8 @@ import { serviceHash } from "../../lib/compose/hash.ts";
 import { detectDrift } from "../../lib/reconcile/drift.ts";
 import type { Observed, ObservedContainer } from "../../lib/reconcile/observe.ts";
 import { expectations, type Prepared } from "../../lib/deploy.ts";
-import { awaitedForCompletion, isJob, planProject, planRemoval, planService, recreateReasons, removedProjects, serviceTarget, type ServiceTarget } from "../../lib/reconcile/plan.ts";
+import { crossProjectConflicts, orderProjects } from "../../lib/reconcile/cross.ts";
+import { awaitedForCompletion, isJob, type ProjectPlan, planProject, planRemoval, planService, recreateReasons, removedProjects, serviceTarget, type ServiceTarget } from "../../lib/reconcile/plan.ts";
 import { containerSpec } from "../../lib/reconcile/spec.ts";
 import { startLevels } from "../../lib/reconcile/order.ts";
 
@@ -29,6 +30,7 @@ function container(over: Partial<ObservedContainer> = {}): ObservedContainer {
     created: seq,
     binds: [],
     networks: [],
+    hostPorts: [],
     ...over,
   };
 }
@@ -213,3 +215,27 @@ describe("a finished job or a stopped service (exit 0 after an engine restart or
 function kindsOf(actions: { type: string; number: number }[]): string[] {
   return actions.map((a) => `${a.type}#${a.number}`);
 }
+
+describe("projects sharing one engine: names and host ports", () => {
+  const project = (name: string, services: Record<string, Partial<ServiceModel>>): ProjectModel => ({ ...model(services), name });
+  const desiredOf = (...ms: ProjectModel[]) =>
+    new Map(ms.map((m) => [m.name, { model: m, targets: Object.fromEntries(Object.values(m.services).map((s) => [s.name, serviceTarget(s, "sha256:a")])) }]));
+  const port = (published: string) => ({ ports: [{ target: 80, published, protocol: "tcp" as const }] });
+
+  test("two projects asking for one container name or host port: the second is blocked", () => {
+    const conflicts = crossProjectConflicts(desiredOf(project("a", { web: { ...port("8080"), container_name: "proxy" } }), project("b", { web: { ...port("8080"), container_name: "proxy" } })));
+    expect([...conflicts.keys()]).toEqual(["b"]);
+    expect(conflicts.get("b")).toEqual(['container name "proxy" is asked for by a too; one of them must change it', "host port 8080/tcp is asked for by a too; one of them must change it"]);
+    expect(crossProjectConflicts(desiredOf(project("a", { web: port("8080") }), project("b", { web: port("8081") }))).size).toBe(0);
+  });
+
+  test("a project giving up a host port another takes in the same commit is applied first", () => {
+    // "zz" runs on 8080 today; "aa" takes 8080 in this commit and zz moves to 9090
+    const desired = desiredOf(project("aa", { web: port("8080") }), project("zz", { web: port("9090") }));
+    const holder = container({ project: "zz", service: "web", name: "zz-web-1", hostPorts: ["8080/tcp"] });
+    const plans = ["aa", "zz"].map((p) => ({ project: p }) as ProjectPlan);
+    expect(orderProjects(plans, desired, observed([holder])).map((p) => p.project)).toEqual(["zz", "aa"]);
+    // nothing shared: alphabetical, as before
+    expect(orderProjects(plans, desired, observed([])).map((p) => p.project)).toEqual(["aa", "zz"]);
+  });
+});
