@@ -13,7 +13,7 @@ export interface ActionView {
 
 export function actionView(a: Action): ActionView {
   const container = "container" in a ? a.container.name : undefined;
-  const why = a.type === "recreate" ? a.reasons.join(", ") : a.type === "create" || a.type === "remove" || a.type === "stop" ? a.reason : undefined;
+  const why = a.type === "recreate" ? `${a.reasons.join(", ")}${a.order ? `; ${a.order}` : ""}` : a.type === "create" || a.type === "remove" || a.type === "stop" ? a.reason : undefined;
   return { type: a.type, service: a.service, replica: a.number, ...(container ? { container } : {}), ...(why ? { why } : {}) };
 }
 

@@ -28,7 +28,7 @@ export interface ServiceTarget {
 
 export type Action =
   | { type: "create"; service: string; number: number; reason: string }
-  | { type: "recreate"; service: string; number: number; container: ObservedContainer; reasons: string[] }
+  | { type: "recreate"; service: string; number: number; container: ObservedContainer; reasons: string[]; order?: "start-first" }
   | { type: "start"; service: string; number: number; container: ObservedContainer }
   | { type: "stop"; service: string; number: number; container: ObservedContainer; reason: string }
   | { type: "remove"; service: string; number: number; container: ObservedContainer; reason: string };
@@ -228,6 +228,8 @@ export function planProject(desired: DesiredProject, observed: Observed): Projec
         .map((dep) => `${dep} is recreated`),
     ];
     const actions = planService(model.name, s.name, t, current.get(s.name) ?? [], reasons);
+    // shown by `konta plan`: the new container starts before the old one goes (konta.rolling)
+    if (s.update_order === "start-first") for (const a of actions) if (a.type === "recreate") a.order = "start-first";
     if (actions.some((a) => a.type === "create" || a.type === "recreate")) replaced.add(s.name);
     if (actions.length) plan.actions.push(...actions);
     else plan.unchanged.push(s.name);

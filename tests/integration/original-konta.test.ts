@@ -151,6 +151,9 @@ describe("labels and networks as the original treats them", () => {
     expect((await env.run(["sync"])).code).toBe(0);
     const before = (await inspect("kt-orig-web-1"))?.Id;
     repo.write({ "apps/kt-orig/docker-compose.yml": web("2") }).commit("v2");
+    const plan = await env.run(["plan"]);
+    expect(plan.code).toBe(10);
+    expect(plan.stdout).toContain("recreate web (config changed; start-first)");
     const r = await env.run(["sync", "--now"]);
     expect(r.code).toBe(0);
     expect(r.all).toContain("start-first");
