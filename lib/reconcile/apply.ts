@@ -11,6 +11,7 @@ import {
   createNetwork,
   createVolume,
   disconnectNetwork,
+  inspectContainer,
   inspectNetwork,
   removeContainer,
   removeNetwork,
@@ -25,7 +26,7 @@ import { containerName, LABEL } from "./labels.ts";
 import type { ObservedContainer } from "./observe.ts";
 import { forEachLimit, startLevels } from "./order.ts";
 import { type Action, type DesiredProject, isOneShot, networkHash, type ProjectPlan } from "./plan.ts";
-import { containerSpec, EngineFeatureError } from "./spec.ts";
+import { containerSpec, EngineFeatureError, type InspectedMount, inheritAnonymousVolumes } from "./spec.ts";
 import type { Summary } from "./summary.ts";
 
 export interface ApplyOptions {
@@ -119,8 +120,11 @@ class ProjectApplier {
     await removeContainer(this.opts.docker, c.id, c.name);
   }
 
-  /** Create (and connect) a container for replica `n`, under `name`. Returns its ID. */
-  private async create(s: ServiceModel, n: number, name: string): Promise<string> {
+  /** Mounts of containers removed ahead of their replacement (a replaced network), by service#number. */
+  readonly removedMounts = new Map<string, InspectedMount[]>();
+
+  /** Create (and connect) a container for replica `n`, under `name`; `inherit`: the replaced container's mounts. Returns its ID. */
+  private async create(s: ServiceModel, n: number, name: string, inherit?: InspectedMount[]): Promise<string> {
     const model = this.model as ProjectModel;
     const target = this.desired?.targets[s.name];
     if (!target?.imageId) throw new DeployError(`image ${s.image} for ${model.name}/${s.name} is not present on this host`);
@@ -131,6 +135,7 @@ class ProjectApplier {
       if (err instanceof EngineFeatureError) throw new DeployError(`${model.name}/${s.name}: ${err.message}`);
       throw err;
     }
+    if (inherit) inheritAnonymousVolumes(spec.body, inherit, new Set(Object.values(model.volumes).map((v) => v.name)));
     const id = await createContainer(this.opts.docker, name, spec.body, spec.platform);
     for (const c of spec.connect) await connectNetwork(this.opts.docker, c.network, id, c.endpoint);
     return id;
@@ -167,7 +172,7 @@ class ProjectApplier {
         const svc = s as ServiceModel;
         const name = containerName(this.model?.name as string, a.service, a.number, svc.container_name);
         progress(`${name}: creating`);
-        const id = await this.create(svc, a.number, name);
+        const id = await this.create(svc, a.number, name, this.removedMounts.get(`${a.service}#${a.number}`));
         if (!svc.stopped) await this.start(id, name, svc);
         (a.reason === NETWORK_REPLACED ? this.summary.updated : this.summary.added).push(label);
         return;
@@ -178,7 +183,7 @@ class ProjectApplier {
         const order = svc.update_order;
         progress(`${name}: recreating (${a.reasons.join(", ")}; ${order})`);
         const tmp = `${a.container.id.slice(0, 12)}_${name}`;
-        const id = await this.create(svc, a.number, tmp);
+        const id = await this.create(svc, a.number, tmp, (await inspectContainer(this.opts.docker, a.container.id))?.Mounts);
         if (order === "start-first" && !svc.stopped) {
           await this.start(id, tmp, svc, true);
           // out of DNS and off the networks first, so new connections only reach the new container
@@ -210,7 +215,10 @@ export async function applyProject(desired: DesiredProject | undefined, plan: Pr
     for (const key of plan.networks.recreate) {
       const n = model.networks[key] as NetworkModel;
       for (const a of plan.actions) {
-        if (a.type === "recreate" && a.reasons.includes(`network ${key} changed`)) await applier.remove(a.container, `network ${key} changed`);
+        if (a.type === "recreate" && a.reasons.includes(`network ${key} changed`)) {
+          applier.removedMounts.set(`${a.service}#${a.number}`, (await inspectContainer(docker, a.container.id))?.Mounts ?? []);
+          await applier.remove(a.container, `network ${key} changed`);
+        }
       }
       log.info(`network ${n.name}: recreating (definition changed)`);
       try {

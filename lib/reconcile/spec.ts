@@ -162,6 +162,37 @@ export function containerLabels(s: ServiceModel, n: number, ctx: SpecContext): R
   };
 }
 
+/** A mount of a container as the engine reports it (GET /containers/{id}/json). */
+export interface InspectedMount {
+  Type: string;
+  Name?: string;
+  Destination: string;
+}
+
+/**
+ * What Docker Compose does on a recreate: the old container's anonymous volumes (`volumes:
+ * ["/data"]`, an image's VOLUME) go to the new container at the same path, unless the new
+ * definition mounts something else there. Without this a recreate starts from an empty volume and
+ * the old one is orphaned: a postgres without a named volume would come back empty.
+ */
+export function inheritAnonymousVolumes(body: Record<string, unknown>, old: InspectedMount[], namedVolumes: Set<string>): void {
+  const host = body.HostConfig as { Mounts?: Record<string, unknown>[]; Binds?: string[]; Tmpfs?: Record<string, string> };
+  const mounts = host.Mounts ?? [];
+  const taken = new Set<string>([
+    ...mounts.filter((m) => m.Source !== undefined || m.Type !== "volume").map((m) => m.Target as string),
+    ...(host.Binds ?? []).map((b) => b.split(":")[1] as string),
+    ...Object.keys(host.Tmpfs ?? {}),
+  ]);
+  for (const m of old) {
+    if (m.Type !== "volume" || !m.Name || namedVolumes.has(m.Name) || taken.has(m.Destination)) continue;
+    const anonymous = mounts.find((x) => x.Type === "volume" && x.Source === undefined && x.Target === m.Destination);
+    if (anonymous) anonymous.Source = m.Name;
+    else mounts.push({ Type: "volume", Source: m.Name, Target: m.Destination });
+    taken.add(m.Destination);
+  }
+  if (mounts.length) host.Mounts = mounts;
+}
+
 export function containerSpec(s: ServiceModel, n: number, ctx: SpecContext): ContainerSpec {
   const { project } = ctx;
   const binds = [...(s.volumes ?? []), ...(s.secrets ?? []), ...(s.configs ?? [])];

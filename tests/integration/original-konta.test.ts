@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compose, httpService, sleeper } from "../support/compose.ts";
-import { engine, freePort, inspect } from "../support/docker.ts";
+import { engine, execIn, freePort, inspect } from "../support/docker.ts";
 import { startGitServer } from "../support/git-server.ts";
 import { TestRepo } from "../support/repo.ts";
 import { TOKEN, useRig } from "../support/rig.ts";
@@ -317,5 +317,28 @@ describe("two Konta instances on one engine", () => {
     expect((await envA.run(["sync"])).code).toBe(0);
     expect(await inspect("kt-insta-web-1")).toBeUndefined();
     expect((await inspect("kt-instb-web-1"))?.State.Running).toBe(true);
+  });
+});
+
+describe("data across recreates", () => {
+  test("a service's anonymous volume is carried into the recreated container, as Docker Compose does", async () => {
+    const repo = rig.repo();
+    const svc = (v: string) =>
+      compose({ services: { db: sleeper({ command: ["sh", "-c", "[ -f /data/keep ] || echo written-by-v1 > /data/keep; exec sleep 3600"], volumes: ["/data"], environment: { V: v } }) } });
+    repo.write({ "apps/kt-anon/docker-compose.yml": svc("1") }).commit("v1");
+    const env = rig.env(repo);
+    expect((await env.run(["sync"])).code).toBe(0);
+    const before = await inspect("kt-anon-db-1");
+    const volume = before?.Mounts.find((m) => m.Destination === "/data")?.Name;
+    expect(volume).toMatch(/^[0-9a-f]{64}$/);
+    expect(await execIn("kt-anon-db-1", ["cat", "/data/keep"])).toContain("written-by-v1");
+
+    repo.write({ "apps/kt-anon/docker-compose.yml": svc("2") }).commit("v2: a config change recreates db");
+    expect((await env.run(["sync"])).code).toBe(0);
+    const after = await inspect("kt-anon-db-1");
+    expect(after?.Id).not.toBe(before?.Id);
+    expect(after?.Mounts.find((m) => m.Destination === "/data")?.Name).toBe(volume);
+    expect(await execIn("kt-anon-db-1", ["cat", "/data/keep"])).toContain("written-by-v1");
+    await engine(`/containers/kt-anon-db-1?force=1&v=1`, { method: "DELETE" }).catch(() => {});
   });
 });

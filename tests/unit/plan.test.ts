@@ -7,7 +7,7 @@ import type { Observed, ObservedContainer } from "../../lib/reconcile/observe.ts
 import { expectations, type Prepared } from "../../lib/deploy.ts";
 import { crossProjectConflicts, orderProjects } from "../../lib/reconcile/cross.ts";
 import { awaitedForCompletion, isJob, type ProjectPlan, planProject, planRemoval, planService, recreateReasons, removedProjects, serviceTarget, type ServiceTarget } from "../../lib/reconcile/plan.ts";
-import { containerSpec } from "../../lib/reconcile/spec.ts";
+import { containerSpec, inheritAnonymousVolumes } from "../../lib/reconcile/spec.ts";
 import { startLevels } from "../../lib/reconcile/order.ts";
 
 const target: ServiceTarget = { hash: "h1", image: "img:1", imageId: "sha256:a", replicas: 1, stopped: false, job: false };
@@ -237,5 +237,27 @@ describe("projects sharing one engine: names and host ports", () => {
     expect(orderProjects(plans, desired, observed([holder])).map((p) => p.project)).toEqual(["zz", "aa"]);
     // nothing shared: alphabetical, as before
     expect(orderProjects(plans, desired, observed([])).map((p) => p.project)).toEqual(["aa", "zz"]);
+  });
+});
+
+describe("anonymous volumes on a recreate", () => {
+  test("the old container's anonymous volumes fill the new one's anonymous mounts, or are added; named and occupied paths are left", () => {
+    const body = { HostConfig: { Mounts: [{ Type: "volume", Target: "/data" }, { Type: "volume", Source: "p_named", Target: "/named" }], Binds: ["/srv/x:/bound:ro"] } };
+    inheritAnonymousVolumes(
+      body,
+      [
+        { Type: "volume", Name: "a".repeat(64), Destination: "/data" },
+        { Type: "volume", Name: "b".repeat(64), Destination: "/var/lib/image-volume" },
+        { Type: "volume", Name: "p_named", Destination: "/named" },
+        { Type: "volume", Name: "c".repeat(64), Destination: "/bound" },
+        { Type: "bind", Destination: "/etc/conf" },
+      ],
+      new Set(["p_named"]),
+    );
+    expect(body.HostConfig.Mounts).toEqual([
+      { Type: "volume", Source: "a".repeat(64), Target: "/data" },
+      { Type: "volume", Source: "p_named", Target: "/named" },
+      { Type: "volume", Source: "b".repeat(64), Target: "/var/lib/image-volume" },
+    ]);
   });
 });
