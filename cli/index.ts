@@ -26,6 +26,7 @@ export const commands: Record<string, Lazy> = {
   token: () => import("./commands/token.ts").then((m) => m.default),
   "self-update": () => import("./commands/self-update.ts").then((m) => m.default),
   version: () => import("./commands/version.ts").then((m) => m.default),
+  webhook: () => import("./commands/webhook.ts").then((m) => m.default),
 };
 
 const main = defineCommand({

@@ -7,3 +7,7 @@ declare module "*.timer" {
   const text: string;
   export default text;
 }
+declare module "*.socket" {
+  const text: string;
+  export default text;
+}

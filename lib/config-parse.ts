@@ -10,9 +10,10 @@ import { parseYaml } from "./yaml.ts";
 type Raw = {
   version?: 1;
   repository: Partial<RepositoryConfig> & { url: string };
-  deploy?: Partial<DeployConfig>;
+  deploy?: Partial<DeployConfig> & { target?: "engine" | "swarm"; image_update_interval?: number };
   hooks?: Partial<HooksConfig>;
   notify?: Partial<NotifyConfig> & { url: string };
+  webhook?: { secret: string };
 };
 
 export function withDefaults(raw: Raw, file: string): KontaConfig {
@@ -53,6 +54,7 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
       ...(raw.hooks?.files ? { files: raw.hooks.files } : {}),
     },
     notify: raw.notify ? { url: raw.notify.url, format: raw.notify.format ?? "json", timeout: raw.notify.timeout ?? 10 } : undefined,
+    ...(raw.webhook ? { webhook: { secret: raw.webhook.secret } } : {}),
     warnings: [],
   };
 }
@@ -114,6 +116,13 @@ export function parseConfig(text: string, file: string): KontaConfig {
   checkRepositoryUrl(config.repository.url, file, config.repository.allow_insecure_http === true);
   checkRepoPath(config.repository.path, file);
   config.repository.path = appsParent(config.repository.path);
+  const d = (raw as Raw).deploy;
+  if (d?.target === "swarm") {
+    throw new InputError(`${file}: deploy.target: swarm is not available in this version of Konta; it deploys to the local engine (deploy.target: engine)`);
+  }
+  if (d?.image_update_interval !== undefined) {
+    warnings.push(`${file}: deploy.image_update_interval is not used by this version of Konta (image updates for moving tags are not implemented yet); ignored`);
+  }
   if (config.repository.token !== undefined && !config.repository.token.startsWith("enc:v1:")) {
     warnings.push(`${file}: repository.token is stored in plain text; run \`konta token set\` (token on stdin) to store it encrypted`);
   }

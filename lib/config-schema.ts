@@ -41,6 +41,8 @@ export const configSchema = {
         allowed_bind_roots: { type: "array", items: { type: "string", pattern: "^/" } },
         allowed_capabilities: stringList,
         auto_create_external_networks: { type: "boolean" },
+        target: { type: "string", enum: ["engine", "swarm"] },
+        image_update_interval: { type: "integer", minimum: 10 },
       },
     },
     hooks: {
@@ -57,6 +59,12 @@ export const configSchema = {
         },
         writable_paths: { type: "array", items: { type: "string", pattern: "^/" } },
       },
+    },
+    webhook: {
+      type: "object",
+      additionalProperties: false,
+      required: ["secret"],
+      properties: { secret: { type: "string", minLength: 16 } },
     },
     notify: {
       type: "object",

@@ -70,6 +70,8 @@ export interface KontaConfig {
   deploy: DeployConfig;
   hooks: HooksConfig;
   notify?: NotifyConfig;
+  /** `konta webhook`: the shared secret (plain, or enc:v1: like the token) */
+  webhook?: { secret: string };
   /** what the file says that Konta does not use (keys of the original Konta, a plain-text token) */
   warnings: string[];
 }
@@ -146,7 +148,7 @@ export async function loadConfig(path: string, cache?: ConfigCache): Promise<Kon
       await writeCache(cache, key, config);
     }
   }
-  checkConfigPermissions(file, config.repository.token !== undefined);
+  checkConfigPermissions(file, config.repository.token !== undefined || config.webhook !== undefined);
   return config;
 }
 

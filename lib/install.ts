@@ -5,6 +5,8 @@ import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs
 import { basename, dirname, join } from "node:path";
 import serviceTemplate from "../packaging/systemd/konta.service" with { type: "text" };
 import timerTemplate from "../packaging/systemd/konta.timer" with { type: "text" };
+import webhookSocketTemplate from "../packaging/systemd/konta-webhook.socket" with { type: "text" };
+import webhookServiceTemplate from "../packaging/systemd/konta-webhook@.service" with { type: "text" };
 import { parseConfig } from "./config-parse.ts";
 import { InputError } from "./errors.ts";
 import { ensureDir, writeFileAtomic } from "./fsutil.ts";
@@ -14,6 +16,8 @@ import { encryptToken } from "./token.ts";
 import { dockerConfigFile } from "./docker/credentials.ts";
 
 export const DEFAULT_UNIT_DIR = "/etc/systemd/system";
+const WEBHOOK_SOCKET = "konta-webhook.socket";
+const ALL_UNITS = ["konta.timer", "konta.service", WEBHOOK_SOCKET, "konta-webhook@.service"];
 
 export interface UnitOptions {
   binary: string;
@@ -22,6 +26,8 @@ export interface UnitOptions {
   interval: number;
   /** hooks.writable_paths of the config */
   hookPaths: string[];
+  /** also konta-webhook.socket and konta-webhook@.service, listening on this port */
+  webhookPort?: number;
 }
 
 /** Writable for hooks out of the box: where pre.sh backups conventionally go ("-": fine if missing). */
@@ -32,7 +38,7 @@ export function defaultBinary(): string {
   return basename(process.execPath).startsWith("bun") ? "/usr/local/bin/konta" : process.execPath;
 }
 
-export function renderUnits(o: UnitOptions): { "konta.service": string; "konta.timer": string } {
+export function renderUnits(o: UnitOptions): Record<string, string> {
   const fill = (t: string) =>
     t
       .replaceAll("@BIN@", o.binary)
@@ -41,8 +47,11 @@ export function renderUnits(o: UnitOptions): { "konta.service": string; "konta.t
       .replaceAll("@DOCKER_CONFIG_DIR@", dirname(dockerConfigFile({})))
       .replaceAll("@STATE_DIR@", o.stateDir)
       .replaceAll("@INTERVAL@", String(o.interval))
-      .replaceAll("@JITTER@", String(Math.max(1, Math.min(30, Math.floor(o.interval / 4)))));
-  return { "konta.service": fill(serviceTemplate), "konta.timer": fill(timerTemplate) };
+      .replaceAll("@JITTER@", String(Math.max(1, Math.min(30, Math.floor(o.interval / 4)))))
+      .replaceAll("@WEBHOOK_PORT@", String(o.webhookPort));
+  const units: Record<string, string> = { "konta.service": fill(serviceTemplate), "konta.timer": fill(timerTemplate) };
+  if (o.webhookPort) Object.assign(units, { [WEBHOOK_SOCKET]: fill(webhookSocketTemplate), "konta-webhook@.service": fill(webhookServiceTemplate) });
+  return units;
 }
 
 export interface InstallOptions extends UnitOptions {
@@ -110,6 +119,10 @@ export async function install(o: InstallOptions): Promise<string[]> {
     systemctl("daemon-reload");
     systemctl("enable", "--now", "konta.timer");
     done.push("enabled and started konta.timer");
+    if (o.webhookPort) {
+      systemctl("enable", "--now", WEBHOOK_SOCKET);
+      done.push(`enabled and started ${WEBHOOK_SOCKET} (port ${o.webhookPort}; set the secret with \`konta webhook secret set\`)`);
+    }
   } else {
     done.push("not enabled (no running systemd here, or --no-enable): run `systemctl daemon-reload && systemctl enable --now konta.timer`");
   }
@@ -119,10 +132,10 @@ export async function install(o: InstallOptions): Promise<string[]> {
 export function uninstall(o: { unitDir: string; config: string; stateDir: string; purge: boolean; enable: boolean }): string[] {
   const done: string[] = [];
   if (o.enable && systemdRunning()) {
-    spawnSync("systemctl", ["disable", "--now", "konta.timer"], { encoding: "utf8" });
+    spawnSync("systemctl", ["disable", "--now", "konta.timer", WEBHOOK_SOCKET], { encoding: "utf8" });
     spawnSync("systemctl", ["stop", "konta.service"], { encoding: "utf8" });
   }
-  for (const name of ["konta.timer", "konta.service"]) {
+  for (const name of ALL_UNITS) {
     const file = join(o.unitDir, name);
     if (existsSync(file)) {
       rmSync(file);

@@ -92,13 +92,27 @@ export function isEncrypted(value: string | undefined): boolean {
   return value?.startsWith(PREFIX) ?? false;
 }
 
-/** Rewrite the config with the token encrypted, keeping comments and every other key; mode 0600. */
-export async function setTokenInConfig(configFile: string, token: string, keyFile: string): Promise<void> {
-  registerSecret(token);
+/** Rewrite the config with a secret encrypted at `key`, keeping comments and every other key; mode 0600. */
+export async function storeSecretInConfig(configFile: string, key: string[], secret: string, keyFile: string): Promise<void> {
+  registerSecret(secret);
   const [{ parseDocument }, { parseConfig }] = await Promise.all([import("yaml"), import("./config-parse.ts")]);
   const text = readFileSync(configFile, "utf8");
   parseConfig(text, configFile); // refuse to rewrite a config that does not load
   const doc = parseDocument(text);
-  doc.setIn(["repository", "token"], await encryptToken(token, keyFile));
+  doc.setIn(key, await encryptToken(secret, keyFile));
   writeFileAtomic(configFile, doc.toString(), 0o600);
+}
+
+export function setTokenInConfig(configFile: string, token: string, keyFile: string): Promise<void> {
+  return storeSecretInConfig(configFile, ["repository", "token"], token, keyFile);
+}
+
+/** webhook.secret, decrypted when stored encrypted, registered for redaction. */
+export async function resolveWebhookSecret(config: KontaConfig, keyFile: string): Promise<string | undefined> {
+  const v = config.webhook?.secret;
+  if (!v) return undefined;
+  registerSecret(v);
+  const secret = v.startsWith(PREFIX) ? await decryptToken(v, keyFile) : v;
+  registerSecret(secret);
+  return secret;
 }

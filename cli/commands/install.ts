@@ -28,6 +28,7 @@ export default defineCommand({
     path: { type: "string", description: "folder of the repository holding apps/ and hooks/ (default .)" },
     interval: { type: "string", description: "seconds between runs (default 120)", valueHint: "seconds" },
     binary: { type: "string", description: "path of the konta binary systemd runs (default: this one)", valueHint: "file" },
+    "webhook-port": { type: "string", description: "also install konta-webhook.socket listening on this port (konta webhook answers it)", valueHint: "port" },
   },
   run: (ctx) =>
     execute(ctx, async () => {
@@ -37,7 +38,9 @@ export default defineCommand({
       const existing = existsSync(config) ? await loadConfig(config) : undefined;
       const interval = a.interval ? Number(a.interval) : (existing?.repository.interval ?? 120);
       if (!Number.isInteger(interval) || interval < 10) throw new InputError("--interval must be a whole number of seconds, at least 10");
-      const units = { binary: a.binary || defaultBinary(), config, stateDir, interval, hookPaths: existing?.hooks.writable_paths ?? [] };
+      const webhookPort = a["webhook-port"] ? Number(a["webhook-port"]) : undefined;
+      if (webhookPort !== undefined && !(Number.isInteger(webhookPort) && webhookPort > 0 && webhookPort < 65536)) throw new InputError("--webhook-port must be a TCP port (1-65535)");
+      const units = { binary: a.binary || defaultBinary(), config, stateDir, interval, hookPaths: existing?.hooks.writable_paths ?? [], webhookPort };
       if (a.print) {
         for (const [name, text] of Object.entries(renderUnits(units))) out(`# ${name}\n${text}`);
         return;

@@ -279,6 +279,44 @@ describe("found in review", () => {
     expect(await inspect("kt-orig-shared-name")).toBeUndefined();
   });
 
+  test("start-first services applied in parallel: each old container stays until its own replacement is healthy", async () => {
+    const repo = rig.repo();
+    const rolling = { "konta.managed": "true", "konta.rolling": "true" };
+    const app = (v: string) =>
+      compose({
+        services: {
+          slow: sleeper({
+            labels: rolling,
+            environment: { V: v },
+            command: ["sh", "-c", "sleep 3; touch /tmp/ready; exec sleep 3600"],
+            healthcheck: { test: ["CMD", "test", "-f", "/tmp/ready"], interval: "500ms", retries: 30 },
+          }),
+          fast: sleeper({ labels: rolling, environment: { V: v } }),
+        },
+      });
+    repo.write({ "apps/kt-race/docker-compose.yml": app("1") }).commit("v1");
+    const env = rig.env(repo, { deploy: { parallel: 4 } });
+    expect((await env.run(["sync"])).code).toBe(0);
+    const oldSlow = (await inspect("kt-race-slow-1"))?.Id as string;
+    repo.write({ "apps/kt-race/docker-compose.yml": app("2") }).commit("v2");
+    const run = env.run(["sync"]);
+    let done = false;
+    const violations: string[] = [];
+    run.then(() => (done = true));
+    while (!done) {
+      const list = await engine<{ Id: string; State: string; Status: string; Labels: Record<string, string> }[]>("/containers/json", {
+        query: { all: 1, filters: JSON.stringify({ label: ["com.docker.compose.project=kt-race", "com.docker.compose.service=slow"] }) },
+      });
+      const old = list.find((c) => c.Id === oldSlow);
+      const fresh = list.find((c) => c.Id !== oldSlow);
+      if (!old && fresh && !fresh.Status.includes("(healthy)")) violations.push(fresh.Status);
+      await Bun.sleep(50);
+    }
+    expect((await run).code).toBe(0);
+    expect(violations).toEqual([]);
+    expect((await inspect("kt-race-slow-1"))?.State.Health?.Status).toBe("healthy");
+  });
+
   test("a failed deploy whose previous release no longer loads is still recorded as failed", async () => {
     const repo = rig.repo();
     const v1 = repo.write({ "apps/kt-orig/docker-compose.yml": compose({ services: { web: sleeper() } }) }).commit("v1");
@@ -340,5 +378,21 @@ describe("data across recreates", () => {
     expect(after?.Mounts.find((m) => m.Destination === "/data")?.Name).toBe(volume);
     expect(await execIn("kt-anon-db-1", ["cat", "/data/keep"])).toContain("written-by-v1");
     await engine(`/containers/kt-anon-db-1?force=1&v=1`, { method: "DELETE" }).catch(() => {});
+  });
+});
+
+describe("DESIGN §8 names not implemented yet", () => {
+  test("deploy.target: swarm is a clear exit 2; image_update_interval and konta.image-updates are warned, not refused", async () => {
+    const repo = rig.repo();
+    repo.write({ "apps/kt-orig/docker-compose.yml": compose({ services: { web: sleeper({ labels: { "konta.managed": "true", "konta.image-updates": "true" } }) } }) }).commit("c");
+    const swarm = rig.env(repo, { deploy: { target: "swarm" } });
+    const refused = await swarm.run(["plan"]);
+    expect(refused.code).toBe(2);
+    expect(refused.all).toContain("deploy.target: swarm is not available");
+    const env = rig.env(repo, { deploy: { target: "engine", image_update_interval: 3600 } });
+    const r = await env.run(["sync"]);
+    expect({ code: r.code, all: r.all }).toMatchObject({ code: 0 });
+    expect(r.all).toContain("deploy.image_update_interval is not used by this version");
+    expect(r.all).toContain("konta.image-updates is not implemented");
   });
 });

@@ -319,6 +319,29 @@ echo '{"credHelpers":{"${REGISTRY}":"ktest"}}' > /root/.docker/config.json`);
     expect(await curl()).toBe("hello v2");
   });
 
+  test("a signed push to konta-webhook.socket deploys within seconds, with nothing resident", async () => {
+    const secret = "box-webhook-secret-7d1e0c";
+    await box.sh(`konta install --webhook-port 9000 >/dev/null && systemctl is-active -q konta-webhook.socket`);
+    await box.sh("konta webhook secret set", { input: `${secret}\n` });
+    // the timer paused: only the webhook can start this deploy
+    await box.sh("systemctl stop konta.timer; while systemctl is-active -q konta.service; do sleep 0.2; done");
+    const sha = repo.write({ "apps/web/html/index.html": "hello v4\n" }).commit("v4 through the webhook");
+    const payload = JSON.stringify({ ref: "refs/heads/main", after: sha });
+    const signature = `sha256=${new Bun.CryptoHasher("sha256", secret).update(payload).digest("hex")}`;
+    const started = Date.now();
+    const answer = await box.sh(`curl -sS -i -X POST -H 'Content-Type: application/json' -H 'X-Hub-Signature-256: ${signature}' --data-binary @- http://127.0.0.1:9000/`, { input: payload });
+    expect(answer).toStartWith("HTTP/1.1 202 Accepted");
+    await liveAt(sha, 20_000);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    await poll("v4 served", async () => (await curl()) === "hello v4" || undefined, 10_000);
+    expect(await box.sh("journalctl --no-pager -o cat -u 'konta-webhook@*'")).toContain("webhook: 202 accepted");
+    // a bad signature is refused and starts nothing
+    const refused = await box.sh(`curl -sS -i -X POST -H 'X-Hub-Signature-256: sha256=00' --data-binary @- http://127.0.0.1:9000/`, { input: payload });
+    expect(refused).toStartWith("HTTP/1.1 401");
+    expect((await box.exec("pgrep -f 'konta webhook'")).code).not.toBe(0);
+    await box.sh("systemctl start konta.timer");
+  });
+
   test("the token is nowhere in the journal of konta.service nor in systemctl show", async () => {
     const journal = await box.sh("journalctl -u konta.service -u konta.timer --no-pager -o verbose");
     expect(journal.length).toBeGreaterThan(1000);

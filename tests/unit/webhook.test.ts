@@ -1,0 +1,72 @@
+// `konta webhook` decides from one request: who signed it, for which branch, whether it parses.
+import { describe, expect, test } from "bun:test";
+import { decide, MAX_BODY, readRequest, RequestError, type WebhookRequest } from "../../lib/webhook.ts";
+
+const SECRET = "a-webhook-secret-0123456789";
+const body = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+const hmac = (b: Uint8Array, secret = SECRET) => `sha256=${new Bun.CryptoHasher("sha256", secret).update(b).digest("hex")}`;
+const req = (over: Partial<WebhookRequest> = {}): WebhookRequest => {
+  const b = over.body ?? body({ ref: "refs/heads/main" });
+  return { method: "POST", path: "/", headers: { "x-hub-signature-256": hmac(b) }, body: b, ...over };
+};
+
+describe("decide", () => {
+  test("a GitHub push to the branch, signed with the secret: 202 and deploy", () => {
+    expect(decide(req(), SECRET, "main")).toEqual({ status: 202, reason: "accepted: konta.service started", deploy: true });
+  });
+  test("a wrong or missing signature: 401", () => {
+    const b = body({ ref: "refs/heads/main" });
+    expect(decide(req({ headers: { "x-hub-signature-256": hmac(b, "another-secret-0123456") } }), SECRET, "main").status).toBe(401);
+    expect(decide(req({ headers: {} }), SECRET, "main").status).toBe(401);
+    // a signature of another body
+    expect(decide(req({ body: body({ ref: "refs/heads/main", x: 1 }), headers: { "x-hub-signature-256": hmac(b) } }), SECRET, "main").status).toBe(401);
+  });
+  test("GitLab's X-Gitlab-Token and a generic Bearer token", () => {
+    expect(decide(req({ headers: { "x-gitlab-token": SECRET } }), SECRET, "main").deploy).toBe(true);
+    expect(decide(req({ headers: { "x-gitlab-token": "nope" } }), SECRET, "main").status).toBe(401);
+    expect(decide(req({ headers: { authorization: `Bearer ${SECRET}` } }), SECRET, "main").deploy).toBe(true);
+    expect(decide(req({ headers: { authorization: "Bearer wrong" } }), SECRET, "main").status).toBe(401);
+  });
+  test("a push to another branch: 202 with the reason, no deploy; a tag named as the branch deploys", () => {
+    const b = body({ ref: "refs/heads/feature" });
+    expect(decide(req({ body: b, headers: { "x-hub-signature-256": hmac(b) } }), SECRET, "main")).toEqual({
+      status: 202,
+      reason: "ignored: a push to refs/heads/feature; Konta deploys main",
+      deploy: false,
+    });
+    const t = body({ ref: "refs/tags/v1.2" });
+    expect(decide(req({ body: t, headers: { "x-hub-signature-256": hmac(t) } }), SECRET, "v1.2").deploy).toBe(true);
+  });
+  test("bad JSON 400, a GET 405, GitHub's ping 200 without a deploy", () => {
+    const bad = new TextEncoder().encode("{not json");
+    expect(decide(req({ body: bad, headers: { "x-hub-signature-256": hmac(bad) } }), SECRET, "main").status).toBe(400);
+    expect(decide(req({ method: "GET" }), SECRET, "main").status).toBe(405);
+    expect(decide(req({ headers: { "x-hub-signature-256": hmac(body({ ref: "refs/heads/main" })), "x-github-event": "ping" } }), SECRET, "main")).toMatchObject({ status: 200, deploy: false });
+  });
+});
+
+function streamOf(...chunks: (string | Uint8Array)[]): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(c) {
+      for (const ch of chunks) c.enqueue(typeof ch === "string" ? new TextEncoder().encode(ch) : ch);
+      c.close();
+    },
+  });
+}
+
+describe("readRequest", () => {
+  test("a request in pieces: head, headers and body", async () => {
+    const r = await readRequest(streamOf("POST /hook HTTP/1.1\r\nX-Gitlab-Token: t\r\nContent-Len", "gth: 2\r\n\r\n{", "}"), 1000);
+    expect(r).toMatchObject({ method: "POST", path: "/hook", headers: { "x-gitlab-token": "t", "content-length": "2" } });
+    expect(new TextDecoder().decode(r.body)).toBe("{}");
+  });
+  test("a body over the limit 413, a truncated one 400, a slow client 408", async () => {
+    const err = (p: Promise<unknown>) => p.then(() => undefined, (e) => (e instanceof RequestError ? e.status : e));
+    expect(await err(readRequest(streamOf(`POST / HTTP/1.1\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`), 1000))).toBe(413);
+    expect(await err(readRequest(streamOf("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"), 1000))).toBe(400);
+    const slow = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new TextEncoder().encode("POST / HTTP/1.1\r\n")) });
+    const started = Date.now();
+    expect(await err(readRequest(slow, 300))).toBe(408);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
