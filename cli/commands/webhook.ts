@@ -4,7 +4,8 @@ import { log } from "../../lib/log.ts";
 import { storeSecretInConfig, resolveWebhookSecret } from "../../lib/token.ts";
 import { decide, formatResponse, readRequest, RequestError } from "../../lib/webhook.ts";
 import { globalArgs } from "../args.ts";
-import { withRuntime } from "../run.ts";
+import { execute, withRuntime } from "../run.ts";
+import { Runtime } from "../../lib/runtime.ts";
 import { readSecret } from "../stdin.ts";
 
 const READ_TIMEOUT_MS = 10_000;
@@ -32,7 +33,15 @@ export default defineCommand({
   run: (ctx) => {
     // citty runs a parent's run after its subcommand's
     if (ctx.rawArgs[0] === "secret") return;
-    return withRuntime(ctx, async (rt) => {
+    return execute(ctx, async () => {
+      let rt: Runtime;
+      try {
+        rt = await Runtime.load({ config: ctx.args.config, stateDir: ctx.args["state-dir"] });
+      } catch (err) {
+        // the client still gets an answer; the reason goes to the journal
+        await Bun.write(Bun.stdout, formatResponse(500, "the webhook is not configured"));
+        throw err;
+      }
       const answer = async () => {
         const secret = await resolveWebhookSecret(rt.config, rt.paths.key);
         if (!secret) {
