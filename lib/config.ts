@@ -169,8 +169,3 @@ async function writeCache(cache: ConfigCache, key: string, config: KontaConfig):
   const doc: CacheDoc = { key, config: stored, ...(sealed ? { sealed } : {}) };
   writeFileAtomic(cache.file, JSON.stringify(doc), 0o600);
 }
-
-/** Host-side variables for one project live beside the config file: `<config dir>/env/<project>.env`. */
-export function hostEnvFile(config: KontaConfig, project: string): string {
-  return resolve(dirname(config.file), "env", `${project}.env`);
-}

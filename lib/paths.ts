@@ -33,6 +33,11 @@ export function statePaths(root: string): StatePaths {
   };
 }
 
+/** `--config` wins, then KONTA_CONFIG, then the system default. */
+export function resolveConfigFile(flag: string | undefined): string {
+  return flag || process.env.KONTA_CONFIG || DEFAULT_CONFIG;
+}
+
 /** `--state-dir` wins, then KONTA_HOME, then the system default. */
 export function resolveStateDir(flag: string | undefined): string {
   return flag || process.env.KONTA_HOME || DEFAULT_STATE_DIR;

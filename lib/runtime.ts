@@ -9,7 +9,7 @@ import { type KontaConfig, loadConfig } from "./config.ts";
 import { DockerClient } from "./docker/client.ts";
 import type { GitSource } from "./git/remote.ts";
 import { ensureDir } from "./fsutil.ts";
-import { DEFAULT_CONFIG, resolveStateDir, type StatePaths, statePaths } from "./paths.ts";
+import { resolveConfigFile, resolveStateDir, type StatePaths, statePaths } from "./paths.ts";
 import { ReleaseStore } from "./releases/index.ts";
 import { resolveToken } from "./token.ts";
 import type { LoadOptions } from "./compose/index.ts";
@@ -42,7 +42,7 @@ export class Runtime {
     const stateDir = resolveStateDir(flags.stateDir);
     const paths = statePaths(stateDir);
     const cache = BUILD ? { file: paths.configCache, build: BUILD, keyFile: paths.key } : undefined;
-    const config = await loadConfig(flags.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG, cache);
+    const config = await loadConfig(resolveConfigFile(flags.config), cache);
     return new Runtime(config, stateDir);
   }
 

@@ -3,7 +3,7 @@ import { defineCommand } from "citty";
 import { loadConfig } from "../../lib/config.ts";
 import { InputError } from "../../lib/errors.ts";
 import { DEFAULT_UNIT_DIR, defaultBinary, install, renderUnits } from "../../lib/install.ts";
-import { DEFAULT_CONFIG, resolveStateDir } from "../../lib/paths.ts";
+import { resolveConfigFile, resolveStateDir } from "../../lib/paths.ts";
 import { globalArgs } from "../args.ts";
 import { execute, out } from "../run.ts";
 import { readSecret } from "../stdin.ts";
@@ -33,7 +33,7 @@ export default defineCommand({
   run: (ctx) =>
     execute(ctx, async () => {
       const a = ctx.args;
-      const config = a.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG;
+      const config = resolveConfigFile(a.config);
       const stateDir = resolveStateDir(a["state-dir"]);
       const existing = existsSync(config) ? await loadConfig(config) : undefined;
       const interval = a.interval ? Number(a.interval) : (existing?.repository.interval ?? 120);

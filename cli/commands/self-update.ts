@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { existsSync } from "node:fs";
 import { runHook } from "../../lib/hooks/index.ts";
 import { log } from "../../lib/log.ts";
-import { DEFAULT_CONFIG } from "../../lib/paths.ts";
+import { resolveConfigFile } from "../../lib/paths.ts";
 import { Runtime } from "../../lib/runtime.ts";
 import { selfUpdate } from "../../lib/selfupdate.ts";
 import { globalArgs } from "../args.ts";
@@ -23,7 +23,7 @@ export default defineCommand({
     execute(ctx, async () => {
       const r = await selfUpdate(ctx.args.from, ctx.args.sha256, process.execPath);
       out(`updated ${r.target} to ${r.version}; the previous binary is ${r.backup}`);
-      const config = ctx.args.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG;
+      const config = resolveConfigFile(ctx.args.config);
       if (!existsSync(config)) return void log.info("no config: post_update.sh skipped");
       const rt = await Runtime.load({ config, stateDir: ctx.args["state-dir"] });
       const live = rt.store.current();

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { DEFAULT_UNIT_DIR, uninstall } from "../../lib/install.ts";
-import { DEFAULT_CONFIG, resolveStateDir } from "../../lib/paths.ts";
+import { resolveConfigFile, resolveStateDir } from "../../lib/paths.ts";
 import { globalArgs } from "../args.ts";
 import { execute, out } from "../run.ts";
 import { unitArgs } from "./install.ts";
@@ -16,7 +16,7 @@ export default defineCommand({
       const a = ctx.args;
       const done = uninstall({
         unitDir: a["unit-dir"] || DEFAULT_UNIT_DIR,
-        config: a.config || process.env.KONTA_CONFIG || DEFAULT_CONFIG,
+        config: resolveConfigFile(a.config),
         stateDir: resolveStateDir(a["state-dir"]),
         purge: a.purge ?? false,
         enable: a.enable,

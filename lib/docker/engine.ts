@@ -171,15 +171,6 @@ export async function listVolumes(docker: DockerClient, labels: string[]): Promi
   return res.Volumes ?? [];
 }
 
-export async function inspectVolume(docker: DockerClient, name: string): Promise<VolumeSummary | undefined> {
-  try {
-    return await docker.request<VolumeSummary>("GET", `/volumes/${encodeURIComponent(name)}`);
-  } catch (err) {
-    if (err instanceof EngineError && err.status === 404) return undefined;
-    throw err;
-  }
-}
-
 export async function createVolume(docker: DockerClient, body: { Name: string } & Record<string, unknown>): Promise<void> {
   await docker.request("POST", "/volumes/create", { body, what: `create volume ${body.Name}` });
 }

@@ -140,12 +140,3 @@ export function normalizeModes(dir: string | Buffer): void {
     else if (st.isFile()) chmodSync(path, st.mode & 0o111 ? 0o755 : 0o644);
   }
 }
-
-/** True when `current` is a symlink (even a dangling one): used by status to report a broken link. */
-export function currentLinkExists(paths: StatePaths): boolean {
-  try {
-    return lstatSync(paths.current).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
