@@ -10,7 +10,7 @@ import { parseYaml } from "./yaml.ts";
 type Raw = {
   version?: 1;
   repository: Partial<RepositoryConfig> & { url: string };
-  deploy?: Partial<DeployConfig> & { target?: "engine" | "swarm"; image_update_interval?: number };
+  deploy?: Partial<DeployConfig> & { target?: "engine" | "swarm" };
   hooks?: Partial<HooksConfig>;
   notify?: Partial<NotifyConfig> & { url: string };
   webhook?: { secret: string };
@@ -46,6 +46,7 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
       allowed_bind_roots: d.allowed_bind_roots,
       allowed_capabilities: d.allowed_capabilities ?? [],
       auto_create_external_networks: d.auto_create_external_networks ?? true,
+      image_update_interval: d.image_update_interval ?? 3600,
     },
     hooks: {
       timeout: raw.hooks?.timeout ?? 300,
@@ -120,9 +121,7 @@ export function parseConfig(text: string, file: string): KontaConfig {
   if (d?.target === "swarm") {
     throw new InputError(`${file}: deploy.target: swarm is not available in this version of Konta; it deploys to the local engine (deploy.target: engine)`);
   }
-  if (d?.image_update_interval !== undefined) {
-    warnings.push(`${file}: deploy.image_update_interval is not used by this version of Konta (image updates for moving tags are not implemented yet); ignored`);
-  }
+
   if (config.repository.token !== undefined && !config.repository.token.startsWith("enc:v1:")) {
     warnings.push(`${file}: repository.token is stored in plain text; run \`konta token set\` (token on stdin) to store it encrypted`);
   }

@@ -44,6 +44,8 @@ export interface DeployConfig {
   allowed_capabilities: string[];
   /** create a missing external network (labelled as Konta's) instead of refusing the deploy */
   auto_create_external_networks: boolean;
+  /** seconds between registry checks of services labelled konta.image-updates */
+  image_update_interval: number;
 }
 
 export interface HooksConfig {

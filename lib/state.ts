@@ -23,7 +23,7 @@ export interface DeployRecord extends CommitRecord {
   replaced?: string;
 }
 
-export type AttemptResult = "deployed" | "up-to-date" | "repaired" | "failed" | "skipped" | "held" | "rolled-back";
+export type AttemptResult = "deployed" | "up-to-date" | "repaired" | "updated" | "failed" | "skipped" | "held" | "rolled-back";
 
 export interface Attempt {
   sha?: string;
@@ -53,9 +53,24 @@ export interface State {
   expected: Record<string, ProjectExpectation>;
   /** the release `expected` was computed from; when it is not the live one, the next run recomputes it */
   expectedAt?: string;
+  /** registry checks of services with konta.image-updates (deploy.image_update_interval apart) */
+  imageUpdates?: ImageUpdates;
+}
+
+export interface ImageUpdates {
+  checkedAt?: string;
+  /** the last update that was deployed: when, and which image references */
+  updated?: { at: string; images: string[] };
+  /** image reference -> a digest whose deploy failed and was rolled back; not tried again */
+  failed?: Record<string, string>;
 }
 
 const HISTORY = 50;
+
+/** An idle tick checks the registries of followed tags at most every `intervalSeconds`. */
+export function imageCheckDue(u: ImageUpdates | undefined, intervalSeconds: number, now = Date.now()): boolean {
+  return !u?.checkedAt || now - Date.parse(u.checkedAt) >= intervalSeconds * 1000;
+}
 
 export function emptyState(): State {
   return { version: 1, history: [], expected: {} };

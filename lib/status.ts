@@ -7,7 +7,7 @@ import { detectDrift, type DriftItem } from "./reconcile/drift.ts";
 import { observeContainers } from "./reconcile/observe.ts";
 import { redact } from "./redact.ts";
 import type { Runtime } from "./runtime.ts";
-import { type Attempt, type DeployRecord, readState } from "./state.ts";
+import { type Attempt, type DeployRecord, type ImageUpdates, readState } from "./state.ts";
 import { hostInputsOf } from "./sync.ts";
 
 export interface ContainerStatus {
@@ -38,6 +38,7 @@ export interface StatusReport {
   engineError?: string;
   /** what the config says that Konta does not use (keys of the original Konta, a plain-text token) */
   configWarnings: string[];
+  imageUpdates?: ImageUpdates;
 }
 
 export async function status(rt: Runtime): Promise<StatusReport> {
@@ -52,6 +53,7 @@ export async function status(rt: Runtime): Promise<StatusReport> {
     projects: [],
     drift: [],
     configWarnings: rt.config.warnings,
+    ...(state.imageUpdates ? { imageUpdates: state.imageUpdates } : {}),
   };
   let docker;
   try {

@@ -19,7 +19,8 @@ import { observeContainers } from "./reconcile/observe.ts";
 import { type Plan, projectHasChanges } from "./reconcile/plan.ts";
 import { redact } from "./redact.ts";
 import type { Runtime } from "./runtime.ts";
-import { type AttemptResult, type CommitRecord, readState, recordDeploy, rollbackTarget, type State, writeState } from "./state.ts";
+import { type AttemptResult, type CommitRecord, imageCheckDue, readState, recordDeploy, rollbackTarget, type State, writeState } from "./state.ts";
+import type { PendingUpdate } from "./image-updates.ts";
 
 export interface SyncOptions {
   /** retry a remembered failed commit and show progress */
@@ -49,6 +50,9 @@ export interface SyncReport {
 // The loader, planner, engine code and isomorphic-git load only when there is something to fetch or
 // converge: an idle tick runs without them (its peak RSS is a target).
 const deployModule = () => import("./deploy.ts");
+
+/** deployed: a new commit; repaired: drift on the live release; updated: moved image tags on it. */
+type ConvergeMode = "deployed" | "repaired" | "updated";
 const gitModule = () => import("./git/index.ts");
 
 export function deployOptions(rt: Runtime, docker: DeployOptions["docker"], prior?: DeployOptions["prior"]): DeployOptions {
@@ -91,6 +95,8 @@ class SyncRun {
   private readonly started = Date.now();
   private state!: State;
   private live: string | undefined;
+  /** the moved tags an "updated" converge is deploying */
+  private updates: PendingUpdate[] = [];
 
   constructor(
     private readonly rt: Runtime,
@@ -174,6 +180,8 @@ class SyncRun {
       instance: rt.instance,
     });
     if (!drift.length) {
+      const updated = await this.updateImages(sha);
+      if (updated) return updated;
       if (!this.opts.dryRun && (this.state.lastAttempt?.result !== result || this.state.lastAttempt?.sha !== sha)) this.attempt(result, sha);
       return this.report({ result, exitCode: ExitCode.ok, sha, message: `${result === "held" ? "held" : "up to date"} at ${short}` });
     }
@@ -181,6 +189,38 @@ class SyncRun {
     if (this.opts.dryRun) return this.report({ result: "planned", exitCode: ExitCode.ok, sha, drift, message: `drift found at ${short}; a sync would repair it` });
     const report = await this.converge(sha, "repaired");
     return { ...report, drift };
+  }
+
+  /**
+   * Due for a registry check and a followed tag moved: pull it and converge the live release on it
+   * (rolled back to the old image on failure). Undefined when there is nothing to update.
+   */
+  private async updateImages(sha: string): Promise<SyncReport | undefined> {
+    const rt = this.rt;
+    const u = this.state.imageUpdates;
+    const followed = Object.values(this.state.expected).some((p) => Object.values(p.services).some((t) => t.imageUpdates));
+    if (this.opts.dryRun || !followed || !imageCheckDue(u, rt.config.deploy.image_update_interval)) return undefined;
+    const { findUpdates } = await import("./image-updates.ts");
+    const docker = await rt.docker();
+    const updates = await findUpdates(docker, this.state.expected, u?.failed ?? {});
+    this.state.imageUpdates = { ...u, checkedAt: new Date().toISOString() };
+    if (!updates.length) {
+      writeState(rt.paths.state, this.state);
+      return undefined;
+    }
+    const { pullImage } = await import("./docker/images.ts");
+    for (const { ref, digest } of updates) {
+      progress(`image updates: ${ref} moved to ${digest.slice(0, 19)}; pulling it`);
+      try {
+        await pullImage(docker, ref);
+      } catch (err) {
+        log.warn(`image updates: ${errorMessage(err)}; the next due check tries again`);
+        this.state.imageUpdates.checkedAt = undefined;
+        return undefined;
+      }
+    }
+    this.updates = updates;
+    return this.converge(sha, "updated");
   }
 
   private async deployCommit(sha: string, source: GitSource): Promise<SyncReport> {
@@ -208,7 +248,8 @@ class SyncRun {
     if (!hookPath(ctx.releaseDir, event, this.rt.config.hooks.files?.[event])) return undefined;
     if (result) {
       ctx.summaryFile = join(this.rt.runDir(), "summary.json");
-      const doc = { commit: sha, previous: this.live ?? null, projects, ...result.summary, error: result.error ? redact(result.error) : null };
+      const images = this.updates.map((u) => u.ref);
+      const doc = { commit: sha, previous: this.live ?? null, projects, ...result.summary, ...(images.length ? { images } : {}), error: result.error ? redact(result.error) : null };
       writeFileSync(ctx.summaryFile, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
       ctx.args = result.error !== undefined ? [redact(result.error)] : [originalResult(result.summary)];
     }
@@ -216,7 +257,7 @@ class SyncRun {
   }
 
   /** Make the engine match release `sha`; a failed deploy puts back the live release. */
-  private async converge(sha: string, result: "deployed" | "repaired"): Promise<SyncReport> {
+  private async converge(sha: string, result: ConvergeMode): Promise<SyncReport> {
     const rt = this.rt;
     const docker = await rt.docker();
     const opts = deployOptions(rt, docker, this.state.expected);
@@ -250,7 +291,7 @@ class SyncRun {
     return this.succeed(prepared, summary, changed, result);
   }
 
-  private async succeed(p: Prepared, summary: Summary, changed: string[], result: "deployed" | "repaired"): Promise<SyncReport> {
+  private async succeed(p: Prepared, summary: Summary, changed: string[], result: ConvergeMode): Promise<SyncReport> {
     const rt = this.rt;
     const sha = p.release.sha;
     failpoint("before-switch");
@@ -260,15 +301,17 @@ class SyncRun {
     this.state.expected = (await deployModule()).expectations(p, await observeContainers(await rt.docker(), true));
     this.state.expectedAt = sha;
     if (this.state.failed?.sha === sha || result === "deployed") this.state.failed = undefined;
+    const images = this.updates.map((u) => u.ref);
+    if (result === "updated") this.state.imageUpdates = { ...this.state.imageUpdates, updated: { at: new Date().toISOString(), images } };
     this.attempt(result, sha);
-    if (result === "deployed") {
+    if (result !== "repaired") {
       // the deploy stands whatever success.sh does
       const code = await this.hook("success", sha, changed, { summary }).catch((err) => log.error(`hooks/success.sh: ${errorMessage(err)}`));
       if (code) log.warn(`hooks/success.sh exited with ${code} (the deploy itself succeeded)`);
-      this.prune(p);
-      await notify(rt.config.notify, { event: "success", commit: sha, projects: changed, summary, durationMs: Date.now() - this.started });
+      if (result === "deployed") this.prune(p);
+      await notify(rt.config.notify, { event: "success", commit: sha, projects: changed, summary, durationMs: Date.now() - this.started, ...(images.length ? { images } : {}) });
     }
-    const verb = result === "deployed" ? "deployed" : "repaired drift at";
+    const verb = result === "deployed" ? "deployed" : result === "updated" ? `updated ${images.join(", ")} at` : "repaired drift at";
     return this.report({
       result,
       exitCode: ExitCode.ok,
@@ -285,7 +328,7 @@ class SyncRun {
    * timer runs do not retry it every tick, run failure.sh. A failed drift repair has nothing to go
    * back to and is simply reported (and retried next tick).
    */
-  private async fail(sha: string, err: unknown, touched: string[], summary: Summary, mode: "deployed" | "repaired"): Promise<SyncReport> {
+  private async fail(sha: string, err: unknown, touched: string[], summary: Summary, mode: ConvergeMode): Promise<SyncReport> {
     const rt = this.rt;
     const { ApplyFailure, restore } = await deployModule();
     const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
@@ -297,9 +340,10 @@ class SyncRun {
     // remembered as failed and the next tick deploys it again once the engine is back.
     const engineLost = err instanceof ApplyFailure && err.original instanceof KontaError && err.original.exitCode === ExitCode.unreachable;
     // nor is anything rolled back: the engine stopped the containers, and the next tick converges
-    const rollBack = mode === "deployed" && touched.length > 0 && !engineLost;
+    const rollBack = mode !== "repaired" && touched.length > 0 && !engineLost;
     let restored = true;
     if (rollBack) {
+      // an image update goes back to the same release with the image IDs it ran (pinned from state)
       const previous = this.live ? releaseRef(rt, this.live) : undefined;
       log.warn(`deploy of ${sha.slice(0, 12)} failed: ${e.message}`);
       log.warn(`rolling back ${touched.join(", ")} to ${previous ? previous.sha.slice(0, 12) : "the state before"}`);
@@ -307,8 +351,14 @@ class SyncRun {
     }
     const message = `${e.message}${rollBack ? (restored ? " (rolled back)" : " (rollback failed too; see the log)") : ""}`;
     if (mode === "deployed" && !engineLost) this.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
+    if (mode === "updated" && !engineLost) {
+      await (await import("./image-updates.ts")).restoreTags(await rt.docker(), this.state.expected, this.updates.map((u) => u.ref));
+      // not tried again until another image is pushed under the tag
+      const failed = { ...this.state.imageUpdates?.failed, ...Object.fromEntries(this.updates.map((u) => [u.ref, u.digest])) };
+      this.state.imageUpdates = { ...this.state.imageUpdates, failed };
+    }
     this.attempt("failed", sha, message);
-    if (mode === "deployed" && rt.store.has(sha)) {
+    if (mode !== "repaired" && rt.store.has(sha)) {
       await this.hook("failure", sha, touched, { summary, error: e.message }).catch((err) => log.error(`hooks/failure.sh: ${errorMessage(err)}`));
     }
     await notify(rt.config.notify, { event: "failure", commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - this.started });

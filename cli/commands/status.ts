@@ -34,6 +34,9 @@ export default defineCommand({
       if (s.held) lines.push(`held       at ${s.held.sha.slice(0, 12)} since ${ago(s.held.since)} by konta rollback (a new commit or \`konta resume\` lifts it)`);
       if (s.failed) lines.push(`failed     ${s.failed.sha.slice(0, 12)} ${ago(s.failed.at)}: ${s.failed.error.split("\n")[0]} (not retried until a new commit or \`konta sync --now\`)`);
       for (const w of s.configWarnings) lines.push(`config     ${w}`);
+      const iu = s.imageUpdates;
+      if (iu?.checkedAt) lines.push(`images     checked ${ago(iu.checkedAt)}${iu.updated ? `; updated ${iu.updated.images.join(", ")} ${ago(iu.updated.at)}` : ""}`);
+      for (const [ref, digest] of Object.entries(iu?.failed ?? {})) lines.push(`images     ${ref} ${digest.slice(0, 19)} failed and was rolled back; waiting for another push`);
       if (s.engineError) lines.push(`engine     unreachable: ${s.engineError}`);
       else if (s.engine) lines.push(`engine     Docker ${s.engine.version} (API ${s.engine.api})`);
       for (const p of s.projects) {

@@ -304,9 +304,6 @@ export class Normalizer {
       });
     }
     Object.assign(labels, stringMap(s.labels ?? {}));
-    if (labels["konta.image-updates"] === "true") {
-      this.ctx.warn(`services.${name}: konta.image-updates is not implemented in this version; a new image under the same tag is pulled only with pull_policy: always on a deploy`);
-    }
 
     const env: Record<string, string | null> = {};
     for (const [k, v] of Object.entries(this.readEnvFiles(s.env_file ?? []))) if (v !== undefined) env[k] = v;

@@ -8,6 +8,7 @@ import { dockerConfigFile, registryAuthHeader } from "./credentials.ts";
 export interface ImageInspect {
   Id: string;
   RepoTags: string[] | null;
+  RepoDigests?: string[] | null;
   Config: { Labels: Record<string, string> | null } | null;
 }
 

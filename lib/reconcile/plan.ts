@@ -24,6 +24,8 @@ export interface ServiceTarget {
    */
   job: boolean;
   containerName?: string;
+  /** konta.image-updates: follow new images pushed under the same tag */
+  imageUpdates?: true;
 }
 
 export type Action =
@@ -82,6 +84,7 @@ export function serviceTarget(s: ServiceModel, imageId: string | undefined, job 
     stopped: s.stopped,
     job,
     ...(s.container_name ? { containerName: s.container_name } : {}),
+    ...(s.labels?.["konta.image-updates"] === "true" ? { imageUpdates: true as const } : {}),
   };
 }
 

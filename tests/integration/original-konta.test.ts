@@ -381,8 +381,8 @@ describe("data across recreates", () => {
   });
 });
 
-describe("DESIGN §8 names not implemented yet", () => {
-  test("deploy.target: swarm is a clear exit 2; image_update_interval and konta.image-updates are warned, not refused", async () => {
+describe("DESIGN §8 names", () => {
+  test("deploy.target: swarm is a clear exit 2; target: engine, image_update_interval and konta.image-updates are accepted", async () => {
     const repo = rig.repo();
     repo.write({ "apps/kt-orig/docker-compose.yml": compose({ services: { web: sleeper({ labels: { "konta.managed": "true", "konta.image-updates": "true" } }) } }) }).commit("c");
     const swarm = rig.env(repo, { deploy: { target: "swarm" } });
@@ -392,7 +392,6 @@ describe("DESIGN §8 names not implemented yet", () => {
     const env = rig.env(repo, { deploy: { target: "engine", image_update_interval: 3600 } });
     const r = await env.run(["sync"]);
     expect({ code: r.code, all: r.all }).toMatchObject({ code: 0 });
-    expect(r.all).toContain("deploy.image_update_interval is not used by this version");
-    expect(r.all).toContain("konta.image-updates is not implemented");
+    expect(r.all).not.toContain("warn");
   });
 });

@@ -342,6 +342,55 @@ echo '{"credHelpers":{"${REGISTRY}":"ktest"}}' > /root/.docker/config.json`);
     await box.sh("systemctl start konta.timer");
   });
 
+  test("konta.image-updates: a new image under the same tag is deployed by a due tick; a broken one is rolled back and not retried", async () => {
+    const ref = `${REGISTRY}/team/live:latest`;
+    const id = async (image: string) => (await box.sh(`docker image inspect -f '{{.Id}}' ${image}`)).trim();
+    const running = async () => (await box.exec("docker inspect -f '{{.Image}} {{.State.Running}}' upd-app-1")).out.trim();
+    // what a CI job elsewhere does: push under the tag, the server's own tag stays where it was
+    const pushAs = (image: string, after: string) => box.sh(`docker tag ${image} ${ref} && docker push -q ${ref} >/dev/null && docker tag ${after} ${ref}`);
+    await box.sh(`sed -i 's/^deploy:/deploy:\\n  image_update_interval: 10/' ${CONFIG}`);
+    await pushAs("konta-test/busybox:1", "konta-test/busybox:1");
+    const sha = repo
+      .write({
+        "apps/upd/docker-compose.yml": `services:
+  app:
+    image: ${ref}
+    init: true
+    command: ["sleep", "3600"]
+    labels: { konta.managed: "true", konta.image-updates: "true" }
+`,
+      })
+      .commit("a service following its tag");
+    await liveAt(sha);
+    const [v1, v2] = [await id("konta-test/busybox:1"), await id("konta-test/busybox:2")];
+    expect(await running()).toBe(`${v1} true`);
+
+    const since = await now();
+    await pushAs("konta-test/busybox:2", "konta-test/busybox:1");
+    // recorded once the run that recreated the service has passed its gate
+    const updated = await poll("the update recorded", async () => (await status() as unknown as { imageUpdates?: { updated?: { images: string[] } } }).imageUpdates?.updated, 60_000);
+    expect(updated.images).toEqual([ref]);
+    expect(await running()).toBe(`${v2} true`);
+    expect(await journalSince(since)).toContain(`updated ${ref} at ${sha.slice(0, 12)}`);
+
+    // a broken image (no sleep in it): health gate fails, the old image runs again, the digest is remembered
+    await box.sh(`r=$(mktemp -d) && chmod 755 $r && mkdir -p $r/bin && cp /bin/busybox $r/bin/ && ln -s busybox $r/bin/sh && tar -C $r -c . | docker import - konta-test/broken:1 >/dev/null`);
+    await pushAs("konta-test/broken:1", "konta-test/busybox:2");
+    const failed = await poll("the broken image rolled back", async () => {
+      const st = (await status()) as unknown as { imageUpdates?: { failed?: Record<string, string> } };
+      return st.imageUpdates?.failed?.[ref];
+    }, 60_000);
+    expect(failed).toMatch(/^sha256:/);
+    expect(await running()).toBe(`${v2} true`);
+    // and the local tag points at the image that runs, not at the one that failed
+    expect(await id(ref)).toBe(v2);
+    const pulls = async () => Number((await box.sh("journalctl -u konta.service --no-pager -o cat | grep -c 'moved to' || true")).trim());
+    const before = await pulls();
+    await waitRuns(2, 60_000);
+    expect(await pulls()).toBe(before);
+    expect(await running()).toBe(`${v2} true`);
+  });
+
   test("the token is nowhere in the journal of konta.service nor in systemctl show", async () => {
     const journal = await box.sh("journalctl -u konta.service -u konta.timer --no-pager -o verbose");
     expect(journal.length).toBeGreaterThan(1000);
