@@ -4,6 +4,7 @@ import { InputError } from "./errors.ts";
 import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./config.ts";
 import validateConfig from "./generated/config-validator.js";
 import { adoptOriginalConfig } from "./config-legacy.ts";
+import { isLoopbackHost } from "./host.ts";
 import { assertValid } from "./schema.ts";
 import { parseYaml } from "./yaml.ts";
 
@@ -60,10 +61,6 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
   };
 }
 
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
-}
-
 function checkRepositoryUrl(url: string, file: string, allowHttp: boolean): void {
   let parsed: URL;
   try {
@@ -78,7 +75,7 @@ function checkRepositoryUrl(url: string, file: string, allowHttp: boolean): void
       hint: "Konta speaks Git over HTTPS only; use the HTTPS clone URL and a token",
     });
   }
-  if (parsed.protocol === "http:" && !allowHttp && !isLoopback(parsed.hostname)) {
+  if (parsed.protocol === "http:" && !allowHttp && !isLoopbackHost(parsed.hostname)) {
     throw new InputError(`${file}: repository.url is http:// to ${parsed.hostname}: the token would cross the network in clear text`, {
       hint: "use the https:// URL; only if the network to that host is trusted, set repository.allow_insecure_http: true",
     });

@@ -27,6 +27,12 @@ export interface RuntimeFlags {
 export class Runtime {
   readonly paths: StatePaths;
   readonly store: ReleaseStore;
+  /**
+   * Which Konta instance this is, as a label on what it creates: derived from what it deploys
+   * (repository, branch, path), so it survives a lost state dir, and two instances on one engine
+   * (staging and prod configs, two repositories) never prune each other's projects.
+   */
+  readonly instance: string;
   private dockerClient?: Promise<DockerClient>;
   private passthroughEnv?: Record<string, string | undefined>;
 
@@ -36,6 +42,8 @@ export class Runtime {
   ) {
     this.paths = statePaths(stateDir);
     this.store = new ReleaseStore(this.paths, config.repository.path);
+    const r = config.repository;
+    this.instance = new Bun.CryptoHasher("sha256").update(`${r.url}\n${r.branch}\n${r.path}`).digest("hex").slice(0, 12);
   }
 
   static async load(flags: RuntimeFlags): Promise<Runtime> {
@@ -77,16 +85,6 @@ export class Runtime {
   private passthroughSource(): Record<string, string | undefined> {
     this.passthroughEnv ??= readPassthroughFile(join(dirname(this.config.file), "konta.env"), this.config.deploy.env_passthrough);
     return this.passthroughEnv;
-  }
-
-  /**
-   * Which Konta instance this is, as a label on what it creates: derived from what it deploys
-   * (repository, branch, path), so it survives a lost state dir, and two instances on one engine
-   * (staging and prod configs, two repositories) never prune each other's projects.
-   */
-  get instance(): string {
-    const r = this.config.repository;
-    return new Bun.CryptoHasher("sha256").update(`${r.url}\n${r.branch}\n${r.path}`).digest("hex").slice(0, 12);
   }
 
   /** Where hooks and summaries of one run go. */

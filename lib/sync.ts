@@ -103,6 +103,11 @@ class SyncRun {
     private readonly opts: SyncOptions,
   ) {}
 
+  /** image references an "updated" converge is bringing (none for a deploy or a repair) */
+  private updatedImages(): string[] {
+    return this.updates.map((u) => u.ref);
+  }
+
   private report(r: Omit<SyncReport, "durationMs">): SyncReport {
     return { ...r, durationMs: Date.now() - this.started };
   }
@@ -248,7 +253,7 @@ class SyncRun {
     if (!hookPath(ctx.releaseDir, event, this.rt.config.hooks.files?.[event])) return undefined;
     if (result) {
       ctx.summaryFile = join(this.rt.runDir(), "summary.json");
-      const images = this.updates.map((u) => u.ref);
+      const images = this.updatedImages();
       const doc = { commit: sha, previous: this.live ?? null, projects, ...result.summary, ...(images.length ? { images } : {}), error: result.error ? redact(result.error) : null };
       writeFileSync(ctx.summaryFile, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
       ctx.args = result.error !== undefined ? [redact(result.error)] : [originalResult(result.summary)];
@@ -301,7 +306,7 @@ class SyncRun {
     this.state.expected = (await deployModule()).expectations(p, await observeContainers(await rt.docker(), true));
     this.state.expectedAt = sha;
     if (this.state.failed?.sha === sha || result === "deployed") this.state.failed = undefined;
-    const images = this.updates.map((u) => u.ref);
+    const images = this.updatedImages();
     if (result === "updated") this.state.imageUpdates = { ...this.state.imageUpdates, updated: { at: new Date().toISOString(), images } };
     this.attempt(result, sha);
     if (result !== "repaired") {
@@ -352,7 +357,7 @@ class SyncRun {
     const message = `${e.message}${rollBack ? (restored ? " (rolled back)" : " (rollback failed too; see the log)") : ""}`;
     if (mode === "deployed" && !engineLost) this.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
     if (mode === "updated" && !engineLost) {
-      await (await import("./image-updates.ts")).restoreTags(await rt.docker(), this.state.expected, this.updates.map((u) => u.ref));
+      await (await import("./image-updates.ts")).restoreTags(await rt.docker(), this.state.expected, this.updatedImages());
       // not tried again until another image is pushed under the tag
       const failed = { ...this.state.imageUpdates?.failed, ...Object.fromEntries(this.updates.map((u) => [u.ref, u.digest])) };
       this.state.imageUpdates = { ...this.state.imageUpdates, failed };

@@ -4,6 +4,7 @@
 // tells whether a moving tag (`:latest`, `:1.27`) moved.
 import { type RegistryAuth, registryAuth, registryOf } from "./credentials.ts";
 import { splitImageRef } from "./images.ts";
+import { isLoopbackHost } from "../host.ts";
 
 const ACCEPT = [
   "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -20,8 +21,8 @@ export function manifestLocation(ref: string): { base: string; repository: strin
   const host = hub ? "registry-1.docker.io" : registry;
   let repository = hub ? repo.replace(/^(docker\.io|index\.docker\.io)\//, "") : repo.slice(registry.length + 1);
   if (hub && !repository.includes("/")) repository = `library/${repository}`;
-  const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/.test(host);
-  return { base: `${loopback ? "http" : "https"}://${host}`, repository, reference: digest ?? tag ?? "latest" };
+  const hostname = host.replace(/:\d+$/, "");
+  return { base: `${isLoopbackHost(hostname) ? "http" : "https"}://${host}`, repository, reference: digest ?? tag ?? "latest" };
 }
 
 /** `Bearer realm="https://auth.docker.io/token",service="registry.docker.io"` -> its parameters. */
