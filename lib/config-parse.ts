@@ -1,5 +1,6 @@
 // Parsing and validating config.yaml (yaml + the generated validator): only when the file changed
 // since the last run, see loadConfig.
+import { dirname, join } from "node:path";
 import { InputError } from "./errors.ts";
 import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./config.ts";
 import validateConfig from "./generated/config-validator.js";
@@ -15,6 +16,7 @@ type Raw = {
   hooks?: Partial<HooksConfig>;
   notify?: Partial<NotifyConfig> & { url: string };
   webhook?: { secret: string };
+  secrets?: { age_key_file?: string };
 };
 
 export function withDefaults(raw: Raw, file: string): KontaConfig {
@@ -57,6 +59,7 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
     },
     notify: raw.notify ? { url: raw.notify.url, format: raw.notify.format ?? "json", timeout: raw.notify.timeout ?? 10 } : undefined,
     ...(raw.webhook ? { webhook: { secret: raw.webhook.secret } } : {}),
+    secrets: { age_key_file: raw.secrets?.age_key_file ?? join(dirname(file), "age.key") },
     warnings: [],
   };
 }

@@ -66,6 +66,11 @@ export const configSchema = {
       required: ["secret"],
       properties: { secret: { type: "string", minLength: 16 } },
     },
+    secrets: {
+      type: "object",
+      additionalProperties: false,
+      properties: { age_key_file: { type: "string", pattern: "^/" } },
+    },
     notify: {
       type: "object",
       additionalProperties: false,

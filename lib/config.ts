@@ -74,6 +74,8 @@ export interface KontaConfig {
   notify?: NotifyConfig;
   /** `konta webhook`: the shared secret (plain, or enc:v1: like the token) */
   webhook?: { secret: string };
+  /** SOPS-encrypted files in the repository are opened with the age identity in age_key_file */
+  secrets: { age_key_file: string };
   /** what the file says that Konta does not use (keys of the original Konta, a plain-text token) */
   warnings: string[];
 }

@@ -1,7 +1,7 @@
 // One release -> the engine: load every project, plan against what runs, get the images, apply
 // project by project, and on failure put the touched projects back to the previous release.
 // Shared by `konta sync` (new commit or drift repair), `konta rollback` and `konta plan`.
-import { type LoadedProject, loadRelease, type LoadOptions } from "./compose/index.ts";
+import { type LoadedProject, loadReleaseUnlocking, type LoadOptions } from "./compose/index.ts";
 import type { ServiceModel } from "./compose/model.ts";
 import type { DockerClient } from "./docker/client.ts";
 import { EngineWatch } from "./docker/events.ts";
@@ -117,7 +117,7 @@ function foreignContainerRefs(model: LoadedProject, observed: Observed): string[
 
 /** Load the release and plan it against the engine. Changes nothing. */
 export async function prepare(release: ReleaseRef, opts: DeployOptions): Promise<Prepared> {
-  const projects = loadRelease(release.root, release.load);
+  const projects = await loadReleaseUnlocking(release.root, release.load);
   for (const p of projects) for (const w of p.warnings) log.warn(w);
   const [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
   return { release, projects, observed, ...plan(projects, images, observed, opts) };
@@ -182,7 +182,7 @@ export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string
       if (!projectHasChanges(projectPlan)) continue;
       touched.push(projectPlan.project);
       try {
-        await applyProject(p.desired.get(projectPlan.project), projectPlan, { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate, instance: opts.instance }, summary);
+        await applyProject(p.desired.get(projectPlan.project), projectPlan, { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate, instance: opts.instance, secretFiles: p.release.load.sops?.files }, summary);
       } catch (err) {
         summary.failed.push(projectPlan.project);
         throw new ApplyFailure((await watch.lost()) ? engineWentAway(err) : err, touched, summary);
@@ -211,7 +211,7 @@ export async function restore(previous: ReleaseRef | undefined, touched: string[
   let observed: Observed;
   try {
     // inside the try: a previous release that no longer loads must still end in a recorded failure
-    projects = previous ? loadRelease(previous.root, previous.load).filter((p) => touched.includes(p.name)) : [];
+    projects = previous ? (await loadReleaseUnlocking(previous.root, previous.load)).filter((p) => touched.includes(p.name)) : [];
     [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
   } catch (err) {
     log.error(`automatic rollback impossible: ${errorMessage(err)}`);
@@ -222,7 +222,7 @@ export async function restore(previous: ReleaseRef | undefined, touched: string[
     const d = desired.get(name);
     const projectPlan = d ? planProject(d, observed) : planRemoval(name, observed);
     try {
-      const applyOpts = { docker: opts.docker, commit: previous?.sha ?? "", parallel: opts.parallel, gate: opts.gate, pinImages: true, instance: opts.instance };
+      const applyOpts = { docker: opts.docker, commit: previous?.sha ?? "", parallel: opts.parallel, gate: opts.gate, pinImages: true, instance: opts.instance, secretFiles: previous?.load.sops?.files };
       await applyProject(d, projectPlan, applyOpts, emptySummary());
       log.info(`${name}: rolled back to ${previous ? previous.sha.slice(0, 12) : "nothing (it was new)"}`);
     } catch (err) {

@@ -17,6 +17,8 @@ export interface StatePaths {
   configCache: string;
   /** loaded Compose projects, see lib/compose/cache.ts */
   composeCache: string;
+  /** decrypted SOPS secret files, mounted into containers */
+  secrets: string;
 }
 
 export function statePaths(root: string): StatePaths {
@@ -30,6 +32,7 @@ export function statePaths(root: string): StatePaths {
     key: join(root, "key"),
     configCache: join(root, "config.cache.json"),
     composeCache: join(root, "compose.cache.json"),
+    secrets: join(root, "secrets"),
   };
 }
 

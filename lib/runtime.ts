@@ -13,6 +13,7 @@ import { resolveConfigFile, resolveStateDir, type StatePaths, statePaths } from 
 import { ReleaseStore } from "./releases/index.ts";
 import { resolveToken } from "./token.ts";
 import type { LoadOptions } from "./compose/index.ts";
+import { SopsKeyring } from "./compose/keyring.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
 // What the caches of validated config and loaded projects are keyed by. A build from source may
@@ -33,6 +34,8 @@ export class Runtime {
    * (staging and prod configs, two repositories) never prune each other's projects.
    */
   readonly instance: string;
+  /** SOPS data keys unlocked in this run, shared by every load of it (the new and the live release) */
+  readonly keyring: SopsKeyring;
   private dockerClient?: Promise<DockerClient>;
   private passthroughEnv?: Record<string, string | undefined>;
 
@@ -44,6 +47,7 @@ export class Runtime {
     this.store = new ReleaseStore(this.paths, config.repository.path);
     const r = config.repository;
     this.instance = new Bun.CryptoHasher("sha256").update(`${r.url}\n${r.branch}\n${r.path}`).digest("hex").slice(0, 12);
+    this.keyring = new SopsKeyring(config.secrets.age_key_file, this.paths.secrets);
   }
 
   static async load(flags: RuntimeFlags): Promise<Runtime> {
@@ -104,6 +108,7 @@ export class Runtime {
       profiles: d.profiles,
       policy: { allowPrivileged: d.allow_privileged, allowedBindRoots: d.allowed_bind_roots, allowedCapabilities: d.allowed_capabilities },
       ...(BUILD ? { cache: { file: this.paths.composeCache, build: BUILD } } : {}),
+      sops: this.keyring,
     };
   }
 }

@@ -3,7 +3,7 @@
 // switch `current`, record state, exit. With no new commit it still repairs drift.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { projectEnvironment } from "./compose/environment.ts";
+import { hostInputs } from "./compose/host-inputs.ts";
 import type { LoadedProject } from "./compose/index.ts";
 import type { DeployOptions, Prepared, ReleaseRef } from "./deploy.ts";
 import { DeployError, diskFullError, errorMessage, ExitCode, KontaError } from "./errors.ts";
@@ -18,6 +18,7 @@ import { detectDrift, type DriftItem } from "./reconcile/drift.ts";
 import { observeContainers } from "./reconcile/observe.ts";
 import { type Plan, projectHasChanges } from "./reconcile/plan.ts";
 import { redact } from "./redact.ts";
+import { pruneSecretFiles } from "./reconcile/secret-files.ts";
 import type { Runtime } from "./runtime.ts";
 import { type AttemptResult, type CommitRecord, imageCheckDue, readState, recordDeploy, rollbackTarget, type State, writeState } from "./state.ts";
 import type { PendingUpdate } from "./image-updates.ts";
@@ -87,7 +88,7 @@ async function loadState(rt: Runtime, live: string | undefined): Promise<State> 
 export function hostInputsOf(rt: Runtime, sha: string | undefined): (project: string) => string {
   return (project) => {
     if (!sha) return "";
-    return projectEnvironment(project, join(rt.store.root(sha), "apps", project), rt.composeOptions(sha)).hostInputs;
+    return hostInputs(project, rt.composeOptions(sha));
   };
 }
 
@@ -313,7 +314,7 @@ class SyncRun {
       // the deploy stands whatever success.sh does
       const code = await this.hook("success", sha, changed, { summary }).catch((err) => log.error(`hooks/success.sh: ${errorMessage(err)}`));
       if (code) log.warn(`hooks/success.sh exited with ${code} (the deploy itself succeeded)`);
-      if (result === "deployed") this.prune(p);
+      if (result === "deployed") await this.prune(p);
       await notify(rt.config.notify, { event: "success", commit: sha, projects: changed, summary, durationMs: Date.now() - this.started, ...(images.length ? { images } : {}) });
     }
     const verb = result === "deployed" ? "deployed" : result === "updated" ? `updated ${images.join(", ")} at` : "repaired drift at";
@@ -380,7 +381,7 @@ class SyncRun {
   }
 
   /** Keep keep_releases releases, the live one, the rollback target and any a container still mounts. */
-  private prune(p: Prepared): void {
+  private async prune(p: Prepared): Promise<void> {
     const rt = this.rt;
     const protect = new Set<string>();
     const live = rt.store.current();
@@ -395,6 +396,11 @@ class SyncRun {
     }
     const removed = rt.store.prune(rt.config.deploy.keep_releases, protect);
     if (removed.length) log.debug(`releases: pruned ${removed.map((s) => s.slice(0, 12)).join(", ")}`);
+    // decrypted secrets: those of this release, and any a container (now) mounts
+    const keep = new Set((await observeContainers(await rt.docker())).flatMap((c) => c.binds));
+    for (const project of p.projects) for (const s of Object.values(project.services)) for (const m of s.secrets ?? []) keep.add(m.source);
+    const gone = pruneSecretFiles(rt.paths.secrets, keep);
+    if (gone.length) log.debug(`secrets: removed ${gone.length} decrypted file(s) no container uses`);
   }
 }
 

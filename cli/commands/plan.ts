@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { loadRelease } from "../../lib/compose/index.ts";
+import { loadReleaseUnlocking } from "../../lib/compose/index.ts";
 import { planDetails } from "../../lib/diff.ts";
 import { ExitCode } from "../../lib/errors.ts";
 import { log } from "../../lib/log.ts";
@@ -26,7 +26,7 @@ export default defineCommand({
         return report.exitCode;
       }
       const live = rt.store.current();
-      const before = live && report.plan ? loadRelease(rt.store.root(live), releaseRef(rt, live).load) : [];
+      const before = live && report.plan ? await loadReleaseUnlocking(rt.store.root(live), releaseRef(rt, live).load) : [];
       const details = report.plan ? planDetails(report.plan, report.projects ?? [], before) : new Map<string, string[]>();
       const changes = (report.plan ? planHasChanges(report.plan) : false) || (report.drift?.length ?? 0) > 0;
       if (ctx.args.json) {

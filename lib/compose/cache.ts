@@ -95,7 +95,7 @@ export class ProjectCache {
   ) {
     this.paths = new ReleasePaths(opts.repoRoot);
     this.env = opts.processEnv ?? process.env;
-    const { repoRoot: _root, cache: _cache, processEnv: _env, ...rest } = opts;
+    const { repoRoot: _root, cache: _cache, processEnv: _env, sops: _sops, ...rest } = opts;
     this.options = sha256(canonicalJson(rest));
   }
 

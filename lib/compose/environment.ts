@@ -1,9 +1,11 @@
-// The variables a project's Compose files are interpolated with, and a digest of the host-side
-// inputs among them. Kept apart from the loader: an idle tick needs the digest, not the loader.
+// The variables a project's Compose files are interpolated with: its .env (decrypted when it is a
+// SOPS file), the host env file, allowed process variables.
 import { join, relative } from "node:path";
 import { InputError } from "../errors.ts";
-import { DotenvError, parseDotenv } from "./dotenv.ts";
-import { envVar, exists, fileMode, readText, realpath } from "./inputs.ts";
+import { envFileVars } from "./decrypt.ts";
+import type { SopsKeyring } from "./keyring.ts";
+import { digestHostInputs, hostEnvFile, passthroughVars } from "./host-inputs.ts";
+import { exists, readText, realpath } from "./inputs.ts";
 import type { Lookup } from "./interpolate.ts";
 import type { ProjectCacheOptions } from "./cache.ts";
 import type { HostPolicy } from "./policy.ts";
@@ -22,47 +24,28 @@ export interface LoadOptions {
   cache?: ProjectCacheOptions;
   /** process environment (tests inject one) */
   processEnv?: Record<string, string | undefined>;
+  /** opens SOPS-encrypted env and secret files (secrets.age_key_file); without it they are refused */
+  sops?: SopsKeyring;
 }
 
 /** Variables for interpolation, lowest first: the project's .env, the host env file, allowed process variables. */
 export function projectEnvironment(project: string, dir: string, opts: LoadOptions): { lookup: Lookup; hostInputs: string } {
-  const processEnv = opts.processEnv ?? process.env;
-  const passthrough: Record<string, string> = {};
-  for (const name of opts.passthrough ?? []) {
-    const v = envVar(processEnv, name);
-    if (v !== undefined) passthrough[name] = v;
-  }
+  const passthrough = passthroughVars(opts);
   const vars: Record<string, string | undefined> = { COMPOSE_PROJECT_NAME: project };
   const layer = (file: string, label: string) => {
-    if (!exists(file)) return "";
     const text = readText(file);
-    try {
-      Object.assign(vars, parseDotenv(text, (name) => vars[name] ?? passthrough[name]));
-    } catch (err) {
-      if (err instanceof DotenvError) throw new InputError(`${label}: ${err.message}`, { where: file });
-      throw err;
-    }
+    Object.assign(vars, envFileVars(file, text, label, (name) => vars[name] ?? passthrough[name], opts.sops));
     return text;
   };
   const dotenv = join(dir, ".env");
-  if (exists(dotenv)) checkInside(dotenv, opts.repoRoot, relative(opts.repoRoot, dotenv));
-  layer(dotenv, relative(opts.repoRoot, dotenv));
-  let hostText = "";
-  if (opts.hostEnvDir) {
-    const hostFile = join(opts.hostEnvDir, `${project}.env`);
-    if (exists(hostFile)) {
-      const mode = fileMode(hostFile) & 0o777;
-      if (mode & 0o044) {
-        throw new InputError(`${hostFile} holds secrets and is readable by group or others (mode ${mode.toString(8)})`, {
-          hint: `run: chmod 600 ${hostFile}`,
-        });
-      }
-      hostText = layer(hostFile, hostFile);
-    }
+  if (exists(dotenv)) {
+    checkInside(dotenv, opts.repoRoot, relative(opts.repoRoot, dotenv));
+    layer(dotenv, relative(opts.repoRoot, dotenv));
   }
+  const hostFile = hostEnvFile(project, opts);
+  const hostText = hostFile ? layer(hostFile, hostFile) : "";
   Object.assign(vars, passthrough);
-  const hostInputs = new Bun.CryptoHasher("sha256").update(hostText).update(JSON.stringify(passthrough)).digest("hex").slice(0, 16);
-  return { lookup: (name) => vars[name], hostInputs };
+  return { lookup: (name) => vars[name], hostInputs: digestHostInputs(hostText, passthrough) };
 }
 
 export function checkInside(file: string, repoRoot: string, label: string): void {

@@ -1,5 +1,6 @@
 // Errors inside the loader carry the key path they are about; the loader turns them into an
 // InputError naming the file, the key and (when the parser knows it) the line.
+import type { SopsDocument } from "../sops.ts";
 
 export type KeyPath = (string | number)[];
 
@@ -19,7 +20,18 @@ export function at<T>(path: KeyPath, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof ComposeKeyError) throw err;
+    if (err instanceof ComposeKeyError || err instanceof LockedSopsFile) throw err;
     throw new ComposeKeyError((err as Error).message, path);
+  }
+}
+
+/** A load met a SOPS file whose data key is not unlocked yet: not an error, a request (decrypt.ts). */
+export class LockedSopsFile extends Error {
+  constructor(
+    readonly doc: SopsDocument,
+    readonly identities: string[],
+    readonly label: string,
+  ) {
+    super(`${label}: its SOPS data key is not unlocked yet`);
   }
 }

@@ -9,6 +9,7 @@ import { keyPath, assertValid } from "../schema.ts";
 import { parseYaml, type ParsedYaml } from "../yaml.ts";
 import { ProjectCache } from "./cache.ts";
 import { canonicalFile, type Raw } from "./canonical.ts";
+import { unlocking } from "./decrypt.ts";
 import { checkInside, type LoadOptions, projectEnvironment } from "./environment.ts";
 import { ComposeKeyError, type KeyPath } from "./errors.ts";
 import { exists, isDirectory, listDir, readText, realpath } from "./inputs.ts";
@@ -21,6 +22,7 @@ import { UNSUPPORTED } from "./schema.ts";
 
 export type { ProjectModel, ServiceModel } from "./model.ts";
 export { type LoadOptions, projectEnvironment } from "./environment.ts";
+export { SopsKeyring } from "./keyring.ts";
 export { serviceHash } from "./hash.ts";
 
 export const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"] as const;
@@ -194,6 +196,7 @@ class ProjectLoader {
       env: this.lookup,
       policy: this.opts.policy ?? { allowPrivileged: true },
       warn: (m) => this.warnings.add(`${this.rel(this.dir)}: ${m}`),
+      ...(this.opts.sops ? { sops: this.opts.sops } : {}),
     });
     let model: ProjectModel;
     try {
@@ -249,4 +252,9 @@ export function loadRelease(releaseRoot: string, opts: LoadOptions): LoadedProje
   });
   cache?.save(names);
   return projects;
+}
+
+/** loadRelease, unlocking the data key of each SOPS-encrypted file it meets (decrypt.ts). */
+export function loadReleaseUnlocking(releaseRoot: string, opts: LoadOptions): Promise<LoadedProject[]> {
+  return unlocking(opts.sops, () => loadRelease(releaseRoot, opts));
 }

@@ -27,6 +27,8 @@ export interface BindMount {
   read_only?: boolean;
   /** sha256 of the content for sources inside the release */
   digest?: string;
+  /** a SOPS-encrypted secret file of the release (relative path) whose decrypted copy `source` is */
+  decrypted_from?: string;
   bind?: { propagation?: string; create_host_path?: boolean; selinux?: "z" | "Z"; recursive?: string };
 }
 

@@ -4,8 +4,9 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
 import { isAbsolute, relative } from "node:path";
 import { scalarString, type Raw } from "./canonical.ts";
-import { parseDotenv } from "./dotenv.ts";
-import { at, ComposeKeyError, type KeyPath } from "./errors.ts";
+import { envFileVars, openSops, secretFilePath } from "./decrypt.ts";
+import type { SopsKeyring } from "./keyring.ts";
+import { at, ComposeKeyError, type KeyPath, LockedSopsFile } from "./errors.ts";
 import { bindDigest, exists, isDirectory, readText } from "./inputs.ts";
 import type { Lookup } from "./interpolate.ts";
 import type {
@@ -38,6 +39,7 @@ export interface NormalizeContext {
   env: Lookup;
   policy: HostPolicy;
   warn(message: string): void;
+  sops?: SopsKeyring;
 }
 
 const sortedUnique = (list: string[]) => [...new Set(list)].sort();
@@ -234,8 +236,21 @@ export class Normalizer {
       const { source, digest } = this.bindSource(def.file, true);
       const out: BindMount = { type: "bind", source, target, read_only: true };
       if (digest) out.digest = digest;
+      if (kind === "secrets" && digest && !isDirectory(def.file)) this.decryptedSecret(out, def.file, ref.source, digest);
       return out;
     });
+  }
+
+  /**
+   * A SOPS-encrypted secret file of the repository is mounted from its decrypted copy on the host
+   * (`<state>/secrets`, written by the deploy), never from the release.
+   */
+  private decryptedSecret(out: BindMount, file: string, name: string, digest: string): void {
+    const opened = openSops(this.ctx.sops, file, readText(file), `secret file ${this.displayPath(file)}`);
+    if (!opened || !this.ctx.sops) return;
+    out.source = secretFilePath(this.ctx.sops, this.ctx.project, name, digest);
+    out.decrypted_from = this.rel(file);
+    this.ctx.sops.files.set(out.source, opened.text);
   }
 
   /** `KEY` without a value takes the variable's value, or is left out when it is not set. */
@@ -266,11 +281,7 @@ export class Normalizer {
 
   /** An env or label file; its errors name the file (never a line of it: it may be a host file). */
   private readDotenv(file: string, what: string, lookup?: Lookup): Record<string, string | undefined> {
-    try {
-      return parseDotenv(readText(file), lookup);
-    } catch (err) {
-      throw new Error(`${what} ${this.displayPath(file)}: ${(err as Error).message}`);
-    }
+    return envFileVars(file, readText(file), `${what} ${this.displayPath(file)}`, lookup, this.ctx.sops);
   }
 
   private displayPath(abs: string): string {
@@ -529,6 +540,7 @@ export class Normalizer {
         services[name] = this.service(name, s);
       } catch (err) {
         if (err instanceof ComposeKeyError) throw new ComposeKeyError(err.message, ["services", name, ...err.path], err.file);
+        if (err instanceof LockedSopsFile) throw err;
         throw new ComposeKeyError((err as Error).message, ["services", name]);
       }
     }

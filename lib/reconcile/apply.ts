@@ -26,6 +26,7 @@ import { containerName, LABEL } from "./labels.ts";
 import type { ObservedContainer } from "./observe.ts";
 import { forEachLimit, startLevels } from "./order.ts";
 import { type Action, type DesiredProject, isOneShot, networkHash, type ProjectPlan } from "./plan.ts";
+import { writeSecretFiles } from "./secret-files.ts";
 import { containerSpec, EngineFeatureError, type InspectedMount, inheritAnonymousVolumes } from "./spec.ts";
 import type { Summary } from "./summary.ts";
 
@@ -36,6 +37,8 @@ export interface ApplyOptions {
   gate: GateOptions;
   pinImages?: boolean;
   instance?: string;
+  /** decrypted SOPS secret files of this run, by host path (SopsKeyring.files) */
+  secretFiles?: Map<string, string>;
 }
 
 const DEFAULT_STOP_SECONDS = 10;
@@ -136,6 +139,7 @@ class ProjectApplier {
       throw err;
     }
     if (inherit) inheritAnonymousVolumes(spec.body, inherit, new Set(Object.values(model.volumes).map((v) => v.name)));
+    writeSecretFiles(s, this.opts.secretFiles);
     const id = await createContainer(this.opts.docker, name, spec.body, spec.platform);
     for (const c of spec.connect) await connectNetwork(this.opts.docker, c.network, id, c.endpoint);
     return id;

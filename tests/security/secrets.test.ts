@@ -2,11 +2,11 @@
 // environments, /proc/<pid>/cmdline or the Git remote stored on disk; files holding secrets are
 // 0600 and state dirs 0700; hooks get the documented environment and nothing else.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compose, sleeper } from "../support/compose.ts";
 import { envOf } from "../support/converged.ts";
-import { projectContainers } from "../support/docker.ts";
+import { execIn, projectContainers } from "../support/docker.ts";
 import { readTree } from "../support/files.ts";
 import { kontaBinary } from "../support/konta.ts";
 import { TOKEN, useRig } from "../support/rig.ts";
@@ -109,6 +109,76 @@ describe("host-side secrets", () => {
     expect(plain && envOf(plain, "VERSION")).toBe("2");
     expect(cached()).toEqual(["kt-plain"]);
     expect(readTree(env.state)).not.toContain("hunter2-of-the-host");
+  });
+});
+
+describe("SOPS-encrypted files in Git (files written by the real sops, tests/fixtures/sops)", () => {
+  const FIX = join(import.meta.dir, "../fixtures/sops");
+  const fixture = (f: string) => readFileSync(join(FIX, f), "utf8");
+  const PLAIN = "this is a secret"; // the humphd fixtures' secret value
+  const app = (secretFile: string) =>
+    compose({
+      services: { web: sleeper({ env_file: ["app.env"], environment: { FROM_DOTENV: "${secret}" }, secrets: ["db_password"] }) },
+      secrets: { db_password: { file: `./${secretFile}` } },
+    });
+
+  test("decrypted at deploy with the server's age key: values reach the container, never the release; tampering or a missing key is exit 2 and changes nothing", async () => {
+    const repo = rig.repo();
+    repo.write({
+      "apps/kt-sops/docker-compose.yml": app("db.json"),
+      "apps/kt-sops/.env": fixture("secret.enc.env"),
+      "apps/kt-sops/app.env": fixture("flux/envs-env.env"),
+      "apps/kt-sops/db.json": fixture("secret.enc.json"),
+    }).commit("encrypted");
+    const env = rig.env(repo);
+    const keyFile = join(env.dir, "etc/age.key");
+    writeFileSync(keyFile, `${fixture("key.txt")}\n${fixture("flux/keys-age.txt")}`, { mode: 0o600 });
+    const r = await env.run(["sync"]);
+    expect({ code: r.code, all: r.all }).toMatchObject({ code: 0 });
+    const web = (await projectContainers("kt-sops")).get("kt-sops-web-1");
+    expect(web && envOf(web, "FROM_DOTENV")).toBe(PLAIN);
+    expect(web && envOf(web, "key")).toBe("value");
+    // the secret file (0444: a non-root user in the container reads it too)
+    const inside = await execIn("kt-sops-web-1", ["cat", "/run/secrets/db_password"]);
+    expect(inside).toContain(`"secret": "${PLAIN}"`);
+    const source = web?.Mounts.find((m) => m.Destination === "/run/secrets/db_password")?.Source ?? "";
+    expect(source.startsWith(join(env.state, "secrets/kt-sops/db_password-"))).toBe(true);
+    expect(statSync(join(env.state, "secrets")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(env.state, "secrets/kt-sops")).mode & 0o777).toBe(0o700);
+    expect(statSync(source).mode & 0o777).toBe(0o444);
+    // plain values are nowhere in the releases, the state files or Konta's output
+    expect(readTree(join(env.state, "releases"))).not.toContain(PLAIN);
+    for (const f of ["state.json", "compose.cache.json"]) if (existsSync(join(env.state, f))) expect(readFileSync(join(env.state, f), "utf8")).not.toContain(PLAIN);
+    expect(r.all).not.toContain(PLAIN);
+
+    // an env_file edited without sops: exit 2 naming it; the container is not touched
+    const tampered = fixture("flux/envs-env.env").replace("sops_version=", "EXTRA_unencrypted=1\nsops_version=");
+    repo.write({ "apps/kt-sops/app.env": tampered, "apps/kt-sops/docker-compose.yml": app("db.json").replace("sleep", "sleep ") }).commit("tampered");
+    const bad = await env.run(["sync"]);
+    expect(bad.code).toBe(2);
+    expect(bad.all).toContain("env file ./app.env is SOPS-encrypted: MAC mismatch");
+    expect((await projectContainers("kt-sops")).get("kt-sops-web-1")?.Id).toBe(web?.Id);
+
+    // the key gone: exit 2 naming the file and the key's path
+    rmSync(keyFile);
+    repo.write({ "apps/kt-sops/app.env": fixture("flux/envs-env.env") }).commit("repaired, key missing");
+    const nokey = await env.run(["sync"]);
+    expect(nokey.code).toBe(2);
+    expect(nokey.all).toContain(`is SOPS-encrypted: the age identity file ${keyFile} does not exist`);
+    expect((await projectContainers("kt-sops")).get("kt-sops-web-1")?.Id).toBe(web?.Id);
+
+    // the key back, another secret file: recreated with it; the old decrypted copy is removed
+    writeFileSync(keyFile, `${fixture("key.txt")}\n${fixture("flux/keys-age.txt")}`, { mode: 0o600 });
+    repo.write({ "apps/kt-sops/docker-compose.yml": app("db_password.txt"), "apps/kt-sops/db_password.txt": fixture("flux/files-file.txt") }).commit("binary secret");
+    const plan = await env.run(["plan"]);
+    expect(plan.code).toBe(10);
+    expect(plan.all).not.toContain(PLAIN);
+    const again = await env.run(["sync"]);
+    expect({ code: again.code, all: again.all }).toMatchObject({ code: 0 });
+    const after = (await projectContainers("kt-sops")).get("kt-sops-web-1");
+    expect(after?.Id).not.toBe(web?.Id);
+    expect(await execIn("kt-sops-web-1", ["cat", "/run/secrets/db_password"])).toContain("value");
+    expect(existsSync(source)).toBe(false);
   });
 });
 
