@@ -13,7 +13,7 @@ export interface ActionView {
 
 export function actionView(a: Action): ActionView {
   const container = "container" in a ? a.container.name : undefined;
-  const why = a.type === "recreate" ? `${a.reasons.join(", ")}${a.order ? `; ${a.order}` : ""}` : a.type === "create" || a.type === "remove" || a.type === "stop" ? a.reason : undefined;
+  const why = a.type === "recreate" ? `${a.reasons.join(", ")}${a.order ? `; ${a.order}` : ""}` : a.type === "create" || a.type === "remove" || a.type === "stop" || a.type === "restart" ? a.reason : undefined;
   return { type: a.type, service: a.service, replica: a.number, ...(container ? { container } : {}), ...(why ? { why } : {}) };
 }
 
@@ -29,7 +29,7 @@ export function planView(plan: Plan) {
   }));
 }
 
-const VERB: Record<Action["type"], string> = { create: "create", recreate: "recreate", start: "start", stop: "stop", remove: "remove" };
+const VERB: Record<Action["type"], string> = { create: "create", recreate: "recreate", start: "start", stop: "stop", remove: "remove", restart: "restart" };
 
 export type Details = (project: string, a: Action) => string[];
 
@@ -41,7 +41,7 @@ export function formatProjectPlan(p: ProjectPlan, details?: Details): string[] {
   for (const key of p.volumes.create) lines.push(`  + volume ${key}`);
   for (const a of p.actions) {
     const v = actionView(a);
-    const mark = a.type === "create" ? "+" : a.type === "remove" ? "-" : a.type === "recreate" ? "~" : a.type === "start" ? ">" : "■";
+    const mark = a.type === "create" ? "+" : a.type === "remove" ? "-" : a.type === "recreate" ? "~" : a.type === "start" || a.type === "restart" ? ">" : "■";
     const replica = v.replica > 1 || a.type === "remove" ? ` #${v.replica}` : "";
     lines.push(`  ${mark} ${VERB[a.type]} ${v.service}${replica}${v.why ? ` (${v.why})` : ""}`);
     for (const d of details?.(p.project, a) ?? []) lines.push(`      ${d}`);

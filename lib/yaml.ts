@@ -1,6 +1,6 @@
 // YAML parsing shared by the config and Compose loaders: bounded alias expansion (no billion
 // laughs), YAML 1.1 merge keys as Compose files use them, and line numbers for error messages.
-import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 import { InputError } from "./errors.ts";
 
 /** Hard bounds for hostile input; generous for real files. */
@@ -8,6 +8,8 @@ export const YAML_LIMITS = { maxBytes: 4 * 1024 * 1024, maxAliasCount: 10_000 } 
 
 export interface ParsedYaml {
   value: unknown;
+  /** key paths tagged `!reset` (removed from `value`) and `!override` (Compose's merge tags) */
+  tagged: { reset: string[][]; override: string[][] };
   /** 1-based line of the node at a key path, when the parser knows it */
   lineOf(path: readonly (string | number)[]): number | undefined;
 }
@@ -28,6 +30,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     const line = lineCounter.linePos(firstError.pos[0]).line;
     throw new InputError(`${file}:${line}: invalid YAML: ${firstError.message.split("\n")[0]}`, { where: file });
   }
+  const tagged = takeMergeTags(doc);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
@@ -39,6 +42,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   }
   return {
     value,
+    tagged,
     lineOf(path) {
       // the line of the key when the path ends in a mapping key, else of the value
       const parent = path.length ? doc.getIn(path.slice(0, -1), true) : undefined;
@@ -51,4 +55,34 @@ export function parseYaml(text: string, file: string): ParsedYaml {
       return lineCounter.linePos(node.range[0]).line;
     },
   };
+}
+
+/**
+ * Compose's `!reset` (drop what earlier files set, here: remove the key) and `!override` (replace
+ * instead of merging): their key paths, the `!reset` keys removed from the document. Any other
+ * local tag is an error rather than a value silently read without it.
+ */
+function takeMergeTags(doc: Document): ParsedYaml["tagged"] {
+  const tagged: ParsedYaml["tagged"] = { reset: [], override: [] };
+  const walk = (node: unknown, path: string[]): void => {
+    if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...path, String(i)]));
+    if (!isMap(node)) return;
+    node.items = node.items.filter((pair) => {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const value = pair.value as { tag?: string } | null;
+      const tag = isNode(value) ? value.tag : undefined;
+      if (tag === "!reset") {
+        tagged.reset.push([...path, key]);
+        return false;
+      }
+      if (tag === "!override") {
+        tagged.override.push([...path, key]);
+        (value as { tag?: string }).tag = undefined;
+      }
+      walk(pair.value, [...path, key]);
+      return true;
+    });
+  };
+  walk(doc.contents, []);
+  return tagged;
 }

@@ -100,8 +100,18 @@ export function openSops(keyring: SopsKeyring | undefined, file: string, text: s
   return undefined;
 }
 
-/** The variables of an env file (`.env`, env_file, label_file) with content `text`, decrypted when it is SOPS-encrypted. */
-export function envFileVars(file: string, text: string, label: string, lookup: Lookup | undefined, keyring: SopsKeyring | undefined): Record<string, string | undefined> {
+/**
+ * The variables of an env file (`.env`, env_file, label_file) with content `text`, decrypted when it
+ * is SOPS-encrypted; `${VAR}` in it resolves from `lookup`, its own lines, then `fallback`.
+ */
+export function envFileVars(
+  file: string,
+  text: string,
+  label: string,
+  keyring: SopsKeyring | undefined,
+  lookup?: Lookup,
+  fallback?: Lookup,
+): Record<string, string | undefined> {
   const opened = openSops(keyring, file, text, label);
   // a YAML or JSON document as an env file: its top-level values, exactly (as `sops exec-env`)
   if (opened?.tree) {
@@ -113,7 +123,7 @@ export function envFileVars(file: string, text: string, label: string, lookup: L
     return vars;
   }
   try {
-    return parseDotenv(opened?.text ?? text, lookup);
+    return parseDotenv(opened?.text ?? text, lookup, fallback);
   } catch (err) {
     if (err instanceof DotenvError) throw new InputError(`${label}: ${err.message}`, { where: file });
     throw err;

@@ -1,6 +1,7 @@
 // The `.env` / `env_file` format as Docker Compose reads it: KEY=VALUE lines, optional `export`,
 // comments, single quotes (literal), double quotes (escapes, may span lines), unquoted values with
-// ` #` comments, and ${VAR} interpolation against the variables defined above and the lookup.
+// ` #` comments, and ${VAR} interpolation as compose-go resolves it: the lookup (the environment)
+// first, then the variables defined above, then the fallback (what earlier files defined).
 import { interpolateString, type Lookup } from "./interpolate.ts";
 
 export class DotenvError extends Error {
@@ -16,9 +17,9 @@ const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const ESCAPES: Record<string, string> = { n: "\n", r: "\r", t: "\t", '"': '"', "\\": "\\", $: "$$" };
 
 /** Returns the variables in file order; a bare `KEY` (no "=") maps to the lookup's value or undefined. */
-export function parseDotenv(text: string, lookup: Lookup = () => undefined): Record<string, string | undefined> {
+export function parseDotenv(text: string, lookup: Lookup = () => undefined, fallback: Lookup = () => undefined): Record<string, string | undefined> {
   const vars: Record<string, string | undefined> = {};
-  const resolve: Lookup = (name) => (name in vars ? vars[name] : lookup(name));
+  const resolve: Lookup = (name) => lookup(name) ?? (name in vars ? vars[name] : fallback(name));
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {
     const lineNo = n + 1;

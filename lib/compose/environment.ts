@@ -29,12 +29,13 @@ export interface LoadOptions {
 }
 
 /** Variables for interpolation, lowest first: the project's .env, the host env file, allowed process variables. */
-export function projectEnvironment(project: string, dir: string, opts: LoadOptions): { lookup: Lookup; hostInputs: string } {
+export function projectEnvironment(project: string, dir: string, opts: LoadOptions): { lookup: Lookup; hostInputs: string; warnings: string[] } {
   const passthrough = passthroughVars(opts);
   const vars: Record<string, string | undefined> = { COMPOSE_PROJECT_NAME: project };
   const layer = (file: string, label: string) => {
     const text = readText(file);
-    Object.assign(vars, envFileVars(file, text, label, (name) => vars[name] ?? passthrough[name], opts.sops));
+    // the process environment (here: the passed-through variables) first, as Compose reads .env
+    Object.assign(vars, envFileVars(file, text, label, opts.sops, (name) => passthrough[name], (name) => vars[name]));
     return text;
   };
   const dotenv = join(dir, ".env");
@@ -45,7 +46,13 @@ export function projectEnvironment(project: string, dir: string, opts: LoadOptio
   const hostFile = hostEnvFile(project, opts);
   const hostText = hostFile ? layer(hostFile, hostFile) : "";
   Object.assign(vars, passthrough);
-  return { lookup: (name) => vars[name], hostInputs: digestHostInputs(hostText, passthrough) };
+  const warnings: string[] = [];
+  // a project is named after its folder (its containers, networks and volumes carry that name)
+  if (vars.COMPOSE_PROJECT_NAME !== project) {
+    warnings.push(`COMPOSE_PROJECT_NAME=${vars.COMPOSE_PROJECT_NAME} is ignored; the project is named after its folder: ${project}`);
+    vars.COMPOSE_PROJECT_NAME = project;
+  }
+  return { lookup: (name) => vars[name], hostInputs: digestHostInputs(hostText, passthrough), warnings };
 }
 
 export function checkInside(file: string, repoRoot: string, label: string): void {

@@ -25,17 +25,27 @@ export { type LoadOptions, projectEnvironment } from "./environment.ts";
 export { SopsKeyring } from "./keyring.ts";
 export { serviceHash } from "./hash.ts";
 
-export const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"] as const;
+// compose-go's cli DefaultFileNames and DefaultOverrideFileNames, in its order of preference
+export const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"] as const;
+const OVERRIDE_FILE_NAMES = ["compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml"] as const;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
-/** The main Compose file of a folder and its override, or undefined when the folder has none. */
+/**
+ * The Compose files of a folder as `docker compose` picks them without -f: the first main file
+ * and the first override file, each in compose-go's order; undefined when the folder has none.
+ */
 export function findComposeFiles(dir: string): { files: string[]; ignored: string[] } | undefined {
   const present = COMPOSE_FILE_NAMES.filter((f) => exists(join(dir, f)));
   const main = present[0];
   if (!main) return undefined;
-  const stem = main.replace(/\.ya?ml$/, "");
-  const override = [`${stem}.override.yaml`, `${stem}.override.yml`].find((f) => exists(join(dir, f)));
-  return { files: override ? [main, override] : [main], ignored: present.slice(1) };
+  const overrides = OVERRIDE_FILE_NAMES.filter((f) => exists(join(dir, f)));
+  return { files: overrides[0] ? [main, overrides[0]] : [main], ignored: [...present.slice(1), ...overrides.slice(1)] };
+}
+
+/** A folder whose .env names its Compose files (COMPOSE_FILE), as `docker compose` reads it there. */
+function setsComposeFile(dir: string): boolean {
+  const dotenv = join(dir, ".env");
+  return exists(dotenv) && !isDirectory(dotenv) && /^\s*(export\s+)?COMPOSE_FILE\s*=/m.test(readText(dotenv));
 }
 
 /** Folders of apps/ holding a Compose file: the projects of a release. */
@@ -51,7 +61,7 @@ export function listProjects(appsDir: string, repoRoot = dirname(appsDir)): stri
       throw new InputError(`apps/${entry.name} is a symlink that leads outside the repository; refused`, { where: full });
     }
     if (!entry.isDirectory() && !(link && isDirectory(full))) continue;
-    if (!findComposeFiles(full)) continue;
+    if (!findComposeFiles(full) && !setsComposeFile(full)) continue;
     if (PROJECT_NAME.test(entry.name)) names.push(entry.name);
     else bad.push(JSON.stringify(entry.name));
   }
@@ -180,7 +190,7 @@ class ProjectLoader {
       loaded.push(file);
       const services: Raw = {};
       for (const name of Object.keys(file.canonical.services ?? {})) services[name] = this.resolveService(abs, name, []);
-      merged = mergeFiles(merged, { ...file.canonical, ...(file.canonical.services ? { services } : {}) });
+      merged = mergeFiles(merged, { ...file.canonical, ...(file.canonical.services ? { services } : {}) }, [...file.yaml.tagged.reset, ...file.yaml.tagged.override]);
     }
     const main = loaded[0] as LoadedFile;
     if (typeof merged.name === "string" && merged.name !== this.project) {
@@ -222,12 +232,21 @@ class ProjectLoader {
 
 /** Load one project folder (apps/<name>) of a release. */
 export function loadProject(dir: string, name: string, opts: LoadOptions): ProjectModel & { hostInputs: string } {
-  const found = findComposeFiles(dir);
-  if (!found) throw new InputError(`${relative(opts.repoRoot, dir)} has no Compose file (${COMPOSE_FILE_NAMES.join(", ")})`);
-  const { lookup, hostInputs } = projectEnvironment(name, dir, opts);
+  const { lookup, hostInputs, warnings } = projectEnvironment(name, dir, opts);
   const loader = new ProjectLoader(name, resolve(dir), opts, lookup);
-  for (const f of found.ignored) loader.warnings.add(`${loader.rel(join(dir, f))} is ignored: ${found.files[0]} takes precedence`);
-  return { ...loader.loadProject(found.files), hostInputs };
+  for (const w of warnings) loader.warnings.add(`${loader.rel(dir)}: ${w}`);
+  // COMPOSE_FILE (from .env, the host env file or a passed-through variable) as Compose reads it
+  const listed = lookup("COMPOSE_FILE");
+  let files: string[];
+  if (listed) {
+    files = listed.split(lookup("COMPOSE_PATH_SEPARATOR") || ":").filter(Boolean);
+  } else {
+    const found = findComposeFiles(dir);
+    if (!found) throw new InputError(`${relative(opts.repoRoot, dir)} has no Compose file (${COMPOSE_FILE_NAMES.join(", ")}, or COMPOSE_FILE in its .env)`);
+    for (const f of found.ignored) loader.warnings.add(`${loader.rel(join(dir, f))} is ignored: ${found.files.join(" and ")} take precedence, as with docker compose`);
+    files = found.files;
+  }
+  return { ...loader.loadProject(files), hostInputs };
 }
 
 export type LoadedProject = ProjectModel & { hostInputs: string };

@@ -116,7 +116,9 @@ export function contentDigest(path: string, include: (rel: string) => boolean = 
   const h = new Bun.CryptoHasher("sha256");
   const walk = (p: string, rel: string) => {
     if (rel && !include(rel)) return;
-    const st = lstatSync(p);
+    // the source itself is followed (Docker mounts what a symlink points to); links inside it are
+    // what the container sees, link text and all
+    const st = rel ? lstatSync(p) : statSync(p);
     if (st.isSymbolicLink()) h.update(`l ${rel} ${readlinkSync(p)}\0`);
     else if (st.isDirectory()) {
       h.update(`d ${rel} ${st.mode & 0o777}\0`);

@@ -62,8 +62,25 @@ export function mergeService(base: Raw, over: Raw): Raw {
   return mergeMaps(base, over, "");
 }
 
-/** `over` file on top of `base` file, both canonical. */
-export function mergeFiles(base: Raw, over: Raw): Raw {
+/** `tree` without the values at `paths` (copies along each path; `tree` is left alone). */
+export function dropPaths(tree: Raw, paths: string[][]): Raw {
+  const drop = (node: Raw, path: string[]): Raw => {
+    const [head, ...rest] = path as [string, ...string[]];
+    if (!isMap(node) || !(head in node)) return node;
+    const out: Raw = { ...node };
+    if (rest.length) out[head] = drop(node[head], rest);
+    else delete out[head];
+    return out;
+  };
+  return paths.reduce(drop, tree);
+}
+
+/**
+ * `over` file on top of `base` file, both canonical. What `over` tags `!reset` or `!override` is
+ * first dropped from `base`: reset leaves it unset, override leaves only `over`'s value.
+ */
+export function mergeFiles(base: Raw, over: Raw, tagged: string[][] = []): Raw {
+  base = dropPaths(base, tagged);
   const out: Raw = { ...base };
   for (const [k, v] of Object.entries(over)) {
     if (k === "services" && isMap(v)) {

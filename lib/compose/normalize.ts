@@ -273,15 +273,16 @@ export class Normalizer {
           throw new Error(`env file ${this.displayPath(f.path)} does not exist (mark it required: false if it is optional)`);
         }
         if (isDirectory(f.path)) throw new Error(`env file ${this.displayPath(f.path)} is a directory`);
-        Object.assign(vars, this.readDotenv(f.path, "env file", (name) => vars[name] ?? this.ctx.env(name)));
+        // the project's variables first, then what this and earlier env files defined (compose-go's order)
+        Object.assign(vars, this.readDotenv(f.path, "env file", this.ctx.env, (name) => vars[name]));
       }),
     );
     return vars;
   }
 
   /** An env or label file; its errors name the file (never a line of it: it may be a host file). */
-  private readDotenv(file: string, what: string, lookup?: Lookup): Record<string, string | undefined> {
-    return envFileVars(file, readText(file), `${what} ${this.displayPath(file)}`, lookup, this.ctx.sops);
+  private readDotenv(file: string, what: string, lookup?: Lookup, fallback?: Lookup): Record<string, string | undefined> {
+    return envFileVars(file, readText(file), `${what} ${this.displayPath(file)}`, this.ctx.sops, lookup, fallback);
   }
 
   private displayPath(abs: string): string {

@@ -37,7 +37,8 @@ export function parseBytes(input: string | number): number {
     if (!Number.isFinite(input) || input < 0) throw new Error(`invalid size ${input}`);
     return Math.round(input);
   }
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?\s*$/i.exec(input);
+  // go-units RAMInBytes, as Docker and compose-go parse sizes: 1g, 1gb, 1gi, 1GiB, "1 g" (binary units)
+  const m = /^\s*(\d+(?:\.\d+)?) ?([kmgtp]?)i?b?\s*$/i.exec(input);
   if (!m) throw new Error(`invalid size "${input}" (examples: 512m, 1g, 1048576)`);
   return Math.round(Number.parseFloat(m[1] as string) * (SIZE_UNITS[(m[2] as string).toLowerCase()] as number));
 }

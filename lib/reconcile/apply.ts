@@ -167,6 +167,12 @@ class ProjectApplier {
         await stopContainer(this.opts.docker, a.container.id, a.container.name, stopSeconds(s));
         this.summary.stopped.push(label);
         return;
+      case "restart":
+        progress(`${a.container.name}: restarting (${a.reason})`);
+        await stopContainer(this.opts.docker, a.container.id, a.container.name, stopSeconds(s));
+        await this.start(a.container.id, a.container.name, s as ServiceModel);
+        this.summary.started.push(label);
+        return;
       case "start":
         progress(`${a.container.name}: starting`);
         await this.start(a.container.id, a.container.name, s as ServiceModel);

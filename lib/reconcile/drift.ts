@@ -22,6 +22,7 @@ function describe(a: Action): string {
     case "stop":
       return `${a.container.name} is running, should be stopped (konta.stopped)`;
     case "remove":
+    case "restart":
       return `${a.container.name}: ${a.reason}`;
   }
 }

@@ -33,6 +33,7 @@ export type Action =
   | { type: "recreate"; service: string; number: number; container: ObservedContainer; reasons: string[]; order?: "start-first" }
   | { type: "start"; service: string; number: number; container: ObservedContainer }
   | { type: "stop"; service: string; number: number; container: ObservedContainer; reason: string }
+  | { type: "restart"; service: string; number: number; container: ObservedContainer; reason: string }
   | { type: "remove"; service: string; number: number; container: ObservedContainer; reason: string };
 
 export interface ProjectPlan {
@@ -231,6 +232,13 @@ export function planProject(desired: DesiredProject, observed: Observed): Projec
         .map((dep) => `${dep} is recreated`),
     ];
     const actions = planService(model.name, s.name, t, current.get(s.name) ?? [], reasons);
+    // depends_on restart: true: a service left alone is restarted when what it depends on is recreated
+    const restartFor = Object.entries(s.depends_on ?? {}).find(([dep, d]) => d.restart && replaced.has(dep))?.[0];
+    if (restartFor && !actions.length && !t.stopped) {
+      for (const c of current.get(s.name) ?? []) {
+        if (c.state === "running") actions.push({ type: "restart", service: s.name, number: c.number, container: c, reason: `${restartFor} is recreated; depends_on restart: true` });
+      }
+    }
     // shown by `konta plan`: the new container starts before the old one goes (konta.rolling)
     if (s.update_order === "start-first") for (const a of actions) if (a.type === "recreate") a.order = "start-first";
     if (actions.some((a) => a.type === "create" || a.type === "recreate")) replaced.add(s.name);

@@ -278,7 +278,8 @@ export function containerSpec(s: ServiceModel, n: number, ctx: SpecContext): Con
   const body = compact({
     Image: ctx.pinImage ? ctx.imageId : s.image,
     Cmd: s.command ?? undefined,
-    Entrypoint: s.entrypoint === undefined || s.entrypoint === null ? undefined : s.entrypoint.length ? s.entrypoint : [""],
+    // `entrypoint: []` is sent as [] (as Compose does): the image's entrypoint is cleared, its command kept
+    Entrypoint: s.entrypoint ?? undefined,
     Env: s.environment ? Object.entries(s.environment).flatMap(([k, v]) => (v === null ? [] : [`${k}=${v}`])) : undefined,
     Labels: containerLabels(s, n, ctx),
     ExposedPorts: exposedPorts(s),

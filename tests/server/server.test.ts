@@ -3,7 +3,7 @@
 // systemd as PID 1 and its own Docker engine, a private registry and the test Git server on
 // loopback. The scenarios run in order on one box, as one server's life.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { kontaBinary } from "../support/konta.ts";
 import { TestRepo } from "../support/repo.ts";
@@ -389,6 +389,36 @@ echo '{"credHelpers":{"${REGISTRY}":"ktest"}}' > /root/.docker/config.json`);
     await waitRuns(2, 60_000);
     expect(await pulls()).toBe(before);
     expect(await running()).toBe(`${v2} true`);
+  });
+
+  test("SOPS files: the timer opens them with /etc/konta/age.key inside the sandbox; the secret file lands in the state dir, 0444", async () => {
+    const fixture = (f: string) => readFileSync(join(import.meta.dir, "../fixtures/sops", f), "utf8");
+    await box.sh("install -m 600 /dev/stdin /etc/konta/age.key", { input: `${fixture("key.txt")}\n${fixture("flux/keys-age.txt")}` });
+    const sha = repo
+      .write({
+        "apps/vault/docker-compose.yml": `services:
+  app:
+    image: konta-test/busybox:1
+    init: true
+    command: ["sleep", "3600"]
+    environment: { FROM_DOTENV: "\${secret}" }
+    secrets: [token]
+    labels: { konta.managed: "true" }
+secrets:
+  token: { file: ./token.txt }
+`,
+        "apps/vault/.env": fixture("secret.enc.env"),
+        "apps/vault/token.txt": fixture("flux/files-file.txt"),
+      })
+      .commit("encrypted with sops");
+    await liveAt(sha);
+    expect(await box.sh("docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' vault-app-1")).toContain("FROM_DOTENV=this is a secret");
+    const source = (await box.sh(`docker inspect -f '{{range .Mounts}}{{if eq .Destination "/run/secrets/token"}}{{.Source}}{{end}}{{end}}' vault-app-1`)).trim();
+    expect(source).toStartWith("/var/lib/konta/secrets/vault/token-");
+    expect(await box.sh(`stat -c '%a %U' ${source} /var/lib/konta/secrets/vault`)).toBe("444 root\n700 root\n");
+    expect(await box.sh(`cat ${source}`)).toBe("value");
+    expect(await box.exec("grep -rl 'this is a secret' /var/lib/konta/releases /var/lib/konta/state.json")).toMatchObject({ out: "" });
+    expect(await box.sh("journalctl -u konta.service --no-pager -o cat")).not.toContain("this is a secret");
   });
 
   test("the token is nowhere in the journal of konta.service nor in systemctl show", async () => {

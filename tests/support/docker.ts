@@ -98,7 +98,7 @@ export interface ContainerInfo {
   Name: string;
   Created: string;
   State: { Status: string; Running: boolean; StartedAt: string; Health?: { Status: string } };
-  Config: { Labels: Record<string, string>; Env: string[]; Cmd: string[] | null; Image: string };
+  Config: { Labels: Record<string, string>; Env: string[]; Cmd: string[] | null; Entrypoint?: string[] | null; Image: string };
   HostConfig: Record<string, unknown>;
   NetworkSettings: { Networks: Record<string, { IPAddress: string; Aliases: string[] | null }> };
   Mounts: { Type: string; Source: string; Destination: string; Name?: string }[];

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install and start what the test suite needs on a Debian machine (root): Docker engine (Debian's
 # docker.io, started with vfs storage and no iptables), busybox-static for the offline test image,
-# git (for git http-backend), systemd (systemd-analyze), docker-compose (the benchmark baseline),
+# git (for git http-backend), systemd (systemd-analyze), docker-compose (v1) and Compose v2 (tests/support/compose-v2.sh),
 # the npm dependencies (Bun comes from the npm registry) and the server-box image. Idempotent: skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,6 +27,9 @@ if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.packa
 fi
 
 bash tests/support/start-dockerd.sh
+
+# Docker Compose v2, the oracle of tests/oracle/ (Debian 13's package, cached)
+bash tests/support/compose-v2.sh
 
 # The server in a box (tests/server/): Debian 12 + systemd + docker.io, built once and cached
 # under /var/cache/konta-tests (debootstrap, about a minute the first time).
