@@ -546,6 +546,7 @@ export class Normalizer {
       }
     }
     checkReferences(services);
+    for (const svc of Object.values(services)) addImplicitDependencies(svc);
     for (const key of Object.keys(this.raw.volumes ?? {})) this.volume(key);
     for (const [key, v] of Object.entries(this.volumes)) at(["volumes", key], () => checkVolumePolicy(v, this.ctx.repoRoot, this.ctx.policy));
     return {
@@ -563,8 +564,10 @@ export class Normalizer {
 /** Services a service needs: depends_on, network_mode: service:, volumes_from and links. */
 export function serviceReferences(s: ServiceModel): { name: string; key: KeyPath }[] {
   const out: { name: string; key: KeyPath }[] = Object.keys(s.depends_on ?? {}).map((name) => ({ name, key: ["depends_on", name] }));
-  const mode = s.network_mode?.match(/^service:(.+)$/)?.[1];
-  if (mode) out.push({ name: mode, key: ["network_mode"] });
+  for (const key of ["network_mode", "ipc", "pid"] as const) {
+    const ref = s[key]?.match(/^service:(.+)$/)?.[1];
+    if (ref) out.push({ name: ref, key: [key] });
+  }
   for (const v of s.volumes_from ?? []) {
     const m = /^(?:service:)?([^:]+)/.exec(v);
     if (m && !v.startsWith("container:")) out.push({ name: m[1] as string, key: ["volumes_from"] });
@@ -573,7 +576,20 @@ export function serviceReferences(s: ServiceModel): { name: string; key: KeyPath
   return out;
 }
 
-/** depends_on, network_mode: service:, volumes_from and links must name services that exist, without cycles. */
+/**
+ * What compose-go adds to depends_on (when not declared): links and `service:` namespaces
+ * (network_mode, ipc, pid) as service_started with restart: true, volumes_from without restart.
+ */
+function addImplicitDependencies(s: ServiceModel): void {
+  const declared = new Set(Object.keys(s.depends_on ?? {}));
+  for (const ref of serviceReferences(s)) {
+    if (declared.has(ref.name)) continue;
+    const restart = ref.key[0] !== "volumes_from" || (s.depends_on?.[ref.name]?.restart ?? false);
+    s.depends_on = { ...s.depends_on, [ref.name]: { condition: "service_started", restart, required: true } };
+  }
+}
+
+/** depends_on, `service:` namespaces, volumes_from and links must name services that exist, without cycles. */
 function checkReferences(services: Record<string, ServiceModel>): void {
   for (const s of Object.values(services)) {
     for (const ref of serviceReferences(s)) {

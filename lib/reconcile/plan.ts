@@ -139,8 +139,10 @@ export function planService(project: string, service: string, t: ServiceTarget, 
 /** Services whose container this one's config names by ID once created. */
 function containerBoundTo(s: ServiceModel): string[] {
   const deps: string[] = [];
-  const mode = s.network_mode?.match(/^service:(.+)$/)?.[1];
-  if (mode) deps.push(mode);
+  for (const mode of [s.network_mode, s.ipc, s.pid]) {
+    const ref = mode?.match(/^service:(.+)$/)?.[1];
+    if (ref) deps.push(ref);
+  }
   for (const v of s.volumes_from ?? []) if (!v.startsWith("container:")) deps.push(v.replace(/^service:/, "").split(":")[0] as string);
   return deps;
 }

@@ -127,10 +127,11 @@ function serviceContainerRef(ref: string, project: ProjectModel): string {
   return svc ? containerName(project.name, ref, 1, svc.container_name) : ref;
 }
 
-function networkMode(s: ServiceModel, project: ProjectModel): string | undefined {
-  if (s.network_mode === undefined) return undefined;
-  const m = /^service:(.+)$/.exec(s.network_mode);
-  return m ? `container:${serviceContainerRef(m[1] as string, project)}` : s.network_mode;
+/** network_mode, ipc or pid: `service:x` as the engine takes it, `container:<x's container>`. */
+function namespaceMode(mode: string | undefined, project: ProjectModel): string | undefined {
+  if (mode === undefined) return undefined;
+  const m = /^service:(.+)$/.exec(mode);
+  return m ? `container:${serviceContainerRef(m[1] as string, project)}` : mode;
 }
 
 function volumesFrom(s: ServiceModel, project: ProjectModel): string[] | undefined {
@@ -219,7 +220,7 @@ export function containerSpec(s: ServiceModel, n: number, ctx: SpecContext): Con
     PortBindings: portBindings(s),
     PublishAllPorts: false,
     RestartPolicy: s.restart ? { Name: s.restart.name, MaximumRetryCount: s.restart.max_retries ?? 0 } : { Name: "no" },
-    NetworkMode: networkMode(s, project) ?? (orderedNetworks(s)[0] ? project.networks[orderedNetworks(s)[0]?.[0] as string]?.name : undefined),
+    NetworkMode: namespaceMode(s.network_mode, project) ?? (orderedNetworks(s)[0] ? project.networks[orderedNetworks(s)[0]?.[0] as string]?.name : undefined),
     Privileged: s.privileged,
     ReadonlyRootfs: s.read_only,
     Init: s.init,
@@ -234,8 +235,8 @@ export function containerSpec(s: ServiceModel, n: number, ctx: SpecContext): Con
     DnsOptions: s.dns_opt,
     DnsSearch: s.dns_search,
     ExtraHosts: s.extra_hosts ? Object.entries(s.extra_hosts).flatMap(([host, ips]) => ips.map((ip) => `${host}:${ip}`)) : undefined,
-    IpcMode: s.ipc,
-    PidMode: s.pid,
+    IpcMode: namespaceMode(s.ipc, ctx.project),
+    PidMode: namespaceMode(s.pid, ctx.project),
     UTSMode: s.uts,
     UsernsMode: s.userns_mode,
     CgroupnsMode: s.cgroup,
