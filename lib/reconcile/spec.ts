@@ -95,12 +95,13 @@ export function orderedNetworks(s: ServiceModel): [string, ServiceNetwork][] {
   return Object.entries(s.networks ?? {}).sort(([a, x], [b, y]) => (y.priority ?? 0) - (x.priority ?? 0) || a.localeCompare(b));
 }
 
-function endpoint(s: ServiceModel, net: ServiceNetwork, ctx: SpecContext, primary: boolean): Record<string, unknown> {
+/** An endpoint on one network; `name` is the container's (an alias too, as Compose gives it). */
+function endpoint(s: ServiceModel, name: string, net: ServiceNetwork, ctx: SpecContext, primary: boolean): Record<string, unknown> {
   const ipam: Record<string, unknown> = {};
   if (net.ipv4_address) ipam.IPv4Address = net.ipv4_address;
   if (net.ipv6_address) ipam.IPv6Address = net.ipv6_address;
   if (net.link_local_ips) ipam.LinkLocalIPs = net.link_local_ips;
-  const e: Record<string, unknown> = { Aliases: [s.name, ...(net.aliases ?? [])] };
+  const e: Record<string, unknown> = { Aliases: [name, s.name, ...(net.aliases ?? [])] };
   if (Object.keys(ipam).length) e.IPAMConfig = ipam;
   if (net.driver_opts) e.DriverOpts = net.driver_opts;
   const links = [...(s.links ?? []), ...(s.external_links ?? [])].map((l) => linkSpec(l, ctx.project));
@@ -196,6 +197,7 @@ export function inheritAnonymousVolumes(body: Record<string, unknown>, old: Insp
 
 export function containerSpec(s: ServiceModel, n: number, ctx: SpecContext): ContainerSpec {
   const { project } = ctx;
+  const name = containerName(project.name, s.name, n, s.container_name);
   const binds = [...(s.volumes ?? []), ...(s.secrets ?? []), ...(s.configs ?? [])];
   const shortBinds = binds.filter((m): m is BindMount => m.type === "bind" && m.bind?.create_host_path === true);
   const mounts = binds.filter((m) => !(m.type === "bind" && m.bind?.create_host_path === true));
@@ -305,13 +307,13 @@ export function containerSpec(s: ServiceModel, n: number, ctx: SpecContext): Con
       : undefined,
     HostConfig: hostConfig,
     NetworkingConfig: primary
-      ? { EndpointsConfig: { [project.networks[primary[0]]?.name as string]: endpoint(s, primary[1], ctx, true) } }
+      ? { EndpointsConfig: { [project.networks[primary[0]]?.name as string]: endpoint(s, name, primary[1], ctx, true) } }
       : undefined,
   });
   return {
-    name: containerName(project.name, s.name, n, s.container_name),
+    name,
     body,
-    connect: others.map(([key, net]) => ({ network: project.networks[key]?.name as string, endpoint: endpoint(s, net, ctx, false) })),
+    connect: others.map(([key, net]) => ({ network: project.networks[key]?.name as string, endpoint: endpoint(s, name, net, ctx, false) })),
     ...(s.platform ? { platform: s.platform } : {}),
   };
 }
