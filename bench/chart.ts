@@ -45,7 +45,7 @@ export function renderChart(points: Point[], svgFile: string, pngFile: string): 
 ${panel(80, "Idle tick (no new commit)", points, "kontaIdle", "baseIdle")}
 ${panel(510, "Deploy one change (push → serving)", points, "kontaDeploy", "baseDeploy")}
 <rect x="330" y="${H - 30}" width="14" height="4" fill="#2471a3"/><text x="350" y="${H - 24}" font-size="13">Konta</text>
-<rect x="420" y="${H - 30}" width="14" height="4" fill="#c0392b"/><text x="440" y="${H - 24}" font-size="13">git pull + docker-compose up -d per app</text>
+<rect x="420" y="${H - 30}" width="14" height="4" fill="#c0392b"/><text x="440" y="${H - 24}" font-size="13">git pull + docker compose up -d per app (Compose v2)</text>
 </svg>
 `;
   writeFileSync(svgFile, svg);

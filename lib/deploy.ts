@@ -8,12 +8,12 @@ import { EngineWatch } from "./docker/events.ts";
 import { inspectImage, pullImage } from "./docker/images.ts";
 import { buildImage } from "./docker/build.ts";
 import { containerReferences } from "./compose/policy.ts";
-import { crossProjectConflicts, orderProjects } from "./reconcile/cross.ts";
+import { applyConcurrently, crossProjectConflicts, orderProjects, projectPrerequisites } from "./reconcile/cross.ts";
 import { DeployError, errorMessage, InputError, UnreachableError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { log, progress } from "./log.ts";
 import { applyProject } from "./reconcile/apply.ts";
-import { emptySummary, type Summary } from "./reconcile/summary.ts";
+import { emptySummary, sortSummary, type Summary } from "./reconcile/summary.ts";
 import type { GateOptions } from "./reconcile/health.ts";
 import { observe, type Observed, type ObservedContainer } from "./reconcile/observe.ts";
 import {
@@ -168,26 +168,31 @@ export class ApplyFailure extends DeployError {
   }
 }
 
-/** Apply every project with changes. On failure, throws ApplyFailure naming the projects touched. */
+/**
+ * Apply every project with changes, independent projects concurrently (up to deploy.parallel at
+ * once; a project that takes a name or port another gives up waits for it). On failure nothing new
+ * starts, what runs finishes, and ApplyFailure names every project touched.
+ */
 export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string): Promise<Summary> {
   const summary = emptySummary();
-  const touched: string[] = [];
   const blockers = p.plan.projects.flatMap((x) => x.blockers.map((b) => `${x.project}: ${b}`));
   // what blocks a plan (a name taken, an external network missing) is for the operator to fix: exit 2
   if (blockers.length) throw new InputError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
+  for (const projectPlan of p.plan.projects) for (const note of projectPlan.notes) log.info(`${projectPlan.project}: ${note}`);
+  const changed = p.plan.projects.filter(projectHasChanges);
+  const applyOpts = { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate, instance: opts.instance, secretFiles: p.release.load.sops?.files };
   const watch = EngineWatch.start(opts.docker);
   try {
-    for (const projectPlan of p.plan.projects) {
-      for (const note of projectPlan.notes) log.info(`${projectPlan.project}: ${note}`);
-      if (!projectHasChanges(projectPlan)) continue;
-      touched.push(projectPlan.project);
+    const { started, error } = await applyConcurrently(changed, projectPrerequisites(changed, p.desired, p.observed), opts.parallel, async (projectPlan) => {
       try {
-        await applyProject(p.desired.get(projectPlan.project), projectPlan, { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate, instance: opts.instance, secretFiles: p.release.load.sops?.files }, summary);
+        await applyProject(p.desired.get(projectPlan.project), projectPlan, applyOpts, summary);
       } catch (err) {
         summary.failed.push(projectPlan.project);
-        throw new ApplyFailure((await watch.lost()) ? engineWentAway(err) : err, touched, summary);
+        throw err;
       }
-    }
+    });
+    sortSummary(summary);
+    if (error !== undefined) throw new ApplyFailure((await watch.lost()) ? engineWentAway(error) : error, started, summary);
   } finally {
     watch.stop();
   }

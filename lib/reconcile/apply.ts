@@ -86,6 +86,8 @@ export async function createNetworkFor(docker: DockerClient, project: string, ke
       Labels: { ...(n.labels ?? {}), ...owner, [LABEL.managed]: "true" },
     });
   } catch (err) {
+    // projects converge concurrently: another one of this deploy may have just created it
+    if (n.external && err instanceof EngineError && err.status === 409 && (await inspectNetwork(docker, n.name))) return;
     throw explainNetworkError(err, n.name);
   }
 }

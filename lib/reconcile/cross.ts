@@ -44,10 +44,10 @@ export function crossProjectConflicts(desired: Map<string, DesiredProject>): Map
 }
 
 /**
- * Apply order: a project that holds a name or host port another project wants goes first (it gives
- * it up in this commit), otherwise alphabetical. Cycles keep alphabetical order.
+ * For each project to apply, the projects that must be applied before it: those holding a container
+ * name or host port it asks for (they give it up in this commit).
  */
-export function orderProjects(plans: ProjectPlan[], desired: Map<string, DesiredProject>, observed: Observed): ProjectPlan[] {
+export function projectPrerequisites(plans: ProjectPlan[], desired: Map<string, DesiredProject>, observed: Observed): Map<string, Set<string>> {
   const holder = new Map<string, string>();
   for (const c of observed.containers) {
     if (!c.project) continue;
@@ -62,6 +62,12 @@ export function orderProjects(plans: ProjectPlan[], desired: Map<string, Desired
       if (h && h !== name && before.has(h)) before.get(name)?.add(h);
     }
   }
+  return before;
+}
+
+/** Apply order: prerequisites first (projectPrerequisites), otherwise alphabetical. Cycles keep alphabetical order. */
+export function orderProjects(plans: ProjectPlan[], desired: Map<string, DesiredProject>, observed: Observed): ProjectPlan[] {
+  const before = projectPrerequisites(plans, desired, observed);
   const done = new Set<string>();
   const ordered: ProjectPlan[] = [];
   let pending = [...plans];
@@ -74,4 +80,50 @@ export function orderProjects(plans: ProjectPlan[], desired: Map<string, Desired
     pending = pending.filter((p) => p !== first);
   }
   return ordered;
+}
+
+/**
+ * Run `apply` for every plan (in `ordered` order), up to `limit` at once, each after its
+ * prerequisites finished. After a failure nothing new starts; what runs finishes. Returns the
+ * projects started and the first error, if any.
+ */
+export async function applyConcurrently(
+  ordered: ProjectPlan[],
+  before: Map<string, Set<string>>,
+  limit: number,
+  apply: (p: ProjectPlan) => Promise<void>,
+): Promise<{ started: string[]; error?: unknown }> {
+  const done = new Set<string>();
+  const started: string[] = [];
+  const running = new Map<string, Promise<void>>();
+  let error: unknown;
+  let failed = false;
+  const pending = [...ordered];
+  while (pending.length && !failed) {
+    // a cycle among prerequisites would wait forever: the first pending project goes when nothing runs
+    const ready = pending.filter((p) => [...(before.get(p.project) ?? [])].every((h) => done.has(h) || !ordered.some((o) => o.project === h)));
+    const next = ready[0] ?? (running.size === 0 ? pending[0] : undefined);
+    if (next && running.size < limit) {
+      pending.splice(pending.indexOf(next), 1);
+      started.push(next.project);
+      running.set(
+        next.project,
+        apply(next).then(
+          () => {
+            done.add(next.project);
+            running.delete(next.project);
+          },
+          (err) => {
+            failed = true;
+            error ??= err;
+            running.delete(next.project);
+          },
+        ),
+      );
+      continue;
+    }
+    await Promise.race(running.values());
+  }
+  await Promise.all(running.values());
+  return { started, ...(failed ? { error } : {}) };
 }

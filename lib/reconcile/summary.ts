@@ -11,3 +11,9 @@ export interface Summary {
 export function emptySummary(): Summary {
   return { added: [], updated: [], removed: [], started: [], stopped: [], failed: [] };
 }
+
+/** Each list sorted: projects converge concurrently, and a summary should not depend on who finished first. */
+export function sortSummary(s: Summary): Summary {
+  for (const list of Object.values(s)) list.sort();
+  return s;
+}

@@ -232,6 +232,57 @@ describe("failures", () => {
   });
 });
 
+describe("projects converge concurrently", () => {
+  // ready two seconds after it starts: applied one after another, two projects would take four
+  const slowToReady = (v: string) =>
+    sleeper({
+      command: ["sh", "-c", "sleep 2; echo > /tmp/ready; exec sleep 3600"],
+      healthcheck: { test: ["CMD-SHELL", "cat /tmp/ready"], interval: "300ms", retries: 20 },
+      environment: { V: v },
+    });
+
+  test("independent projects are applied and health-gated at the same time", async () => {
+    const repo = rig.repo();
+    repo.write({
+      "apps/kt-par-a/docker-compose.yml": compose({ services: { s: slowToReady("1") } }),
+      "apps/kt-par-b/docker-compose.yml": compose({ services: { s: slowToReady("1") } }),
+    }).commit("two slow projects");
+    const env = rig.env(repo);
+    await ok(env);
+    const [a, b] = [await inspect("kt-par-a-s-1"), await inspect("kt-par-b-s-1")];
+    // each waited two seconds for its gate; the second started long before the first was ready
+    expect(Math.abs(Date.parse(a?.State.StartedAt ?? "") - Date.parse(b?.State.StartedAt ?? ""))).toBeLessThan(1500);
+  });
+
+  test("a failure in one: the other finishes, and every project the deploy touched goes back", async () => {
+    const repo = rig.repo();
+    const files = (bHealthy: boolean, v: string) => ({
+      "apps/kt-par-a/docker-compose.yml": compose({ services: { s: slowToReady(v) } }),
+      "apps/kt-par-b/docker-compose.yml": compose({
+        services: { s: bHealthy ? sleeper({ environment: { V: v } }) : sleeper({ environment: { V: v }, healthcheck: { test: ["CMD", "false"], interval: "300ms", retries: 1 } }) },
+      }),
+      "apps/kt-par-c/docker-compose.yml": compose({ services: { s: sleeper() } }),
+    });
+    repo.write(files(true, "1")).commit("v1");
+    const env = rig.env(repo);
+    await ok(env);
+    const c = (await inspect("kt-par-c-s-1"))?.Id;
+    repo.write({ ...files(false, "2"), "apps/kt-par-c/docker-compose.yml": compose({ services: { s: sleeper() } }) }).commit("v2: b fails its gate");
+    const r = await env.run(["sync", "--json"]);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report.summary.failed).toEqual(["kt-par-b"]);
+    // a was touched too (it passed its gate) and goes back with b: a commit never half-deploys
+    for (const p of ["kt-par-a", "kt-par-b"]) {
+      const s = (await projectContainers(p)).get(`${p}-s-1`);
+      expect(s?.Config.Env).toContain("V=1");
+      expect(s?.State.Running).toBe(true);
+    }
+    // c had nothing to do and was never touched
+    expect((await inspect("kt-par-c-s-1"))?.Id).toBe(c as string);
+  });
+});
+
 describe("zero downtime and zero writes", () => {
   test("start-first: a proxy in front of the service sees no failed request during the update", async () => {
     const repo = rig.repo();

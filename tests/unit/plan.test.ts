@@ -163,7 +163,7 @@ describe("container spec", () => {
     expect(hc.Mounts).toEqual([{ Type: "volume", Source: "p_data", Target: "/data", ReadOnly: false }]);
     expect(hc.NetworkMode).toBe("p_back");
     expect(hc.PortBindings).toEqual({ "80/tcp": [{ HostIp: "127.0.0.1", HostPort: "8080" }] });
-    expect(spec.connect).toEqual([{ network: "p_default", endpoint: { Aliases: ["web", "www"] } }]);
+    expect(spec.connect).toEqual([{ network: "p_default", endpoint: { Aliases: ["p-web-1", "web", "www"] } }]);
     expect((spec.body.Labels as Record<string, string>)["com.docker.compose.project.config_files"]).toBe("/r/apps/p/compose.yaml");
   });
 
