@@ -2,7 +2,7 @@
 // since the last run, see loadConfig.
 import { dirname, join } from "node:path";
 import { InputError } from "./errors.ts";
-import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./config.ts";
+import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./config-types.ts";
 import validateConfig from "./generated/config-validator.js";
 import { adoptOriginalConfig } from "./config-legacy.ts";
 import { isLoopbackHost } from "./host.ts";

@@ -6,79 +6,8 @@ import { dirname, resolve } from "node:path";
 import { InputError } from "./errors.ts";
 import { ensureDir, writeFileAtomic } from "./fsutil.ts";
 import { log } from "./log.ts";
+import type { KontaConfig } from "./config-types.ts";
 import { encryptToken, isEncrypted } from "./token.ts";
-
-export interface RepositoryConfig {
-  url: string;
-  branch: string;
-  path: string;
-  interval: number;
-  token?: string;
-  token_file?: string;
-  /** seconds for one HTTP request to the Git server */
-  timeout: number;
-  /** attempts after the first one for network faults and 5xx */
-  retries: number;
-  /** HTTP Basic user sent with the token; default x-access-token (GitHub) */
-  username: string;
-  /** http:// to a host other than loopback (the token would travel in clear text) */
-  allow_insecure_http?: boolean;
-}
-
-export interface DeployConfig {
-  health_timeout: number;
-  keep_releases: number;
-  prune_removed_apps: boolean;
-  /** seconds a container without healthcheck must stay up, unrestarted, to pass the health gate */
-  min_uptime: number;
-  /** services created or recreated at once within a project */
-  parallel: number;
-  /** Compose profiles to enable (default none) */
-  profiles: string[];
-  /** process environment variables Compose files may interpolate */
-  env_passthrough: string[];
-  allow_privileged: boolean;
-  /** when set, bind-mount sources outside these roots (and outside the release) are refused */
-  allowed_bind_roots?: string[];
-  /** with allow_privileged false: capabilities cap_add may name beyond Docker's default set */
-  allowed_capabilities: string[];
-  /** create a missing external network (labelled as Konta's) instead of refusing the deploy */
-  auto_create_external_networks: boolean;
-  /** seconds between registry checks of services labelled konta.image-updates */
-  image_update_interval: number;
-}
-
-export interface HooksConfig {
-  timeout: number;
-  /** false: the repository's hooks are never run */
-  enabled: boolean;
-  /** host paths hooks may write besides the state dir; `konta install` puts them in ReadWritePaths= */
-  writable_paths: string[];
-  /** other file names in hooks/ for an event (the original Konta's hooks.pre: pre.sh, ...) */
-  files?: Partial<Record<"pre" | "success" | "failure" | "post_update", string>>;
-}
-
-export interface NotifyConfig {
-  url: string;
-  format: "json" | "slack" | "discord" | "ntfy";
-  timeout: number;
-}
-
-export interface KontaConfig {
-  /** absolute path of the file this was read from */
-  file: string;
-  version: 1;
-  repository: RepositoryConfig;
-  deploy: DeployConfig;
-  hooks: HooksConfig;
-  notify?: NotifyConfig;
-  /** `konta webhook`: the shared secret (plain, or enc:v1: like the token) */
-  webhook?: { secret: string };
-  /** SOPS-encrypted files in the repository are opened with the age identity in age_key_file */
-  secrets: { age_key_file: string };
-  /** what the file says that Konta does not use (keys of the original Konta, a plain-text token) */
-  warnings: string[];
-}
 
 /**
  * The file controls what runs as root: refuse one that others may write, and one that others may

@@ -2,7 +2,7 @@
 // chosen service. A notification that fails is logged and never fails a deploy.
 import { hostname } from "node:os";
 import { ofetch } from "ofetch";
-import type { NotifyConfig } from "./config.ts";
+import type { NotifyConfig } from "./config-types.ts";
 import { errorMessage } from "./errors.ts";
 import { log } from "./log.ts";
 import { redact, redactValue } from "./redact.ts";

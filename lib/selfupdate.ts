@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { ofetch } from "ofetch";
-import { sha256 } from "./compose/hash.ts";
+import { sha256 } from "./digest.ts";
 import { InputError, UnreachableError } from "./errors.ts";
 import { redact } from "./redact.ts";
 

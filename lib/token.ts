@@ -3,7 +3,7 @@
 // WebCrypto rather than node:crypto: every timer run decrypts the token, and node:crypto costs ~9 MB.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { KontaConfig } from "./config.ts";
+import type { KontaConfig } from "./config-types.ts";
 import { InputError } from "./errors.ts";
 import { ensureDir, writeFileAtomic } from "./fsutil.ts";
 import { registerSecret } from "./redact.ts";

@@ -8,16 +8,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { writeFileAtomic } from "../fsutil.ts";
-import type { LoadOptions } from "./environment.ts";
-import { canonicalJson, sha256 } from "./hash.ts";
+import type { LoadOptions, ProjectCacheOptions } from "./options.ts";
+import { canonicalJson, sha256 } from "../digest.ts";
 import { type Answer, answer, type Question, realpath, recording } from "./inputs.ts";
-
-export interface ProjectCacheOptions {
-  /** <state>/compose.cache.json */
-  file: string;
-  /** the Konta build: another build may load differently */
-  build: string;
-}
 
 interface Entry {
   /** digest of the load options that are not questions (profiles, policy, ...) */

@@ -3,30 +3,11 @@
 import { join, relative } from "node:path";
 import { InputError } from "../errors.ts";
 import { envFileVars } from "./decrypt.ts";
-import type { SopsKeyring } from "./keyring.ts";
 import { digestHostInputs, hostEnvFile, passthroughVars } from "./host-inputs.ts";
 import { exists, readText, realpath } from "./inputs.ts";
 import type { Lookup } from "./interpolate.ts";
-import type { ProjectCacheOptions } from "./cache.ts";
-import type { HostPolicy } from "./policy.ts";
-import { isInside } from "./paths.ts";
-
-export interface LoadOptions {
-  /** the release (checkout root): relative paths may not leave it */
-  repoRoot: string;
-  /** folder with host-side `<project>.env` files (`<config dir>/env`); optional */
-  hostEnvDir?: string;
-  /** process environment variables Compose files may use */
-  passthrough?: string[];
-  profiles?: string[];
-  policy?: HostPolicy;
-  /** keep loaded projects between runs (cache.ts) */
-  cache?: ProjectCacheOptions;
-  /** process environment (tests inject one) */
-  processEnv?: Record<string, string | undefined>;
-  /** opens SOPS-encrypted env and secret files (secrets.age_key_file); without it they are refused */
-  sops?: SopsKeyring;
-}
+import type { LoadOptions } from "./options.ts";
+import { isInside } from "../fsutil.ts";
 
 /** Variables for interpolation, lowest first: the project's .env, the host env file, allowed process variables. */
 export function projectEnvironment(project: string, dir: string, opts: LoadOptions): { lookup: Lookup; hostInputs: string; warnings: string[] } {

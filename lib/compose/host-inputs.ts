@@ -2,7 +2,7 @@
 // variables passed through. Kept apart from the loader: an idle tick compares a digest of it.
 import { join } from "node:path";
 import { InputError } from "../errors.ts";
-import type { LoadOptions } from "./environment.ts";
+import type { LoadOptions } from "./options.ts";
 import { envVar, exists, fileMode, readText } from "./inputs.ts";
 
 export function passthroughVars(opts: LoadOptions): Record<string, string> {

@@ -10,18 +10,21 @@ import { parseYaml, type ParsedYaml } from "../yaml.ts";
 import { ProjectCache } from "./cache.ts";
 import { canonicalFile, type Raw } from "./canonical.ts";
 import { unlocking } from "./decrypt.ts";
-import { checkInside, type LoadOptions, projectEnvironment } from "./environment.ts";
+import { checkInside, projectEnvironment } from "./environment.ts";
+import type { LoadOptions } from "./options.ts";
 import { ComposeKeyError, type KeyPath } from "./errors.ts";
 import { exists, isDirectory, listDir, readText, realpath } from "./inputs.ts";
 import { InterpolationError, interpolateTree, type Lookup } from "./interpolate.ts";
 import { mergeFiles, mergeService } from "./merge.ts";
 import type { ProjectModel } from "./model.ts";
 import { Normalizer } from "./normalize.ts";
-import { isInside, PathEscapeError, resolveComposePath } from "./paths.ts";
+import { isInside } from "../fsutil.ts";
+import { PathEscapeError, resolveComposePath } from "./paths.ts";
 import { UNSUPPORTED } from "./schema.ts";
 
 export type { ProjectModel, ServiceModel } from "./model.ts";
-export { type LoadOptions, projectEnvironment } from "./environment.ts";
+export { projectEnvironment } from "./environment.ts";
+export type { LoadOptions } from "./options.ts";
 export { SopsKeyring } from "./keyring.ts";
 export { serviceHash } from "./hash.ts";
 

@@ -4,10 +4,9 @@
 // questions of a new release; when every answer is the same, so is the loaded project (cache.ts).
 // A read that bypassed this module would go unnoticed by that cache: tests/unit/compose-cache
 // checks that no other loader module touches node:fs or node:os.
-import { type Dirent, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { type Dirent, existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { userHome } from "../host.ts";
-import { join } from "node:path";
-import { sha256 } from "./hash.ts";
+import { contentDigest, sha256 } from "../digest.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -106,28 +105,4 @@ export function answer<K extends Question>(q: K, subject: string, env: Env): str
   } catch (err) {
     return failure(err);
   }
-}
-
-/**
- * Content digest of a file or folder (names, modes, contents, symlink targets), for bind sources in
- * the release and build contexts. `include` filters by path relative to `path`.
- */
-export function contentDigest(path: string, include: (rel: string) => boolean = () => true): string {
-  const h = new Bun.CryptoHasher("sha256");
-  const walk = (p: string, rel: string) => {
-    if (rel && !include(rel)) return;
-    // the source itself is followed (Docker mounts what a symlink points to); links inside it are
-    // what the container sees, link text and all
-    const st = rel ? lstatSync(p) : statSync(p);
-    if (st.isSymbolicLink()) h.update(`l ${rel} ${readlinkSync(p)}\0`);
-    else if (st.isDirectory()) {
-      h.update(`d ${rel} ${st.mode & 0o777}\0`);
-      for (const name of readdirSync(p).sort()) walk(join(p, name), rel ? `${rel}/${name}` : name);
-    } else {
-      h.update(`f ${rel} ${st.mode & 0o777} ${st.size}\0`);
-      h.update(readFileSync(p));
-    }
-  };
-  walk(path, "");
-  return `sha256:${h.digest("hex")}`;
 }

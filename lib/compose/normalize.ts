@@ -22,7 +22,8 @@ import type {
   ServiceNetwork,
   VolumeModel,
 } from "./model.ts";
-import { isInside } from "./paths.ts";
+import { isInside } from "../fsutil.ts";
+import { LABEL } from "../labels.ts";
 import { checkHostPath, checkServicePolicy, checkVolumePolicy, type HostPolicy } from "./policy.ts";
 import { sortPorts } from "./ports.ts";
 import { SWARM_ONLY } from "./schema.ts";
@@ -342,11 +343,11 @@ export class Normalizer {
       name,
       image: s.image ?? `${project}-${name}`,
       pull_policy: pullPolicy as ServiceModel["pull_policy"],
-      managed: labels["konta.managed"] === "true",
-      stopped: labels["konta.stopped"] === "true",
+      managed: labels[LABEL.managed] === "true",
+      stopped: labels[LABEL.stopped] === "true",
       replicas,
       // konta.rolling: "true" is the original Konta's zero-downtime switch
-      update_order: deploy?.update_config?.order ?? (labels["konta.rolling"] === "true" ? "start-first" : "stop-first"),
+      update_order: deploy?.update_config?.order ?? (labels[LABEL.rolling] === "true" ? "start-first" : "stop-first"),
     };
 
     if (s.build) model.build = at(["build"], () => this.build(s.build));

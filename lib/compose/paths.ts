@@ -1,7 +1,8 @@
 // Host paths in Compose files: `~` expands to the home directory of the user Konta runs as (as
 // Docker Compose does), relative paths resolve against the file's folder, and a relative path may
 // not leave the repository, neither with ".." nor through a symlink.
-import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { isInside } from "../fsutil.ts";
 import { exists, homeDir, realpath } from "./inputs.ts";
 
 export class PathEscapeError extends Error {}
@@ -11,11 +12,6 @@ export function expandHome(p: string): string {
   if (p.startsWith("~/")) return resolve(homeDir(), p.slice(2));
   if (p.startsWith("~")) throw new PathEscapeError(`"${p}": only "~/" (the home of the user running Konta) is supported, not "~user"`);
   return p;
-}
-
-export function isInside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel));
 }
 
 /** realpath of the longest existing prefix, with the missing tail appended. */

@@ -6,7 +6,8 @@
 import { isAbsolute } from "node:path";
 import { ComposeKeyError } from "./errors.ts";
 import type { ServiceModel, VolumeModel } from "./model.ts";
-import { isInside, realpathLoose } from "./paths.ts";
+import { isInside } from "../fsutil.ts";
+import { realpathLoose } from "./paths.ts";
 
 export interface HostPolicy {
   allowPrivileged: boolean;

@@ -5,14 +5,12 @@ import { isAbsolute, join, relative } from "node:path";
 import ignore from "@balena/dockerignore";
 import * as tar from "tar";
 import type { ProjectModel, ServiceModel } from "../compose/model.ts";
-import { canonicalJson, sha256 } from "../compose/hash.ts";
-import { contentDigest } from "../compose/inputs.ts";
+import { canonicalJson, contentDigest, sha256 } from "../digest.ts";
 import { DeployError } from "../errors.ts";
+import { LABEL } from "../labels.ts";
 import { log, progress } from "../log.ts";
 import { type DockerClient, readJsonStream, StreamError } from "./client.ts";
 import { inspectImage } from "./images.ts";
-
-export const BUILD_HASH_LABEL = "konta.build-hash";
 
 function dockerignore(contextDir: string, dockerfile: string): (rel: string) => boolean {
   const candidates = [join(contextDir, `${dockerfile}.dockerignore`), join(contextDir, ".dockerignore")];
@@ -36,7 +34,7 @@ export async function buildImage(docker: DockerClient, project: ProjectModel, s:
   const options = { dockerfile, args: b.args, target: b.target, labels: b.labels, platform: b.platform, network: b.network, shm: b.shm_size, hosts: b.extra_hosts };
   const hash = sha256(contentDigest(contextDir, include) + canonicalJson(options)).slice(0, 32);
   const existing = await inspectImage(docker, s.image);
-  if (existing?.Config?.Labels?.[BUILD_HASH_LABEL] === hash && !b.no_cache) {
+  if (existing?.Config?.Labels?.[LABEL.buildHash] === hash && !b.no_cache) {
     log.debug(`build ${s.image}: up to date`);
     return false;
   }
@@ -49,7 +47,7 @@ export async function buildImage(docker: DockerClient, project: ProjectModel, s:
       t: s.image,
       dockerfile,
       buildargs: JSON.stringify(b.args ?? {}),
-      labels: JSON.stringify({ ...(b.labels ?? {}), [BUILD_HASH_LABEL]: hash }),
+      labels: JSON.stringify({ ...(b.labels ?? {}), [LABEL.buildHash]: hash }),
       ...(b.target ? { target: b.target } : {}),
       ...(b.network ? { networkmode: b.network } : {}),
       ...(b.shm_size ? { shmsize: b.shm_size } : {}),

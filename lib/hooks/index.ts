@@ -4,11 +4,11 @@
 import { spawn } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
-import type { HooksConfig } from "../config.ts";
+import type { HooksConfig } from "../config-types.ts";
 import { InputError } from "../errors.ts";
 import { log } from "../log.ts";
 import { redact } from "../redact.ts";
-import { isInside } from "../compose/paths.ts";
+import { isInside } from "../fsutil.ts";
 import { userHome } from "../host.ts";
 
 export type HookEvent = "pre" | "success" | "failure" | "post_update";

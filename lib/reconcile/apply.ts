@@ -22,7 +22,8 @@ import {
 import { failpoint } from "../failpoint.ts";
 import { log, progress } from "../log.ts";
 import { waitHealthy, type GateEntry, type GateOptions } from "./health.ts";
-import { containerName, LABEL } from "./labels.ts";
+import { LABEL } from "../labels.ts";
+import { containerName } from "./labels.ts";
 import type { ObservedContainer } from "./observe.ts";
 import { forEachLimit, startLevels } from "./order.ts";
 import { type Action, type DesiredProject, isOneShot, networkHash, type ProjectPlan } from "./plan.ts";

@@ -1,27 +1,5 @@
-// Labels on what Konta creates: Docker Compose's own (so `docker compose ps/logs/ls` work on
-// Konta's containers) plus Konta's.
-
-export const LABEL = {
-  project: "com.docker.compose.project",
-  service: "com.docker.compose.service",
-  number: "com.docker.compose.container-number",
-  oneoff: "com.docker.compose.oneoff",
-  workingDir: "com.docker.compose.project.working_dir",
-  configFiles: "com.docker.compose.project.config_files",
-  configHash: "com.docker.compose.config-hash",
-  image: "com.docker.compose.image",
-  network: "com.docker.compose.network",
-  volume: "com.docker.compose.volume",
-  managed: "konta.managed",
-  stopped: "konta.stopped",
-  commit: "konta.commit",
-  /** hash of a network's definition, to notice a changed network */
-  networkHash: "konta.network-hash",
-  /** an external network Konta created because it was missing (deploy.auto_create_external_networks) */
-  external: "konta.external",
-  /** which Konta instance (repository, branch, path) created a container */
-  instance: "konta.instance",
-} as const;
+// Reading the labels on containers: whose they are (managed, created by Konta, by this instance).
+import { LABEL } from "../labels.ts";
 
 export function isManaged(labels: Record<string, string> | null | undefined): boolean {
   return labels?.[LABEL.managed] === "true";

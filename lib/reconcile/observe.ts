@@ -2,7 +2,8 @@
 // shaped for planning.
 import type { DockerClient } from "../docker/client.ts";
 import { listContainers, listNetworks, listVolumes, type ContainerSummary, type NetworkSummary, type VolumeSummary } from "../docker/engine.ts";
-import { isKontaCreated, isManaged, LABEL } from "./labels.ts";
+import { LABEL } from "../labels.ts";
+import { isKontaCreated, isManaged } from "./labels.ts";
 
 export interface ObservedContainer {
   id: string;

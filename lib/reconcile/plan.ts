@@ -2,9 +2,11 @@
 // why), start, stop or remove. No engine calls here: the inputs are the model (or the targets
 // remembered in state) and what the engine has; `konta plan` prints the result, apply executes it.
 import type { NetworkModel, ProjectModel, ServiceModel } from "../compose/model.ts";
-import { canonicalJson, serviceHash, sha256 } from "../compose/hash.ts";
+import { serviceHash } from "../compose/hash.ts";
+import { canonicalJson, sha256 } from "../digest.ts";
 import type { NetworkSummary } from "../docker/engine.ts";
-import { containerName, isOurs, LABEL } from "./labels.ts";
+import { LABEL } from "../labels.ts";
+import { containerName, isOurs } from "./labels.ts";
 import { startLevels } from "./order.ts";
 import type { Observed, ObservedContainer } from "./observe.ts";
 
@@ -85,7 +87,7 @@ export function serviceTarget(s: ServiceModel, imageId: string | undefined, job 
     stopped: s.stopped,
     job,
     ...(s.container_name ? { containerName: s.container_name } : {}),
-    ...(s.labels?.["konta.image-updates"] === "true" ? { imageUpdates: true as const } : {}),
+    ...(s.labels?.[LABEL.imageUpdates] === "true" ? { imageUpdates: true as const } : {}),
   };
 }
 

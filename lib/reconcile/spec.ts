@@ -4,7 +4,8 @@
 import { isAbsolute, join } from "node:path";
 import type { BindMount, MountModel, ProjectModel, ServiceModel, ServiceNetwork } from "../compose/model.ts";
 import { compareApi } from "../docker/client.ts";
-import { containerName, LABEL } from "./labels.ts";
+import { LABEL } from "../labels.ts";
+import { containerName } from "./labels.ts";
 
 export interface SpecContext {
   project: ProjectModel;

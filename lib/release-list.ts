@@ -1,8 +1,8 @@
 // The kept releases with what is known of each: commit message and date (from state or the Git
 // cache), whether it is live, and whether it is the target of a plain `konta rollback`.
-import { commitInfo } from "../git/index.ts";
-import type { Runtime } from "../runtime.ts";
-import { readState, rollbackTarget } from "../state.ts";
+import { commitInfo } from "./git/index.ts";
+import type { Runtime } from "./runtime.ts";
+import { readState, rollbackTarget } from "./state.ts";
 
 export interface ReleaseEntry {
   sha: string;
