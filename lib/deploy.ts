@@ -9,7 +9,7 @@ import { inspectImage, pullImage } from "./docker/images.ts";
 import { buildImage } from "./docker/build.ts";
 import { containerReferences } from "./compose/policy.ts";
 import { applyConcurrently, crossProjectConflicts, orderProjects, projectPrerequisites } from "./reconcile/cross.ts";
-import { DeployError, errorMessage, InputError, UnreachableError } from "./errors.ts";
+import { DeployError, errorMessage, ExitCode, InputError, KontaError, UnreachableError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { log, progress } from "./log.ts";
 import { applyProject } from "./reconcile/apply.ts";
@@ -203,6 +203,29 @@ function engineWentAway(err: unknown): UnreachableError {
   return new UnreachableError(`the Docker engine went away during the deploy (restarted or stopped); what it reported then: ${errorMessage(err)}`, {
     hint: "nothing is blamed on the commit: the next run deploys it again once the engine is back",
   });
+}
+
+/** The engine went away during the apply (restarted, crashed): nothing is the commit's fault. */
+export function engineLost(err: unknown): boolean {
+  return err instanceof ApplyFailure && err.original instanceof KontaError && err.original.exitCode === ExitCode.unreachable;
+}
+
+/**
+ * After a failed apply (the deploy tail of `konta sync` and `konta rollback`): put the touched
+ * projects back to `previous`, unless the engine went away (it stopped the containers itself; the
+ * next run converges). Returns whether anything was rolled back, and whether that worked.
+ */
+export async function rollBackFailure(
+  err: unknown,
+  what: string,
+  previous: ReleaseRef | undefined,
+  opts: DeployOptions,
+  pinned: Record<string, ProjectExpectation>,
+): Promise<{ rolledBack: boolean; restored: boolean }> {
+  if (!(err instanceof ApplyFailure) || !err.touched.length || engineLost(err)) return { rolledBack: false, restored: false };
+  log.warn(`${what} failed: ${errorMessage(err)}`);
+  log.warn(`rolling back ${err.touched.join(", ")} to ${previous ? previous.sha.slice(0, 12) : "the state before"}`);
+  return { rolledBack: true, restored: await restore(previous, err.touched, opts, pinned) };
 }
 
 /**

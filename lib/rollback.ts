@@ -1,17 +1,15 @@
 // `konta rollback [<sha>]`: point `current` back at a kept release and apply it. Images are
 // local, so this is Konta's own time plus container starts. Timer runs then hold at that release
 // until a new commit appears on the branch or `konta resume` is run.
-import { applyPlan, ApplyFailure, expectations, prepare, restore } from "./deploy.ts";
-import { DeployError, InputError } from "./errors.ts";
+import { applyPlan, expectations, prepare, rollBackFailure } from "./deploy.ts";
+import { DeployError, errorMessage, InputError, KontaError } from "./errors.ts";
 import { acquireLock } from "./lock.ts";
-import { log } from "./log.ts";
 import { notify } from "./notify.ts";
 import { observeContainers } from "./reconcile/observe.ts";
 import type { Summary } from "./reconcile/summary.ts";
 import { commitInfo } from "./git/index.ts";
 import type { Runtime } from "./runtime.ts";
 import { readState, recordDeploy, rollbackTarget, writeState } from "./state.ts";
-import { deployOptions, releaseRef } from "./sync.ts";
 
 export interface RollbackReport {
   sha: string;
@@ -43,17 +41,16 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
     }
     if (target === live) throw new InputError(`${target.slice(0, 12)} is already the live release`);
     const docker = await rt.docker();
-    const opts = deployOptions(rt, docker, state.expected);
-    const prepared = await prepare(releaseRef(rt, target), opts);
+    const opts = rt.deployOptions(docker, state.expected);
+    const prepared = await prepare(rt.release(target), opts);
     let summary: Summary;
     try {
       summary = await applyPlan(prepared, opts, target);
     } catch (err) {
-      if (err instanceof ApplyFailure && live) {
-        log.warn(`rollback to ${target.slice(0, 12)} failed; putting back ${live.slice(0, 12)}`);
-        await restore(releaseRef(rt, live), err.touched, opts, state.expected);
-      }
-      throw err instanceof DeployError ? err : new DeployError(String(err));
+      const { rolledBack, restored } = live ? await rollBackFailure(err, `rollback to ${target.slice(0, 12)}`, rt.release(live), opts, state.expected) : { rolledBack: false, restored: false };
+      const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
+      if (!rolledBack) throw e;
+      throw new DeployError(`${e.message}${restored ? ` (${live?.slice(0, 12)} put back)` : " (putting back the live release failed too; see the log)"}`, e.hint ? { hint: e.hint } : {});
     }
     rt.store.switchTo(target);
     const info = await commitInfo(rt.paths.repo, target).catch(() => state.history.find((h) => h.sha === target) ?? { sha: target, message: "", author: "", date: "" });

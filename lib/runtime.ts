@@ -14,7 +14,9 @@ import { resolveConfigFile, resolveStateDir, type StatePaths, statePaths } from 
 import { ReleaseStore } from "./releases/index.ts";
 import { resolveToken } from "./token.ts";
 import type { LoadOptions } from "./compose/index.ts";
+import { hostInputs } from "./compose/host-inputs.ts";
 import { SopsKeyring } from "./compose/keyring.ts";
+import type { DeployOptions, ReleaseRef } from "./deploy.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
 // What the caches of validated config and loaded projects are keyed by. A build from source may
@@ -97,6 +99,31 @@ export class Runtime {
     const dir = join(this.paths.root, "run");
     ensureDir(dir, 0o700);
     return dir;
+  }
+
+  /** A kept release: its folder and how to load it. */
+  release(sha: string): ReleaseRef {
+    return { sha, root: this.store.root(sha), load: this.composeOptions(sha) };
+  }
+
+  /** How this server deploys (deploy: section); `prior` is what the live release runs. */
+  deployOptions(docker: DockerClient, prior?: DeployOptions["prior"]): DeployOptions {
+    const d = this.config.deploy;
+    return {
+      docker,
+      parallel: d.parallel,
+      gate: { timeoutMs: d.health_timeout * 1000, minUptimeMs: d.min_uptime * 1000 },
+      pruneRemovedApps: d.prune_removed_apps,
+      prior,
+      restricted: !d.allow_privileged,
+      createExternalNetworks: d.auto_create_external_networks,
+      instance: this.instance,
+    };
+  }
+
+  /** Digest of what project `project` of release `sha` takes from the host (drift when it changes). */
+  hostInputs(sha: string, project: string): string {
+    return hostInputs(project, this.composeOptions(sha));
   }
 
   composeOptions(sha: string): LoadOptions {

@@ -129,6 +129,28 @@ export function recordDeploy(state: State, record: DeployRecord): void {
  * The release a plain `konta rollback` goes back to: the newest deploy before the live one that
  * no rollback stepped away from (so rolling back twice goes further back, not forth again).
  */
+/** What one `konta sync` does, from the branch head and what state remembers. */
+export type SyncDecision =
+  /** nothing new: check the live release for drift (and moved image tags) */
+  | { kind: "idle"; result: "up-to-date" | "held"; liftHold: boolean }
+  /** the target failed before: not retried until a new commit or --now */
+  | { kind: "skip"; sha: string; failed: NonNullable<State["failed"]>; liftHold: boolean }
+  | { kind: "deploy"; sha: string; liftHold: boolean };
+
+/**
+ * A rollback hold keeps the held release while the branch head is one it was told to ignore; any
+ * other head lifts it. Then: the live release is idle, a failed one is skipped unless `now`.
+ */
+export function decideSync(state: Pick<State, "hold" | "failed">, head: string, live: string | undefined, now: boolean): SyncDecision {
+  const hold = state.hold;
+  const held = !!hold && hold.ignore.includes(head);
+  const liftHold = !!hold && !held;
+  const target = held ? (hold as NonNullable<State["hold"]>).sha : head;
+  if (target === live) return { kind: "idle", result: held ? "held" : "up-to-date", liftHold };
+  if (state.failed?.sha === target && !now) return { kind: "skip", sha: target, failed: state.failed, liftHold };
+  return { kind: "deploy", sha: target, liftHold };
+}
+
 export function rollbackTarget(state: State, available: (sha: string) => boolean): string | undefined {
   const live = state.current?.sha;
   const abandoned = new Set(state.history.flatMap((h) => (h.replaced ? [h.replaced] : [])));

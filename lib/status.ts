@@ -8,7 +8,6 @@ import { observeContainers } from "./reconcile/observe.ts";
 import { redact } from "./redact.ts";
 import type { Runtime } from "./runtime.ts";
 import { type Attempt, type DeployRecord, type ImageUpdates, readState } from "./state.ts";
-import { hostInputsOf } from "./sync.ts";
 
 export interface ContainerStatus {
   name: string;
@@ -64,7 +63,7 @@ export async function status(rt: Runtime): Promise<StatusReport> {
   }
   report.engine = { version: docker.engineVersion, api: docker.apiVersion };
   const containers = await observeContainers(docker);
-  report.drift = detectDrift(state.expected, containers, { prune: rt.config.deploy.prune_removed_apps, hostInputs: hostInputsOf(rt, live), instance: rt.instance });
+  report.drift = detectDrift(state.expected, containers, { prune: rt.config.deploy.prune_removed_apps, hostInputs: (project) => (live ? rt.hostInputs(live, project) : ""), instance: rt.instance });
   for (const [project, exp] of Object.entries(state.expected).sort(([a], [b]) => a.localeCompare(b))) {
     const services: ServiceStatus[] = [];
     for (const [name, target] of Object.entries(exp.services).sort(([a], [b]) => a.localeCompare(b))) {

@@ -3,9 +3,8 @@
 // switch `current`, record state, exit. With no new commit it still repairs drift.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { hostInputs } from "./compose/host-inputs.ts";
 import type { LoadedProject } from "./compose/index.ts";
-import type { DeployOptions, Prepared, ReleaseRef } from "./deploy.ts";
+import type { Prepared } from "./deploy.ts";
 import { DeployError, diskFullError, errorMessage, ExitCode, KontaError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { type GitSource, remoteHead } from "./git/remote.ts";
@@ -20,7 +19,7 @@ import { type Plan, projectHasChanges } from "./reconcile/plan.ts";
 import { redact } from "./redact.ts";
 import { pruneSecretFiles } from "./reconcile/secret-files.ts";
 import type { Runtime } from "./runtime.ts";
-import { type AttemptResult, type CommitRecord, imageCheckDue, readState, recordDeploy, rollbackTarget, type State, writeState } from "./state.ts";
+import { type AttemptResult, type CommitRecord, decideSync, imageCheckDue, readState, recordDeploy, rollbackTarget, type State, writeState } from "./state.ts";
 import type { PendingUpdate } from "./image-updates.ts";
 
 export interface SyncOptions {
@@ -56,24 +55,6 @@ const deployModule = () => import("./deploy.ts");
 type ConvergeMode = "deployed" | "repaired" | "updated";
 const gitModule = () => import("./git/index.ts");
 
-export function deployOptions(rt: Runtime, docker: DeployOptions["docker"], prior?: DeployOptions["prior"]): DeployOptions {
-  const d = rt.config.deploy;
-  return {
-    docker,
-    parallel: d.parallel,
-    gate: { timeoutMs: d.health_timeout * 1000, minUptimeMs: d.min_uptime * 1000 },
-    pruneRemovedApps: d.prune_removed_apps,
-    prior,
-    restricted: !d.allow_privileged,
-    createExternalNetworks: d.auto_create_external_networks,
-    instance: rt.instance,
-  };
-}
-
-export function releaseRef(rt: Runtime, sha: string): ReleaseRef {
-  return { sha, root: rt.store.root(sha), load: rt.composeOptions(sha) };
-}
-
 /** Bring state in line with the disk after a crash or a corrupt state.json. */
 async function loadState(rt: Runtime, live: string | undefined): Promise<State> {
   const { state, recovered } = readState(rt.paths.state);
@@ -85,12 +66,6 @@ async function loadState(rt: Runtime, live: string | undefined): Promise<State> 
   return state;
 }
 
-export function hostInputsOf(rt: Runtime, sha: string | undefined): (project: string) => string {
-  return (project) => {
-    if (!sha) return "";
-    return hostInputs(project, rt.composeOptions(sha));
-  };
-}
 
 class SyncRun {
   private readonly started = Date.now();
@@ -145,26 +120,26 @@ class SyncRun {
     }
     this.state.lastRemoteHead = head;
 
-    let target = head;
     const hold = this.state.hold;
-    if (hold && hold.ignore.includes(head)) {
-      target = hold.sha;
-      log.info(`held at ${hold.sha.slice(0, 12)} by \`konta rollback\` since ${hold.since}; a new commit or \`konta resume\` lifts the hold`);
-    } else if (hold) {
+    const decision = decideSync(this.state, head, this.live, !!this.opts.now);
+    if (hold && decision.liftHold) {
       log.info(`new commit ${head.slice(0, 12)} on ${rt.config.repository.branch}: lifting the rollback hold at ${hold.sha.slice(0, 12)}`);
       this.state.hold = undefined;
+    } else if (hold) {
+      log.info(`held at ${hold.sha.slice(0, 12)} by \`konta rollback\` since ${hold.since}; a new commit or \`konta resume\` lifts the hold`);
     }
-
-    if (target === this.live) return this.idle(target, hold?.sha === target ? "held" : "up-to-date");
-    const failed = this.state.failed;
-    if (failed?.sha === target && !this.opts.now) {
-      log.warn(
-        `skipping ${target.slice(0, 12)}: it failed at ${failed.at} (${failed.error.split("\n")[0]}); push a new commit or run \`konta sync --now\` to retry`,
-      );
-      const report = await this.idle(this.live, "skipped");
-      return { ...report, exitCode: report.exitCode, message: `skipped ${target.slice(0, 12)} (failed before); ${report.message}` };
+    switch (decision.kind) {
+      case "idle":
+        return this.idle(this.live, decision.result);
+      case "skip": {
+        const { sha, failed } = decision;
+        log.warn(`skipping ${sha.slice(0, 12)}: it failed at ${failed.at} (${failed.error.split("\n")[0]}); push a new commit or run \`konta sync --now\` to retry`);
+        const report = await this.idle(this.live, "skipped");
+        return { ...report, message: `skipped ${sha.slice(0, 12)} (failed before); ${report.message}` };
+      }
+      case "deploy":
+        return this.deployCommit(decision.sha, source);
     }
-    return this.deployCommit(target, source);
   }
 
   /** No new commit: check for drift against what state remembers, repair it if there is any. */
@@ -182,7 +157,7 @@ class SyncRun {
     const containers = await observeContainers(docker, true);
     const drift = detectDrift(this.state.expected, containers, {
       prune: rt.config.deploy.prune_removed_apps,
-      hostInputs: hostInputsOf(rt, sha),
+      hostInputs: (project) => rt.hostInputs(sha, project),
       instance: rt.instance,
     });
     if (!drift.length) {
@@ -266,8 +241,8 @@ class SyncRun {
   private async converge(sha: string, result: ConvergeMode): Promise<SyncReport> {
     const rt = this.rt;
     const docker = await rt.docker();
-    const opts = deployOptions(rt, docker, this.state.expected);
-    const release = releaseRef(rt, sha);
+    const opts = rt.deployOptions(docker, this.state.expected);
+    const release = rt.release(sha);
     const { applyPlan, ApplyFailure, fetchImages, prepare } = await deployModule();
     let prepared: Prepared;
     try {
@@ -336,7 +311,7 @@ class SyncRun {
    */
   private async fail(sha: string, err: unknown, touched: string[], summary: Summary, mode: ConvergeMode): Promise<SyncReport> {
     const rt = this.rt;
-    const { ApplyFailure, restore } = await deployModule();
+    const { ApplyFailure, engineLost: lostEngine, rollBackFailure } = await deployModule();
     const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
     if (e.exitCode === ExitCode.unreachable && !(err instanceof ApplyFailure)) {
       this.attempt("failed", sha, e.message);
@@ -344,17 +319,13 @@ class SyncRun {
     }
     // The engine went away mid-deploy (restarted, crashed): not the commit's fault, so it is not
     // remembered as failed and the next tick deploys it again once the engine is back.
-    const engineLost = err instanceof ApplyFailure && err.original instanceof KontaError && err.original.exitCode === ExitCode.unreachable;
-    // nor is anything rolled back: the engine stopped the containers, and the next tick converges
-    const rollBack = mode !== "repaired" && touched.length > 0 && !engineLost;
-    let restored = true;
-    if (rollBack) {
-      // an image update goes back to the same release with the image IDs it ran (pinned from state)
-      const previous = this.live ? releaseRef(rt, this.live) : undefined;
-      log.warn(`deploy of ${sha.slice(0, 12)} failed: ${e.message}`);
-      log.warn(`rolling back ${touched.join(", ")} to ${previous ? previous.sha.slice(0, 12) : "the state before"}`);
-      restored = await restore(previous, touched, deployOptions(rt, await rt.docker()), this.state.expected);
-    }
+    const engineLost = lostEngine(err);
+    // a failed drift repair has nothing to go back to; an image update goes back to the same release
+    // with the image IDs it ran (pinned from state)
+    const { rolledBack: rollBack, restored } =
+      mode === "repaired"
+        ? { rolledBack: false, restored: false }
+        : await rollBackFailure(err, `deploy of ${sha.slice(0, 12)}`, this.live ? rt.release(this.live) : undefined, rt.deployOptions(await rt.docker()), this.state.expected);
     const message = `${e.message}${rollBack ? (restored ? " (rolled back)" : " (rollback failed too; see the log)") : ""}`;
     if (mode === "deployed" && !engineLost) this.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
     if (mode === "updated" && !engineLost) {

@@ -4,7 +4,7 @@ import { planDetails } from "../../lib/diff.ts";
 import { ExitCode } from "../../lib/errors.ts";
 import { log } from "../../lib/log.ts";
 import { planHasChanges } from "../../lib/reconcile/plan.ts";
-import { releaseRef, sync } from "../../lib/sync.ts";
+import { sync } from "../../lib/sync.ts";
 import { globalArgs, jsonArg } from "../args.ts";
 import { formatPlan, planView } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";
@@ -26,7 +26,7 @@ export default defineCommand({
         return report.exitCode;
       }
       const live = rt.store.current();
-      const before = live && report.plan ? await loadReleaseUnlocking(rt.store.root(live), releaseRef(rt, live).load) : [];
+      const before = live && report.plan ? await loadReleaseUnlocking(rt.store.root(live), rt.composeOptions(live)) : [];
       const details = report.plan ? planDetails(report.plan, report.projects ?? [], before) : new Map<string, string[]>();
       const changes = (report.plan ? planHasChanges(report.plan) : false) || (report.drift?.length ?? 0) > 0;
       if (ctx.args.json) {

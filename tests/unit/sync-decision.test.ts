@@ -1,0 +1,48 @@
+// What one `konta sync` does (lib/state.ts decideSync): idle at the live release, deploy a new head,
+// skip a head that failed before unless --now, and keep a rollback hold until the branch moves on.
+import { describe, expect, test } from "bun:test";
+import { decideSync, rollbackTarget, type State } from "../../lib/state.ts";
+
+const A = "a".repeat(40);
+const B = "b".repeat(40);
+const C = "c".repeat(40);
+const failedAt = (sha: string) => ({ sha, at: "2026-11-26T00:00:00Z", error: "boom" });
+const holdAt = (sha: string, ignore: string[]) => ({ sha, since: "2026-11-26T00:00:00Z", until: "a new commit", ignore });
+
+describe("decideSync", () => {
+  test("the head is live: idle", () => {
+    expect(decideSync({}, A, A, false)).toEqual({ kind: "idle", result: "up-to-date", liftHold: false });
+  });
+  test("a new head: deploy it", () => {
+    expect(decideSync({}, B, A, false)).toEqual({ kind: "deploy", sha: B, liftHold: false });
+    expect(decideSync({}, A, undefined, false)).toEqual({ kind: "deploy", sha: A, liftHold: false });
+  });
+  test("a head that failed before is skipped, and deployed again with --now", () => {
+    expect(decideSync({ failed: failedAt(B) }, B, A, false)).toMatchObject({ kind: "skip", sha: B });
+    expect(decideSync({ failed: failedAt(B) }, B, A, true)).toEqual({ kind: "deploy", sha: B, liftHold: false });
+    // another commit than the failed one is not held back
+    expect(decideSync({ failed: failedAt(B) }, C, A, false)).toEqual({ kind: "deploy", sha: C, liftHold: false });
+  });
+  test("a rollback hold keeps the held release while the head is one it ignores", () => {
+    expect(decideSync({ hold: holdAt(A, [B]) }, B, A, false)).toEqual({ kind: "idle", result: "held", liftHold: false });
+    // held, but the live release was changed by hand: converge back on the held one
+    expect(decideSync({ hold: holdAt(A, [B]) }, B, C, false)).toEqual({ kind: "deploy", sha: A, liftHold: false });
+  });
+  test("a new commit lifts the hold and is deployed", () => {
+    expect(decideSync({ hold: holdAt(A, [B]) }, C, A, false)).toEqual({ kind: "deploy", sha: C, liftHold: true });
+    expect(decideSync({ hold: holdAt(A, [B]), failed: failedAt(C) }, C, A, false)).toMatchObject({ kind: "skip", sha: C, liftHold: true });
+  });
+});
+
+describe("rollbackTarget", () => {
+  const record = (sha: string, replaced?: string) => ({ sha, message: "", author: "", date: "", deployedAt: "", trigger: "sync" as const, durationMs: 0, ...(replaced ? { replaced } : {}) });
+  const state = (history: ReturnType<typeof record>[]): State => ({ version: 1, history, current: history[0], expected: {} });
+  test("the newest kept release before the live one", () => {
+    expect(rollbackTarget(state([record(C), record(B), record(A)]), () => true)).toBe(B);
+    expect(rollbackTarget(state([record(C), record(B), record(A)]), (s) => s !== B)).toBe(A);
+  });
+  test("a release a rollback stepped away from is not a target again", () => {
+    // B was live, rolled back to A (A replaced B): the next plain rollback does not go to B
+    expect(rollbackTarget(state([record(A, B), record(B), record(A)]), () => true)).toBeUndefined();
+  });
+});
