@@ -1,7 +1,7 @@
 // How plans, summaries and reports look on a terminal and in --json. Presentation only.
 import type { Summary } from "../lib/reconcile/summary.ts";
 import type { Action, Plan, ProjectPlan } from "../lib/reconcile/plan.ts";
-import { projectHasChanges } from "../lib/reconcile/plan.ts";
+import { describeCause, projectHasChanges } from "../lib/reconcile/plan.ts";
 
 export interface ActionView {
   type: Action["type"];
@@ -13,7 +13,7 @@ export interface ActionView {
 
 export function actionView(a: Action): ActionView {
   const container = "container" in a ? a.container.name : undefined;
-  const why = a.type === "recreate" ? `${a.reasons.join(", ")}${a.order ? `; ${a.order}` : ""}` : a.type === "create" || a.type === "remove" || a.type === "stop" || a.type === "restart" ? a.reason : undefined;
+  const why = a.type === "recreate" ? `${a.causes.map(describeCause).join(", ")}${a.order ? `; ${a.order}` : ""}` : a.type === "create" || a.type === "remove" || a.type === "stop" || a.type === "restart" ? a.reason : undefined;
   return { type: a.type, service: a.service, replica: a.number, ...(container ? { container } : {}), ...(why ? { why } : {}) };
 }
 

@@ -26,7 +26,7 @@ import { LABEL } from "../labels.ts";
 import { containerName } from "./labels.ts";
 import type { ObservedContainer } from "./observe.ts";
 import { forEachLimit, startLevels } from "./order.ts";
-import { type Action, type DesiredProject, isOneShot, networkHash, type ProjectPlan } from "./plan.ts";
+import { type Action, type DesiredProject, describeCause, isOneShot, networkHash, type ProjectPlan } from "./plan.ts";
 import { writeSecretFiles } from "./secret-files.ts";
 import { containerSpec, EngineFeatureError, type InspectedMount, inheritAnonymousVolumes } from "./spec.ts";
 import type { Summary } from "./summary.ts";
@@ -43,8 +43,6 @@ export interface ApplyOptions {
 }
 
 const DEFAULT_STOP_SECONDS = 10;
-/** A create that stands for a recreate whose old container went with its replaced network. */
-const NETWORK_REPLACED = "network replaced";
 
 function stopSeconds(s: ServiceModel | undefined): number {
   return s?.stop_grace_period === undefined ? DEFAULT_STOP_SECONDS : Math.ceil(s.stop_grace_period / 1e9);
@@ -187,14 +185,14 @@ class ProjectApplier {
         progress(`${name}: creating`);
         const id = await this.create(svc, a.number, name, this.removedMounts.get(`${a.service}#${a.number}`));
         if (!svc.stopped) await this.start(id, name, svc);
-        (a.reason === NETWORK_REPLACED ? this.summary.updated : this.summary.added).push(label);
+        (a.reason === "network replaced" ? this.summary.updated : this.summary.added).push(label);
         return;
       }
       case "recreate": {
         const svc = s as ServiceModel;
         const name = containerName(this.model?.name as string, a.service, a.number, svc.container_name);
         const order = svc.update_order;
-        progress(`${name}: recreating (${a.reasons.join(", ")}; ${order})`);
+        progress(`${name}: recreating (${a.causes.map(describeCause).join(", ")}; ${order})`);
         const tmp = `${a.container.id.slice(0, 12)}_${name}`;
         const id = await this.create(svc, a.number, tmp, (await inspectContainer(this.opts.docker, a.container.id))?.Mounts);
         if (order === "start-first" && !svc.stopped) {
@@ -228,7 +226,7 @@ export async function applyProject(desired: DesiredProject | undefined, plan: Pr
     for (const key of plan.networks.recreate) {
       const n = model.networks[key] as NetworkModel;
       for (const a of plan.actions) {
-        if (a.type === "recreate" && a.reasons.includes(`network ${key} changed`)) {
+        if (a.type === "recreate" && a.causes.some((c) => c.kind === "network" && c.network === key)) {
           applier.removedMounts.set(`${a.service}#${a.number}`, (await inspectContainer(docker, a.container.id))?.Mounts ?? []);
           await applier.remove(a.container, `network ${key} changed`);
         }
@@ -246,9 +244,10 @@ export async function applyProject(desired: DesiredProject | undefined, plan: Pr
     for (const key of plan.networks.create) await createNetworkFor(docker, model.name, key, model.networks[key] as NetworkModel);
   }
 
-  const replaced = new Set(plan.networks.recreate.map((k) => `network ${k} changed`));
+  // a container whose network was replaced went with it: it is created, not recreated
+  const replaced = new Set(plan.networks.recreate);
   const actions = plan.actions.map((a): Action =>
-    a.type === "recreate" && a.reasons.some((r) => replaced.has(r)) ? { type: "create", service: a.service, number: a.number, reason: NETWORK_REPLACED } : a,
+    a.type === "recreate" && a.causes.some((c) => c.kind === "network" && replaced.has(c.network)) ? { type: "create", service: a.service, number: a.number, reason: "network replaced" } : a,
   );
 
   // removals first: they free host ports and names for what comes next

@@ -3,7 +3,7 @@
 import type { ProjectExpectation } from "../state.ts";
 import { isOurs } from "./labels.ts";
 import type { ObservedContainer } from "./observe.ts";
-import { type Action, planService } from "./plan.ts";
+import { type Action, describeCause, planService } from "./plan.ts";
 
 export interface DriftItem {
   project: string;
@@ -16,7 +16,7 @@ function describe(a: Action): string {
     case "create":
       return `container #${a.number} is missing`;
     case "recreate":
-      return `${a.container.name}: ${a.reasons.join(", ")}`;
+      return `${a.container.name}: ${a.causes.map(describeCause).join(", ")}`;
     case "start":
       return `${a.container.name} is ${a.container.state}, should be running`;
     case "stop":

@@ -30,9 +30,37 @@ export interface ServiceTarget {
   imageUpdates?: true;
 }
 
+/** Why a container is recreated (docker/compose pkg/compose/plan.go gives every step a cause too). */
+export type Cause =
+  | { kind: "config" }
+  | { kind: "image" }
+  /** its network is replaced (a changed definition): the container goes with it */
+  | { kind: "network"; network: string }
+  /** it joins another service's container by ID (network_mode/ipc/pid service:, volumes_from), which is recreated */
+  | { kind: "bound"; service: string }
+  | { kind: "renamed"; name: string; expected: string };
+
+export function describeCause(c: Cause): string {
+  switch (c.kind) {
+    case "config":
+      return "config changed";
+    case "image":
+      return "image changed";
+    case "network":
+      return `network ${c.network} changed`;
+    case "bound":
+      return `${c.service} is recreated`;
+    case "renamed":
+      return `named ${c.name}, expected ${c.expected}`;
+  }
+}
+
+/** A create: the container is missing, or it went with its replaced network (counted as an update). */
+export type CreateReason = "missing" | "network replaced";
+
 export type Action =
-  | { type: "create"; service: string; number: number; reason: string }
-  | { type: "recreate"; service: string; number: number; container: ObservedContainer; reasons: string[]; order?: "start-first" }
+  | { type: "create"; service: string; number: number; reason: CreateReason }
+  | { type: "recreate"; service: string; number: number; container: ObservedContainer; causes: Cause[]; order?: "start-first" }
   | { type: "start"; service: string; number: number; container: ObservedContainer }
   | { type: "stop"; service: string; number: number; container: ObservedContainer; reason: string }
   | { type: "restart"; service: string; number: number; container: ObservedContainer; reason: string }
@@ -92,21 +120,21 @@ export function serviceTarget(s: ServiceModel, imageId: string | undefined, job 
 }
 
 /** docker/compose's rule, made pure: recreate when the config hash or the image ID differ. */
-export function recreateReasons(target: ServiceTarget, c: ObservedContainer): string[] {
-  const reasons: string[] = [];
-  if (c.hash !== target.hash) reasons.push("config changed");
-  if (target.imageId !== undefined && c.imageId !== target.imageId) reasons.push("image changed");
-  return reasons;
+export function recreateCauses(target: ServiceTarget, c: ObservedContainer): Cause[] {
+  const causes: Cause[] = [];
+  if (c.hash !== target.hash) causes.push({ kind: "config" });
+  if (target.imageId !== undefined && c.imageId !== target.imageId) causes.push({ kind: "image" });
+  return causes;
 }
 
 function better(a: ObservedContainer, b: ObservedContainer, t: ServiceTarget, name: string): number {
   const score = (c: ObservedContainer) =>
-    (recreateReasons(t, c).length === 0 ? 4 : 0) + (c.name === name ? 2 : 0) + (c.state === "running" ? 1 : 0);
+    (recreateCauses(t, c).length === 0 ? 4 : 0) + (c.name === name ? 2 : 0) + (c.state === "running" ? 1 : 0);
   return score(b) - score(a) || b.created - a.created;
 }
 
-/** Actions for one service, given its containers in the engine. `extraReasons` force a recreate (e.g. its network changed). */
-export function planService(project: string, service: string, t: ServiceTarget, containers: ObservedContainer[], extraReasons: string[] = []): Action[] {
+/** Actions for one service, given its containers in the engine. `extraCauses` force a recreate (e.g. its network changed). */
+export function planService(project: string, service: string, t: ServiceTarget, containers: ObservedContainer[], extraCauses: Cause[] = []): Action[] {
   const actions: Action[] = [];
   const byNumber = new Map<number, ObservedContainer[]>();
   for (const c of containers) {
@@ -124,10 +152,10 @@ export function planService(project: string, service: string, t: ServiceTarget, 
       actions.push({ type: "create", service, number: n, reason: "missing" });
       continue;
     }
-    const reasons = [...recreateReasons(t, best), ...extraReasons];
-    if (best.name !== name) reasons.push(`named ${best.name}, expected ${name}`);
+    const causes = [...recreateCauses(t, best), ...extraCauses];
+    if (best.name !== name) causes.push({ kind: "renamed", name: best.name, expected: name });
     const running = best.state === "running" || best.state === "restarting";
-    if (reasons.length) actions.push({ type: "recreate", service, number: n, container: best, reasons });
+    if (causes.length) actions.push({ type: "recreate", service, number: n, container: best, causes });
     else if (t.stopped && running) actions.push({ type: "stop", service, number: n, container: best, reason: "konta.stopped=true" });
     else if (!t.stopped && !running && !(t.job && best.state === "exited" && best.exitCode === 0)) {
       actions.push({ type: "start", service, number: n, container: best });
@@ -226,16 +254,16 @@ export function planProject(desired: DesiredProject, observed: Observed): Projec
         );
       }
     }
-    const reasons = [
+    const causes: Cause[] = [
       ...Object.keys(s.networks ?? {})
         .filter((k) => changedNetworks.has(k))
-        .map((k) => `network ${k} changed`),
+        .map((network): Cause => ({ kind: "network", network })),
       // the engine pins network_mode: service: and volumes_from to the container ID, which a recreate changes
       ...containerBoundTo(s)
         .filter((dep) => replaced.has(dep))
-        .map((dep) => `${dep} is recreated`),
+        .map((service): Cause => ({ kind: "bound", service })),
     ];
-    const actions = planService(model.name, s.name, t, current.get(s.name) ?? [], reasons);
+    const actions = planService(model.name, s.name, t, current.get(s.name) ?? [], causes);
     // depends_on restart: true: a service left alone is restarted when what it depends on is recreated
     const restartFor = Object.entries(s.depends_on ?? {}).find(([dep, d]) => d.restart && replaced.has(dep))?.[0];
     if (restartFor && !actions.length && !t.stopped) {

@@ -6,7 +6,7 @@ import { detectDrift } from "../../lib/reconcile/drift.ts";
 import type { Observed, ObservedContainer } from "../../lib/reconcile/observe.ts";
 import { expectations, type Prepared } from "../../lib/deploy.ts";
 import { crossProjectConflicts, orderProjects } from "../../lib/reconcile/cross.ts";
-import { awaitedForCompletion, isJob, type ProjectPlan, planProject, planRemoval, planService, recreateReasons, removedProjects, serviceTarget, type ServiceTarget } from "../../lib/reconcile/plan.ts";
+import { awaitedForCompletion, isJob, type ProjectPlan, planProject, planRemoval, planService, recreateCauses, removedProjects, serviceTarget, type ServiceTarget } from "../../lib/reconcile/plan.ts";
 import { containerSpec, inheritAnonymousVolumes } from "../../lib/reconcile/spec.ts";
 import { startLevels } from "../../lib/reconcile/order.ts";
 
@@ -36,10 +36,10 @@ function container(over: Partial<ObservedContainer> = {}): ObservedContainer {
 }
 
 describe("the recreate decision", () => {
-  test("same hash and image: nothing to do", () => expect(recreateReasons(target, container())).toEqual([]));
-  test("a different config hash", () => expect(recreateReasons(target, container({ hash: "h0" }))).toEqual(["config changed"]));
-  test("a different image ID", () => expect(recreateReasons(target, container({ imageId: "sha256:b" }))).toEqual(["image changed"]));
-  test("an image not pulled yet does not decide alone", () => expect(recreateReasons({ ...target, imageId: undefined }, container({ imageId: "x" }))).toEqual([]));
+  test("same hash and image: nothing to do", () => expect(recreateCauses(target, container())).toEqual([]));
+  test("a different config hash", () => expect(recreateCauses(target, container({ hash: "h0" }))).toEqual([{ kind: "config" }]));
+  test("a different image ID", () => expect(recreateCauses(target, container({ imageId: "sha256:b" }))).toEqual([{ kind: "image" }]));
+  test("an image not pulled yet does not decide alone", () => expect(recreateCauses({ ...target, imageId: undefined }, container({ imageId: "x" }))).toEqual([]));
 });
 
 describe("planService", () => {
