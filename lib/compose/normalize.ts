@@ -2,191 +2,34 @@
 // dropped, references checked (networks, volumes, secrets, depends_on), env files read, and the
 // host's policy applied (privileged containers, bind roots).
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
-import { isAbsolute, relative } from "node:path";
-import { scalarString, type Raw } from "./canonical.ts";
-import { envFileVars, openSops, secretFilePath } from "./decrypt.ts";
-import type { SopsKeyring } from "./keyring.ts";
-import { at, ComposeKeyError, type KeyPath, LockedSopsFile } from "./errors.ts";
-import { bindDigest, exists, isDirectory, readText } from "./inputs.ts";
-import type { Lookup } from "./interpolate.ts";
-import type {
-  BindMount,
-  DependsOn,
-  DeviceRequest,
-  HealthcheckModel,
-  MountModel,
-  NetworkModel,
-  ProjectModel,
-  RestartPolicy,
-  ServiceModel,
-  ServiceNetwork,
-  VolumeModel,
-} from "./model.ts";
 import { isInside } from "../fsutil.ts";
 import { LABEL } from "../labels.ts";
-import { checkHostPath, checkServicePolicy, checkVolumePolicy, type HostPolicy } from "./policy.ts";
+import { scalarString, type Raw } from "./canonical.ts";
+import { envFileVars } from "./decrypt.ts";
+import { at, ComposeKeyError, type KeyPath, LockedSopsFile } from "./errors.ts";
+import { bytesOrUnlimited, command, deviceRequests, healthcheck, micros, nonEmpty, number, restartPolicy, sortedMap, sortedUnique, stringMap } from "./fields.ts";
+import { exists, isDirectory, readText } from "./inputs.ts";
+import type { Lookup } from "./interpolate.ts";
+import type { NormalizeContext } from "./options.ts";
+import type { DependsOn, NetworkModel, ProjectModel, ServiceModel, ServiceNetwork, VolumeModel } from "./model.ts";
+import { Mounts } from "./mounts.ts";
+import { checkServicePolicy, checkVolumePolicy } from "./policy.ts";
 import { sortPorts } from "./ports.ts";
+import { addImplicitDependencies, checkReferences } from "./references.ts";
 import { SWARM_ONLY } from "./schema.ts";
-import { shellSplit } from "./shellwords.ts";
 import { parseBytes, parseDuration } from "./units.ts";
-
-export type { HostPolicy } from "./policy.ts";
-
-export interface NormalizeContext {
-  project: string;
-  /** project folder inside the release */
-  dir: string;
-  repoRoot: string;
-  env: Lookup;
-  policy: HostPolicy;
-  warn(message: string): void;
-  sops?: SopsKeyring;
-}
-
-const sortedUnique = (list: string[]) => [...new Set(list)].sort();
-const sortedMap = <T>(m: Record<string, T>) => Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-const stringMap = (m: Record<string, unknown>) => sortedMap(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v === null ? "" : scalarString(v)])));
-const nonEmpty = <T extends object>(v: T | undefined): T | undefined => (v && Object.keys(v).length ? v : undefined);
-
-function number(v: unknown, what: string): number {
-  const n = typeof v === "number" ? v : Number(v);
-  if (!Number.isFinite(n)) throw new Error(`${what} must be a number, got "${v}"`);
-  return n;
-}
-
-/** -1 means "unlimited" for the memory and pids limits. */
-function bytesOrUnlimited(v: unknown): number {
-  return v === -1 || v === "-1" ? -1 : parseBytes(v as string | number);
-}
-
-/** Engine fields in microseconds that Compose lets people write as durations ("100ms"). */
-function micros(v: unknown): number {
-  return typeof v === "number" || /^\d+$/.test(String(v)) ? Number(v) : Math.round(parseDuration(String(v)) / 1000);
-}
-
-function command(v: unknown): string[] | null | undefined {
-  if (v === undefined) return undefined;
-  if (v === null) return null;
-  return typeof v === "string" ? shellSplit(v) : (v as unknown[]).map(scalarString);
-}
-
-function healthcheck(h: Raw | undefined): HealthcheckModel | undefined {
-  if (!h) return undefined;
-  if (h.disable) return { test: ["NONE"] };
-  // without test, only the timings are overridden and the image's own test applies
-  const out: HealthcheckModel = {};
-  if (typeof h.test === "string") out.test = ["CMD-SHELL", h.test];
-  else if (Array.isArray(h.test)) {
-    out.test = h.test.map(scalarString);
-    if (!["CMD", "CMD-SHELL", "NONE"].includes(out.test[0] ?? "")) throw new Error('healthcheck.test as a list must start with "CMD", "CMD-SHELL" or "NONE"');
-  }
-  for (const key of ["interval", "timeout", "start_period", "start_interval"] as const) {
-    if (h[key] !== undefined) out[key] = at([key], () => parseDuration(h[key]));
-  }
-  if (h.retries !== undefined) out.retries = number(h.retries, "healthcheck.retries");
-  return out;
-}
-
-function restartPolicy(restart: unknown, deploy: Raw | undefined): RestartPolicy | undefined {
-  if (typeof restart === "string") {
-    const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(restart);
-    if (!m) throw new Error(`invalid restart policy "${restart}" (no, always, unless-stopped, on-failure[:N])`);
-    const name = m[1] as RestartPolicy["name"];
-    if (name === "no") return undefined;
-    return m[2] ? { name, max_retries: Number(m[2]) } : { name };
-  }
-  const rp = deploy?.restart_policy;
-  if (!rp) return undefined;
-  const condition = rp.condition ?? "any";
-  if (condition === "none") return undefined;
-  const name = condition === "any" ? "always" : "on-failure";
-  return rp.max_attempts !== undefined ? { name, max_retries: rp.max_attempts } : { name };
-}
-
-function deviceRequests(list: Raw[]): DeviceRequest[] {
-  return list.map((d) => {
-    // Compose lists capabilities that must all hold; the engine takes a list of such lists
-    const out: DeviceRequest = { capabilities: [[...(d.capabilities ?? ["gpu"])].sort()] };
-    if (d.driver) out.driver = d.driver;
-    if (d.count !== undefined) out.count = d.count === "all" ? -1 : d.count;
-    if (d.device_ids) out.device_ids = [...d.device_ids].sort();
-    if (d.options) out.options = stringMap(d.options);
-    if (out.count === undefined && !out.device_ids) out.count = -1;
-    return out;
-  });
-}
 
 export class Normalizer {
   readonly networks: Record<string, NetworkModel> = {};
   readonly volumes: Record<string, VolumeModel> = {};
   private usedNetworks = new Set<string>();
-  private readonly digests = new Map<string, string>();
+  private readonly mounts: Mounts;
 
   constructor(
     private readonly raw: Raw,
     private readonly ctx: NormalizeContext,
-  ) {}
-
-  /** Bind source -> model form: "./x" or "../x" inside the release (with digest), absolute on the host. */
-  private bindSource(abs: string, inRepoMustExist: boolean): { source: string; digest?: string } {
-    if (isInside(this.ctx.repoRoot, abs)) {
-      if (!exists(abs)) {
-        if (!inRepoMustExist) return { source: this.rel(abs) };
-        throw new Error(
-          `${this.rel(abs)} does not exist in the repository. A relative bind mount points into the release directory, which is replaced on every commit, so data written there would be lost. Use a named volume (e.g. "data:/path") or an absolute host path (e.g. "/srv/${this.ctx.project}/data:/path") for data`,
-        );
-      }
-      let digest = this.digests.get(abs);
-      if (!digest) {
-        digest = bindDigest(abs);
-        this.digests.set(abs, digest);
-      }
-      return { source: this.rel(abs), digest };
-    }
-    this.checkHostPath(abs);
-    return { source: abs };
-  }
-
-  private rel(abs: string): string {
-    const r = relative(this.ctx.dir, abs);
-    return r === "" ? "." : r.startsWith("..") ? r : `./${r}`;
-  }
-
-  private checkHostPath(abs: string): void {
-    checkHostPath(abs, this.ctx.repoRoot, this.ctx.policy);
-  }
-
-  private mount(v: Raw, i: number): MountModel {
-    return at(["volumes", i], (): MountModel => {
-      const readOnly = v.read_only ? { read_only: true } : {};
-      if (v.type === "bind") {
-        const { source, digest } = this.bindSource(v.source, true);
-        const bind = nonEmpty(
-          Object.fromEntries(Object.entries(v.bind ?? {}).filter(([k, val]) => !(k === "create_host_path" && val === false))),
-        );
-        const out: BindMount = { type: "bind", source, target: v.target, ...readOnly };
-        if (digest) out.digest = digest;
-        if (bind) out.bind = bind as BindMount["bind"];
-        return out;
-      }
-      if (v.type === "tmpfs") {
-        const tmpfs: { size?: number; mode?: number } = {};
-        if (v.tmpfs?.size !== undefined) tmpfs.size = parseBytes(v.tmpfs.size);
-        if (v.tmpfs?.mode !== undefined) tmpfs.mode = typeof v.tmpfs.mode === "string" ? Number.parseInt(v.tmpfs.mode, 8) : v.tmpfs.mode;
-        return { type: "tmpfs", target: v.target, ...readOnly, ...(nonEmpty(tmpfs) ? { tmpfs } : {}) };
-      }
-      const out: MountModel = { type: "volume", target: v.target, ...readOnly };
-      if (v.source) {
-        if (!this.raw.volumes || !(v.source in this.raw.volumes)) {
-          throw new Error(`volume "${v.source}" is not declared in the top-level volumes: section`);
-        }
-        out.source = v.source;
-        this.volume(v.source);
-      }
-      const opts = nonEmpty(Object.fromEntries(Object.entries(v.volume ?? {}).filter(([k]) => k !== "labels")));
-      if (opts) out.volume = opts as { nocopy?: boolean; subpath?: string };
-      return out;
-    });
+  ) {
+    this.mounts = new Mounts(raw, ctx, (key) => this.volume(key));
   }
 
   private volume(key: string): void {
@@ -220,40 +63,6 @@ export class Normalizer {
     this.networks[key] = n;
   }
 
-  private fileMount(kind: "secrets" | "configs", ref: Raw, i: number): BindMount {
-    return at([kind, i], () => {
-      const def: Raw | undefined = this.raw[kind]?.[ref.source];
-      if (!def) throw new Error(`${kind.slice(0, -1)} "${ref.source}" is not declared in the top-level ${kind}: section`);
-      if (def.external) throw new Error(`external ${kind} are a Swarm feature; use file: instead`);
-      if (def.environment !== undefined || def.content !== undefined) {
-        throw new Error(`${kind} from environment: or content: are not supported; use file: (a file in the repository or on the host)`);
-      }
-      if (!def.file) throw new Error(`${kind.slice(0, -1)} "${ref.source}" needs file:`);
-      const defaultDir = kind === "secrets" ? "/run/secrets/" : "/";
-      const target: string = ref.target ? (isAbsolute(ref.target) ? ref.target : `${defaultDir}${ref.target}`) : `${defaultDir}${ref.source}`;
-      if (ref.uid !== undefined || ref.gid !== undefined || ref.mode !== undefined) {
-        this.ctx.warn(`${kind}.${ref.source}: uid, gid and mode are not applied to file-based ${kind} (Docker Compose ignores them too)`);
-      }
-      const { source, digest } = this.bindSource(def.file, true);
-      const out: BindMount = { type: "bind", source, target, read_only: true };
-      if (digest) out.digest = digest;
-      if (kind === "secrets" && digest && !isDirectory(def.file)) this.decryptedSecret(out, def.file, ref.source, digest);
-      return out;
-    });
-  }
-
-  /**
-   * A SOPS-encrypted secret file of the repository is mounted from its decrypted copy on the host
-   * (`<state>/secrets`, written by the deploy), never from the release.
-   */
-  private decryptedSecret(out: BindMount, file: string, name: string, digest: string): void {
-    const opened = openSops(this.ctx.sops, file, readText(file), `secret file ${this.displayPath(file)}`);
-    if (!opened || !this.ctx.sops) return;
-    out.source = secretFilePath(this.ctx.sops, this.ctx.project, name, digest);
-    out.decrypted_from = this.rel(file);
-    this.ctx.sops.files.set(out.source, opened.text);
-  }
-
   /** `KEY` without a value takes the variable's value, or is left out when it is not set. */
   private resolveNulls(m: Record<string, string | null>): Record<string, string> {
     const out: Record<string, string> = {};
@@ -268,12 +77,12 @@ export class Normalizer {
     const vars: Record<string, string | undefined> = {};
     files.forEach((f, i) =>
       at(["env_file", i], () => {
-        if (!isInside(this.ctx.repoRoot, f.path)) this.checkHostPath(f.path);
+        if (!isInside(this.ctx.repoRoot, f.path)) this.mounts.checkHostPath(f.path);
         if (!exists(f.path)) {
           if (f.required === false) return;
-          throw new Error(`env file ${this.displayPath(f.path)} does not exist (mark it required: false if it is optional)`);
+          throw new Error(`env file ${this.mounts.displayPath(f.path)} does not exist (mark it required: false if it is optional)`);
         }
-        if (isDirectory(f.path)) throw new Error(`env file ${this.displayPath(f.path)} is a directory`);
+        if (isDirectory(f.path)) throw new Error(`env file ${this.mounts.displayPath(f.path)} is a directory`);
         // the project's variables first, then what this and earlier env files defined (compose-go's order)
         Object.assign(vars, this.readDotenv(f.path, "env file", this.ctx.env, (name) => vars[name]));
       }),
@@ -283,11 +92,7 @@ export class Normalizer {
 
   /** An env or label file; its errors name the file (never a line of it: it may be a host file). */
   private readDotenv(file: string, what: string, lookup?: Lookup, fallback?: Lookup): Record<string, string | undefined> {
-    return envFileVars(file, readText(file), `${what} ${this.displayPath(file)}`, this.ctx.sops, lookup, fallback);
-  }
-
-  private displayPath(abs: string): string {
-    return isInside(this.ctx.repoRoot, abs) ? this.rel(abs) : abs;
+    return envFileVars(file, readText(file), `${what} ${this.mounts.displayPath(file)}`, this.ctx.sops, lookup, fallback);
   }
 
   private warnSwarmKeys(name: string, deploy: Raw | undefined): void {
@@ -311,8 +116,8 @@ export class Normalizer {
     const labels: Record<string, string> = {};
     for (const [i, f] of ((s.label_file as string[] | undefined) ?? []).entries()) {
       at(["label_file", i], () => {
-        if (!isInside(this.ctx.repoRoot, f)) this.checkHostPath(f);
-        if (!exists(f)) throw new Error(`label file ${this.displayPath(f)} does not exist`);
+        if (!isInside(this.ctx.repoRoot, f)) this.mounts.checkHostPath(f);
+        if (!exists(f)) throw new Error(`label file ${this.mounts.displayPath(f)} does not exist`);
         for (const [k, v] of Object.entries(this.readDotenv(f, "label file"))) if (v !== undefined) labels[k] = v;
       });
     }
@@ -372,7 +177,7 @@ export class Normalizer {
     if (s.ports?.length) model.ports = sortPorts(s.ports);
     if (s.expose?.length) model.expose = sortedUnique(s.expose);
     if (s.volumes?.length) {
-      model.volumes = (s.volumes as Raw[]).map((v, i) => this.mount(v, i)).sort((a, b) => a.target.localeCompare(b.target));
+      model.volumes = (s.volumes as Raw[]).map((v, i) => this.mounts.mount(v, i)).sort((a, b) => a.target.localeCompare(b.target));
     }
     if (s.volumes_from?.length) model.volumes_from = [...s.volumes_from];
 
@@ -435,8 +240,8 @@ export class Normalizer {
       if (nonEmpty(logging)) model.logging = logging;
     }
     this.resources(s, model);
-    if (s.secrets?.length) model.secrets = (s.secrets as Raw[]).map((r, i) => this.fileMount("secrets", r, i)).sort((a, b) => a.target.localeCompare(b.target));
-    if (s.configs?.length) model.configs = (s.configs as Raw[]).map((r, i) => this.fileMount("configs", r, i)).sort((a, b) => a.target.localeCompare(b.target));
+    if (s.secrets?.length) model.secrets = (s.secrets as Raw[]).map((r, i) => this.mounts.fileMount("secrets", r, i)).sort((a, b) => a.target.localeCompare(b.target));
+    if (s.configs?.length) model.configs = (s.configs as Raw[]).map((r, i) => this.mounts.fileMount("configs", r, i)).sort((a, b) => a.target.localeCompare(b.target));
 
     this.checkPolicy(model);
     this.checkReplicas(model);
@@ -445,8 +250,8 @@ export class Normalizer {
 
   private build(b: Raw): ServiceModel["build"] {
     const inRepo = isInside(this.ctx.repoRoot, b.context);
-    if (!inRepo) this.checkHostPath(b.context);
-    const out: NonNullable<ServiceModel["build"]> = { context: inRepo ? this.rel(b.context) : b.context };
+    if (!inRepo) this.mounts.checkHostPath(b.context);
+    const out: NonNullable<ServiceModel["build"]> = { context: inRepo ? this.mounts.rel(b.context) : b.context };
     for (const k of ["dockerfile", "target", "network", "isolation"] as const) if (b[k] !== undefined) out[k] = b[k];
     for (const k of ["no_cache", "pull"] as const) if (b[k] !== undefined) out[k] = b[k];
     if (nonEmpty(b.args)) out.args = this.resolveNulls(b.args);
@@ -560,69 +365,4 @@ export class Normalizer {
       warnings: [],
     };
   }
-}
-
-/** Services a service needs: depends_on, network_mode: service:, volumes_from and links. */
-export function serviceReferences(s: ServiceModel): { name: string; key: KeyPath }[] {
-  const out: { name: string; key: KeyPath }[] = Object.keys(s.depends_on ?? {}).map((name) => ({ name, key: ["depends_on", name] }));
-  for (const key of ["network_mode", "ipc", "pid"] as const) {
-    const ref = s[key]?.match(/^service:(.+)$/)?.[1];
-    if (ref) out.push({ name: ref, key: [key] });
-  }
-  for (const v of s.volumes_from ?? []) {
-    const m = /^(?:service:)?([^:]+)/.exec(v);
-    if (m && !v.startsWith("container:")) out.push({ name: m[1] as string, key: ["volumes_from"] });
-  }
-  for (const l of s.links ?? []) out.push({ name: l.split(":")[0] as string, key: ["links"] });
-  return out;
-}
-
-/**
- * What compose-go adds to depends_on (when not declared): links and `service:` namespaces
- * (network_mode, ipc, pid) as service_started with restart: true, volumes_from without restart.
- */
-function addImplicitDependencies(s: ServiceModel): void {
-  const declared = new Set(Object.keys(s.depends_on ?? {}));
-  for (const ref of serviceReferences(s)) {
-    if (declared.has(ref.name)) continue;
-    const restart = ref.key[0] !== "volumes_from" || (s.depends_on?.[ref.name]?.restart ?? false);
-    s.depends_on = { ...s.depends_on, [ref.name]: { condition: "service_started", restart, required: true } };
-  }
-}
-
-/** depends_on, `service:` namespaces, volumes_from and links must name services that exist, without cycles. */
-function checkReferences(services: Record<string, ServiceModel>): void {
-  for (const s of Object.values(services)) {
-    for (const ref of serviceReferences(s)) {
-      if (!services[ref.name]) {
-        if (ref.key[0] === "depends_on" && s.depends_on?.[ref.name]?.required === false) {
-          delete s.depends_on[ref.name];
-          continue;
-        }
-        throw new ComposeKeyError(`service "${s.name}" refers to service "${ref.name}", which does not exist (or its profile is not enabled)`, [
-          "services",
-          s.name,
-          ...ref.key,
-        ]);
-      }
-      // Konta would deploy the one and never create the other: say so instead of starting half a project
-      if (s.managed && !services[ref.name]?.managed) {
-        throw new ComposeKeyError(
-          `service "${s.name}" needs service "${ref.name}" (${ref.key[0]}), which is not labelled konta.managed: "true", so Konta never creates it; label "${ref.name}" konta.managed: "true", or remove the dependency`,
-          ["services", s.name, ...ref.key],
-        );
-      }
-    }
-  }
-  const state = new Map<string, "visiting" | "done">();
-  const visit = (name: string, trail: string[]) => {
-    if (state.get(name) === "done") return;
-    if (state.get(name) === "visiting") {
-      throw new ComposeKeyError(`circular dependency between services: ${[...trail, name].join(" -> ")}`, ["services", name, "depends_on"]);
-    }
-    state.set(name, "visiting");
-    for (const ref of serviceReferences(services[name] as ServiceModel)) visit(ref.name, [...trail, name]);
-    state.set(name, "done");
-  };
-  for (const name of Object.keys(services)) visit(name, []);
 }

@@ -1,5 +1,6 @@
 // What a load of Compose projects is given: the release, the host-side inputs it may read, the
 // policy, the cache and the SOPS keyring. Types only (every loader module uses them).
+import type { Lookup } from "./interpolate.ts";
 import type { SopsKeyring } from "./keyring.ts";
 import type { HostPolicy } from "./policy.ts";
 
@@ -25,4 +26,16 @@ export interface ProjectCacheOptions {
   file: string;
   /** the Konta build: another build may load differently */
   build: string;
+}
+
+/** What the normaliser of one project knows besides its merged Compose files. */
+export interface NormalizeContext {
+  project: string;
+  /** project folder inside the release */
+  dir: string;
+  repoRoot: string;
+  env: Lookup;
+  policy: HostPolicy;
+  warn(message: string): void;
+  sops?: SopsKeyring;
 }

@@ -1,7 +1,7 @@
 // Start order from depends_on (and the implicit dependencies of network_mode: service:,
 // volumes_from and links): levels of services whose dependencies are all in earlier levels.
 import type { ServiceModel } from "../compose/model.ts";
-import { serviceReferences } from "../compose/normalize.ts";
+import { serviceReferences } from "../compose/references.ts";
 
 export function serviceDependencies(s: ServiceModel): string[] {
   return [...new Set(serviceReferences(s).map((r) => r.name))];

@@ -3,6 +3,7 @@
 // remembered in state) and what the engine has; `konta plan` prints the result, apply executes it.
 import type { NetworkModel, ProjectModel, ServiceModel } from "../compose/model.ts";
 import { serviceHash } from "../compose/hash.ts";
+import { serviceReferences } from "../compose/references.ts";
 import { canonicalJson, sha256 } from "../digest.ts";
 import type { NetworkSummary } from "../docker/engine.ts";
 import { LABEL } from "../labels.ts";
@@ -168,13 +169,9 @@ export function planService(project: string, service: string, t: ServiceTarget, 
 
 /** Services whose container this one's config names by ID once created. */
 function containerBoundTo(s: ServiceModel): string[] {
-  const deps: string[] = [];
-  for (const mode of [s.network_mode, s.ipc, s.pid]) {
-    const ref = mode?.match(/^service:(.+)$/)?.[1];
-    if (ref) deps.push(ref);
-  }
-  for (const v of s.volumes_from ?? []) if (!v.startsWith("container:")) deps.push(v.replace(/^service:/, "").split(":")[0] as string);
-  return deps;
+  return serviceReferences(s)
+    .filter((r) => r.key[0] === "network_mode" || r.key[0] === "ipc" || r.key[0] === "pid" || r.key[0] === "volumes_from")
+    .map((r) => r.name);
 }
 
 /** Managed containers of a project, by service. */
