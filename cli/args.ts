@@ -1,5 +1,6 @@
 // Flags every command takes, defined once and spread into each command's args.
 import type { ArgsDef } from "citty";
+import { DEFAULT_UNIT_DIR } from "../lib/paths.ts";
 
 export const globalArgs = {
   config: { type: "string", description: "config file (default /etc/konta/config.yaml, or KONTA_CONFIG)", valueHint: "file" },
@@ -10,4 +11,17 @@ export const globalArgs = {
 
 export const jsonArg = {
   json: { type: "boolean", description: "print one JSON document on stdout" },
+} as const satisfies ArgsDef;
+
+export const waitArg = {
+  wait: { type: "string", description: "wait up to this many seconds for another run's lock instead of exiting 4", valueHint: "seconds" },
+} as const satisfies ArgsDef;
+
+/** `--wait` as seconds (0: do not wait). */
+export const waitSeconds = (args: { wait?: string }): number => Number(args.wait ?? 0);
+
+/** Where `konta install` / `uninstall` put the systemd units. */
+export const unitArgs = {
+  "unit-dir": { type: "string", description: `where the systemd units go (default ${DEFAULT_UNIT_DIR})`, valueHint: "dir" },
+  enable: { type: "boolean", default: true, description: "run systemctl daemon-reload / enable --now (--no-enable to skip)" },
 } as const satisfies ArgsDef;

@@ -15,7 +15,6 @@ import { statePaths } from "./paths.ts";
 import { encryptToken } from "./token.ts";
 import { dockerConfigFile } from "./docker/credentials.ts";
 
-export const DEFAULT_UNIT_DIR = "/etc/systemd/system";
 const WEBHOOK_SOCKET = "konta-webhook.socket";
 const ALL_UNITS = ["konta.timer", "konta.service", WEBHOOK_SOCKET, "konta-webhook@.service"];
 

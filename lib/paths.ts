@@ -21,6 +21,9 @@ export interface StatePaths {
   secrets: string;
 }
 
+/** Where `konta install` writes the systemd units. */
+export const DEFAULT_UNIT_DIR = "/etc/systemd/system";
+
 export function statePaths(root: string): StatePaths {
   return {
     root,

@@ -6,7 +6,10 @@ import { basename, dirname, join } from "node:path";
 import { ofetch } from "ofetch";
 import { sha256 } from "./digest.ts";
 import { InputError, UnreachableError } from "./errors.ts";
+import { runHook } from "./hooks/index.ts";
+import { resolveConfigFile } from "./paths.ts";
 import { redact } from "./redact.ts";
+import { Runtime } from "./runtime.ts";
 
 export interface UpdateResult {
   target: string;
@@ -46,4 +49,18 @@ export async function selfUpdate(from: string, expected: string, target: string)
   copyFileSync(target, backup);
   renameSync(next, target);
   return { target, backup, version: check.stdout.trim() };
+}
+
+/**
+ * After an update: hooks/post_update.sh of the live release, when there is a config and a live
+ * release. Returns why it was skipped, or its exit code.
+ */
+export async function runPostUpdateHook(flags: { config?: string; stateDir?: string }): Promise<{ skipped: string } | { exitCode: number }> {
+  const config = resolveConfigFile(flags.config);
+  if (!existsSync(config)) return { skipped: "no config" };
+  const rt = await Runtime.load({ config, stateDir: flags.stateDir });
+  const live = rt.store.current();
+  if (!live) return { skipped: "no live release" };
+  const hook = await runHook("post_update", { commit: live, previous: live, releaseDir: rt.store.root(live), projects: [] }, rt.config.hooks);
+  return hook.ran ? { exitCode: hook.exitCode ?? 0 } : { skipped: "the release has no hooks/post_update.sh (or hooks are disabled)" };
 }

@@ -2,16 +2,11 @@ import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import { loadConfig } from "../../lib/config.ts";
 import { InputError } from "../../lib/errors.ts";
-import { DEFAULT_UNIT_DIR, defaultBinary, install, renderUnits } from "../../lib/install.ts";
-import { resolveConfigFile, resolveStateDir } from "../../lib/paths.ts";
-import { globalArgs } from "../args.ts";
+import { defaultBinary, install, renderUnits } from "../../lib/install.ts";
+import { DEFAULT_UNIT_DIR, resolveConfigFile, resolveStateDir } from "../../lib/paths.ts";
+import { globalArgs, unitArgs } from "../args.ts";
 import { execute, out } from "../run.ts";
 import { readSecret } from "../stdin.ts";
-
-export const unitArgs = {
-  "unit-dir": { type: "string", description: `where the systemd units go (default ${DEFAULT_UNIT_DIR})`, valueHint: "dir" },
-  enable: { type: "boolean", default: true, description: "run systemctl daemon-reload / enable --now (--no-enable to skip)" },
-} as const;
 
 export default defineCommand({
   meta: {

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { rollback } from "../../lib/rollback.ts";
-import { globalArgs, jsonArg } from "../args.ts";
+import { globalArgs, jsonArg, waitArg, waitSeconds } from "../args.ts";
 import { formatSummary } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";
 
@@ -14,11 +14,11 @@ export default defineCommand({
     sha: { type: "positional", required: false, description: "release to go back to (a full SHA or a prefix of at least 4 characters)" },
     ...globalArgs,
     ...jsonArg,
-    wait: { type: "string", description: "wait up to this many seconds for another run's lock", valueHint: "seconds" },
+    ...waitArg,
   },
   run: (ctx) =>
     withRuntime(ctx, async (rt) => {
-      const r = await rollback(rt, ctx.args.sha, Number(ctx.args.wait ?? 0));
+      const r = await rollback(rt, ctx.args.sha, waitSeconds(ctx.args));
       if (ctx.args.json) return printJson(r);
       const lines = [
         `rolled back to ${r.sha.slice(0, 12)}${r.from ? ` (from ${r.from.slice(0, 12)})` : ""} in ${(r.durationMs / 1000).toFixed(2)}s`,

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { ExitCode } from "../../lib/errors.ts";
 import { log } from "../../lib/log.ts";
 import { sync } from "../../lib/sync.ts";
-import { globalArgs, jsonArg } from "../args.ts";
+import { globalArgs, jsonArg, waitArg, waitSeconds } from "../args.ts";
 import { formatPlan, formatSummary, planView } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";
 
@@ -17,13 +17,13 @@ export default defineCommand({
     ...jsonArg,
     now: { type: "boolean", description: "retry a commit that failed before, and show progress" },
     "dry-run": { type: "boolean", description: "print the plan, change nothing" },
-    wait: { type: "string", description: "wait up to this many seconds for another run's lock instead of exiting 4", valueHint: "seconds" },
+    ...waitArg,
   },
   run: (ctx) =>
     withRuntime(
       ctx,
       async (rt) => {
-        const report = await sync(rt, { now: ctx.args.now, dryRun: ctx.args["dry-run"], wait: Number(ctx.args.wait ?? 0) });
+        const report = await sync(rt, { now: ctx.args.now, dryRun: ctx.args["dry-run"], wait: waitSeconds(ctx.args) });
         if (ctx.args.json) {
           // the loaded models hold values from host env files: only the plan (masked) is printed
           const { projects: _models, ...shown } = report;

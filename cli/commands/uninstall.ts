@@ -1,9 +1,8 @@
 import { defineCommand } from "citty";
-import { DEFAULT_UNIT_DIR, uninstall } from "../../lib/install.ts";
-import { resolveConfigFile, resolveStateDir } from "../../lib/paths.ts";
-import { globalArgs } from "../args.ts";
+import { uninstall } from "../../lib/install.ts";
+import { DEFAULT_UNIT_DIR, resolveConfigFile, resolveStateDir } from "../../lib/paths.ts";
+import { globalArgs, unitArgs } from "../args.ts";
 import { execute, out } from "../run.ts";
-import { unitArgs } from "./install.ts";
 
 export default defineCommand({
   meta: {
