@@ -53,7 +53,7 @@ describe("engine restarted during a deploy", () => {
     expect(r.all).toContain("the Docker engine went away during the deploy");
     expect(r.all).not.toContain("rolling back");
     expect(r.all).not.toMatch(/^\s+at .*\.(ts|js):\d+/m);
-    const state = JSON.parse(readFileSync(join(env.state, "state.json"), "utf8"));
+    const state = env.readState();
     expect(state.failed).toBeUndefined();
     expectStoreClean(env, v1);
 

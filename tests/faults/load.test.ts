@@ -2,7 +2,7 @@
 // runs fire every second. The engine ends on the last commit, runs never overlap (the loser of
 // the lock exits 4), no run fails, and nothing is left behind.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { compose, sleeper } from "../support/compose.ts";
 import { expectConverged, expectStoreClean } from "../support/converged.ts";
@@ -40,7 +40,7 @@ describe("load", () => {
     // keep the timer going until a run has deployed the last commit
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
-      const state = JSON.parse(readFileSync(join(env.state, "state.json"), "utf8"));
+      const state = env.readState();
       if (state.current?.sha === last) break;
       await Bun.sleep(500);
     }

@@ -11,16 +11,10 @@ import { registryAuthHeader } from "../../lib/docker/credentials.ts";
 import { compose, httpService, MANAGED, sleeper } from "../support/compose.ts";
 import { engine, execIn, freePort, httpGet, IMAGE, inspect, projectContainers, TEST_LABEL } from "../support/docker.ts";
 import { startDockerProxy } from "../support/docker-proxy.ts";
-import type { KontaEnv } from "../support/konta.ts";
 import { useRig } from "../support/rig.ts";
 
 const rig = useRig();
 
-async function ok(env: KontaEnv, ...args: string[]) {
-  const r = await env.run(["sync", ...args]);
-  if (r.code !== 0) throw new Error(`konta sync exited ${r.code}:\n${r.all}`);
-  return r;
-}
 
 describe("Docker client", () => {
   test("a missing socket, a refused connection and a denied one are exit 3 with what to do", async () => {
@@ -138,7 +132,7 @@ describe("build", () => {
         })
         .commit("build");
       const env = rig.env(repo);
-      await ok(env);
+      await env.ok(["sync"]);
       const c = await inspect("kt-build-app-1");
       expect(c?.Config.Image).toBe("kt-build-app");
       const exec = (cmd: string[]) => execIn(c?.Id as string, cmd);
@@ -194,7 +188,7 @@ describe("start order", () => {
       }),
     };
     repo.write({ "apps/kt-order/docker-compose.yml": compose({ services }) }).commit("ordered");
-    await ok(rig.env(repo, { deploy: { health_timeout: 30, min_uptime: 0.5 } }));
+    await rig.env(repo, { deploy: { health_timeout: 30, min_uptime: 0.5 } }).ok(["sync"]);
     const all = await projectContainers("kt-order");
     expect(all.get("kt-order-app-1")?.State.Running).toBe(true);
     expect(all.get("kt-order-migrate-1")?.State.Status).toBe("exited");
@@ -211,14 +205,14 @@ describe("replicas", () => {
     const doc = (n: number) => compose({ services: { w: sleeper({ deploy: { replicas: n } }) } });
     repo.write({ [file]: doc(1) }).commit("1");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     repo.write({ [file]: doc(3) }).commit("3");
-    await ok(env);
+    await env.ok(["sync"]);
     const three = await projectContainers("kt-rep");
     expect([...three.keys()].sort()).toEqual(["kt-rep-w-1", "kt-rep-w-2", "kt-rep-w-3"]);
     expect(three.get("kt-rep-w-3")?.Config.Labels["com.docker.compose.container-number"]).toBe("3");
     repo.write({ [file]: doc(2) }).commit("2");
-    await ok(env);
+    await env.ok(["sync"]);
     const two = await projectContainers("kt-rep");
     expect([...two.keys()].sort()).toEqual(["kt-rep-w-1", "kt-rep-w-2"]);
     expect(two.get("kt-rep-w-1")?.Id).toBe(three.get("kt-rep-w-1")?.Id as string);
@@ -325,7 +319,7 @@ describe("every service key the engine can apply", () => {
       })
       .commit("keys");
     const env = rig.env(repo);
-    const run = await ok(env);
+    const run = await env.ok(["sync"]);
     const c = await inspect("kt-keys-full-1");
     if (!c) throw new Error("no container");
     const h = c.HostConfig as Record<string, any>;
@@ -394,7 +388,7 @@ describe("every service key the engine can apply", () => {
     // started, with everything above applied: it really runs
     const repoStarted = rig.repo();
     repoStarted.write({ "apps/kt-run/docker-compose.yml": compose({ services: { web: httpService(await freePort(), { cap_drop: ["MKNOD"], read_only: true, tmpfs: ["/tmp"], ulimits: { nofile: 1024 } }) } }) }).commit("run");
-    await ok(rig.env(repoStarted));
+    await rig.env(repoStarted).ok(["sync"]);
     expect((await inspect("kt-run-web-1"))?.State.Running).toBe(true);
     void httpGet;
   });

@@ -1,7 +1,7 @@
 // Issue "Foundation": the walking skeleton of `konta sync`, real all the way through, through the
 // compiled binary: Git server -> release -> Engine API -> current -> state.json.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { compose, httpService, sleeper } from "../support/compose.ts";
 import { freePort, httpGet, inspect, projectContainers, runUnmanaged, waitFor } from "../support/docker.ts";
@@ -25,7 +25,7 @@ describe("konta sync, end to end", () => {
     expect(first.stdout).toContain(`deployed ${sha.slice(0, 12)}`);
     expect(await waitFor(() => httpGet(port), 5000, "the site")).toContain("image 1");
     expect(readlinkSync(join(env.state, "current"))).toBe(`releases/${sha}`);
-    const state = JSON.parse(readFileSync(join(env.state, "state.json"), "utf8"));
+    const state = env.readState();
     expect(state.current.sha).toBe(sha);
     expect(state.current.message).toBe("add site");
 

@@ -233,7 +233,7 @@ describe("crashes and concurrency", () => {
     expect(r.code).toBe(0);
     expect(r.all).toContain("was corrupt");
     expect(readdirSync(env.state).some((n) => n.startsWith("state.json.corrupt-"))).toBe(true);
-    const state = JSON.parse(readFileSync(join(env.state, "state.json"), "utf8"));
+    const state = env.readState();
     expect(state.current.sha).toBe(sha);
   });
 });

@@ -7,18 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compose, httpService, sleeper } from "../support/compose.ts";
 import { engine, freePort, httpGet, inspect, waitFor } from "../support/docker.ts";
-import { kontaBinary, type KontaEnv, runKonta } from "../support/konta.ts";
+import { kontaBinary, runKonta } from "../support/konta.ts";
 import { TOKEN, useRig } from "../support/rig.ts";
 
 const rig = useRig();
 
-async function ok(env: KontaEnv, ...args: string[]) {
-  const r = await env.run(args);
-  if (r.code !== 0) throw new Error(`konta ${args.join(" ")} exited ${r.code}:\n${r.all}`);
-  return r;
-}
 
-const state = (env: KontaEnv) => JSON.parse(readFileSync(join(env.state, "state.json"), "utf8"));
 
 describe("sync output", () => {
   test("one quiet line when up to date; --json is one document", async () => {
@@ -44,7 +38,7 @@ describe("plan", () => {
       compose({ services: { app: sleeper({ environment: { FOO: foo, DB_PASSWORD: pw }, ...extra }), other: sleeper() } });
     repo.write({ [file]: doc("a", "old-secret") }).commit("one");
     const env = rig.env(repo);
-    await ok(env, "sync");
+    await env.ok(["sync"]);
     const none = await env.run(["plan"]);
     expect(none.code).toBe(0);
     repo.write({ [file]: doc("b", "new-secret", { user: "65534" }) }).commit("two");
@@ -72,30 +66,30 @@ describe("rollback, hold and resume", () => {
     const file = "apps/kt-rb/docker-compose.yml";
     const v1 = repo.write({ [file]: compose({ services: { web: httpService(port) } }) }).commit("v1");
     const env = rig.env(repo);
-    await ok(env, "sync");
+    await env.ok(["sync"]);
     const v2 = repo.write({ [file]: compose({ services: { web: httpService(port, { image: "konta-test/busybox:2" }) } }) }).commit("v2");
-    await ok(env, "sync");
+    await env.ok(["sync"]);
     expect(await httpGet(port)).toBe("image 2\n");
 
-    const releases = await ok(env, "releases");
+    const releases = await env.ok(["releases"]);
     expect(releases.stdout).toMatch(new RegExp(`^\\* ${v2.slice(0, 12)}`, "m"));
     expect(releases.stdout).toMatch(new RegExp(`^< ${v1.slice(0, 12)}`, "m"));
 
-    const r = await ok(env, "rollback");
+    const r = await env.ok(["rollback"]);
     expect(r.stdout).toMatch(new RegExp(`rolled back to ${v1.slice(0, 12)} \\(from ${v2.slice(0, 12)}\\) in \\d+\\.\\d\\ds`));
     expect(await waitFor(() => httpGet(port), 5000, "v1")).toBe("image 1\n");
     for (let i = 0; i < 3; i++) {
-      const tick = await ok(env, "sync");
+      const tick = await env.ok(["sync"]);
       expect(tick.stdout).toContain(`held at ${v1.slice(0, 12)}`);
     }
     expect(await httpGet(port)).toBe("image 1\n");
-    const st = await ok(env, "status");
+    const st = await env.ok(["status"]);
     expect(st.stdout).toContain(`held       at ${v1.slice(0, 12)}`);
 
     const v3 = repo.write({ [file]: compose({ services: { web: httpService(port, { image: "konta-test/busybox:2", environment: { V: "3" } }) } }) }).commit("v3");
-    const next = await ok(env, "sync");
+    const next = await env.ok(["sync"]);
     expect(next.stdout).toContain(`deployed ${v3.slice(0, 12)}`);
-    expect(state(env).hold).toBeUndefined();
+    expect(env.readState().hold).toBeUndefined();
   });
 
   test("rollback to a SHA prefix, then resume deploys the branch head", async () => {
@@ -108,18 +102,18 @@ describe("rollback, hold and resume", () => {
     const env = rig.env(repo);
     // deploy each commit in turn
     repo.git("push", "-q", "--force", repo.bare, `${shas[0]}:refs/heads/main`);
-    await ok(env, "sync");
+    await env.ok(["sync"]);
     repo.git("push", "-q", "--force", repo.bare, `${shas[1]}:refs/heads/main`);
-    await ok(env, "sync");
+    await env.ok(["sync"]);
     repo.git("push", "-q", "--force", repo.bare, `${shas[2]}:refs/heads/main`);
-    await ok(env, "sync");
-    const r = await ok(env, "rollback", (shas[0] as string).slice(0, 7));
+    await env.ok(["sync"]);
+    const r = await env.ok(["rollback", (shas[0] as string).slice(0, 7)]);
     expect(r.stdout).toContain(`rolled back to ${(shas[0] as string).slice(0, 12)}`);
     expect((await inspect("kt-rb2-s-1"))?.Config.Env).toContain("N=1");
     const bad = await env.run(["rollback", "zzzz"]);
     expect(bad.code).toBe(2);
-    expect((await ok(env, "resume")).stdout).toContain("lifted");
-    expect((await ok(env, "sync")).stdout).toContain(`deployed ${(shas[2] as string).slice(0, 12)}`);
+    expect((await env.ok(["resume"])).stdout).toContain("lifted");
+    expect((await env.ok(["sync"])).stdout).toContain(`deployed ${(shas[2] as string).slice(0, 12)}`);
     expect((await inspect("kt-rb2-s-1"))?.Config.Env).toContain("N=3");
   });
 });
@@ -129,8 +123,8 @@ describe("status and drift", () => {
     const repo = rig.repo();
     const sha = repo.write({ "apps/kt-st/docker-compose.yml": compose({ services: { a: sleeper(), b: sleeper({ labels: { "konta.managed": "true", "konta.stopped": "true" } }) } }) }).commit("status me");
     const env = rig.env(repo);
-    await ok(env, "sync");
-    const s = await ok(env, "status");
+    await env.ok(["sync"]);
+    const s = await env.ok(["status"]);
     expect(s.stdout).toContain(`live       ${sha.slice(0, 12)} "status me" by Konta Test <test@konta.invalid>`);
     expect(s.stdout).toMatch(/a\s+1\/1 running\s+konta-test\/busybox:1/);
     expect(s.stdout).toMatch(/kt-st-a-1\s+running up /);
@@ -138,16 +132,16 @@ describe("status and drift", () => {
     expect(s.stdout).toContain("drift      none");
 
     await engine("/containers/kt-st-a-1", { method: "DELETE", query: { force: 1 } });
-    const drifted = await ok(env, "status");
+    const drifted = await env.ok(["status"]);
     expect(drifted.stdout).toContain("kt-st/a: container #1 is missing");
-    const json = JSON.parse((await ok(env, "status", "--json")).stdout);
+    const json = JSON.parse((await env.ok(["status", "--json"])).stdout);
     expect(json.drift).toEqual([{ project: "kt-st", service: "a", what: "container #1 is missing" }]);
     expect(json.live.sha).toBe(sha);
 
-    const repair = await ok(env, "sync");
+    const repair = await env.ok(["sync"]);
     expect(repair.stdout).toContain(`repaired drift at ${sha.slice(0, 12)}`);
     expect((await inspect("kt-st-a-1"))?.State.Running).toBe(true);
-    expect((await ok(env, "status")).stdout).toContain("drift      none");
+    expect((await env.ok(["status"])).stdout).toContain("drift      none");
   });
 });
 
@@ -185,7 +179,7 @@ describe("hooks", () => {
     const repo = rig.repo();
     repo.write({ "apps/kt-pre/docker-compose.yml": compose({ services: { s: sleeper() } }) }).commit("one");
     const env = rig.env(repo);
-    await ok(env, "sync");
+    await env.ok(["sync"]);
     const before = (await inspect("kt-pre-s-1"))?.Id;
     const bad = repo
       .write({
@@ -248,7 +242,7 @@ describe("notifications", () => {
       const file = "apps/kt-notify/docker-compose.yml";
       const sha = repo.write({ [file]: compose({ services: { s: sleeper() } }) }).commit("n");
       const env = rig.env(repo, { notify: { url: `http://127.0.0.1:${server.port}/hook`, format: "json" } });
-      await ok(env, "sync");
+      await env.ok(["sync"]);
       expect(received[0]?.body).toMatchObject({ event: "success", commit: sha, projects: ["kt-notify"], host: expect.any(String) });
       env.writeConfig({ notify: { url: `http://127.0.0.1:${server.port}/hook`, format: "slack" } });
       repo.write({ [file]: compose({ services: { s: sleeper({ command: ["sh", "-c", "exit 1"], restart: "always" }) } }) }).commit("bad");
@@ -321,7 +315,7 @@ describe("install, version, self-update", () => {
     const repo = rig.repo();
     repo.write({ "apps/kt-up/docker-compose.yml": compose({ services: { s: sleeper() } }), "hooks/post_update.sh": `echo "$KONTA_EVENT $KONTA_COMMIT" > ${out}\n` }).commit("u");
     const env = rig.env(repo);
-    await ok(env, "sync");
+    await env.ok(["sync"]);
     const newBin = join(dir, "new-konta");
     copyFileSync(kontaBinary(), newBin);
     writeFileSync(newBin, Buffer.concat([readFileSync(newBin), Buffer.from("\n")])); // a different file that still runs

@@ -1,24 +1,14 @@
 // Issue "Engine reconcile": the plan/apply matrix against the real engine, through the binary.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compose, httpService, MANAGED, sleeper } from "../support/compose.ts";
 import { engine, freePort, httpGet, IMAGE, IMAGE2, inspect, projectContainers, sh, TEST_LABEL, waitFor } from "../support/docker.ts";
 import { startDockerProxy } from "../support/docker-proxy.ts";
-import type { KontaEnv } from "../support/konta.ts";
 import { useRig } from "../support/rig.ts";
 
 const rig = useRig();
 
-function state(env: KontaEnv) {
-  return JSON.parse(readFileSync(join(env.state, "state.json"), "utf8"));
-}
 
-async function ok(env: KontaEnv, ...args: string[]) {
-  const r = await env.run(["sync", ...args]);
-  if (r.code !== 0) throw new Error(`konta sync exited ${r.code}:\n${r.all}`);
-  return r;
-}
 
 /** Poll an HTTP port while `during` runs; returns the failures seen. */
 async function pollDuring<T>(port: number, during: () => Promise<T>): Promise<{ result: T; failures: number; polls: number }> {
@@ -48,23 +38,23 @@ describe("reconcile matrix", () => {
     const web = (extra: Record<string, unknown>) => compose({ services: { web: httpService(port1, extra), side: sleeper() } });
     repo.write({ [file]: web({ environment: { COLOR: "blue" } }) }).commit("new app");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     const c1 = await inspect("kt-matrix-web-1");
     expect(c1?.Config.Env).toContain("COLOR=blue");
     const side = (await inspect("kt-matrix-side-1"))?.Id;
 
     repo.write({ [file]: web({ environment: { COLOR: "green" } }) }).commit("env");
-    expect((await ok(env)).stdout).toContain("updated web");
+    expect((await env.ok(["sync"])).stdout).toContain("updated web");
     const c2 = await inspect("kt-matrix-web-1");
     expect(c2?.Id).not.toBe(c1?.Id as string);
     expect(c2?.Config.Env).toContain("COLOR=green");
 
     repo.write({ [file]: web({ environment: { COLOR: "green" }, image: IMAGE2 }) }).commit("image");
-    await ok(env);
+    await env.ok(["sync"]);
     expect(await httpGet(port1)).toBe("image 2\n");
 
     repo.write({ [file]: compose({ services: { web: httpService(port2, { environment: { COLOR: "green" }, image: IMAGE2 }), side: sleeper() } }) }).commit("port");
-    await ok(env);
+    await env.ok(["sync"]);
     expect(await httpGet(port2)).toBe("image 2\n");
     expect(await httpGet(port1)).toBeUndefined();
     expect((await inspect("kt-matrix-side-1"))?.Id).toBe(side as string);
@@ -75,7 +65,7 @@ describe("reconcile matrix", () => {
     const file = "apps/kt-add/docker-compose.yml";
     repo.write({ [file]: compose({ services: { a: sleeper(), b: sleeper() } }) }).commit("a b");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     // a container of the same project that Konta does not manage (no konta.managed label)
     const { Id: manual } = await engine<{ Id: string }>("/containers/create", {
       method: "POST",
@@ -85,7 +75,7 @@ describe("reconcile matrix", () => {
     await engine(`/containers/${manual}/start`, { method: "POST" });
 
     repo.write({ [file]: compose({ services: { b: sleeper(), c: sleeper() } }) }).commit("-a +c");
-    const r = await ok(env);
+    const r = await env.ok(["sync"]);
     expect(r.stdout).toContain("added c");
     expect(r.stdout).toContain("removed a");
     const names = [...(await projectContainers("kt-add")).keys()].sort();
@@ -98,17 +88,17 @@ describe("reconcile matrix", () => {
     const file = "apps/kt-stop/docker-compose.yml";
     repo.write({ [file]: compose({ services: { s: sleeper() } }) }).commit("run");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     const id = (await inspect("kt-stop-s-1"))?.Id;
     repo.write({ [file]: compose({ services: { s: sleeper({ labels: { ...MANAGED, "konta.stopped": "true" } }) } }) }).commit("stop");
-    expect((await ok(env)).stdout).toContain("stopped s");
+    expect((await env.ok(["sync"])).stdout).toContain("stopped s");
     expect((await inspect("kt-stop-s-1"))?.State.Running).toBe(false);
     expect((await inspect("kt-stop-s-1"))?.Id).toBe(id as string);
     // timer runs leave a stopped service stopped
-    expect((await ok(env)).stdout).toContain("up to date");
+    expect((await env.ok(["sync"])).stdout).toContain("up to date");
     expect((await inspect("kt-stop-s-1"))?.State.Running).toBe(false);
     repo.write({ [file]: compose({ services: { s: sleeper() } }) }).commit("start");
-    expect((await ok(env)).stdout).toContain("started s");
+    expect((await env.ok(["sync"])).stdout).toContain("started s");
     expect((await inspect("kt-stop-s-1"))?.State.Running).toBe(true);
     expect((await inspect("kt-stop-s-1"))?.Id).toBe(id as string);
   });
@@ -116,7 +106,7 @@ describe("reconcile matrix", () => {
   test("a new service with konta.stopped=true is created but not started", async () => {
     const repo = rig.repo();
     repo.write({ "apps/kt-cold/docker-compose.yml": compose({ services: { s: sleeper({ labels: { ...MANAGED, "konta.stopped": "true" } }) } }) }).commit("cold");
-    await ok(rig.env(repo));
+    await rig.env(repo).ok(["sync"]);
     const c = await inspect("kt-cold-s-1");
     expect(c?.State.Status).toBe("created");
   });
@@ -129,7 +119,7 @@ describe("reconcile matrix", () => {
     });
     repo.write({ "apps/kt-gone/docker-compose.yml": doc, "apps/kt-stays/docker-compose.yml": compose({ services: { s: sleeper() } }) }).commit("two apps");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     await waitFor(async () => (await inspect("kt-gone-db-1"))?.State.Running, 5000, "db");
     const stays = (await inspect("kt-stays-s-1"))?.Id;
 
@@ -152,11 +142,11 @@ describe("networks", () => {
     const doc = (internal: boolean) => compose({ services: { s: sleeper({ networks: ["back"] }), t: sleeper() }, networks: { back: { internal } } });
     repo.write({ [file]: doc(false) }).commit("net");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     const before = await engine<{ Id: string }>("/networks/kt-net_back");
     const t = (await inspect("kt-net-t-1"))?.Id;
     repo.write({ [file]: doc(true) }).commit("internal");
-    const r = await ok(env);
+    const r = await env.ok(["sync"]);
     expect(r.stdout).toContain("updated s");
     const after = await engine<{ Id: string; Internal: boolean }>("/networks/kt-net_back");
     expect(after.Id).not.toBe(before.Id);
@@ -173,7 +163,7 @@ describe("failures", () => {
     const file = "apps/kt-noimage/docker-compose.yml";
     repo.write({ [file]: compose({ services: { web: httpService(port) } }) }).commit("good");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     const before = (await inspect("kt-noimage-web-1"))?.Id;
     const bad = repo.write({ [file]: compose({ services: { web: httpService(port, { image: "konta-test/does-not-exist:1" }) } }) }).commit("bad image");
     const { result, failures, polls } = await pollDuring(port, () => env.run(["sync"]));
@@ -182,7 +172,7 @@ describe("failures", () => {
     expect(polls).toBeGreaterThan(3);
     expect(failures).toBe(0);
     expect((await inspect("kt-noimage-web-1"))?.Id).toBe(before as string);
-    expect(state(env).failed.sha).toBe(bad);
+    expect(env.readState().failed.sha).toBe(bad);
   });
 
   test("a failing healthcheck rolls back automatically; the failed commit is not retried until --now", async () => {
@@ -191,7 +181,7 @@ describe("failures", () => {
     const file = "apps/kt-rollback/docker-compose.yml";
     const good = repo.write({ [file]: compose({ services: { web: httpService(port), side: sleeper() } }) }).commit("good");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     const side = (await inspect("kt-rollback-side-1"))?.Id;
     const unhealthy = { healthcheck: { test: ["CMD", "false"], interval: "500ms", retries: 1 }, image: IMAGE2 };
     const bad = repo.write({ [file]: compose({ services: { web: httpService(port, unhealthy), side: sleeper() } }) }).commit("bad health");
@@ -201,7 +191,7 @@ describe("failures", () => {
     expect(r.all).toContain("rolled back");
     expect(await waitFor(() => httpGet(port), 5000, "the old version")).toBe("image 1\n");
     expect((await inspect("kt-rollback-side-1"))?.Id).toBe(side as string);
-    const s = state(env);
+    const s = env.readState();
     expect(s.failed.sha).toBe(bad);
     expect(s.current.sha).toBe(good);
     expect(s.lastAttempt.result).toBe("failed");
@@ -220,7 +210,7 @@ describe("failures", () => {
     const file = "apps/kt-crash/docker-compose.yml";
     repo.write({ [file]: compose({ services: { s: sleeper({ restart: "always" }) } }) }).commit("good");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     repo.write({ [file]: compose({ services: { s: sleeper({ restart: "always", command: ["sh", "-c", "echo boom; exit 3"] }) } }) }).commit("crash");
     const r = await env.run(["sync"]);
     expect(r.code).toBe(1);
@@ -248,7 +238,7 @@ describe("projects converge concurrently", () => {
       "apps/kt-par-b/docker-compose.yml": compose({ services: { s: slowToReady("1") } }),
     }).commit("two slow projects");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     const [a, b] = [await inspect("kt-par-a-s-1"), await inspect("kt-par-b-s-1")];
     // each waited two seconds for its gate; the second started long before the first was ready
     expect(Math.abs(Date.parse(a?.State.StartedAt ?? "") - Date.parse(b?.State.StartedAt ?? ""))).toBeLessThan(1500);
@@ -265,7 +255,7 @@ describe("projects converge concurrently", () => {
     });
     repo.write(files(true, "1")).commit("v1");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     const c = (await inspect("kt-par-c-s-1"))?.Id;
     repo.write({ ...files(false, "2"), "apps/kt-par-c/docker-compose.yml": compose({ services: { s: sleeper() } }) }).commit("v2: b fails its gate");
     const r = await env.run(["sync", "--json"]);
@@ -299,7 +289,7 @@ describe("zero downtime and zero writes", () => {
       });
     repo.write({ [file]: web(IMAGE) }).commit("v1");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     const proxyPort = await freePort();
     // what Traefik's docker provider does: route to running, healthy containers of the service
     const proxy = Bun.serve({
@@ -352,7 +342,7 @@ describe("zero downtime and zero writes", () => {
     const repo = rig.repo();
     repo.write({ "apps/kt-same/docker-compose.yml": compose({ services: { a: sleeper(), b: httpService(await freePort()) } }) }).commit("apps");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     const proxy = startDockerProxy();
     try {
       repo.write({ "README.md": "docs only\n" }).commit("docs");
@@ -375,7 +365,7 @@ describe("Compose compatibility", () => {
     const repo = rig.repo();
     const sha = repo.write({ "apps/kt-compat/docker-compose.yml": compose({ services: { web: sleeper({ command: ["sh", "-c", "echo hello-from-web; exec sleep 3600"] }) } }) }).commit("c");
     const env = rig.env(repo);
-    await ok(env);
+    await env.ok(["sync"]);
     const c = await inspect("kt-compat-web-1");
     const dir = join(env.state, "releases", sha, "apps/kt-compat");
     expect(c?.Config.Labels).toMatchObject({

@@ -1,7 +1,7 @@
 // "Converged": a project has exactly one running container per expected service (no leftover
 // temporary or duplicate), each running the expected version, and the release store is clean.
 import { expect } from "bun:test";
-import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { basename, join } from "node:path";
 import { type ContainerInfo, projectContainers } from "./docker.ts";
 import type { KontaEnv } from "./konta.ts";
@@ -27,6 +27,6 @@ export function expectStoreClean(env: KontaEnv, sha: string): void {
   const current = readlinkSync(join(env.state, "current"));
   expect(basename(current)).toBe(sha);
   expect(existsSync(join(env.state, "current", "apps"))).toBe(true);
-  const state = JSON.parse(readFileSync(join(env.state, "state.json"), "utf8"));
+  const state = env.readState();
   expect(state.current.sha).toBe(sha);
 }

@@ -1,6 +1,6 @@
 // Running Konta as users do: the compiled binary (built once per test process) with a config file
 // and a state dir of the test's own, against the rig's engine and Git server.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
@@ -89,6 +89,19 @@ export class KontaEnv {
 
   async run(args: string[], opts: RunOptions = {}): Promise<RunResult> {
     return runKonta(this.args(...args), opts);
+  }
+
+  /** Run konta and require exit 0 (the error carries the output otherwise). */
+  async ok(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+    const r = await this.run(args, opts);
+    if (r.code !== 0) throw new Error(`konta ${args.join(" ")} exited ${r.code}:\n${r.all}`);
+    return r;
+  }
+
+  /** state.json as the last run left it. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON document
+  readState(): any {
+    return JSON.parse(readFileSync(join(this.state, "state.json"), "utf8"));
   }
 
   dispose(): void {
