@@ -2,7 +2,7 @@
 // Checked on every idle tick from what state.json remembers, without loading any Compose file.
 import type { ProjectExpectation } from "../state.ts";
 import { isOurs } from "./labels.ts";
-import type { ObservedContainer } from "./observe.ts";
+import { byProjectService, type ObservedContainer } from "./observe.ts";
 import { type Action, describeCause, planService } from "./plan.ts";
 
 export interface DriftItem {
@@ -33,18 +33,13 @@ export function detectDrift(
   opts: { prune: boolean; hostInputs?: (project: string) => string; instance?: string },
 ): DriftItem[] {
   const drift: DriftItem[] = [];
-  const byService = new Map<string, ObservedContainer[]>();
-  for (const c of containers) {
-    if (!c.managed || !c.project || !c.service || c.labels["com.docker.compose.oneoff"] === "True") continue;
-    const key = `${c.project}/${c.service}`;
-    byService.set(key, [...(byService.get(key) ?? []), c]);
-  }
+  const grouped = byProjectService(containers);
   for (const [project, exp] of Object.entries(expected)) {
     if (opts.hostInputs && opts.hostInputs(project) !== exp.hostInputs) {
       drift.push({ project, what: "host-side variables changed (env file or allowed process variables)" });
     }
     for (const [service, target] of Object.entries(exp.services)) {
-      for (const a of planService(project, service, target, byService.get(`${project}/${service}`) ?? [])) {
+      for (const a of planService(project, service, target, grouped.get(project)?.get(service) ?? [])) {
         drift.push({ project, service, what: describe(a) });
       }
     }

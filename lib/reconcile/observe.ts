@@ -73,3 +73,15 @@ export async function observe(docker: DockerClient): Promise<Observed> {
     volumes: new Map(volumes.map((v) => [v.Name, v])),
   };
 }
+
+/** The managed, numbered (not one-off) containers of each project's services: project -> service -> containers. */
+export function byProjectService(containers: ObservedContainer[]): Map<string, Map<string, ObservedContainer[]>> {
+  const out = new Map<string, Map<string, ObservedContainer[]>>();
+  for (const c of containers) {
+    if (!c.managed || !c.project || !c.service || c.labels[LABEL.oneoff] === "True") continue;
+    const services = out.get(c.project) ?? new Map<string, ObservedContainer[]>();
+    services.set(c.service, [...(services.get(c.service) ?? []), c]);
+    out.set(c.project, services);
+  }
+  return out;
+}

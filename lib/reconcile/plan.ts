@@ -9,7 +9,7 @@ import type { NetworkSummary } from "../docker/engine.ts";
 import { LABEL } from "../labels.ts";
 import { containerName, isOurs } from "./labels.ts";
 import { startLevels } from "./order.ts";
-import type { Observed, ObservedContainer } from "./observe.ts";
+import { byProjectService, type Observed, type ObservedContainer } from "./observe.ts";
 
 /** What one managed service should be, reduced to what the plan compares. */
 export interface ServiceTarget {
@@ -174,16 +174,6 @@ function containerBoundTo(s: ServiceModel): string[] {
     .map((r) => r.name);
 }
 
-/** Managed containers of a project, by service. */
-function projectContainers(observed: Observed, project: string): Map<string, ObservedContainer[]> {
-  const out = new Map<string, ObservedContainer[]>();
-  for (const c of observed.containers) {
-    if (c.project !== project || !c.managed || !c.service || c.labels[LABEL.oneoff] === "True") continue;
-    out.set(c.service, [...(out.get(c.service) ?? []), c]);
-  }
-  return out;
-}
-
 export function networkHash(n: NetworkModel): string {
   const { name: _name, external: _external, ...def } = n;
   return sha256(canonicalJson(def)).slice(0, 16);
@@ -208,7 +198,7 @@ function emptyPlan(project: string, kind: ProjectPlan["kind"]): ProjectPlan {
 export function planProject(desired: DesiredProject, observed: Observed): ProjectPlan {
   const { model, targets } = desired;
   const plan = emptyPlan(model.name, "deploy");
-  const current = projectContainers(observed, model.name);
+  const current = byProjectService(observed.containers).get(model.name) ?? new Map<string, ObservedContainer[]>();
   const managed = Object.values(model.services).filter((s) => s.managed);
 
   const usedNetworks = new Set(managed.flatMap((s) => Object.keys(s.networks ?? {})));
