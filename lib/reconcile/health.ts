@@ -20,7 +20,7 @@ export interface GateOptions {
   pollMs?: number;
 }
 
-type Verdict = { done: true; ok: true } | { done: true; ok: false; why: string } | { done: false; why: string };
+export type Verdict = { done: true; ok: true } | { done: true; ok: false; why: string } | { done: false; why: string };
 
 async function logTail(docker: DockerClient, id: string, lines = 8): Promise<string> {
   try {
@@ -83,13 +83,27 @@ export async function waitHealthy(docker: DockerClient, entries: GateEntry[], op
 async function verdict(docker: DockerClient, e: GateEntry, restarts: Map<string, number>, minUptimeMs: number): Promise<Verdict> {
   const c = await inspectContainer(docker, e.id);
   if (!c) return { done: true, ok: false, why: "the container disappeared" };
-  const first = restarts.get(e.id);
-  if (first === undefined) restarts.set(e.id, c.RestartCount);
-  else if (c.RestartCount > first) return { done: true, ok: false, why: `restarting in a loop (restarted ${c.RestartCount - first} times, last exit code ${c.State.ExitCode})` };
+  if (!restarts.has(e.id)) restarts.set(e.id, c.RestartCount);
+  return gateVerdict(c, restarts.get(e.id) as number, e.oneShot, minUptimeMs, Date.now());
+}
+
+/**
+ * The gate's rule for one container, pure: a restart since the gate began or a restart loop fails
+ * it; a one-shot job that exited 0 passes; a healthcheck decides when there is one, else staying up
+ * for `minUptimeMs`.
+ */
+export function gateVerdict(
+  c: Pick<NonNullable<Awaited<ReturnType<typeof inspectContainer>>>, "RestartCount" | "State">,
+  restartsAtStart: number,
+  oneShot: boolean,
+  minUptimeMs: number,
+  now: number,
+): Verdict {
+  if (c.RestartCount > restartsAtStart) return { done: true, ok: false, why: `restarting in a loop (restarted ${c.RestartCount - restartsAtStart} times, last exit code ${c.State.ExitCode})` };
   const s = c.State;
   if (s.Restarting) return { done: true, ok: false, why: `restarting in a loop (last exit code ${s.ExitCode})` };
   if (!s.Running) {
-    if (s.Status === "exited" && s.ExitCode === 0 && e.oneShot) return { done: true, ok: true };
+    if (s.Status === "exited" && s.ExitCode === 0 && oneShot) return { done: true, ok: true };
     if (s.Status === "created") return { done: false, why: "not started yet" };
     return { done: true, ok: false, why: `exited with code ${s.ExitCode}${s.Error ? ` (${s.Error})` : ""}` };
   }
@@ -101,6 +115,6 @@ async function verdict(docker: DockerClient, e: GateEntry, restarts: Map<string,
     }
     return { done: false, why: `health: ${s.Health.Status}` };
   }
-  const up = Date.now() - Date.parse(s.StartedAt);
+  const up = now - Date.parse(s.StartedAt);
   return up >= minUptimeMs ? { done: true, ok: true } : { done: false, why: "running" };
 }
