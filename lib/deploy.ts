@@ -27,9 +27,8 @@ import {
   projectHasChanges,
   removedProjects,
   serviceTarget,
-  type ServiceTarget,
 } from "./reconcile/plan.ts";
-import type { ProjectExpectation } from "./state.ts";
+import type { ProjectExpectation, ServiceTarget } from "./state.ts";
 
 export interface ReleaseRef {
   sha: string;

@@ -6,7 +6,6 @@ import { failpoint } from "./failpoint.ts";
 import { writeFileAtomic } from "./fsutil.ts";
 import { log } from "./log.ts";
 import { redactValue } from "./redact.ts";
-import type { ServiceTarget } from "./reconcile/plan.ts";
 
 export interface CommitRecord {
   sha: string;
@@ -40,6 +39,26 @@ export interface ProjectExpectation {
   ignored?: string[];
   /** digest of host-side inputs that are not in Git (the project's env file) */
   hostInputs: string;
+}
+
+/** What one managed service should be, reduced to what the plan compares (and state remembers). */
+export interface ServiceTarget {
+  hash: string;
+  image: string;
+  /** local image ID; undefined when the image is not present (yet) */
+  imageId?: string;
+  replicas: number;
+  stopped: boolean;
+  /**
+   * A one-shot job (a migration): a container of it that exited 0 has finished and is not started
+   * again. Services are jobs only when known to be (see isJob); any other managed container that is
+   * not running is drift, whatever its exit code: an engine restart or `docker stop` ends a web
+   * server with exit 0 too.
+   */
+  job: boolean;
+  containerName?: string;
+  /** konta.image-updates: follow new images pushed under the same tag */
+  imageUpdates?: true;
 }
 
 export interface State {

@@ -10,26 +10,7 @@ import { LABEL } from "../labels.ts";
 import { containerName, isOurs } from "./labels.ts";
 import { startLevels } from "./order.ts";
 import { byProjectService, type Observed, type ObservedContainer } from "./observe.ts";
-
-/** What one managed service should be, reduced to what the plan compares. */
-export interface ServiceTarget {
-  hash: string;
-  image: string;
-  /** local image ID; undefined when the image is not present (yet) */
-  imageId?: string;
-  replicas: number;
-  stopped: boolean;
-  /**
-   * A one-shot job (a migration): a container of it that exited 0 has finished and is not started
-   * again. Services are jobs only when known to be (see isJob); any other managed container that is
-   * not running is drift, whatever its exit code: an engine restart or `docker stop` ends a web
-   * server with exit 0 too.
-   */
-  job: boolean;
-  containerName?: string;
-  /** konta.image-updates: follow new images pushed under the same tag */
-  imageUpdates?: true;
-}
+import type { ServiceTarget } from "../state.ts";
 
 /** Why a container is recreated (docker/compose pkg/compose/plan.go gives every step a cause too). */
 export type Cause =

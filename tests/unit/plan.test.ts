@@ -6,7 +6,8 @@ import { detectDrift } from "../../lib/reconcile/drift.ts";
 import type { Observed, ObservedContainer } from "../../lib/reconcile/observe.ts";
 import { expectations, type Prepared } from "../../lib/deploy.ts";
 import { crossProjectConflicts, orderProjects } from "../../lib/reconcile/cross.ts";
-import { awaitedForCompletion, isJob, type ProjectPlan, planProject, planRemoval, planService, recreateCauses, removedProjects, serviceTarget, type ServiceTarget } from "../../lib/reconcile/plan.ts";
+import { awaitedForCompletion, isJob, type ProjectPlan, planProject, planRemoval, planService, recreateCauses, removedProjects, serviceTarget } from "../../lib/reconcile/plan.ts";
+import type { ServiceTarget } from "../../lib/state.ts";
 import { containerSpec, inheritAnonymousVolumes } from "../../lib/reconcile/spec.ts";
 import { startLevels } from "../../lib/reconcile/order.ts";
 
