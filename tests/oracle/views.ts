@@ -236,47 +236,27 @@ export function kontaBuild(b: ServiceModel["build"], dir: string): View | undefi
   });
 }
 
-/** Top-level networks and volumes as the engine gets them: by engine name. */
-export function composeResources(p: any): View {
-  const networks = Object.fromEntries(
-    Object.entries<any>(p.networks ?? {}).map(([, n]) => [
-      n.name,
-      clean({
-        external: n.external || undefined,
-        driver: n.driver,
-        driver_opts: nonEmpty(n.driver_opts),
-        internal: n.internal || undefined,
-        attachable: n.attachable || undefined,
-        enable_ipv6: n.enable_ipv6 || undefined,
-        labels: nonEmpty(n.labels),
-        ipam: n.ipam ? clean({ driver: n.ipam.driver, config: n.ipam.config?.length ? n.ipam.config : undefined, options: nonEmpty(n.ipam.options) }) : undefined,
-      }),
-    ]),
-  );
-  const volumes = Object.fromEntries(
-    Object.entries<any>(p.volumes ?? {}).map(([, v]) => [v.name, clean({ external: v.external || undefined, driver: v.driver, driver_opts: nonEmpty(v.driver_opts), labels: nonEmpty(v.labels) })]),
-  );
-  return { networks, volumes };
+/** Top-level networks and volumes as the engine gets them, by engine name. Compose's JSON and Konta's model use the same keys here. */
+function resourcesView(networks: any[], volumes: any[]): View {
+  return {
+    networks: Object.fromEntries(
+      networks.map((n) => [
+        n.name,
+        clean({
+          external: n.external || undefined,
+          driver: n.driver,
+          driver_opts: nonEmpty(n.driver_opts),
+          internal: n.internal || undefined,
+          attachable: n.attachable || undefined,
+          enable_ipv6: n.enable_ipv6 || undefined,
+          labels: nonEmpty(n.labels),
+          ipam: n.ipam ? clean({ driver: n.ipam.driver, config: n.ipam.config?.length ? n.ipam.config : undefined, options: nonEmpty(n.ipam.options) }) : undefined,
+        }),
+      ]),
+    ),
+    volumes: Object.fromEntries(volumes.map((v) => [v.name, clean({ external: v.external || undefined, driver: v.driver, driver_opts: nonEmpty(v.driver_opts), labels: nonEmpty(v.labels) })])),
+  };
 }
 
-export function kontaResources(p: ProjectModel): View {
-  const networks = Object.fromEntries(
-    Object.values(p.networks).map((n) => [
-      n.name,
-      clean({
-        external: n.external || undefined,
-        driver: n.driver,
-        driver_opts: nonEmpty(n.driver_opts),
-        internal: n.internal || undefined,
-        attachable: n.attachable || undefined,
-        enable_ipv6: n.enable_ipv6 || undefined,
-        labels: nonEmpty(n.labels),
-        ipam: n.ipam ? clean({ driver: n.ipam.driver, config: n.ipam.config?.length ? n.ipam.config : undefined, options: nonEmpty(n.ipam.options) }) : undefined,
-      }),
-    ]),
-  );
-  const volumes = Object.fromEntries(
-    Object.values(p.volumes).map((v) => [v.name, clean({ external: v.external || undefined, driver: v.driver, driver_opts: nonEmpty(v.driver_opts), labels: nonEmpty(v.labels) })]),
-  );
-  return { networks, volumes };
-}
+export const composeResources = (p: any): View => resourcesView(Object.values(p.networks ?? {}), Object.values(p.volumes ?? {}));
+export const kontaResources = (p: ProjectModel): View => resourcesView(Object.values(p.networks), Object.values(p.volumes));
