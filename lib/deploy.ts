@@ -231,7 +231,7 @@ export async function rollBackFailure(
  * Automatic rollback: put the touched projects back to `previous` (or remove what this deploy
  * created when there was no previous release), pinning the image IDs that ran before.
  */
-export async function restore(previous: ReleaseRef | undefined, touched: string[], opts: DeployOptions, pinned: Record<string, ProjectExpectation>): Promise<boolean> {
+async function restore(previous: ReleaseRef | undefined, touched: string[], opts: DeployOptions, pinned: Record<string, ProjectExpectation>): Promise<boolean> {
   let ok = true;
   let projects: LoadedProject[];
   let images: Awaited<ReturnType<typeof localImageIds>>;

@@ -63,7 +63,7 @@ export function mergeService(base: Raw, over: Raw): Raw {
 }
 
 /** `tree` without the values at `paths` (copies along each path; `tree` is left alone). */
-export function dropPaths(tree: Raw, paths: string[][]): Raw {
+function dropPaths(tree: Raw, paths: string[][]): Raw {
   const drop = (node: Raw, path: string[]): Raw => {
     const [head, ...rest] = path as [string, ...string[]];
     if (!isMap(node) || !(head in node)) return node;
