@@ -50,9 +50,13 @@ function konta(s: Setup, ...args: string[]): string[] {
   return [BIN, ...args, "--config", s.config, "--state-dir", s.state];
 }
 
-async function setup(apps: number, services: number, deployed = true, extra: Record<string, string> = {}): Promise<Setup> {
-  // the shared network goes with each teardown's clean-up (it carries the test label)
+/** The network every bench app shares; it goes with each teardown's clean-up (it carries the test label). */
+async function ensureNetwork(): Promise<void> {
   await engine("/networks/create", { method: "POST", body: { Name: NETWORK, CheckDuplicate: true, Labels: { [TEST_LABEL]: "1" } } }).catch(() => {});
+}
+
+async function setup(apps: number, services: number, deployed = true, extra: Record<string, string> = {}): Promise<Setup> {
+  await ensureNetwork();
   const id = ++setups;
   const repo = new TestRepo(work, `bench${id}`);
   const files: Record<string, string> = {};
@@ -219,6 +223,7 @@ async function firstDeploy(apps: number, runs: number): Promise<{ konta: Sample[
     if (r.code !== 0) throw new Error(`first konta sync failed:\n${r.output}`);
     k.push(r);
     await teardown();
+    await ensureNetwork();
     const t = await measure(baselineCmd(s));
     if (t.code !== 0) throw new Error(`first baseline run failed:\n${t.output}`);
     b.push(t);
