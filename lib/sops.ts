@@ -114,13 +114,13 @@ function toPlain(v: unknown): unknown {
  */
 export function parseSops(text: string, name: string): SopsDocument | undefined {
   const byName = formatOfName(name);
-  if (byName === "dotenv" || /^sops_mac=/m.test(text)) {
-    if (!/^sops_mac=/m.test(text)) return undefined;
+  if (/^sops_mac=/m.test(text)) {
     const items = dotenvItems(text);
     const meta = metadata(unflatten(items.filter(([k]) => k.startsWith("sops_")).map(([k, v]) => [k.slice(5), v])));
     if (!meta) return undefined;
     return { format: "dotenv", tree: new Map(items.filter(([k]) => !k.startsWith("sops_"))), meta };
   }
+  if (byName === "dotenv") return undefined;
   if (!/\bsops\b/.test(text) || !/\bmac\b/.test(text)) return undefined;
   let doc: unknown;
   try {

@@ -6,7 +6,7 @@
 // redact.ts; decrypted secret files stay in the keyring until the deploy writes them (secret-files.ts).
 import { InputError } from "../errors.ts";
 import { registerSecret } from "../redact.ts";
-import { decryptDocument, parseIdentities, parseSops, plaintextOf, type SopsDocument, SopsError, unlockDataKey } from "../sops.ts";
+import { decryptDocument, parseIdentities, parseSops, plaintextOf, SopsError, unlockDataKey } from "../sops.ts";
 import { DotenvError, parseDotenv } from "./dotenv.ts";
 import { LockedSopsFile } from "./errors.ts";
 import { exists, fileMode, readText } from "./inputs.ts";
@@ -25,26 +25,22 @@ function open(keyring: SopsKeyring, file: string, text: string, label: string): 
   const fail = (message: string, hint?: string): never => {
     throw new InputError(`${label} is SOPS-encrypted: ${message}`, { where: file, ...(hint ? { hint } : {}) });
   };
-  let doc: SopsDocument | undefined;
-  try {
-    doc = parseSops(text, file);
-  } catch (err) {
-    if (err instanceof SopsError) fail(err.message);
-    throw err;
-  }
+  // what the SOPS format itself rejects (no age recipient, a bad value, the MAC) names the file
+  const sops = <T>(step: () => T): T => {
+    try {
+      return step();
+    } catch (err) {
+      if (err instanceof SopsError) fail(err.message);
+      throw err;
+    }
+  };
+  const doc = sops(() => parseSops(text, file));
   if (!doc) return undefined;
   // read on every load, not only to unlock: it is what tells the load cache this project holds secrets
   const ids = identities(keyring.identityFile, fail);
   const key = keyring.keys.get(doc.meta.mac);
   if (!key) throw new LockedSopsFile(doc, ids, label);
-  let decrypted: ReturnType<typeof decryptDocument>;
-  try {
-    decrypted = decryptDocument(doc, key);
-  } catch (err) {
-    if (err instanceof SopsError) fail(err.message);
-    throw err;
-  }
-  const { tree, secrets } = decrypted;
+  const { tree, secrets } = sops(() => decryptDocument(doc, key));
   // masked wherever they could appear (plan, logs, errors); a multi-line one line by line too
   for (const v of secrets) for (const part of [v, ...v.split("\n")]) registerSecret(part.trim());
   const out: Decrypted = { text: plaintextOf(doc, tree) };

@@ -101,7 +101,7 @@ export async function applyConcurrently(
   const pending = [...ordered];
   while (pending.length && !failed) {
     // a cycle among prerequisites would wait forever: the first pending project goes when nothing runs
-    const ready = pending.filter((p) => [...(before.get(p.project) ?? [])].every((h) => done.has(h) || !ordered.some((o) => o.project === h)));
+    const ready = pending.filter((p) => [...(before.get(p.project) ?? [])].every((h) => done.has(h)));
     const next = ready[0] ?? (running.size === 0 ? pending[0] : undefined);
     if (next && running.size < limit) {
       pending.splice(pending.indexOf(next), 1);
