@@ -12,7 +12,7 @@ import { applyConcurrently, crossProjectConflicts, orderProjects, projectPrerequ
 import { DeployError, errorMessage, ExitCode, InputError, KontaError, UnreachableError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { log, progress } from "./log.ts";
-import { applyProject } from "./reconcile/apply.ts";
+import { applyProject, type ApplyOptions } from "./reconcile/apply.ts";
 import { emptySummary, sortSummary, type Summary } from "./reconcile/summary.ts";
 import type { GateOptions } from "./reconcile/health.ts";
 import { observe, type Observed, type ObservedContainer } from "./reconcile/observe.ts";
@@ -167,6 +167,11 @@ export class ApplyFailure extends DeployError {
   }
 }
 
+/** How apply.ts converges a project of `release` (the images pinned to their IDs when restoring). */
+function applyOptions(opts: DeployOptions, release: ReleaseRef | undefined, commit: string, pinImages = false): ApplyOptions {
+  return { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate, instance: opts.instance, secretFiles: release?.load.sops?.files, ...(pinImages ? { pinImages } : {}) };
+}
+
 /**
  * Apply every project with changes, independent projects concurrently (up to deploy.parallel at
  * once; a project that takes a name or port another gives up waits for it). On failure nothing new
@@ -179,7 +184,7 @@ export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string
   if (blockers.length) throw new InputError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
   for (const projectPlan of p.plan.projects) for (const note of projectPlan.notes) log.info(`${projectPlan.project}: ${note}`);
   const changed = p.plan.projects.filter(projectHasChanges);
-  const applyOpts = { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate, instance: opts.instance, secretFiles: p.release.load.sops?.files };
+  const applyOpts = applyOptions(opts, p.release, commit);
   const watch = EngineWatch.start(opts.docker);
   try {
     const { started, error } = await applyConcurrently(changed, projectPrerequisites(changed, p.desired, p.observed), opts.parallel, async (projectPlan) => {
@@ -249,7 +254,7 @@ async function restore(previous: ReleaseRef | undefined, touched: string[], opts
     const d = desired.get(name);
     const projectPlan = d ? planProject(d, observed) : planRemoval(name, observed);
     try {
-      const applyOpts = { docker: opts.docker, commit: previous?.sha ?? "", parallel: opts.parallel, gate: opts.gate, pinImages: true, instance: opts.instance, secretFiles: previous?.load.sops?.files };
+      const applyOpts = applyOptions(opts, previous, previous?.sha ?? "", true);
       await applyProject(d, projectPlan, applyOpts, emptySummary());
       log.info(`${name}: rolled back to ${previous ? previous.sha.slice(0, 12) : "nothing (it was new)"}`);
     } catch (err) {
