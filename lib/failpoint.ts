@@ -2,7 +2,7 @@
 // SIGKILL when it reaches that point, so a test can prove that a crash there loses nothing.
 // Without the variable this is one string comparison.
 
-export type Failpoint = "fetch" | "checkout" | "after-pull" | "mid-recreate" | "before-switch" | "state-write";
+export type Failpoint = "fetch" | "unpack" | "checkout" | "after-pull" | "mid-recreate" | "before-switch" | "state-write";
 
 export function failpoint(name: Failpoint): void {
   if (process.env.KONTA_FAILPOINT === name) process.kill(process.pid, "SIGKILL");

@@ -1,7 +1,7 @@
-// The HTTP client isomorphic-git talks through: fetch with an idle timeout, and retries with
-// exponential backoff and jitter for network faults and 5xx. 4xx answers are returned untouched,
-// so the caller can say "authentication failed" at once instead of retrying a bad token.
-import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git";
+// HTTP for the Git side: fetch with an idle timeout, and retries with exponential backoff and
+// jitter for network faults and 5xx. 4xx answers go to the caller untouched, so it can say
+// "authentication failed" at once instead of retrying a bad token. Bodies are handed over chunk by
+// chunk: a pack is written to disk as it arrives, never held whole.
 import { log } from "../log.ts";
 import { redact } from "../redact.ts";
 
@@ -23,6 +23,24 @@ export class TransientHttpError extends Error {
   }
 }
 
+/** The connection failed while the body was being read: the attempt is retried. */
+class BodyReadError extends Error {}
+
+export interface HttpRequest {
+  url: string;
+  method?: "GET" | "POST";
+  headers: Record<string, string>;
+  body?: Uint8Array;
+}
+
+export interface HttpAnswer {
+  status: number;
+  statusText: string;
+  contentType: string;
+  /** the body, read under the idle timeout; a connection lost mid-body retries the whole request */
+  body: AsyncIterable<Uint8Array>;
+}
+
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
 
 export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">, random = Math.random): number {
@@ -31,88 +49,78 @@ export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, "baseDel
   return exp / 2 + random() * (exp / 2);
 }
 
-async function collect(body: GitHttpRequest["body"]): Promise<Uint8Array | undefined> {
-  if (!body) return undefined;
-  const parts: Uint8Array[] = [];
-  for await (const chunk of body as AsyncIterable<Uint8Array>) parts.push(chunk);
-  return Buffer.concat(parts);
-}
-
-/** Read the whole body under an idle timeout, so a stalled server fails the attempt and gets retried. */
-async function readAll(res: Response, controller: AbortController, idleMs: number): Promise<Uint8Array> {
-  if (!res.body) return new Uint8Array();
+async function* idleTimed(res: Response, controller: AbortController, idleMs: number): AsyncGenerator<Uint8Array> {
+  if (!res.body) return;
   const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let timer = setTimeout(() => controller.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
+  const arm = () => setTimeout(() => controller.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
+  let timer = arm();
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
+      let step: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        step = await reader.read();
+      } catch (err) {
+        throw new BodyReadError(describeNetworkError(err));
+      }
       clearTimeout(timer);
-      timer = setTimeout(() => controller.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
+      if (step.done) return;
+      yield step.value;
+      timer = arm();
     }
   } finally {
     clearTimeout(timer);
-  }
-  return Buffer.concat(parts);
-}
-
-async function once(req: GitHttpRequest, body: Uint8Array | undefined, idleMs: number): Promise<{ res: Response; data: Uint8Array }> {
-  const controller = new AbortController();
-  const headerTimer = setTimeout(() => controller.abort(new Error(`no answer within ${idleMs} ms`)), idleMs);
-  try {
-    const res = await fetch(req.url, {
-      method: req.method ?? "GET",
-      headers: req.headers,
-      body,
-      signal: controller.signal,
-      redirect: "follow",
-    });
-    clearTimeout(headerTimer);
-    return { res, data: await readAll(res, controller, idleMs) };
-  } finally {
-    clearTimeout(headerTimer);
+    reader.releaseLock();
   }
 }
 
-export function retryingHttp(policy: RetryPolicy, sleep = (ms: number) => Bun.sleep(ms)): HttpClient {
-  return {
-    async request(req: GitHttpRequest): Promise<GitHttpResponse> {
-      const body = await collect(req.body);
-      const where = redact(req.url.replace(/\?.*$/, ""));
-      let lastError = "";
-      for (let attempt = 0; attempt <= policy.retries; attempt++) {
-        if (attempt > 0) {
-          const delay = backoffDelay(attempt - 1, policy);
-          log.warn(`git: ${lastError}; retry ${attempt}/${policy.retries} in ${(delay / 1000).toFixed(1)}s`);
-          await sleep(delay);
-        }
-        try {
-          const { res, data } = await once(req, body, policy.idleTimeoutMs);
-          if (RETRY_STATUS.has(res.status)) {
-            lastError = `${req.method ?? "GET"} ${where} answered HTTP ${res.status}`;
-            continue;
-          }
-          return {
-            url: res.url,
-            method: req.method,
-            statusCode: res.status,
-            statusMessage: res.statusText,
-            headers: Object.fromEntries(res.headers.entries()),
-            body: [data] as unknown as AsyncIterableIterator<Uint8Array>,
-          };
-        } catch (err) {
-          lastError = `${req.method ?? "GET"} ${where} failed: ${redact(describeNetworkError(err))}`;
-        }
-      }
-      throw new TransientHttpError(`${lastError} (gave up after ${policy.retries + 1} attempts)`, policy.retries + 1);
-    },
-  };
+/**
+ * Send `req`, retrying network faults and 5xx, and let `consume` read the answer. Errors that
+ * `consume` throws itself (a protocol error, a full disk) are not retried.
+ */
+export async function requestWithRetries<T>(
+  policy: RetryPolicy,
+  req: HttpRequest,
+  consume: (answer: HttpAnswer) => Promise<T>,
+  sleep = (ms: number) => Bun.sleep(ms),
+): Promise<T> {
+  const method = req.method ?? "GET";
+  const where = `${method} ${redact(req.url.replace(/\?.*$/, ""))}`;
+  let lastError = "";
+  for (let attempt = 0; attempt <= policy.retries; attempt++) {
+    if (attempt > 0) {
+      const delay = backoffDelay(attempt - 1, policy);
+      log.warn(`git: ${lastError}; retry ${attempt}/${policy.retries} in ${(delay / 1000).toFixed(1)}s`);
+      await sleep(delay);
+    }
+    const controller = new AbortController();
+    const headerTimer = setTimeout(() => controller.abort(new Error(`no answer within ${policy.idleTimeoutMs} ms`)), policy.idleTimeoutMs);
+    let res: Response;
+    try {
+      res = await fetch(req.url, { method, headers: req.headers, body: req.body, signal: controller.signal, redirect: "follow" });
+    } catch (err) {
+      lastError = `${where} failed: ${redact(describeNetworkError(err))}`;
+      continue;
+    } finally {
+      clearTimeout(headerTimer);
+    }
+    if (RETRY_STATUS.has(res.status)) {
+      lastError = `${where} answered HTTP ${res.status}`;
+      await res.body?.cancel().catch(() => {});
+      continue;
+    }
+    try {
+      const body = idleTimed(res, controller, policy.idleTimeoutMs);
+      return await consume({ status: res.status, statusText: res.statusText, contentType: res.headers.get("content-type") ?? "", body });
+    } catch (err) {
+      if (!(err instanceof BodyReadError)) throw err;
+      lastError = `${where} failed: ${redact(err.message)}`;
+    }
+  }
+  throw new TransientHttpError(`${lastError} (gave up after ${policy.retries + 1} attempts)`, policy.retries + 1);
 }
 
 function describeNetworkError(err: unknown): string {
-  const e = err as { code?: string; message?: string; cause?: { message?: string } };
+  const e = err as { code?: string; message?: string };
   if (e?.code === "ConnectionRefused" || e?.code === "ECONNREFUSED") return "connection refused";
   if (e?.code === "ECONNRESET" || /reset|socket connection was closed/i.test(e?.message ?? "")) return "connection reset";
   const msg = e?.message ?? String(err);

@@ -1,16 +1,21 @@
-// The Git side of a deploy, with isomorphic-git over HTTP(S): fetch a commit shallowly into a
-// persistent bare repository (a cache), and write a commit's tree into a release directory.
-// Asking for the head (every tick) is in remote.ts.
+// The Git side of a deploy: fetch a commit shallowly into a persistent bare repository (a cache of
+// loose objects), and write a commit's tree into a release directory with isomorphic-git. Asking
+// for the head (every tick) is in remote.ts, the fetch itself in upload-pack.ts and pack.ts.
 import * as fs from "node:fs";
-import { existsSync, readdirSync, rmSync } from "node:fs";
-import git, { Errors } from "isomorphic-git";
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import git from "isomorphic-git";
 import { UnreachableError } from "../errors.ts";
 import { failpoint } from "../failpoint.ts";
 import { ensureDir } from "../fsutil.ts";
 import { log } from "../log.ts";
 import { redact } from "../redact.ts";
-import { retryingHttp, TransientHttpError } from "./http.ts";
-import { gitHeaders, type GitSource, httpStatusError, notSmartHttp, unreachable } from "./remote.ts";
+import { TransientHttpError } from "./http.ts";
+import { completeCommits, hasObject, incomingDir, markComplete, peel, readObject } from "./objects.ts";
+import { unpack } from "./pack.ts";
+import { reclaimAfter } from "./reclaim.ts";
+import { advertisement, type GitSource, resolveRef, unreachable } from "./remote.ts";
+import { fetchPack } from "./upload-pack.ts";
 
 export { type GitSource, remoteHead } from "./remote.ts";
 
@@ -22,84 +27,72 @@ export interface CommitInfo {
   date: string;
 }
 
-/** Past this many pack files the cache is dropped and fetched afresh (it only ever grows). */
-const MAX_PACKS = 40;
+/** Past this many fetches the cache is dropped and fetched afresh (it only ever grows). */
+const MAX_FETCHES = 40;
+/** Commits offered as common ground: the latest few we hold. */
+const HAVES = 4;
 
-/** Turn whatever isomorphic-git or the network threw into an error that says what to do. */
+/** Turn whatever the network or the server did into an error that says what to do. */
 function gitError(err: unknown, src: GitSource, action: string): never {
   if (err instanceof TransientHttpError) throw unreachable(src, action, err.message);
-  if (err instanceof Errors.HttpError) throw httpStatusError(src, action, err.data.statusCode, err.data.statusMessage);
-  if (err instanceof Errors.SmartHttpError || err instanceof Errors.ParseError || err instanceof Errors.EmptyServerResponseError) {
-    throw notSmartHttp(src, action);
-  }
+  if (err instanceof UnreachableError) throw err;
   throw new UnreachableError(`cannot ${action} ${redact(src.url)}: ${redact((err as Error)?.message ?? String(err))}`);
 }
 
-async function initCache(gitdir: string, url: string): Promise<void> {
-  ensureDir(gitdir);
-  await git.init({ fs, gitdir, bare: true, defaultBranch: "main" });
-  await git.addRemote({ fs, gitdir, remote: "origin", url, force: true });
+function initCache(gitdir: string, url: string): void {
+  for (const d of ["objects", "refs/heads", "refs/tags"]) ensureDir(join(gitdir, d), 0o755);
+  writeFileSync(join(gitdir, "HEAD"), "ref: refs/heads/main\n");
+  writeFileSync(join(gitdir, "config"), `[core]\n\trepositoryformatversion = 0\n\tbare = true\n[remote "origin"]\n\turl = ${url}\n`);
 }
 
-function packCount(gitdir: string): number {
-  const dir = `${gitdir}/objects/pack`;
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".pack")).length : 0;
+/** A cache written by isomorphic-git's fetch (packs, read whole into memory), or one grown too large. */
+function outgrown(gitdir: string): boolean {
+  const packs = join(gitdir, "objects/pack");
+  return (existsSync(packs) && readdirSync(packs).some((f) => f.endsWith(".pack"))) || completeCommits(gitdir).length >= MAX_FETCHES;
 }
 
-async function hasCommit(gitdir: string, sha: string): Promise<boolean> {
-  try {
-    await git.readCommit({ fs, gitdir, oid: sha });
-    return true;
-  } catch {
-    return false;
-  }
+/** A commit whose fetch completed: a killed unpack may have stored the commit without its tree. */
+function hasCommit(gitdir: string, sha: string): boolean {
+  return completeCommits(gitdir).includes(sha) && hasObject(gitdir, sha);
 }
 
 /**
- * Make sure `sha` is in the local cache, fetching the ref with depth 1 when it is not. The cache is
- * disposable: when it is unreadable (a run killed mid-write) or too fragmented, it is rebuilt.
+ * Make sure the commit `ref` points at is in the local cache, fetching it with depth 1 when it is
+ * not; returns it (it may have moved past `sha`). The pack goes to disk and is unpacked into loose
+ * objects one by one. The cache is disposable: when it is unreadable (a run killed mid-write) or
+ * too large, it is rebuilt.
  */
 export async function ensureCommit(src: GitSource, gitdir: string, sha: string): Promise<string> {
-  if (existsSync(gitdir) && (await hasCommit(gitdir, sha))) return sha;
-  if (existsSync(gitdir) && packCount(gitdir) > MAX_PACKS) rmSync(gitdir, { recursive: true, force: true });
+  if (existsSync(gitdir) && hasCommit(gitdir, sha)) return sha;
+  if (existsSync(gitdir) && outgrown(gitdir)) rmSync(gitdir, { recursive: true, force: true });
   for (let attempt = 0; ; attempt++) {
+    const incoming = incomingDir(gitdir);
     try {
-      if (!existsSync(`${gitdir}/config`)) await initCache(gitdir, src.url);
-      else await git.setConfig({ fs, gitdir, path: "remote.origin.url", value: src.url });
-      const res = await git.fetch({
-        fs,
-        http: retryingHttp(src.retry),
-        gitdir,
-        url: src.url,
-        ref: src.ref,
-        singleBranch: true,
-        depth: 1,
-        tags: false,
-        headers: gitHeaders(src),
-        onProgress: () => failpoint("fetch"),
-      });
-      const fetched = res.fetchHead ? await peel(gitdir, res.fetchHead) : undefined;
-      if (fetched && fetched !== sha) log.info(`git: ${src.ref} moved to ${fetched.slice(0, 12)} while fetching; deploying that`);
-      if (!fetched) throw new UnreachableError(`fetching ${src.ref} from ${redact(src.url)} returned no commit`);
+      if (!existsSync(join(gitdir, "config"))) initCache(gitdir, src.url);
+      rmSync(incoming, { recursive: true, force: true });
+      ensureDir(incoming);
+      const adv = await advertisement(src);
+      const tip = resolveRef(src, adv);
+      if (!hasCommit(gitdir, tip.sha)) {
+        const complete = completeCommits(gitdir).filter((c) => hasObject(gitdir, c));
+        const pack = join(incoming, "fetched.pack");
+        const update = await fetchPack(src, adv, { want: tip.oid, haves: complete.slice(-HAVES), shallow: complete }, pack);
+        await unpack(pack, gitdir);
+        if (!hasObject(gitdir, tip.oid)) throw new UnreachableError(`fetching ${src.ref} from ${redact(src.url)} returned no commit`);
+        markComplete(gitdir, [...update.shallow, peel(gitdir, tip.oid)]);
+      }
+      const fetched = peel(gitdir, tip.oid);
+      if (fetched !== sha) log.info(`git: ${src.ref} moved to ${fetched.slice(0, 12)} while fetching; deploying that`);
       return fetched;
     } catch (err) {
-      const networkish = err instanceof TransientHttpError || err instanceof Errors.HttpError || err instanceof UnreachableError;
+      const networkish = err instanceof TransientHttpError || err instanceof UnreachableError;
       if (networkish || attempt > 0) gitError(err, src, "fetch from");
       log.warn(`git: local cache ${gitdir} is unusable (${(err as Error).message}); rebuilding it`);
       rmSync(gitdir, { recursive: true, force: true });
+    } finally {
+      rmSync(incoming, { recursive: true, force: true });
     }
   }
-}
-
-/** An annotated tag's object id -> the commit it points at. */
-async function peel(gitdir: string, oid: string): Promise<string> {
-  let current = oid;
-  for (let depth = 0; depth < 5; depth++) {
-    const obj = await git.readObject({ fs, gitdir, oid: current });
-    if (obj.type !== "tag") return current;
-    current = (obj.object as { object: string }).object;
-  }
-  return current;
 }
 
 export async function commitInfo(gitdir: string, sha: string): Promise<CommitInfo> {
@@ -112,19 +105,43 @@ export async function commitInfo(gitdir: string, sha: string): Promise<CommitInf
   };
 }
 
-/** Write the tree of `sha` (only `subdir` when it is not ".") into `dir`, which must be empty. */
+/**
+ * Write the tree of `sha` (only `subdir` when it is not ".") into `dir`, which must be empty, one
+ * blob at a time: isomorphic-git's checkout reads every blob at once (220 MB for a 32 MB tree).
+ */
 export async function checkoutTree(gitdir: string, sha: string, dir: string, subdir: string): Promise<void> {
   ensureDir(dir, 0o755);
-  // the index describes the last checkout into some other release directory: not this one
-  rmSync(`${gitdir}/index`, { force: true });
-  await git.checkout({
+  const only = subdir === "." ? "" : subdir.replace(/\/+$/, "");
+  const wanted = (path: string) => !only || path === "." || path === only || path.startsWith(`${only}/`) || only.startsWith(`${path}/`);
+  await git.walk({
     fs,
-    dir,
     gitdir,
-    ref: sha,
-    force: true,
-    noUpdateHead: true,
-    onProgress: () => failpoint("checkout"),
-    filepaths: subdir === "." ? undefined : [subdir.replace(/\/+$/, "")],
+    trees: [git.TREE({ ref: sha })],
+    // children one after another (the default walks them all at once)
+    iterate: async (walk, children) => {
+      for (const child of children) await walk(child);
+      return [];
+    },
+    reduce: async () => undefined,
+    map: async (path, [entry]) => {
+      if (!entry || !wanted(path)) return null;
+      if (path.split("/").some((part) => part === ".." || part === ".git" || part === "")) {
+        throw new UnreachableError(`commit ${sha.slice(0, 12)} holds an unsafe path "${path}"; refusing to check it out`);
+      }
+      const target = join(dir, path);
+      const type = await entry.type();
+      if (type === "tree") {
+        if (path !== ".") mkdirSync(target, { mode: 0o755 });
+        return true;
+      }
+      if (type !== "blob") return null; // a submodule: its commit is not in this repository
+      const mode = await entry.mode();
+      const { content } = readObject(gitdir, await entry.oid());
+      if (mode === 0o120000) symlinkSync(Buffer.from(content).toString("utf8"), target);
+      else writeFileSync(target, content, { mode: mode === 0o100755 ? 0o755 : 0o644 });
+      failpoint("checkout");
+      reclaimAfter(content.length);
+      return null;
+    },
   });
 }

@@ -3,7 +3,7 @@
 // cost the tick ~10 MB of its 50 MB memory target, so isomorphic-git loads only to fetch.
 import { UnreachableError } from "../errors.ts";
 import { redact } from "../redact.ts";
-import { retryingHttp, type RetryPolicy } from "./http.ts";
+import { requestWithRetries, type RetryPolicy, TransientHttpError } from "./http.ts";
 
 export interface GitSource {
   url: string;
@@ -52,10 +52,17 @@ export function notSmartHttp(src: GitSource, action: string): UnreachableError {
   });
 }
 
+export interface Advertisement {
+  /** ref name -> object id; annotated tags also as `<tag>^{}` -> the commit */
+  refs: Map<string, string>;
+  capabilities: Set<string>;
+}
+
 /** pkt-lines: 4 hex digits of length (including themselves), "0000" a flush. */
-export function parseAdvertisement(data: Uint8Array): Map<string, string> | undefined {
+export function parseAdvertisement(data: Uint8Array): Advertisement | undefined {
   const text = new TextDecoder().decode(data);
   const refs = new Map<string, string>();
+  const capabilities = new Set<string>();
   let sawService = false;
   for (let i = 0; i < text.length; ) {
     const len = Number.parseInt(text.slice(i, i + 4), 16);
@@ -70,33 +77,44 @@ export function parseAdvertisement(data: Uint8Array): Map<string, string> | unde
       sawService = true;
       continue;
     }
-    const m = /^([0-9a-f]{40}) ([^\0]+)/.exec(line);
+    const m = /^([0-9a-f]{40}) ([^\0]+)(?:\0(.*))?$/.exec(line);
     if (!m) return undefined;
     refs.set(m[2] as string, m[1] as string);
+    for (const cap of m[3]?.split(" ") ?? []) if (cap) capabilities.add(cap);
   }
-  return sawService ? refs : undefined;
+  return sawService ? { refs, capabilities } : undefined;
 }
 
-/** One GET of info/refs: the commit the configured branch (or tag, peeled) points at. */
-export async function remoteHead(src: GitSource): Promise<RemoteHead> {
+/** One GET of info/refs: every ref the server advertises, and what its upload-pack can do. */
+export async function advertisement(src: GitSource): Promise<Advertisement> {
   const url = `${src.url.replace(/\/+$/, "")}/info/refs?service=git-upload-pack`;
-  let res: Awaited<ReturnType<ReturnType<typeof retryingHttp>["request"]>>;
-  try {
-    res = await retryingHttp(src.retry).request({ url, method: "GET", headers: gitHeaders(src) });
-  } catch (err) {
-    throw unreachable(src, "reach", String((err as Error)?.message ?? err));
-  }
-  if (res.statusCode !== 200) throw httpStatusError(src, "reach", res.statusCode, res.statusMessage);
-  const chunks: Uint8Array[] = [];
-  for await (const c of res.body ?? []) chunks.push(c);
-  const refs = (res.headers?.["content-type"] ?? "").includes("git-upload-pack-advertisement") ? parseAdvertisement(Buffer.concat(chunks)) : undefined;
-  if (!refs) throw notSmartHttp(src, "reach");
+  const answer = await requestWithRetries(src.retry, { url, headers: gitHeaders(src) }, async (res) => {
+    if (res.status !== 200) throw httpStatusError(src, "reach", res.status, res.statusText);
+    const chunks: Uint8Array[] = [];
+    for await (const c of res.body) chunks.push(c);
+    return res.contentType.includes("git-upload-pack-advertisement") ? parseAdvertisement(Buffer.concat(chunks)) : undefined;
+  }).catch((err) => {
+    throw err instanceof TransientHttpError ? unreachable(src, "reach", err.message) : err;
+  });
+  if (!answer) throw notSmartHttp(src, "reach");
+  return answer;
+}
+
+/** The tip the configured branch or tag points at: `oid` as advertised, `sha` the commit (a tag peeled). */
+export function resolveRef(src: GitSource, adv: Advertisement): RemoteHead & { oid: string } {
+  const { refs } = adv;
   const branch = refs.get(`refs/heads/${src.ref}`);
-  if (branch) return { sha: branch, kind: "branch" };
-  const tag = refs.get(`refs/tags/${src.ref}^{}`) ?? refs.get(`refs/tags/${src.ref}`);
-  if (tag) return { sha: tag, kind: "tag" };
+  if (branch) return { sha: branch, oid: branch, kind: "branch" };
+  const tag = refs.get(`refs/tags/${src.ref}`);
+  if (tag) return { sha: refs.get(`refs/tags/${src.ref}^{}`) ?? tag, oid: tag, kind: "tag" };
   const known = [...refs.keys()].filter((r) => r.startsWith("refs/heads/")).slice(0, 10).map((r) => r.slice(11)).join(", ") || "none";
   throw new UnreachableError(`${redact(src.url)} has no branch or tag "${src.ref}" (branches: ${known})`, {
     hint: "check repository.branch in the config",
   });
+}
+
+/** The head of the configured branch (or tag, peeled): what every tick asks. */
+export async function remoteHead(src: GitSource): Promise<RemoteHead> {
+  const { sha, kind } = resolveRef(src, await advertisement(src));
+  return { sha, kind };
 }

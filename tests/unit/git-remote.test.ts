@@ -8,7 +8,9 @@ const C = "c".repeat(40);
 
 test("parses a smart-HTTP ref advertisement, capabilities and peeled tags included", () => {
   const body = `${pkt("# service=git-upload-pack\n")}0000${pkt(`${A} HEAD\0multi_ack side-band-64k symref=HEAD:refs/heads/main\n`)}${pkt(`${A} refs/heads/main\n`)}${pkt(`${B} refs/tags/v1\n`)}${pkt(`${C} refs/tags/v1^{}\n`)}0000`;
-  const refs = parseAdvertisement(new TextEncoder().encode(body));
+  const adv = parseAdvertisement(new TextEncoder().encode(body));
+  const refs = adv?.refs;
+  expect([...(adv?.capabilities ?? [])]).toEqual(["multi_ack", "side-band-64k", "symref=HEAD:refs/heads/main"]);
   expect(refs?.get("HEAD")).toBe(A);
   expect(refs?.get("refs/heads/main")).toBe(A);
   expect(refs?.get("refs/tags/v1^{}")).toBe(C);
@@ -16,7 +18,7 @@ test("parses a smart-HTTP ref advertisement, capabilities and peeled tags includ
 
 test("an empty repository advertises no refs", () => {
   const body = `${pkt("# service=git-upload-pack\n")}0000${pkt(`${"0".repeat(40)} capabilities^{}\0side-band\n`)}0000`;
-  expect(parseAdvertisement(new TextEncoder().encode(body))?.get("refs/heads/main")).toBeUndefined();
+  expect(parseAdvertisement(new TextEncoder().encode(body))?.refs.get("refs/heads/main")).toBeUndefined();
 });
 
 test("anything else is not smart HTTP", () => {

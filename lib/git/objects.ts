@@ -1,0 +1,140 @@
+// The local Git cache as loose objects (objects/xx/yyyy, zlib of "<type> <size>\0<content>"), which
+// isomorphic-git reads one at a time: checking out a release touches only the objects it needs,
+// where a pack would be read into memory whole. Unpacking writes here; `shallow` lists the commits
+// whose fetch completed, and only those count as present.
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { deflateSync, inflateSync, createDeflate } from "node:zlib";
+import { ensureDir, writeFileAtomic } from "../fsutil.ts";
+
+export type ObjectType = "commit" | "tree" | "blob" | "tag";
+
+export interface GitObject {
+  type: ObjectType;
+  content: Buffer;
+}
+
+/** Objects up to this size are hashed and compressed in memory; larger ones go through a file. */
+const IN_MEMORY_MAX = 4 * 1024 * 1024;
+
+export function objectPath(gitdir: string, oid: string): string {
+  return join(gitdir, "objects", oid.slice(0, 2), oid.slice(2));
+}
+
+/** Where unpacking keeps what is not finished yet; emptied before and after every fetch. */
+export function incomingDir(gitdir: string): string {
+  return join(gitdir, "incoming");
+}
+
+export function hasObject(gitdir: string, oid: string): boolean {
+  return existsSync(objectPath(gitdir, oid));
+}
+
+export function readObject(gitdir: string, oid: string): GitObject {
+  const raw = inflateSync(readFileSync(objectPath(gitdir, oid)));
+  const nul = raw.indexOf(0);
+  const [type, size] = raw.subarray(0, nul).toString("latin1").split(" ");
+  const content = raw.subarray(nul + 1);
+  if (Number(size) !== content.length) throw new Error(`object ${oid} is corrupt (size ${size}, found ${content.length} bytes)`);
+  return { type: type as ObjectType, content };
+}
+
+/** An annotated tag's id -> the commit it points at (anything else is returned as it is). */
+export function peel(gitdir: string, oid: string): string {
+  let current = oid;
+  for (let depth = 0; depth < 5; depth++) {
+    const obj = readObject(gitdir, current);
+    if (obj.type !== "tag") return current;
+    current = /^object ([0-9a-f]{40})$/m.exec(obj.content.toString("latin1"))?.[1] ?? current;
+  }
+  return current;
+}
+
+/** The commits fetched completely, oldest first. */
+export function completeCommits(gitdir: string): string[] {
+  const file = join(gitdir, "shallow");
+  return existsSync(file) ? readFileSync(file, "latin1").split("\n").filter((l) => /^[0-9a-f]{40}$/.test(l)) : [];
+}
+
+export function markComplete(gitdir: string, commits: string[]): void {
+  const all = [...new Set([...completeCommits(gitdir), ...commits])];
+  writeFileAtomic(join(gitdir, "shallow"), `${all.join("\n")}\n`, 0o600);
+}
+
+function header(type: ObjectType, size: number): Buffer {
+  return Buffer.from(`${type} ${size}\0`, "latin1");
+}
+
+function place(gitdir: string, tmp: string, oid: string): void {
+  ensureDir(join(gitdir, "objects", oid.slice(0, 2)), 0o755);
+  renameSync(tmp, objectPath(gitdir, oid));
+}
+
+let tmpSeq = 0;
+function tmpPath(gitdir: string): string {
+  return join(incomingDir(gitdir), `obj-${process.pid}-${tmpSeq++}`);
+}
+
+/** Store a whole object; returns its id. */
+export function writeObject(gitdir: string, type: ObjectType, content: Uint8Array): string {
+  const head = header(type, content.length);
+  const oid = createHash("sha1").update(head).update(content).digest("hex");
+  if (hasObject(gitdir, oid)) return oid;
+  const tmp = tmpPath(gitdir);
+  const fd = openSync(tmp, "w", 0o444);
+  try {
+    writeSync(fd, deflateSync(Buffer.concat([head, content]), { level: 1 }));
+  } finally {
+    closeSync(fd);
+  }
+  place(gitdir, tmp, oid);
+  return oid;
+}
+
+/**
+ * An object written as it is inflated, chunk by chunk: held in memory when small, spooled to a
+ * file when large, so a big file in the repository never sits in memory whole.
+ */
+export class ObjectWriter {
+  private chunks: Uint8Array[] = [];
+  private spool?: { path: string; fd: number; hash: ReturnType<typeof createHash> };
+  private written = 0;
+
+  constructor(
+    private readonly gitdir: string,
+    private readonly type: ObjectType,
+    private readonly size: number,
+  ) {
+    if (size > IN_MEMORY_MAX) {
+      const path = tmpPath(gitdir);
+      const head = header(type, size);
+      this.spool = { path, fd: openSync(path, "w", 0o600), hash: createHash("sha1").update(head) };
+      writeSync(this.spool.fd, head);
+    }
+  }
+
+  write(chunk: Uint8Array): void {
+    this.written += chunk.length;
+    if (!this.spool) return void this.chunks.push(chunk);
+    this.spool.hash.update(chunk);
+    writeSync(this.spool.fd, chunk);
+  }
+
+  async finish(): Promise<string> {
+    if (this.written !== this.size) throw new Error(`a ${this.type} of ${this.size} bytes inflated to ${this.written}`);
+    if (!this.spool) return writeObject(this.gitdir, this.type, Buffer.concat(this.chunks));
+    const oid = this.spool.hash.digest("hex");
+    closeSync(this.spool.fd);
+    try {
+      if (hasObject(this.gitdir, oid)) return oid;
+      const tmp = tmpPath(this.gitdir);
+      await pipeline(createReadStream(this.spool.path), createDeflate({ level: 1 }), createWriteStream(tmp, { mode: 0o444 }));
+      place(this.gitdir, tmp, oid);
+      return oid;
+    } finally {
+      rmSync(this.spool.path, { force: true });
+    }
+  }
+}
