@@ -4,6 +4,9 @@
 // Writes bench/RESULTS.md and bench/scaling.svg/.png. Every number in those files comes from here.
 //
 //   bun bench/run.ts [--quick]     --quick: fewer runs, no 200-app series (for a first look)
+//   bun bench/run.ts --probe       only Konta's runs with memory and time targets (deploy and rollback
+//                                  at 50 apps, first deploy, large repository), printed, not written:
+//                                  for profiling between full runs
 //   bun bench/run.ts --bytecode-order
 //                                  only write packaging/bytecode-order.txt: the order in which an
 //                                  idle tick at 50 apps runs Konta's functions, which the build
@@ -406,8 +409,27 @@ async function writeBytecodeOrder(): Promise<void> {
   console.log(`wrote ${ORDER_FILE}; rebuild (bun run build) to use it`);
 }
 
+/** Konta's runs that have memory or time targets, printed; RESULTS.md is left alone. */
+async function probe(): Promise<void> {
+  await ensureEngine();
+  await cleanup();
+  const s = await setup(50, 3);
+  await deployOnce(s, "konta");
+  const d: DeploySample[] = [];
+  for (let i = 0; i < 3; i++) d.push(await deployOnce(s, "konta"));
+  console.log(`deploy at 50 apps: peak RSS ${d.map((x) => fmtMb(x.peakRssKb)).join(", ")}; overhead ${d.map((x) => fmtMs(x.toServingMs - x.engineStartMs)).join(", ")}`);
+  const r = await rollbacks(s, 3);
+  console.log(`rollback until serving: ${r.toServing.map(fmtMs).join(", ")}; whole command ${r.tool.map(fmtMs).join(", ")}`);
+  await teardown();
+  const first = await firstDeploy(50, 1);
+  console.log(`first deploy of 50 apps: ${first.konta.map((x) => `${fmtMs(x.wallMs)}, peak RSS ${fmtMb(x.peakRssKb)}`).join("; ")} (baseline ${first.baseline.map((x) => fmtMs(x.wallMs)).join(", ")})`);
+  const large = await largeRepository(2000, 32, 1);
+  console.log(`large repository first sync: peak RSS ${large.map((x) => fmtMb(x.peakRssKb)).join(", ")}`);
+}
+
 try {
-  await (process.argv.includes("--bytecode-order") ? writeBytecodeOrder() : main());
+  const mode = process.argv.includes("--bytecode-order") ? writeBytecodeOrder : process.argv.includes("--probe") ? probe : main;
+  await mode();
 } finally {
   await git.close();
   await cleanup();

@@ -9,7 +9,7 @@ bun=node_modules/.bin/bun
 version=$(node -p 'require("./package.json").version')
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 defines=(--define "KONTA_VERSION=\"$version\"" --define "KONTA_COMMIT=\"$commit\"")
-compile=(build --compile --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig "${defines[@]}" cli/index.ts)
+compile=(build --compile --compile-exec-argv=--smol --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig "${defines[@]}" cli/index.ts)
 # the bytecode laid out in the order an idle tick runs it (written by `bun bench/run.ts --bytecode-order`)
 [ -f packaging/bytecode-order.txt ] && compile+=(--bytecode-order=packaging/bytecode-order.txt)
 mkdir -p dist

@@ -2,7 +2,6 @@
 // isomorphic-git reads one at a time: checking out a release touches only the objects it needs,
 // where a pack would be read into memory whole. Unpacking writes here; `shallow` lists the commits
 // whose fetch completed, and only those count as present.
-import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -80,7 +79,7 @@ function tmpPath(gitdir: string): string {
 /** Store a whole object; returns its id. */
 export function writeObject(gitdir: string, type: ObjectType, content: Uint8Array): string {
   const head = header(type, content.length);
-  const oid = createHash("sha1").update(head).update(content).digest("hex");
+  const oid = new Bun.CryptoHasher("sha1").update(head).update(content).digest("hex");
   if (hasObject(gitdir, oid)) return oid;
   const tmp = tmpPath(gitdir);
   const fd = openSync(tmp, "w", 0o444);
@@ -99,7 +98,7 @@ export function writeObject(gitdir: string, type: ObjectType, content: Uint8Arra
  */
 export class ObjectWriter {
   private chunks: Uint8Array[] = [];
-  private spool?: { path: string; fd: number; hash: ReturnType<typeof createHash> };
+  private spool?: { path: string; fd: number; hash: Bun.CryptoHasher };
   private written = 0;
 
   constructor(
@@ -110,7 +109,7 @@ export class ObjectWriter {
     if (size > IN_MEMORY_MAX) {
       const path = tmpPath(gitdir);
       const head = header(type, size);
-      this.spool = { path, fd: openSync(path, "w", 0o600), hash: createHash("sha1").update(head) };
+      this.spool = { path, fd: openSync(path, "w", 0o600), hash: new Bun.CryptoHasher("sha1").update(head) };
       writeSync(this.spool.fd, head);
     }
   }

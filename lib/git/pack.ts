@@ -1,6 +1,5 @@
 // Unpack a pack file (as `git unpack-objects` does) into loose objects, reading it from disk one
 // object at a time: memory holds one object (two and a delta for a deltified one), never the pack.
-import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import pako from "pako";
 import { failpoint } from "../failpoint.ts";
@@ -153,7 +152,7 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
 
 function verifyChecksum(fd: number, size: number): void {
   if (size < 32) throw new PackError(`the pack is truncated (${size} bytes)`);
-  const hash = createHash("sha1");
+  const hash = new Bun.CryptoHasher("sha1");
   const buf = Buffer.alloc(1024 * 1024);
   for (let pos = 0; pos < size - 20; ) {
     const n = readSync(fd, buf, 0, Math.min(buf.length, size - 20 - pos), pos);
@@ -162,7 +161,7 @@ function verifyChecksum(fd: number, size: number): void {
   }
   const trailer = Buffer.alloc(20);
   readSync(fd, trailer, 0, 20, size - 20);
-  if (!hash.digest().equals(trailer)) throw new PackError("the pack's checksum does not match its content (truncated or corrupted in transit)");
+  if (!Buffer.from(hash.digest()).equals(trailer)) throw new PackError("the pack's checksum does not match its content (truncated or corrupted in transit)");
 }
 
 /**
