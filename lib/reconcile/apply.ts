@@ -60,7 +60,25 @@ function explainNetworkError(err: unknown, name: string): unknown {
   return err;
 }
 
+/**
+ * External networks being created by this run, by name: projects converge concurrently, and the
+ * engine's duplicate check is not atomic (two creates at once make two networks of one name, and
+ * every container start on it then fails as "ambiguous").
+ */
+const externalCreates = new Map<string, Promise<void>>();
+
 export async function createNetworkFor(docker: DockerClient, project: string, key: string, n: NetworkModel): Promise<void> {
+  if (!n.external) return createNetworkOnce(docker, project, key, n);
+  const pending = externalCreates.get(n.name) ?? createNetworkOnce(docker, project, key, n);
+  externalCreates.set(n.name, pending);
+  try {
+    await pending;
+  } finally {
+    if (externalCreates.get(n.name) === pending) externalCreates.delete(n.name);
+  }
+}
+
+async function createNetworkOnce(docker: DockerClient, project: string, key: string, n: NetworkModel): Promise<void> {
   // an external network is shared: another project of this deploy may have created it already,
   // and it belongs to no project (removing an app must not remove it)
   if (n.external && (await inspectNetwork(docker, n.name))) return;
@@ -85,7 +103,7 @@ export async function createNetworkFor(docker: DockerClient, project: string, ke
       Labels: { ...(n.labels ?? {}), ...owner, [LABEL.managed]: "true" },
     });
   } catch (err) {
-    // projects converge concurrently: another one of this deploy may have just created it
+    // another run (or a person) created it meanwhile
     if (n.external && err instanceof EngineError && err.status === 409 && (await inspectNetwork(docker, n.name))) return;
     throw explainNetworkError(err, n.name);
   }

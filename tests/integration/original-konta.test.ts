@@ -175,6 +175,20 @@ describe("labels and networks as the original treats them", () => {
     expect(net.Labels["com.docker.compose.project"]).toBeUndefined();
     await engine("/networks/kt-orig-shared", { method: "DELETE" }).catch(() => {});
   });
+
+  test("six projects converging at once on one missing external network: it is created once, every project starts", async () => {
+    const repo = rig.repo();
+    const apps: Record<string, string> = {};
+    for (let i = 0; i < 6; i++) apps[`apps/kt-orig${i}/docker-compose.yml`] = compose({ services: { web: sleeper() }, networks: { default: { name: "kt-orig-shared", external: true } } });
+    repo.write(apps).commit("c");
+    const r = await rig.env(repo, { deploy: { parallel: 6 } }).run(["sync"]);
+    expect({ code: r.code, all: r.all }).toMatchObject({ code: 0 });
+    const nets = await engine<{ Name: string }[]>("/networks", { query: { filters: JSON.stringify({ name: ["kt-orig-shared"] }) } });
+    expect(nets.filter((n) => n.Name === "kt-orig-shared").length).toBe(1);
+    for (let i = 0; i < 6; i++) expect((await inspect(`kt-orig${i}-web-1`))?.State.Running).toBe(true);
+    for (let i = 0; i < 6; i++) await engine(`/containers/kt-orig${i}-web-1?force=1`, { method: "DELETE" }).catch(() => {});
+    await engine("/networks/kt-orig-shared", { method: "DELETE" }).catch(() => {});
+  });
 });
 
 describe("state that heals itself", () => {
