@@ -114,10 +114,15 @@ async function containers(prefix: string): Promise<Container[]> {
   return all.filter((c) => (c.Labels["com.docker.compose.project"] ?? "").startsWith(prefix));
 }
 
+/**
+ * Whether the container at `ip` answers `text`. The timeout is short: a request sent just before a
+ * container stops waits for an address that is gone, and a long timeout made the probe itself wait
+ * (rollbacks measured ~200 ms slow). On the bridge an answer takes about a millisecond.
+ */
 async function serving(ip: string | undefined, text: string): Promise<boolean> {
   if (!ip) return false;
   try {
-    return (await (await fetch(`http://${ip}/index.html`, { signal: AbortSignal.timeout(500) })).text()).includes(text);
+    return (await (await fetch(`http://${ip}/index.html`, { signal: AbortSignal.timeout(50) })).text()).includes(text);
   } catch {
     return false;
   }

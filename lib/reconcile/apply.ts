@@ -220,10 +220,16 @@ class ProjectApplier {
           await this.remove(a.container, "replaced");
           await renameContainer(this.opts.docker, id, name);
         } else {
-          await this.remove(a.container, "replaced");
+          // the service is down from the stop on: the new container takes the name and starts at
+          // once, the old one is removed after (renaming a container that runs, or has just
+          // exited, races with the engine's own clean-up; stopped or never started ones do not)
+          progress(`${a.container.name}: stopping (replaced)`);
+          await stopContainer(this.opts.docker, a.container.id, a.container.name, stopSeconds(svc));
+          await renameContainer(this.opts.docker, a.container.id, `${id.slice(0, 12)}_replaced_${name}`);
           failpoint("mid-recreate");
           await renameContainer(this.opts.docker, id, name);
           if (!svc.stopped) await this.start(id, name, svc);
+          await removeContainer(this.opts.docker, a.container.id, a.container.name);
         }
         this.summary.updated.push(label);
         return;
