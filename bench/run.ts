@@ -140,7 +140,7 @@ interface DeploySample extends Sample {
  * Push a commit changing one service of app 0, run the tool, time until the new version answers.
  * `coldCache`: delete Konta's cache of loaded projects first (the first deploy after an upgrade).
  */
-async function deployOnce(s: Setup, tool: "konta" | "baseline", coldCache = false): Promise<DeploySample> {
+async function deployOnce(s: Setup, tool: "konta" | "baseline", coldCache = false, env: Record<string, string> = {}): Promise<DeploySample> {
   s.version += 1;
   const app = `kt-b${s.id}-a0`;
   const project = tool === "konta" ? app : `kt-base-${app}`;
@@ -149,7 +149,7 @@ async function deployOnce(s: Setup, tool: "konta" | "baseline", coldCache = fals
   s.repo.write({ [`apps/${app}/docker-compose.yml`]: appCompose(app, s.services, s.version) }).commit(`v${s.version}`);
   if (coldCache) rmSync(join(s.state, "compose.cache.json"), { force: true });
   const pushed = performance.now();
-  const run = measure(tool === "konta" ? konta(s, "sync") : baselineCmd(s));
+  const run = measure(tool === "konta" ? konta(s, "sync") : baselineCmd(s), env);
   const want = `${app} v${s.version}`;
   let toServingMs = Number.NaN;
   for (;;) {
@@ -172,16 +172,21 @@ async function deployOnce(s: Setup, tool: "konta" | "baseline", coldCache = fals
   return { ...r, toServingMs, touched, engineStartMs: Date.parse(info.State.StartedAt) - Date.parse(info.Created) };
 }
 
-async function deploy(s: Setup, runs: number, cold = false): Promise<{ konta: DeploySample[]; kontaCold: DeploySample[]; baseline: DeploySample[] }> {
+/** JavaScriptCore's optimising JIT off: how much of a deploy's memory is compiled code (an explanation, not a setting) */
+const NO_DFG = { BUN_JSC_useDFGJIT: "0" };
+
+async function deploy(s: Setup, runs: number, cold = false): Promise<{ konta: DeploySample[]; kontaCold: DeploySample[]; kontaNoDfg: DeploySample[]; baseline: DeploySample[] }> {
   const k: DeploySample[] = [];
   const c: DeploySample[] = [];
+  const j: DeploySample[] = [];
   const b: DeploySample[] = [];
   await deployOnce(s, "konta"); // warm-up
   for (let i = 0; i < runs; i++) k.push(await deployOnce(s, "konta"));
   if (cold) for (let i = 0; i < Math.min(runs, BASELINE_RUNS); i++) c.push(await deployOnce(s, "konta", true));
+  if (cold) for (let i = 0; i < Math.min(runs, BASELINE_RUNS); i++) j.push(await deployOnce(s, "konta", false, NO_DFG));
   await deployOnce(s, "baseline");
   for (let i = 0; i < Math.min(runs, BASELINE_RUNS); i++) b.push(await deployOnce(s, "baseline"));
-  return { konta: k, kontaCold: c, baseline: b };
+  return { konta: k, kontaCold: c, kontaNoDfg: j, baseline: b };
 }
 
 /**
@@ -302,14 +307,14 @@ async function main(): Promise<void> {
   }
 
   // 2 + 3: deploy one changed service, rollback
-  out.push("", "## 2. Deploy one changed service", "", "Apps of 3 services each; a commit changes one service of one app. Time from the push until the new version answers HTTP; containers touched anywhere in the repository. \"Empty compose cache\": the same deploy with `compose.cache.json` deleted first, as on the first deploy after an upgrade of Konta, when every project is loaded.", "");
+  out.push("", "## 2. Deploy one changed service", "", "Apps of 3 services each; a commit changes one service of one app. Time from the push until the new version answers HTTP; containers touched anywhere in the repository. \"Empty compose cache\": the same deploy with `compose.cache.json` deleted first, as on the first deploy after an upgrade of Konta, when every project is loaded. \"Optimising JIT off\": the same deploy with JavaScriptCore's DFG compiler disabled, to show how much of the peak is compiled code (not a setting Konta uses).", "");
   out.push(row(["apps", "tool", "push → serving, median (min–max)", "tool run", "containers touched", "engine create→running", "Konta's own overhead", "peak RSS"]), row(["---", "---", "---", "---", "---", "---", "---", "---"]));
   let rollbackResult: { toServing: number[]; tool: number[] } | undefined;
   let deployRss: Stats | undefined;
   for (const apps of QUICK ? [10] : [10, 50]) {
     const s = await setup(apps, 3);
     const r = await deploy(s, RUNS, true);
-    for (const [tool, samples] of [["Konta", r.konta], ["Konta, empty compose cache", r.kontaCold], ["baseline", r.baseline]] as const) {
+    for (const [tool, samples] of [["Konta", r.konta], ["Konta, empty compose cache", r.kontaCold], ["Konta, optimising JIT off (BUN_JSC_useDFGJIT=0)", r.kontaNoDfg], ["baseline", r.baseline]] as const) {
       const serving = stats(samples.map((x) => x.toServingMs));
       const touched = [...new Set(samples.map((x) => x.touched))].join(", ");
       const start = stats(samples.map((x) => x.engineStartMs));
@@ -353,6 +358,9 @@ async function main(): Promise<void> {
     if (existsSync(p)) out.push(row([`dist/${f}`, fmtMb(statSync(p).size / 1024)]));
   }
   if (deployRss) out.push("", `Peak RSS of \`konta sync\` deploying one change: ${fmtStats(deployRss, fmtMb)}.`);
+  // the floor every run starts from: the Bun runtime with Konta's code mapped, nothing done
+  const floor = stats((await repeat(RUNS, 1, () => measure([BIN, "version"]))).map((x) => x.peakRssKb));
+  out.push("", `Peak RSS of \`konta version\` (the runtime and Konta's code, nothing run): ${fmtStats(floor, fmtMb)}.`);
 
   // 5: scaling
   out.push("", "## 5. Scaling", "", "Apps of 1 service each, so that 200 apps stay within this machine's means.", "");
