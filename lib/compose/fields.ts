@@ -3,7 +3,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
 import { scalarString, type Raw } from "./canonical.ts";
 import { at } from "./errors.ts";
-import type { DeviceRequest, HealthcheckModel, RestartPolicy } from "./model.ts";
+import type { DeviceRequest, HealthcheckModel, RestartPolicy, SwarmDeployModel, SwarmUpdateModel } from "./model.ts";
 import { shellSplit } from "./shellwords.ts";
 import { parseBytes, parseDuration } from "./units.ts";
 
@@ -78,4 +78,53 @@ export function deviceRequests(list: Raw[]): DeviceRequest[] {
     if (out.count === undefined && !out.device_ids) out.count = -1;
     return out;
   });
+}
+
+function swarmUpdate(u: Raw | undefined): SwarmUpdateModel | undefined {
+  if (!u) return undefined;
+  const out: SwarmUpdateModel = {};
+  if (u.parallelism !== undefined) out.parallelism = number(u.parallelism, "parallelism");
+  if (u.delay !== undefined) out.delay = at(["delay"], () => parseDuration(u.delay));
+  if (u.failure_action !== undefined) out.failure_action = u.failure_action;
+  if (u.monitor !== undefined) out.monitor = at(["monitor"], () => parseDuration(u.monitor));
+  if (u.max_failure_ratio !== undefined) out.max_failure_ratio = number(u.max_failure_ratio, "max_failure_ratio");
+  if (u.order !== undefined) out.order = u.order;
+  return out;
+}
+
+/** What of `deploy:` only a Swarm applies; undefined when there is none of it. */
+export function swarmDeploy(deploy: Raw | undefined): SwarmDeployModel | undefined {
+  if (!deploy) return undefined;
+  const out: SwarmDeployModel = {};
+  if (deploy.mode !== undefined && deploy.mode !== "replicated") out.mode = deploy.mode;
+  if (deploy.endpoint_mode !== undefined) out.endpoint_mode = String(deploy.endpoint_mode).toLowerCase() as SwarmDeployModel["endpoint_mode"];
+  if (deploy.labels !== undefined) out.labels = Array.isArray(deploy.labels) ? stringMap(Object.fromEntries(deploy.labels.map((l: string) => [l.split("=")[0], l.split("=").slice(1).join("=")]))) : stringMap(deploy.labels);
+  const p = deploy.placement;
+  if (p) {
+    const placement: NonNullable<SwarmDeployModel["placement"]> = {};
+    if (p.constraints?.length) placement.constraints = p.constraints.map(String);
+    if (p.preferences?.length) placement.preferences = p.preferences.map((x: Raw) => String(x.spread));
+    if (p.max_replicas_per_node !== undefined) placement.max_replicas_per_node = number(p.max_replicas_per_node, "max_replicas_per_node");
+    if (nonEmpty(placement)) out.placement = placement;
+  }
+  const update = at(["update_config"], () => swarmUpdate(deploy.update_config));
+  if (update) out.update_config = update;
+  const rollback = at(["rollback_config"], () => swarmUpdate(deploy.rollback_config));
+  if (rollback) out.rollback_config = rollback;
+  const rp = deploy.restart_policy;
+  if (rp) {
+    out.restart_policy = { condition: rp.condition ?? "any" };
+    if (rp.delay !== undefined) out.restart_policy.delay = at(["restart_policy", "delay"], () => parseDuration(rp.delay));
+    if (rp.max_attempts !== undefined) out.restart_policy.max_attempts = number(rp.max_attempts, "max_attempts");
+    if (rp.window !== undefined) out.restart_policy.window = at(["restart_policy", "window"], () => parseDuration(rp.window));
+  }
+  const r = deploy.resources?.reservations;
+  if (r && (r.cpus !== undefined || r.generic_resources)) {
+    out.reservations = {};
+    if (r.cpus !== undefined) out.reservations.cpus = number(r.cpus, "reservations.cpus");
+    if (r.generic_resources) {
+      out.reservations.generic_resources = r.generic_resources.map((g: Raw) => ({ kind: String(g.discrete_resource_spec?.kind), value: number(g.discrete_resource_spec?.value, "generic_resources value") }));
+    }
+  }
+  return nonEmpty(out);
 }

@@ -203,6 +203,29 @@ export interface ServiceModel {
   /** file-based secrets and configs, as read-only bind mounts */
   secrets?: BindMount[];
   configs?: BindMount[];
+  /** the parts of `deploy:` only a Swarm applies (a single engine ignores them; not in its hash) */
+  swarm?: SwarmDeployModel;
+}
+
+export interface SwarmUpdateModel {
+  parallelism?: number;
+  delay?: Duration;
+  failure_action?: "continue" | "rollback" | "pause";
+  monitor?: Duration;
+  max_failure_ratio?: number;
+  order?: "stop-first" | "start-first";
+}
+
+export interface SwarmDeployModel {
+  mode?: "replicated" | "global" | "replicated-job" | "global-job";
+  endpoint_mode?: "vip" | "dnsrr";
+  /** deploy.labels: on the service, not its containers */
+  labels?: Record<string, string>;
+  placement?: { constraints?: string[]; preferences?: string[]; max_replicas_per_node?: number };
+  update_config?: SwarmUpdateModel;
+  rollback_config?: SwarmUpdateModel;
+  restart_policy?: { condition: "none" | "on-failure" | "any"; delay?: Duration; max_attempts?: number; window?: Duration };
+  reservations?: { cpus?: number; generic_resources?: { kind: string; value: number }[] };
 }
 
 export interface NetworkModel {

@@ -7,7 +7,7 @@ import { LABEL } from "../labels.ts";
 import { scalarString, type Raw } from "./canonical.ts";
 import { envFileVars } from "./decrypt.ts";
 import { at, ComposeKeyError, type KeyPath, LockedSopsFile } from "./errors.ts";
-import { bytesOrUnlimited, command, deviceRequests, healthcheck, micros, nonEmpty, number, restartPolicy, sortedMap, sortedUnique, stringMap } from "./fields.ts";
+import { bytesOrUnlimited, command, deviceRequests, healthcheck, micros, nonEmpty, number, restartPolicy, sortedMap, sortedUnique, stringMap, swarmDeploy } from "./fields.ts";
 import { exists, isDirectory, readText } from "./inputs.ts";
 import type { Lookup } from "./interpolate.ts";
 import type { NormalizeContext } from "./options.ts";
@@ -155,6 +155,8 @@ export class Normalizer {
       update_order: deploy?.update_config?.order ?? (labels[LABEL.rolling] === "true" ? "start-first" : "stop-first"),
     };
 
+    const swarm = at(["deploy"], () => swarmDeploy(deploy));
+    if (swarm) model.swarm = swarm;
     if (s.build) model.build = at(["build"], () => this.build(s.build));
     if (s.depends_on) {
       model.depends_on = sortedMap(

@@ -3,7 +3,8 @@
 #   - the offline test images konta-test/busybox:1 and :2 (busybox-static, `docker import`)
 #   - a private registry on 127.0.0.1:5000 (Debian's docker-registry, htpasswd auth; users from
 #     REGISTRY_USERS="user:password ...")
-#   - the test Git smart-HTTP server on 127.0.0.1:8418 (token auth, GIT_TOKEN), serving /srv/git
+#   - the test Git smart-HTTP server on 127.0.0.1:8418 (token auth, GIT_TOKEN), serving /srv/git;
+#     none without GIT_TOKEN
 set -euo pipefail
 SRC=/opt/konta-src
 
@@ -45,6 +46,8 @@ YAML
   for _ in $(seq 1 50); do curl -s -o /dev/null http://127.0.0.1:5000/v2/ && break; sleep 0.2; done
 fi
 
+# GIT_TOKEN unset: the images (and registry) only, no Git server (e.g. the nodes of a test swarm)
+[ -n "${GIT_TOKEN:-}" ] || exit 0
 mkdir -p /srv/git
 git_server=("$SRC/node_modules/bun/bin/bun.exe" "$SRC/tests/support/git-server.ts" --root /srv/git --token "$GIT_TOKEN" --port 8418)
 if [ -d /run/systemd/system ]; then

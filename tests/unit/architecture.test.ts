@@ -10,7 +10,7 @@ const ROOT = resolve(import.meta.dir, "../..");
 const LAYERS: [name: string, match: RegExp][] = [
   ["basics", /^lib\/(errors|log|redact|fsutil|host|yaml|schema|failpoint|version|paths|lock|sops|digest|labels|config-types)\.ts$|^lib\/generated\//],
   ["adapters", /^lib\/(compose|git|docker|releases|hooks)\/|^lib\/(config|config-parse|config-schema|config-legacy|token)\.ts$/],
-  ["reconcile", /^lib\/reconcile\/|^lib\/(state|diff|notify|webhook)\.ts$/],
+  ["reconcile", /^lib\/(reconcile|swarm)\/|^lib\/(state|diff|notify|webhook)\.ts$/],
   ["flows", /^lib\/[^/]+\.ts$/],
   ["cli", /^cli\//],
 ];
