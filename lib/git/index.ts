@@ -39,10 +39,11 @@ function gitError(err: unknown, src: GitSource, action: string): never {
   throw new UnreachableError(`cannot ${action} ${redact(src.url)}: ${redact((err as Error)?.message ?? String(err))}`);
 }
 
-function initCache(gitdir: string, url: string): void {
+/** A bare repository Git itself can read (`git --git-dir <repo> log` for a person looking into it). */
+function initCache(gitdir: string): void {
   for (const d of ["objects", "refs/heads", "refs/tags"]) ensureDir(join(gitdir, d), 0o755);
   writeFileSync(join(gitdir, "HEAD"), "ref: refs/heads/main\n");
-  writeFileSync(join(gitdir, "config"), `[core]\n\trepositoryformatversion = 0\n\tbare = true\n[remote "origin"]\n\turl = ${url}\n`);
+  writeFileSync(join(gitdir, "config"), "[core]\n\trepositoryformatversion = 0\n\tbare = true\n");
 }
 
 /** A cache written by isomorphic-git's fetch (packs, read whole into memory), or one grown too large. */
@@ -68,7 +69,7 @@ export async function ensureCommit(src: GitSource, gitdir: string, sha: string):
   for (let attempt = 0; ; attempt++) {
     const incoming = incomingDir(gitdir);
     try {
-      if (!existsSync(join(gitdir, "config"))) initCache(gitdir, src.url);
+      if (!existsSync(join(gitdir, "config"))) initCache(gitdir);
       rmSync(incoming, { recursive: true, force: true });
       ensureDir(incoming);
       const adv = await advertisement(src);

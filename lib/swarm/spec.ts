@@ -108,13 +108,31 @@ function mount(project: ProjectModel, s: ServiceModel, m: MountModel) {
   return out;
 }
 
-/** The Swarm object (secret or config) a file of the release becomes: named by its content. */
-export type ObjectNamer = (kind: "secret" | "config", file: BindMount) => string;
+/** The Swarm object (secret or config) a file of the release became: named by its content, and its ID. */
+export type ObjectRefs = (kind: "secret" | "config", file: BindMount) => { name: string; id: string };
 
-function fileRef(kind: "secret" | "config", file: BindMount, name: ObjectNamer) {
+function fileRef(kind: "secret" | "config", file: BindMount, refs: ObjectRefs) {
   // a secret's target is a name under /run/secrets; a config's is a path
   const target = kind === "secret" ? file.target.replace(/^\/run\/secrets\//, "") : file.target;
-  return { File: { Name: target, UID: "0", GID: "0", Mode: 0o444 }, [kind === "secret" ? "SecretName" : "ConfigName"]: name(kind, file) };
+  const { name, id } = refs(kind, file);
+  const File = { Name: target, UID: "0", GID: "0", Mode: 0o444 };
+  return kind === "secret" ? { File, SecretID: id, SecretName: name } : { File, ConfigID: id, ConfigName: name };
+}
+
+/** docker/cli opts.EffectiveCapAddCapDrop: CAP_-prefixed, ALL wins, a cap both added and dropped is added. */
+function capabilities(add: string[] = [], drop: string[] = []): { add: string[]; drop: string[] } {
+  const norm = (c: string) => {
+    const u = c.trim().toUpperCase();
+    return u === "ALL" || u === "RESET" || u.startsWith("CAP_") ? u : `CAP_${u}`;
+  };
+  let adds = new Set(add.map(norm));
+  let drops = new Set(drop.map(norm));
+  if (adds.has("ALL")) adds = new Set(["ALL"]);
+  if (drops.has("ALL")) drops = new Set(["ALL"]);
+  return {
+    add: [...adds].filter((c) => c !== "RESET").sort(),
+    drop: [...drops].filter((c) => c !== "RESET" && !adds.has(c)).sort(),
+  };
 }
 
 export interface SwarmServiceSpec {
@@ -128,7 +146,7 @@ export interface SwarmServiceSpec {
 }
 
 /** `service` of `project` as the ServiceSpec of `<project>_<service>` in stack `<project>`. */
-export function serviceSpec(project: ProjectModel, s: ServiceModel, name: ObjectNamer): SwarmServiceSpec {
+export function serviceSpec(project: ProjectModel, s: ServiceModel, refs: ObjectRefs): SwarmServiceSpec {
   for (const [key, why] of NOT_ON_SWARM) if (s[key] !== undefined) throw new SwarmKeyError(s.name, key, why);
   const stack = project.name;
   const env = Object.entries(s.environment ?? {}).map(([k, v]) => (v === null ? k : `${k}=${v}`)).sort();
@@ -146,6 +164,7 @@ export function serviceSpec(project: ProjectModel, s: ServiceModel, name: Object
     GenericResources: s.swarm?.reservations?.generic_resources?.map((g) => ({ DiscreteResourceSpec: { Kind: g.kind, Value: g.value } })),
   });
   const placement = s.swarm?.placement;
+  const caps = capabilities(s.cap_add, s.cap_drop);
   const containerSpec = compact({
     Image: s.image,
     Command: s.entrypoint ?? undefined,
@@ -168,18 +187,20 @@ export function serviceSpec(project: ProjectModel, s: ServiceModel, name: Object
     StopSignal: s.stop_signal,
     TTY: s.tty,
     OpenStdin: s.stdin_open,
-    Secrets: (s.secrets ?? []).map((f) => fileRef("secret", f, name)).sort((a, b) => String(a.SecretName).localeCompare(String(b.SecretName))),
-    Configs: (s.configs ?? []).map((f) => fileRef("config", f, name)).sort((a, b) => String(a.ConfigName).localeCompare(String(b.ConfigName))),
+    Secrets: (s.secrets ?? []).map((f) => fileRef("secret", f, refs)).sort((a, b) => String(a.SecretName).localeCompare(String(b.SecretName))),
+    Configs: (s.configs ?? []).map((f) => fileRef("config", f, refs)).sort((a, b) => String(a.ConfigName).localeCompare(String(b.ConfigName))),
     ReadOnly: s.read_only,
     Init: s.init,
     Sysctls: s.sysctls,
-    CapabilityAdd: s.cap_add,
-    CapabilityDrop: s.cap_drop,
+    CapabilityAdd: caps.add,
+    CapabilityDrop: caps.drop,
     Ulimits: Object.entries(s.ulimits ?? {})
       .map(([n, u]) => ({ Name: n, Soft: u.soft, Hard: u.hard }))
       .sort((a, b) => a.Name.localeCompare(b.Name)),
     OomScoreAdj: s.oom_score_adj,
     Isolation: s.isolation,
+    // as the Docker CLI sends it: `docker service inspect` shows the same for both
+    Privileges: { CredentialSpec: null, SELinuxContext: null },
   });
   return compact({
     Name: `${stack}_${s.name}`,
@@ -189,9 +210,7 @@ export function serviceSpec(project: ProjectModel, s: ServiceModel, name: Object
       LogDriver: s.logging ? compact({ Name: s.logging.driver, Options: s.logging.options }) : undefined,
       Resources: compact({ Limits: Object.keys(limits).length ? limits : undefined, Reservations: Object.keys(reservations).length ? reservations : undefined }),
       RestartPolicy: restartPolicy(s),
-      Placement: placement
-        ? compact({ Constraints: placement.constraints, Preferences: placement.preferences?.map((p) => ({ Spread: { SpreadDescriptor: p } })), MaxReplicas: placement.max_replicas_per_node })
-        : undefined,
+      Placement: compact({ Constraints: placement?.constraints, Preferences: placement?.preferences?.map((p) => ({ Spread: { SpreadDescriptor: p } })), MaxReplicas: placement?.max_replicas_per_node }),
       Networks: networks,
     }),
     Mode: mode(s),

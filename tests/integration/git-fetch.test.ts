@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkoutTree, ensureCommit, type GitSource } from "../../lib/git/index.ts";
@@ -137,6 +137,39 @@ describe("fetching into loose objects", () => {
     expect(await ensureCommit(source("half"), gitdir, sha)).toBe(sha);
     git(["--git-dir", gitdir, "fsck", "--strict", sha]);
   });
+});
+
+describe("memory", () => {
+  test("fetching and checking out a 60 MB pack (large blobs and many small files) never holds the pack: peak RSS well below 3 times its size", async () => {
+    const repo = new TestRepo(root, "huge");
+    const files: Record<string, string> = {};
+    // base64 of random bytes compresses to 3/4: 4 blobs of 16 MB and 1,000 files of 24 kB, ~66 MB packed
+    for (let i = 0; i < 4; i++) files[`blobs/b${i}.bin`] = randomBytes(12 * 1024 * 1024).toString("base64");
+    for (let i = 0; i < 1000; i++) files[`small/${i % 10}/f${i}.txt`] = randomBytes(18 * 1024).toString("base64");
+    const sha = repo.write(files).commit("huge");
+    const packMb = Number(/size-pack: (\d+)/.exec(git(["-C", repo.bare, "count-objects", "-v"]))?.[1]) / 1024;
+    expect(packMb).toBeGreaterThan(55);
+    const script = join(root, "fetch-huge.ts");
+    const lib = join(import.meta.dir, "../../lib/git/index.ts");
+    writeFileSync(
+      script,
+      `import { checkoutTree, ensureCommit } from ${JSON.stringify(lib)};
+const src = ${JSON.stringify(source("huge"))};
+await ensureCommit(src, ${JSON.stringify(join(root, "cache-huge"))}, ${JSON.stringify(sha)});
+await checkoutTree(${JSON.stringify(join(root, "cache-huge"))}, ${JSON.stringify(sha)}, ${JSON.stringify(join(root, "out-huge"))}, ".");
+`,
+    );
+    // asynchronous: the Git server answers from this process
+    const proc = Bun.spawn(["/usr/bin/time", "-f", "%M", process.execPath, script], { stdout: "pipe", stderr: "pipe" });
+    const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect({ code, err: code ? err : "" }).toEqual({ code: 0, err: "" });
+    const peakMb = Number(err.trim().split("\n").at(-1)) / 1024;
+    console.log(`fetch and checkout of a ${packMb.toFixed(0)} MB pack: peak RSS ${peakMb.toFixed(0)} MB`);
+    // isomorphic-git's fetch held the pack and its objects: 5-6 times its size
+    expect(peakMb).toBeLessThan(packMb * 3);
+    expect(readFileSync(join(root, "out-huge/blobs/b3.bin"), "latin1")).toBe(files["blobs/b3.bin"] as string);
+    expect(readdirSync(join(root, "out-huge/small/9")).length).toBe(100);
+  }, 120_000);
 });
 
 describe("deltas", () => {

@@ -30,7 +30,7 @@ test("keys a Swarm cannot apply are refused, naming the service and the key", ()
     ["ports: ['8000-8010:80']", "ports"],
   ] as const) {
     const { project, app } = load(extra);
-    const convert = () => serviceSpec(project, app, () => "x");
+    const convert = () => serviceSpec(project, app, () => ({ name: "x", id: "x" }));
     expect(convert).toThrow(SwarmKeyError);
     expect(convert).toThrow(`services.app.${key}`);
   }
@@ -44,11 +44,15 @@ deploy:
   placement: { constraints: ["node.role == worker"], max_replicas_per_node: 2 }
   update_config: { parallelism: 2, delay: 3s }
   resources: { reservations: { cpus: "0.25" } }`);
-  const spec = serviceSpec(project, app, () => "x");
+  const spec = serviceSpec(project, app, () => ({ name: "x", id: "x" }));
   expect(spec.Name).toBe("st_app");
   expect(spec.Labels).toEqual({ team: "a", "com.docker.stack.namespace": "st", "com.docker.stack.image": "konta-test/busybox:1" });
   expect(spec.Mode).toEqual({ Global: {} });
   expect(spec.TaskTemplate.Placement).toEqual({ Constraints: ["node.role == worker"], MaxReplicas: 2 });
+  expect(serviceSpec(project, { ...app, cap_add: ["net_admin", "CAP_SYS_TIME"], cap_drop: ["net_raw", "NET_ADMIN"] }, () => ({ name: "x", id: "x" })).TaskTemplate.ContainerSpec).toMatchObject({
+    CapabilityAdd: ["CAP_NET_ADMIN", "CAP_SYS_TIME"],
+    CapabilityDrop: ["CAP_NET_RAW"],
+  });
   expect(spec.UpdateConfig).toEqual({ Parallelism: 2, Delay: 3e9, Monitor: 0, MaxFailureRatio: 0 });
   expect((spec.TaskTemplate.Resources as { Reservations: unknown }).Reservations).toEqual({ NanoCPUs: 250_000_000 });
   expect((spec.TaskTemplate.ContainerSpec as { Args: string[] }).Args).toEqual(["sleep", "1"]);

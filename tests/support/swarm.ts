@@ -1,0 +1,72 @@
+// A real multi-node Docker Swarm on one machine: N Docker-in-Docker boxes (the server-box image
+// running dockerd alone) on one user-defined network, the first a manager, the others workers, the
+// test images loaded on every node (verified recipe: ../shared/FACTS.md). The manager's socket is
+// bind-mounted out, so Konta and the tests on this host talk to the cluster as on a manager.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Box, SRC } from "../server/box.ts";
+import { sh, TEST_LABEL } from "./docker.ts";
+
+export interface Swarm {
+  nodes: Box[];
+  manager: Box;
+  /** the manager's engine socket, on this host */
+  socket: string;
+  /** node name (the box's hostname) -> box */
+  byName: Map<string, Box>;
+  close(): void;
+}
+
+export async function startSwarm(size: number, prefix = "kt-swarm"): Promise<Swarm> {
+  const dir = mkdtempSync(`/var/tmp/${prefix}-`);
+  const network = `${prefix}-net`;
+  Bun.spawnSync(["docker", "network", "rm", network], { stdout: "ignore", stderr: "ignore" });
+  sh("docker", ["network", "create", "--label", `${TEST_LABEL}=1`, network]);
+  // no registry is reachable: lookups fail at once instead of after a DNS timeout
+  writeFileSync(join(dir, "resolv.conf"), "nameserver 127.0.0.1\n");
+  const nodes = await Promise.all(
+    Array.from({ length: size }, async (_, i) => {
+      const sock = join(dir, `node${i}`);
+      mkdirSync(sock);
+      return Box.start({
+        name: `${prefix}-${i}`,
+        mounts: { [sock]: "/run/kt-host", [join(dir, "resolv.conf")]: "/etc/resolv.conf" },
+        // the tasks would wait 10-20 s in "Preparing" for a registry without it
+        extra: ["--network", network, "-e", "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1"],
+        command: ["dockerd", "--host=unix:///var/run/docker.sock", "--host=unix:///run/kt-host/docker.sock", `--cgroup-parent=/${prefix}-${i}`],
+      });
+    }),
+  );
+  const close = () => {
+    for (const n of nodes) n.remove();
+    Bun.spawnSync(["docker", "network", "rm", network], { stdout: "ignore", stderr: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(nodes.map((n) => n.sh(`bash ${SRC}/tests/server/box-setup.sh`)));
+    const ip = (n: Box) => n.sh("hostname -i | awk '{print $1}'").then((s) => s.trim());
+    const manager = nodes[0] as Box;
+    const managerIp = await ip(manager);
+    await manager.sh(`docker swarm init --advertise-addr ${managerIp} >/dev/null`);
+    const token = (await manager.sh("docker swarm join-token -q worker")).trim();
+    await Promise.all(nodes.slice(1).map(async (n) => n.sh(`docker swarm join --advertise-addr ${await ip(n)} --token ${token} ${managerIp}:2377 >/dev/null`)));
+    await manager.waitFor(`${size} Ready nodes`, `test "$(docker node ls --format '{{.Status}}' | grep -c Ready)" = ${size}`, 60_000);
+    return { nodes, manager, socket: join(dir, "node0/docker.sock"), byName: new Map(nodes.map((n) => [n.name, n])), close };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+/** A request to the manager's Engine API (JSON in and out). */
+export async function swarmApi<T = unknown>(swarm: Swarm, path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const res = await fetch(`http://localhost${path}`, {
+    unix: swarm.socket,
+    method: init.method ?? "GET",
+    headers: { "content-type": "application/json" },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  } as RequestInit);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
