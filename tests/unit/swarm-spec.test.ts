@@ -1,12 +1,13 @@
 // The pure side of the Swarm conversion (lib/swarm/spec.ts); its agreement with `docker stack
 // deploy` is checked on a real swarm in tests/swarm/spec-oracle.test.ts.
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadProject } from "../../lib/compose/index.ts";
 import { serviceHash } from "../../lib/compose/hash.ts";
-import { serviceSpec, SwarmKeyError } from "../../lib/swarm/spec.ts";
+import { serviceSpec, SwarmKeyError, type SwarmServiceSpec } from "../../lib/swarm/spec.ts";
+import { desiredSpecs, objectName, type ObservedService, planStack, SPEC_HASH } from "../../lib/swarm/stack.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "konta-swarm-spec-"));
 mkdirSync(join(dir, "html"));
@@ -66,4 +67,68 @@ deploy:
   update_config: { parallelism: 2 }`).app;
   expect(swarm.swarm).toBeDefined();
   expect(serviceHash(swarm)).toBe(serviceHash(plain));
+});
+
+function loadFile(text: string) {
+  writeFileSync(join(dir, "docker-compose.yml"), text);
+  return loadProject(dir, "st", { repoRoot: dir, processEnv: {}, passthrough: [], profiles: [] });
+}
+
+describe("planStack: what to do for one stack, from the project and what the engine has", () => {
+  const file = (replicas: number, env = "1") => `services:
+  web:
+    image: konta-test/busybox:1
+    environment: { V: "${env}" }
+    labels: { konta.managed: "true" }
+    configs: [{ source: site, target: /etc/site.conf }]
+    networks: [front]
+    deploy: { replicas: ${replicas} }
+  side:
+    image: konta-test/busybox:1
+networks:
+  front: {}
+configs:
+  site: { file: ./site.conf }
+`;
+  /** what the engine would report for a spec Konta sent (its own defaults filled in) */
+  const stored = (spec: SwarmServiceSpec, replicas?: number): ObservedService => {
+    const copy = structuredClone(spec) as SwarmServiceSpec & Record<string, unknown>;
+    copy.TaskTemplate = { ...copy.TaskTemplate, ForceUpdate: 0, Runtime: "container" };
+    if (replicas !== undefined) copy.Mode = { Replicated: { Replicas: replicas } };
+    return { id: "id1", version: 7, name: spec.Name, spec: copy, hash: spec.Labels[SPEC_HASH], managed: true };
+  };
+
+  test("nothing there: create web (not the unmanaged side), its network and its config named by content", () => {
+    writeFileSync(join(dir, "site.conf"), "a\n");
+    const project = loadFile(file(2));
+    const plan = planStack(project, [], new Set(), new Set());
+    expect(plan.steps.map((s) => `${s.op} ${s.service}`)).toEqual(["create web"]);
+    expect(plan.networks.map((n) => n.Name)).toEqual(["st_front"]);
+    expect(plan.objects).toEqual([{ kind: "config", name: expect.stringMatching(/^st_site\.conf-[0-9a-f]{12}$/), file: join(dir, "./site.conf") }]);
+  });
+
+  test("the same spec running: nothing; scaled by hand: update (changed by hand); a new env or a new file content: update (spec changed)", () => {
+    writeFileSync(join(dir, "site.conf"), "a\n");
+    const project = loadFile(file(2));
+    const spec = desiredSpecs(project).get("web") as SwarmServiceSpec;
+    const have = new Set(["st_front"]);
+    const objects = new Set([objectName("st", project.services.web?.configs?.[0] as never)]);
+    expect(planStack(project, [stored(spec)], have, objects).steps).toEqual([]);
+    expect(planStack(project, [stored(spec, 1)], have, objects).steps.map((s) => (s.op === "update" ? s.cause : s.op))).toEqual(["changed by hand"]);
+    expect(planStack(loadFile(file(2, "2")), [stored(spec)], have, objects).steps.map((s) => (s.op === "update" ? s.cause : s.op))).toEqual(["spec changed"]);
+    writeFileSync(join(dir, "site.conf"), "b\n");
+    const changedFile = planStack(loadFile(file(2)), [stored(spec)], have, objects);
+    expect(changedFile.steps.map((s) => (s.op === "update" ? s.cause : s.op))).toEqual(["spec changed"]);
+    expect(changedFile.objects.length).toBe(1);
+  });
+
+  test("a managed service gone from the file is removed; one of another stack is left alone", () => {
+    writeFileSync(join(dir, "site.conf"), "a\n");
+    const project = loadFile(file(2));
+    const spec = desiredSpecs(project).get("web") as SwarmServiceSpec;
+    const gone = { ...stored(spec), id: "id2", name: "st_old", spec: { ...stored(spec).spec, Name: "st_old" } };
+    const other = { ...stored(spec), id: "id3", name: "other_web", spec: { ...stored(spec).spec, Name: "other_web", Labels: { ...spec.Labels, "com.docker.stack.namespace": "other" } } };
+    const steps = planStack(project, [stored(spec), gone, other], new Set(["st_front"]), new Set([objectName("st", project.services.web?.configs?.[0] as never)])).steps;
+    expect(steps.map((s) => `${s.op} ${s.service}`)).toEqual(["remove old"]);
+  });
 });
