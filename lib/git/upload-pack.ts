@@ -27,7 +27,7 @@ export function pktLine(line: string): string {
   return (Buffer.byteLength(line) + 4).toString(16).padStart(4, "0") + line;
 }
 
-/** The capabilities we ask for, of those the server offers; side-band is needed to tell errors from data. */
+/** The capabilities we ask for, of those the server offers. */
 function requested(offered: Set<string>): string[] {
   const band = ["side-band-64k", "side-band"].find((c) => offered.has(c));
   return [band, "ofs-delta", "shallow", "no-progress"].filter((c): c is string => !!c && offered.has(c)).concat("agent=konta");
@@ -81,12 +81,6 @@ class PktReader {
     return payload;
   }
 
-  /** What follows, raw (a pack sent without side-band). */
-  async *rest(): AsyncGenerator<Uint8Array> {
-    if (this.buf.length) yield this.buf;
-    this.buf = Buffer.alloc(0);
-    for (let step = await this.it.next(); !step.done; step = await this.it.next()) yield step.value;
-  }
 }
 
 export class PackProtocolError extends Error {}
@@ -99,6 +93,10 @@ export async function fetchPack(src: GitSource, adv: Advertisement, req: PackWan
     "content-type": "application/x-git-upload-pack-request",
     accept: "application/x-git-upload-pack-result",
   };
+  // side-band tells the pack from progress and errors; every smart server of the last 15 years has it
+  if (!adv.capabilities.has("side-band-64k") && !adv.capabilities.has("side-band")) {
+    throw new UnreachableError(`cannot fetch from ${redact(src.url)}: the server offers no side-band (a Git server older than 1.6)`);
+  }
   const body = new TextEncoder().encode(uploadPackRequest(req, adv.capabilities));
   return requestWithRetries(src.retry, { url, method: "POST", headers, body }, async (res) => {
     if (res.status !== 200) throw httpStatusError(src, "fetch from", res.status, res.statusText);
@@ -117,7 +115,6 @@ export async function fetchPack(src: GitSource, adv: Advertisement, req: PackWan
 
 async function readAnswer(reader: PktReader, offered: Set<string>, fd: number): Promise<ShallowUpdate> {
   const update: ShallowUpdate = { shallow: [], unshallow: [] };
-  const sideband = offered.has("side-band-64k") || offered.has("side-band");
   // the shallow section (ended by a flush) comes first when we asked for a depth
   let line = await reader.next();
   if (offered.has("shallow")) {
@@ -134,15 +131,6 @@ async function readAnswer(reader: PktReader, offered: Set<string>, fd: number): 
   // then ACK or NAK for what we offered
   for (; line && /^(ACK |NAK)/.test(line.toString("latin1")); line = await reader.next());
   if (line?.toString("latin1").startsWith("ERR ")) throw new PackProtocolError(`the server refused: ${line.toString("latin1").slice(4).trim()}`);
-  if (!sideband) {
-    if (line) writeSync(fd, line);
-    for await (const chunk of reader.rest()) {
-      writeSync(fd, chunk);
-      failpoint("fetch");
-      reclaimAfter(chunk.length);
-    }
-    return update;
-  }
   for (; line; line = await reader.next()) {
     const band = line[0];
     if (band === 1) writeSync(fd, line.subarray(1));
