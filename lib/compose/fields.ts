@@ -98,7 +98,8 @@ export function swarmDeploy(deploy: Raw | undefined): SwarmDeployModel | undefin
   const out: SwarmDeployModel = {};
   if (deploy.mode !== undefined && deploy.mode !== "replicated") out.mode = deploy.mode;
   if (deploy.endpoint_mode !== undefined) out.endpoint_mode = String(deploy.endpoint_mode).toLowerCase() as SwarmDeployModel["endpoint_mode"];
-  if (deploy.labels !== undefined) out.labels = Array.isArray(deploy.labels) ? stringMap(Object.fromEntries(deploy.labels.map((l: string) => [l.split("=")[0], l.split("=").slice(1).join("=")]))) : stringMap(deploy.labels);
+  // canonical.ts has already made a list of labels a map
+  if (deploy.labels !== undefined) out.labels = stringMap(deploy.labels);
   const p = deploy.placement;
   if (p) {
     const placement: NonNullable<SwarmDeployModel["placement"]> = {};

@@ -143,23 +143,32 @@ export interface GateOptions {
   pollMs?: number;
 }
 
+interface StackObjectInEngine {
+  kind: "configs" | "secrets";
+  id: string;
+  name: string;
+  /** created by Konta (docker stack deploy's are left alone) */
+  managed: boolean;
+}
+
+/** The stack's configs and secrets in the engine. */
+async function stackObjects(docker: DockerClient, stack: string): Promise<StackObjectInEngine[]> {
+  const filters = JSON.stringify({ label: [`${STACK_NAMESPACE}=${stack}`] });
+  const lists = await Promise.all(
+    (["configs", "secrets"] as const).map(async (kind) =>
+      (await docker.request<{ ID: string; Spec: { Name: string; Labels?: Record<string, string> } }[]>("GET", `/${kind}`, { query: { filters }, what: `list ${kind}` })).map(
+        (o): StackObjectInEngine => ({ kind, id: o.ID, name: o.Spec.Name, managed: o.Spec.Labels?.[LABEL.managed] === "true" }),
+      ),
+    ),
+  );
+  return lists.flat();
+}
+
 /** The names of the stack's networks and its configs and secrets the engine has. */
 export async function observeStackObjects(docker: DockerClient, stack: string): Promise<{ networks: Set<string>; objects: Set<string> }> {
   const filters = JSON.stringify({ label: [`${STACK_NAMESPACE}=${stack}`] });
-  const [networks, configs, secrets] = await Promise.all([
-    docker.request<{ Name: string }[]>("GET", "/networks", { query: { filters }, what: "list networks" }),
-    docker.request<{ Spec: { Name: string } }[]>("GET", "/configs", { query: { filters }, what: "list configs" }),
-    docker.request<{ Spec: { Name: string } }[]>("GET", "/secrets", { query: { filters }, what: "list secrets" }),
-  ]);
-  return { networks: new Set(networks.map((n) => n.Name)), objects: new Set([...configs, ...secrets].map((o) => o.Spec.Name)) };
-}
-
-async function objectIds(docker: DockerClient, stack: string): Promise<Map<string, string>> {
-  const filters = JSON.stringify({ label: [`${STACK_NAMESPACE}=${stack}`] });
-  const all = (
-    await Promise.all(["/configs", "/secrets"].map((p) => docker.request<{ ID: string; Spec: { Name: string } }[]>("GET", p, { query: { filters }, what: `list ${p.slice(1)}` })))
-  ).flat();
-  return new Map(all.map((o) => [o.Spec.Name, o.ID]));
+  const [networks, objects] = await Promise.all([docker.request<{ Name: string }[]>("GET", "/networks", { query: { filters }, what: "list networks" }), stackObjects(docker, stack)]);
+  return { networks: new Set(networks.map((n) => n.Name)), objects: new Set(objects.map((o) => o.name)) };
 }
 
 function authHeaders(spec: SwarmServiceSpec): Record<string, string> {
@@ -183,7 +192,7 @@ async function sendSpec(docker: DockerClient, step: { op: "create" } | { op: "up
 export async function waitConverged(docker: DockerClient, ids: Map<string, string>, gate: GateOptions): Promise<void> {
   const deadline = Date.now() + gate.timeoutMs;
   const pending = new Map(ids);
-  let last = "";
+  let last = { name: "", id: "", summary: "" };
   while (pending.size) {
     const list = await docker.request<EngineService[]>("GET", "/services", { query: { status: true }, what: "list services" });
     for (const [name, id] of pending) {
@@ -202,14 +211,18 @@ export async function waitConverged(docker: DockerClient, ids: Map<string, strin
       const current = tasks.filter((t) => canonicalJson(t.Spec) === template);
       const running = current.filter((t) => t.Status.State === "running").length;
       const desired = s.ServiceStatus?.DesiredTasks ?? tasks.length;
-      const failing = (
-        await docker.request<{ Status: { State: string; Err?: string } }[]>("GET", "/tasks", { query: { filters: JSON.stringify({ service: [id], "desired-state": ["shutdown"] }) }, what: `list tasks of ${name}` })
-      ).filter((t) => t.Status.State === "rejected" || t.Status.State === "failed");
-      last = `${name}: ${running}/${desired} tasks running${state ? `, update ${state}` : ""}${failing[0]?.Status.Err ? ` (last task error: ${failing[0].Status.Err})` : ""}`;
+      last = { name, id, summary: `${name}: ${running}/${desired} tasks running${state ? `, update ${state}` : ""}` };
       if (state !== "updating" && desired > 0 && running >= desired && tasks.length === running) pending.delete(name);
     }
     if (!pending.size) return;
-    if (Date.now() > deadline) throw new DeployError(`not converged within ${Math.round(gate.timeoutMs / 1000)} s: ${last}`, { hint: "see the tasks with: docker service ps <service>" });
+    if (Date.now() > deadline) {
+      // why the last one waiting is not there: the error of a task that failed
+      const failing = (
+        await docker.request<{ Status: { State: string; Err?: string } }[]>("GET", "/tasks", { query: { filters: JSON.stringify({ service: [last.id], "desired-state": ["shutdown"] }) }, what: `list tasks of ${last.name}` })
+      ).find((t) => (t.Status.State === "rejected" || t.Status.State === "failed") && t.Status.Err);
+      const why = failing ? ` (last task error: ${failing.Status.Err})` : "";
+      throw new DeployError(`not converged within ${Math.round(gate.timeoutMs / 1000)} s: ${last.summary}${why}`, { hint: "see the tasks with: docker service ps <service>" });
+    }
     await Bun.sleep(gate.pollMs ?? 500);
   }
 }
@@ -234,7 +247,7 @@ export async function applyStack(docker: DockerClient, project: ProjectModel, pl
       what: `create ${o.kind} ${o.name}`,
     });
   }
-  const specs = desiredSpecs(project, await objectIds(docker, plan.stack));
+  const specs = desiredSpecs(project, new Map((await stackObjects(docker, plan.stack)).map((o) => [o.name, o.id])));
   const done: ServiceStep[] = [];
   const changed = new Map<string, string>();
   try {
@@ -278,14 +291,11 @@ export async function pruneObjects(docker: DockerClient, stack: string): Promise
       return [...(cs.Secrets ?? []).map((x) => x.SecretName), ...(cs.Configs ?? []).map((x) => x.ConfigName)];
     }),
   );
-  const filters = JSON.stringify({ label: [`${STACK_NAMESPACE}=${stack}`, `${LABEL.managed}=true`] });
   const removed: string[] = [];
-  for (const kind of ["configs", "secrets"]) {
-    for (const o of await docker.request<{ ID: string; Spec: { Name: string } }[]>("GET", `/${kind}`, { query: { filters }, what: `list ${kind}` })) {
-      if (used.has(o.Spec.Name)) continue;
-      await docker.request("DELETE", `/${kind}/${o.ID}`, { what: `remove ${kind.slice(0, -1)} ${o.Spec.Name}` }).catch(() => {});
-      removed.push(o.Spec.Name);
-    }
+  for (const o of await stackObjects(docker, stack)) {
+    if (!o.managed || used.has(o.name)) continue;
+    await docker.request("DELETE", `/${o.kind}/${o.id}`, { what: `remove ${o.kind.slice(0, -1)} ${o.name}` }).catch(() => {});
+    removed.push(o.name);
   }
   return removed;
 }
