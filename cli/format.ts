@@ -2,6 +2,8 @@
 import type { Summary } from "../lib/reconcile/summary.ts";
 import type { Action, Plan, ProjectPlan } from "../lib/reconcile/plan.ts";
 import { describeCause, projectHasChanges } from "../lib/reconcile/plan.ts";
+import type { StackPlan } from "../lib/swarm/stack.ts";
+import { stackHasChanges } from "../lib/swarm/stack.ts";
 
 export interface ActionView {
   type: Action["type"];
@@ -56,6 +58,36 @@ export function formatPlan(plan: Plan, details?: Details): string[] {
   const changed = plan.projects.filter(projectHasChanges);
   if (!changed.length) return ["nothing to do"];
   return changed.flatMap((p) => formatProjectPlan(p, details));
+}
+
+/** A Swarm stack's plan for --json: names, not the specs. */
+export function stackView(p: StackPlan) {
+  return {
+    stack: p.stack,
+    kind: p.kind,
+    networks: p.networks.map((n) => n.Name as string),
+    objects: p.objects.map((o) => ({ kind: o.kind, name: o.name })),
+    steps: p.steps.map((x) => ({ op: x.op, service: x.service, ...(x.op === "update" ? { why: x.cause } : {}) })),
+    unchanged: p.unchanged,
+    blockers: p.blockers,
+  };
+}
+
+export function formatStacks(stacks: StackPlan[], details?: (stack: string, service: string) => string[]): string[] {
+  const changed = stacks.filter(stackHasChanges);
+  if (!changed.length) return ["nothing to do"];
+  return changed.flatMap((p) => {
+    const lines = [`${p.stack} (stack${p.kind === "remove" ? "; app removed from Git" : ""}):`];
+    for (const n of p.networks) lines.push(`  + network ${n.Name}`);
+    for (const o of p.objects) lines.push(`  + ${o.kind} ${o.name}`);
+    for (const x of p.steps) {
+      lines.push(x.op === "create" ? `  + create ${x.service}` : x.op === "update" ? `  ~ update ${x.service} (${x.cause})` : `  - remove ${x.service}`);
+      if (x.op !== "remove") for (const d of details?.(p.stack, x.service) ?? []) lines.push(`      ${d}`);
+    }
+    if (p.unchanged.length) lines.push(`  = unchanged: ${p.unchanged.join(", ")}`);
+    for (const b of p.blockers) lines.push(`  ! ${b}`);
+    return lines;
+  });
 }
 
 /** "web: updated web, api; added worker" per project. */

@@ -12,7 +12,7 @@ import { parseYaml } from "./yaml.ts";
 type Raw = {
   version?: 1;
   repository: Partial<RepositoryConfig> & { url: string };
-  deploy?: Partial<DeployConfig> & { target?: "engine" | "swarm" };
+  deploy?: Partial<DeployConfig>;
   hooks?: Partial<HooksConfig>;
   notify?: Partial<NotifyConfig> & { url: string };
   webhook?: { secret: string };
@@ -50,6 +50,7 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
       allowed_capabilities: d.allowed_capabilities ?? [],
       auto_create_external_networks: d.auto_create_external_networks ?? true,
       image_update_interval: d.image_update_interval ?? 3600,
+      target: d.target ?? "engine",
     },
     hooks: {
       timeout: raw.hooks?.timeout ?? 300,
@@ -117,10 +118,6 @@ export function parseConfig(text: string, file: string): KontaConfig {
   checkRepositoryUrl(config.repository.url, file, config.repository.allow_insecure_http === true);
   checkRepoPath(config.repository.path, file);
   config.repository.path = appsParent(config.repository.path);
-  const d = (raw as Raw).deploy;
-  if (d?.target === "swarm") {
-    throw new InputError(`${file}: deploy.target: swarm is not available in this version of Konta; it deploys to the local engine (deploy.target: engine)`);
-  }
 
   if (config.repository.token !== undefined && !config.repository.token.startsWith("enc:v1:")) {
     warnings.push(`${file}: repository.token is stored in plain text; run \`konta token set\` (token on stdin) to store it encrypted`);

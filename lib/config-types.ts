@@ -39,6 +39,8 @@ export interface DeployConfig {
   auto_create_external_networks: boolean;
   /** seconds between registry checks of services labelled konta.image-updates */
   image_update_interval: number;
+  /** engine: the local Docker engine; swarm: every app folder a stack on the Swarm this node manages */
+  target: "engine" | "swarm";
 }
 
 export interface HooksConfig {

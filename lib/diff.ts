@@ -49,19 +49,23 @@ export function serviceDiff(before: ServiceModel | undefined, after: ServiceMode
   return lines;
 }
 
-/** For each created or recreated service of a plan: its changes against the live release. */
-export function planDetails(plan: Plan, after: ProjectModel[], before: ProjectModel[]): Map<string, string[]> {
+/** For each created, recreated or updated service ("project/service"): its changes against the live release. */
+export function planDetails(services: string[], after: ProjectModel[], before: ProjectModel[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  const find = (list: ProjectModel[], project: string, service: string) => list.find((p) => p.name === project)?.services[service];
-  for (const p of plan.projects) {
-    for (const a of p.actions) {
-      if (a.type !== "recreate" && a.type !== "create") continue;
-      const key = `${p.project}/${a.service}`;
-      const now = find(after, p.project, a.service);
-      if (!now || out.has(key)) continue;
-      const was = find(before, p.project, a.service);
-      out.set(key, was ? serviceDiff(was, now) : []);
-    }
+  const find = (list: ProjectModel[], key: string) => {
+    const [project, service] = key.split("/") as [string, string];
+    return list.find((p) => p.name === project)?.services[service];
+  };
+  for (const key of services) {
+    const now = find(after, key);
+    if (!now || out.has(key)) continue;
+    const was = find(before, key);
+    out.set(key, was ? serviceDiff(was, now) : []);
   }
   return out;
+}
+
+/** The services a plan creates or recreates, as "project/service". */
+export function plannedServices(plan: Plan): string[] {
+  return plan.projects.flatMap((p) => p.actions.filter((a) => a.type === "recreate" || a.type === "create").map((a) => `${p.project}/${a.service}`));
 }

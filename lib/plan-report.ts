@@ -2,9 +2,10 @@
 // changed fields of each recreated service against the live release (secrets masked). Changes
 // nothing.
 import { loadReleaseUnlocking } from "./compose/index.ts";
-import { planDetails } from "./diff.ts";
+import { planDetails, plannedServices } from "./diff.ts";
 import { ExitCode } from "./errors.ts";
 import { planHasChanges } from "./reconcile/plan.ts";
+import { stackHasChanges } from "./swarm/stack.ts";
 import type { Runtime } from "./runtime.ts";
 import { sync, type SyncReport } from "./sync.ts";
 
@@ -18,14 +19,16 @@ export interface PlanReport {
 
 export async function planReport(rt: Runtime, wait: number): Promise<PlanReport> {
   const report = await sync(rt, { dryRun: true, wait });
-  if (report.exitCode !== ExitCode.ok || !report.plan) {
-    return { report, details: new Map(), changes: (report.drift?.length ?? 0) > 0 };
-  }
+  const drift = (report.drift?.length ?? 0) > 0;
+  if (report.exitCode !== ExitCode.ok || (!report.plan && !report.stacks)) return { report, details: new Map(), changes: drift };
   const live = rt.store.current();
   const before = live ? await loadReleaseUnlocking(rt.store.root(live), rt.composeOptions(live)) : [];
+  const services = report.plan
+    ? plannedServices(report.plan)
+    : (report.stacks ?? []).flatMap((s) => s.steps.filter((x) => x.op !== "remove").map((x) => `${s.stack}/${x.service}`));
   return {
     report,
-    details: planDetails(report.plan, report.projects ?? [], before),
-    changes: planHasChanges(report.plan) || (report.drift?.length ?? 0) > 0,
+    details: planDetails(services, report.projects ?? [], before),
+    changes: (report.plan ? planHasChanges(report.plan) : (report.stacks ?? []).some(stackHasChanges)) || drift,
   };
 }

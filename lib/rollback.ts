@@ -1,15 +1,14 @@
 // `konta rollback [<sha>]`: point `current` back at a kept release and apply it. Images are
 // local, so this is Konta's own time plus container starts. Timer runs then hold at that release
 // until a new commit appears on the branch or `konta resume` is run.
-import { applyPlan, expectations, prepare, rollBackFailure } from "./deploy.ts";
 import { DeployError, errorMessage, InputError, KontaError } from "./errors.ts";
 import { acquireLock } from "./lock.ts";
 import { notify } from "./notify.ts";
-import { observeContainers } from "./reconcile/observe.ts";
 import type { Summary } from "./reconcile/summary.ts";
 import { commitInfo } from "./git/index.ts";
 import type { Runtime } from "./runtime.ts";
 import { readState, recordDeploy, rollbackTarget, writeState } from "./state.ts";
+import { prepareConvergence, rollBack } from "./target.ts";
 
 export interface RollbackReport {
   sha: string;
@@ -42,12 +41,12 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
     if (target === live) throw new InputError(`${target.slice(0, 12)} is already the live release`);
     const docker = await rt.docker();
     const opts = rt.deployOptions(docker, state.expected);
-    const prepared = await prepare(rt.release(target), opts);
+    const run = await prepareConvergence(rt.config.deploy.target, rt.release(target), opts);
     let summary: Summary;
     try {
-      summary = await applyPlan(prepared, opts, target);
+      summary = await run.apply(target);
     } catch (err) {
-      const { rolledBack, restored } = live ? await rollBackFailure(err, `rollback to ${target.slice(0, 12)}`, rt.release(live), opts, state.expected) : { rolledBack: false, restored: false };
+      const { rolledBack, restored } = live ? await rollBack(err, `rollback to ${target.slice(0, 12)}`, rt.release(live), opts, state.expected) : { rolledBack: false, restored: false };
       const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
       if (!rolledBack) throw e;
       throw new DeployError(`${e.message}${restored ? ` (${live?.slice(0, 12)} put back)` : " (putting back the live release failed too; see the log)"}`, e.hint ? { hint: e.hint } : {});
@@ -56,7 +55,7 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
     const info = await commitInfo(rt.paths.repo, target).catch(() => state.history.find((h) => h.sha === target) ?? { sha: target, message: "", author: "", date: "" });
     const durationMs = Date.now() - started;
     recordDeploy(state, { ...info, sha: target, deployedAt: new Date().toISOString(), trigger: "rollback", durationMs, ...(live ? { replaced: live } : {}) });
-    state.expected = expectations(prepared, await observeContainers(docker, true));
+    state.expected = await run.expected();
     state.expectedAt = target;
     // hold timer runs here until the branch moves past what it pointed at when the operator stepped in
     state.hold = {
@@ -67,7 +66,7 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
     };
     state.lastAttempt = { sha: target, at: new Date().toISOString(), result: "rolled-back", durationMs };
     writeState(rt.paths.state, state);
-    await notify(rt.config.notify, { event: "rollback", commit: target, projects: prepared.plan.projects.map((p) => p.project), summary, durationMs });
+    await notify(rt.config.notify, { event: "rollback", commit: target, projects: run.changed, summary, durationMs });
     return { sha: target, from: live, summary, durationMs };
   } finally {
     lock.release();

@@ -59,6 +59,8 @@ export interface ServiceTarget {
   containerName?: string;
   /** konta.image-updates: follow new images pushed under the same tag */
   imageUpdates?: true;
+  /** swarm target: the service's version in the engine after the deploy; a later one is a change by hand */
+  version?: number;
 }
 
 export interface State {

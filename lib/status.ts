@@ -12,6 +12,9 @@ import { type Attempt, type DeployRecord, type ImageUpdates, readState } from ".
 export interface ContainerStatus {
   name: string;
   state: string;
+  /** swarm target: the node the task runs on */
+  node?: string;
+  error?: string;
   health?: string;
   startedAt?: string;
   uptimeSeconds?: number;
@@ -22,6 +25,7 @@ export interface ServiceStatus {
   image: string;
   replicas: number;
   stopped: boolean;
+  /** swarm target: the containers are the service's tasks */
   containers: ContainerStatus[];
 }
 
@@ -34,6 +38,9 @@ export interface StatusReport {
   projects: { name: string; services: ServiceStatus[] }[];
   drift: DriftItem[];
   engine?: { version: string; api: string };
+  target: "engine" | "swarm";
+  /** swarm target: the cluster's nodes */
+  nodes?: { name: string; role: string; state: string; availability: string; leader?: boolean }[];
   engineError?: string;
   /** what the config says that Konta does not use (keys of the original Konta, a plain-text token) */
   configWarnings: string[];
@@ -52,6 +59,7 @@ export async function status(rt: Runtime): Promise<StatusReport> {
     projects: [],
     drift: [],
     configWarnings: rt.config.warnings,
+    target: rt.config.deploy.target,
     ...(state.imageUpdates ? { imageUpdates: state.imageUpdates } : {}),
   };
   let docker;
@@ -62,8 +70,20 @@ export async function status(rt: Runtime): Promise<StatusReport> {
     return report;
   }
   report.engine = { version: docker.engineVersion, api: docker.apiVersion };
+  const driftOpts = { prune: rt.config.deploy.prune_removed_apps, hostInputs: (project: string) => (live ? rt.hostInputs(live, project) : ""), instance: rt.instance };
+  if (rt.config.deploy.target === "swarm") {
+    const [{ swarmStatus }, { swarmDrift }, { observeServices }] = await Promise.all([import("./swarm/status.ts"), import("./swarm/drift.ts"), import("./swarm/stack.ts")]);
+    const [cluster, services] = await Promise.all([swarmStatus(docker, state.expected), observeServices(docker)]);
+    report.drift = swarmDrift(state.expected, services, driftOpts);
+    report.nodes = cluster.nodes;
+    report.projects = cluster.projects.map((p) => ({
+      name: p.name,
+      services: p.services.map((s) => ({ name: s.name, image: s.image, replicas: s.desired, stopped: s.stopped, containers: s.tasks })),
+    }));
+    return report;
+  }
   const containers = await observeContainers(docker);
-  report.drift = detectDrift(state.expected, containers, { prune: rt.config.deploy.prune_removed_apps, hostInputs: (project) => (live ? rt.hostInputs(live, project) : ""), instance: rt.instance });
+  report.drift = detectDrift(state.expected, containers, driftOpts);
   for (const [project, exp] of Object.entries(state.expected).sort(([a], [b]) => a.localeCompare(b))) {
     const services: ServiceStatus[] = [];
     for (const [name, target] of Object.entries(exp.services).sort(([a], [b]) => a.localeCompare(b))) {

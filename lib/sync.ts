@@ -4,7 +4,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadedProject } from "./compose/index.ts";
-import type { Prepared } from "./deploy.ts";
 import { DeployError, diskFullError, errorMessage, ExitCode, KontaError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { type GitSource, remoteHead } from "./git/remote.ts";
@@ -15,12 +14,14 @@ import { notify } from "./notify.ts";
 import { emptySummary, type Summary } from "./reconcile/summary.ts";
 import { detectDrift, type DriftItem } from "./reconcile/drift.ts";
 import { observeContainers } from "./reconcile/observe.ts";
-import { type Plan, projectHasChanges } from "./reconcile/plan.ts";
+import type { Plan } from "./reconcile/plan.ts";
 import { redact } from "./redact.ts";
 import { pruneSecretFiles } from "./reconcile/secret-files.ts";
 import type { Runtime } from "./runtime.ts";
 import { type AttemptResult, type CommitRecord, decideSync, imageCheckDue, readState, recordDeploy, rollbackTarget, type State, writeState } from "./state.ts";
 import type { PendingUpdate } from "./image-updates.ts";
+import type { StackPlan } from "./swarm/stack.ts";
+import type { Convergence } from "./target.ts";
 
 export interface SyncOptions {
   /** retry a remembered failed commit and show progress */
@@ -39,6 +40,8 @@ export interface SyncReport {
   previous?: string;
   summary?: Summary;
   plan?: Plan;
+  /** deploy.target: swarm: the plan, per stack */
+  stacks?: StackPlan[];
   /** the release's projects, for explaining a plan */
   projects?: LoadedProject[];
   drift?: DriftItem[];
@@ -49,7 +52,7 @@ export interface SyncReport {
 
 // The loader, planner, engine code and isomorphic-git load only when there is something to fetch or
 // converge: an idle tick runs without them (its peak RSS is a target).
-const deployModule = () => import("./deploy.ts");
+const targetModule = () => import("./target.ts");
 
 /** deployed: a new commit; repaired: drift on the live release; updated: moved image tags on it. */
 type ConvergeMode = "deployed" | "repaired" | "updated";
@@ -144,7 +147,6 @@ class SyncRun {
 
   /** No new commit: check for drift against what state remembers, repair it if there is any. */
   private async idle(sha: string | undefined, result: AttemptResult): Promise<SyncReport> {
-    const rt = this.rt;
     const short = sha ? sha.slice(0, 12) : "nothing";
     if (!sha) return this.report({ result, exitCode: ExitCode.ok, message: `nothing deployed yet and nothing to deploy` });
     // state lost, damaged, imported or from an older Konta: what should run comes from the live
@@ -153,13 +155,7 @@ class SyncRun {
       log.info(`state: no record of what ${short} runs; converging on the live release`);
       return this.converge(sha, "repaired");
     }
-    const docker = await rt.docker();
-    const containers = await observeContainers(docker, true);
-    const drift = detectDrift(this.state.expected, containers, {
-      prune: rt.config.deploy.prune_removed_apps,
-      hostInputs: (project) => rt.hostInputs(sha, project),
-      instance: rt.instance,
-    });
+    const drift = await this.drift(sha);
     if (!drift.length) {
       const updated = await this.updateImages(sha);
       if (updated) return updated;
@@ -170,6 +166,18 @@ class SyncRun {
     if (this.opts.dryRun) return this.report({ result: "planned", exitCode: ExitCode.ok, sha, drift, message: `drift found at ${short}; a sync would repair it` });
     const report = await this.converge(sha, "repaired");
     return { ...report, drift };
+  }
+
+  /** What no longer matches state.expected: one listing of the managed containers (or the stacks' services). */
+  private async drift(sha: string): Promise<DriftItem[]> {
+    const rt = this.rt;
+    const docker = await rt.docker();
+    const opts = { prune: rt.config.deploy.prune_removed_apps, hostInputs: (project: string) => rt.hostInputs(sha, project), instance: rt.instance };
+    if (rt.config.deploy.target === "swarm") {
+      const [{ swarmDrift }, { observeServices }] = await Promise.all([import("./swarm/drift.ts"), import("./swarm/stack.ts")]);
+      return swarmDrift(this.state.expected, await observeServices(docker), opts);
+    }
+    return detectDrift(this.state.expected, await observeContainers(docker, true), opts);
   }
 
   /**
@@ -242,17 +250,16 @@ class SyncRun {
     const rt = this.rt;
     const docker = await rt.docker();
     const opts = rt.deployOptions(docker, this.state.expected);
-    const release = rt.release(sha);
-    const { applyPlan, ApplyFailure, fetchImages, prepare } = await deployModule();
-    let prepared: Prepared;
+    const { prepareConvergence, failure } = await targetModule();
+    let run: Convergence;
     try {
-      prepared = await prepare(release, opts);
+      run = await prepareConvergence(rt.config.deploy.target, rt.release(sha), opts);
     } catch (err) {
       return this.fail(sha, err, [], emptySummary(), result);
     }
-    const changed = prepared.plan.projects.filter(projectHasChanges).map((p) => p.project);
+    const { changed } = run;
     if (this.opts.dryRun) {
-      return this.report({ result: "planned", exitCode: ExitCode.ok, sha, plan: prepared.plan, projects: prepared.projects, message: planLine(sha, changed) });
+      return this.report({ result: "planned", exitCode: ExitCode.ok, sha, plan: run.plan, stacks: run.stacks, projects: run.projects, message: planLine(sha, changed) });
     }
     let summary = emptySummary();
     try {
@@ -262,24 +269,23 @@ class SyncRun {
           throw new DeployError(code === 124 ? "hooks/pre.sh timed out; nothing was changed" : `hooks/pre.sh exited with ${code}; nothing was changed`);
         }
       }
-      prepared = await fetchImages(prepared, opts, result === "deployed");
-      summary = await applyPlan(prepared, opts, sha);
+      await run.fetchImages(result === "deployed");
+      summary = await run.apply(sha);
     } catch (err) {
-      const touched = err instanceof ApplyFailure ? err.touched : [];
-      if (err instanceof ApplyFailure) summary = err.summary;
-      return this.fail(sha, err, touched, summary, result);
+      const f = await failure(err);
+      return this.fail(sha, err, f.touched, f.summary ?? summary, result);
     }
-    return this.succeed(prepared, summary, changed, result);
+    return this.succeed(sha, run, summary, result);
   }
 
-  private async succeed(p: Prepared, summary: Summary, changed: string[], result: ConvergeMode): Promise<SyncReport> {
+  private async succeed(sha: string, run: Convergence, summary: Summary, result: ConvergeMode): Promise<SyncReport> {
     const rt = this.rt;
-    const sha = p.release.sha;
+    const { changed } = run;
     failpoint("before-switch");
     if (this.live !== sha) rt.store.switchTo(sha);
     const info = await (await gitModule()).commitInfo(rt.paths.repo, sha).catch((): CommitRecord => ({ sha, message: "", author: "", date: "" }));
     if (result === "deployed") recordDeploy(this.state, { ...info, deployedAt: new Date().toISOString(), trigger: "sync", durationMs: Date.now() - this.started });
-    this.state.expected = (await deployModule()).expectations(p, await observeContainers(await rt.docker(), true));
+    this.state.expected = await run.expected();
     this.state.expectedAt = sha;
     if (this.state.failed?.sha === sha || result === "deployed") this.state.failed = undefined;
     const images = this.updatedImages();
@@ -289,7 +295,7 @@ class SyncRun {
       // the deploy stands whatever success.sh does
       const code = await this.hook("success", sha, changed, { summary }).catch((err) => log.error(`hooks/success.sh: ${errorMessage(err)}`));
       if (code) log.warn(`hooks/success.sh exited with ${code} (the deploy itself succeeded)`);
-      if (result === "deployed") await this.prune(p);
+      if (result === "deployed") await this.prune(run);
       await notify(rt.config.notify, { event: "success", commit: sha, projects: changed, summary, durationMs: Date.now() - this.started, ...(images.length ? { images } : {}) });
     }
     const verb = result === "deployed" ? "deployed" : result === "updated" ? `updated ${images.join(", ")} at` : "repaired drift at";
@@ -299,7 +305,8 @@ class SyncRun {
       sha,
       previous: this.live,
       summary,
-      plan: p.plan,
+      plan: run.plan,
+      stacks: run.stacks,
       message: `${verb} ${sha.slice(0, 12)}${info.message ? ` "${info.message.split("\n")[0]}"` : ""} in ${((Date.now() - this.started) / 1000).toFixed(1)}s`,
     });
   }
@@ -311,15 +318,16 @@ class SyncRun {
    */
   private async fail(sha: string, err: unknown, touched: string[], summary: Summary, mode: ConvergeMode): Promise<SyncReport> {
     const rt = this.rt;
-    const { ApplyFailure, engineLost: lostEngine, rollBackFailure } = await deployModule();
+    const { failure, rollBack: rollBackFailure } = await targetModule();
     const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
-    if (e.exitCode === ExitCode.unreachable && !(err instanceof ApplyFailure)) {
+    const f = await failure(err);
+    if (e.exitCode === ExitCode.unreachable && !f.touched.length && !f.engineLost) {
       this.attempt("failed", sha, e.message);
       throw e;
     }
     // The engine went away mid-deploy (restarted, crashed): not the commit's fault, so it is not
     // remembered as failed and the next tick deploys it again once the engine is back.
-    const engineLost = lostEngine(err);
+    const engineLost = f.engineLost;
     // a failed drift repair has nothing to go back to; an image update goes back to the same release
     // with the image IDs it ran (pinned from state)
     const { rolledBack: rollBack, restored } =
@@ -352,24 +360,22 @@ class SyncRun {
   }
 
   /** Keep keep_releases releases, the live one, the rollback target and any a container still mounts. */
-  private async prune(p: Prepared): Promise<void> {
+  private async prune(run: Convergence): Promise<void> {
     const rt = this.rt;
     const protect = new Set<string>();
     const live = rt.store.current();
     if (live) protect.add(live);
     const target = rollbackTarget(this.state, (s) => rt.store.has(s));
     if (target) protect.add(target);
-    for (const c of p.observed.containers) {
-      for (const src of c.binds) {
-        const m = src.startsWith(rt.paths.releases) ? /^\/?([0-9a-f]{40})/.exec(src.slice(rt.paths.releases.length + 1)) : null;
-        if (m) protect.add(m[1] as string);
-      }
+    for (const src of run.mounted()) {
+      const m = src.startsWith(rt.paths.releases) ? /^\/?([0-9a-f]{40})/.exec(src.slice(rt.paths.releases.length + 1)) : null;
+      if (m) protect.add(m[1] as string);
     }
     const removed = rt.store.prune(rt.config.deploy.keep_releases, protect);
     if (removed.length) log.debug(`releases: pruned ${removed.map((s) => s.slice(0, 12)).join(", ")}`);
     // decrypted secrets: those of this release, and any a container (now) mounts
     const keep = new Set((await observeContainers(await rt.docker())).flatMap((c) => c.binds));
-    for (const project of p.projects) for (const s of Object.values(project.services)) for (const m of s.secrets ?? []) keep.add(m.source);
+    for (const project of run.projects) for (const s of Object.values(project.services)) for (const m of s.secrets ?? []) keep.add(m.source);
     const gone = pruneSecretFiles(rt.paths.secrets, keep);
     if (gone.length) log.debug(`secrets: removed ${gone.length} decrypted file(s) no container uses`);
   }

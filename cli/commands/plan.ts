@@ -3,7 +3,7 @@ import { ExitCode } from "../../lib/errors.ts";
 import { log } from "../../lib/log.ts";
 import { planReport } from "../../lib/plan-report.ts";
 import { globalArgs, jsonArg, waitArg, waitSeconds } from "../args.ts";
-import { formatPlan, planView } from "../format.ts";
+import { formatPlan, formatStacks, planView, stackView } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";
 
 export default defineCommand({
@@ -19,14 +19,19 @@ export default defineCommand({
       const { report, details, changes } = await planReport(rt, waitSeconds(ctx.args));
       if (report.exitCode !== ExitCode.ok) {
         if (ctx.args.json) printJson(report);
-        else log.error(report.message);
+        else {
+          log.error(report.message);
+          if (report.hint) log.info(`hint: ${report.hint}`);
+        }
         return report.exitCode;
       }
       if (ctx.args.json) {
-        printJson({ sha: report.sha, changes, plan: report.plan ? planView(report.plan) : [], details: Object.fromEntries(details), drift: report.drift ?? [] });
+        const plan = report.stacks ? { stacks: report.stacks.map(stackView) } : { plan: report.plan ? planView(report.plan) : [] };
+        printJson({ sha: report.sha, changes, ...plan, details: Object.fromEntries(details), drift: report.drift ?? [] });
       } else {
         const lines = [report.message];
         if (report.plan) lines.push(...formatPlan(report.plan, (project, a) => (a.type === "recreate" ? (details.get(`${project}/${a.service}`) ?? []) : [])));
+        if (report.stacks) lines.push(...formatStacks(report.stacks, (stack, service) => details.get(`${stack}/${service}`) ?? []));
         for (const d of report.drift ?? []) lines.push(`  drift ${d.project}${d.service ? `/${d.service}` : ""}: ${d.what}`);
         out(`${lines.join("\n")}`);
       }

@@ -38,7 +38,8 @@ export default defineCommand({
       if (iu?.checkedAt) lines.push(`images     checked ${ago(iu.checkedAt)}${iu.updated ? `; updated ${iu.updated.images.join(", ")} ${ago(iu.updated.at)}` : ""}`);
       for (const [ref, digest] of Object.entries(iu?.failed ?? {})) lines.push(`images     ${ref} ${digest.slice(0, 19)} failed and was rolled back; waiting for another push`);
       if (s.engineError) lines.push(`engine     unreachable: ${s.engineError}`);
-      else if (s.engine) lines.push(`engine     Docker ${s.engine.version} (API ${s.engine.api})`);
+      else if (s.engine) lines.push(`engine     Docker ${s.engine.version} (API ${s.engine.api})${s.target === "swarm" ? ", a Swarm manager (deploy.target: swarm)" : ""}`);
+      for (const n of s.nodes ?? []) lines.push(`node       ${n.name.padEnd(24)} ${n.role}${n.leader ? " (leader)" : ""}, ${n.state}, ${n.availability}`);
       for (const p of s.projects) {
         lines.push("", p.name);
         for (const svc of p.services) {
@@ -48,7 +49,9 @@ export default defineCommand({
           for (const c of svc.containers) {
             const health = c.health ? ` ${c.health}` : "";
             const up = c.uptimeSeconds !== undefined ? ` up ${duration(c.uptimeSeconds * 1000)}` : "";
-            lines.push(`    ${c.name.padEnd(30)} ${c.state}${health}${up}`);
+            const node = c.node ? ` on ${c.node}` : "";
+            const err = c.error ? ` (${c.error})` : "";
+            lines.push(`    ${c.name.padEnd(30)} ${c.state}${node}${health}${up}${err}`);
           }
         }
       }

@@ -3,7 +3,7 @@ import { ExitCode } from "../../lib/errors.ts";
 import { log } from "../../lib/log.ts";
 import { sync } from "../../lib/sync.ts";
 import { globalArgs, jsonArg, waitArg, waitSeconds } from "../args.ts";
-import { formatPlan, formatSummary, planView } from "../format.ts";
+import { formatPlan, formatStacks, formatSummary, planView, stackView } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";
 
 export default defineCommand({
@@ -27,7 +27,7 @@ export default defineCommand({
         if (ctx.args.json) {
           // the loaded models hold values from host env files: only the plan (masked) is printed
           const { projects: _models, ...shown } = report;
-          printJson({ ...shown, plan: report.plan ? planView(report.plan) : undefined });
+          printJson({ ...shown, plan: report.plan ? planView(report.plan) : undefined, stacks: report.stacks?.map(stackView) });
           return report.exitCode;
         }
         if (report.exitCode !== ExitCode.ok) {
@@ -37,6 +37,7 @@ export default defineCommand({
         }
         const lines = [report.message];
         if (report.result === "planned" && report.plan) lines.push(...formatPlan(report.plan));
+        if (report.result === "planned" && report.stacks) lines.push(...formatStacks(report.stacks));
         if (report.summary && report.result !== "planned") lines.push(...formatSummary(report.summary));
         if (!ctx.args.quiet || report.result !== "up-to-date") out(`${lines.join("\n")}`);
         return report.exitCode;

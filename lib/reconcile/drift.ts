@@ -27,11 +27,15 @@ function describe(a: Action): string {
   }
 }
 
-export function detectDrift(
-  expected: Record<string, ProjectExpectation>,
-  containers: ObservedContainer[],
-  opts: { prune: boolean; hostInputs?: (project: string) => string; instance?: string },
-): DriftItem[] {
+export interface DriftOptions {
+  /** deploy.prune_removed_apps: a removed app still running is drift */
+  prune: boolean;
+  /** the digest of a project's host-side inputs now */
+  hostInputs?: (project: string) => string;
+  instance?: string;
+}
+
+export function detectDrift(expected: Record<string, ProjectExpectation>, containers: ObservedContainer[], opts: DriftOptions): DriftItem[] {
   const drift: DriftItem[] = [];
   const grouped = byProjectService(containers);
   for (const [project, exp] of Object.entries(expected)) {

@@ -4,16 +4,17 @@
 // services put back to the specs they had. Swarm schedules, restarts and rolls out the tasks; Konta
 // brings the release, the plan and the rollback.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { resolve } from "node:path";
 import type { BindMount, ProjectModel } from "../compose/model.ts";
 import { canonicalJson, sha256 } from "../digest.ts";
 import type { DockerClient } from "../docker/client.ts";
 import { EngineError } from "../docker/client.ts";
 import { registryAuthHeader } from "../docker/credentials.ts";
-import { DeployError } from "../errors.ts";
+import { DeployError, errorMessage, InputError } from "../errors.ts";
 import { LABEL } from "../labels.ts";
 import { log, progress } from "../log.ts";
-import { networkSpecs, serviceSpec, STACK_NAMESPACE, type SwarmServiceSpec } from "./spec.ts";
+import type { Summary } from "../reconcile/summary.ts";
+import { networkSpecs, serviceSpec, STACK_NAMESPACE, SwarmKeyError, type SwarmServiceSpec } from "./spec.ts";
 
 /** The label holding the hash of the spec Konta sent (its object IDs left out). */
 export const SPEC_HASH = "konta.spec-hash";
@@ -25,12 +26,14 @@ export interface ObservedService {
   spec: SwarmServiceSpec;
   hash?: string;
   managed: boolean;
+  /** konta.instance: the Konta instance that deployed it */
+  instance?: string;
 }
 
 export interface StackObject {
   kind: "config" | "secret";
   name: string;
-  /** the file in the release */
+  /** the file in the release (or the decrypted copy of a SOPS secret) */
   file: string;
 }
 
@@ -41,10 +44,22 @@ export type ServiceStep =
 
 export interface StackPlan {
   stack: string;
+  /** "remove": the app folder was deleted from Git */
+  kind: "deploy" | "remove";
   networks: Record<string, unknown>[];
   objects: StackObject[];
   steps: ServiceStep[];
   unchanged: string[];
+  /** problems that stop the deploy before anything changes */
+  blockers: string[];
+}
+
+/** What planStack needs besides the model and the engine. */
+export interface StackContext {
+  /** this Konta instance, labelled on the services it creates */
+  instance?: string;
+  /** service -> its version in the engine after the last deploy (state): a later one was changed by hand */
+  versions?: Record<string, number | undefined>;
 }
 
 /** A config or secret of the release, named by its content: a changed file is a new object. */
@@ -63,7 +78,7 @@ export function specHash(spec: SwarmServiceSpec): string {
 }
 
 /** The managed services of `stack`'s desired state, each with its hash label; object IDs still to fill in. */
-export function desiredSpecs(project: ProjectModel, ids: Map<string, string> = new Map()): Map<string, SwarmServiceSpec> {
+export function desiredSpecs(project: ProjectModel, ids: Map<string, string> = new Map(), instance?: string): Map<string, SwarmServiceSpec> {
   const out = new Map<string, SwarmServiceSpec>();
   for (const s of Object.values(project.services)) {
     if (!s.managed) continue;
@@ -71,21 +86,28 @@ export function desiredSpecs(project: ProjectModel, ids: Map<string, string> = n
       const name = objectName(project.name, file);
       return { name, id: ids.get(name) ?? "" };
     });
+    if (s.stopped) {
+      // konta.stopped: the service stays, with no task
+      if (!("Replicated" in spec.Mode)) throw new SwarmKeyError(s.name, "labels.konta.stopped", "only a replicated service can be kept stopped (a global one runs on every node)");
+      spec.Mode = { Replicated: { Replicas: 0 } };
+    }
     spec.Labels[LABEL.managed] = "true";
+    if (instance) spec.Labels[LABEL.instance] = instance;
     spec.Labels[SPEC_HASH] = specHash(spec);
     out.set(s.name, spec);
   }
   return out;
 }
 
-function replicas(spec: SwarmServiceSpec): number | undefined {
-  return (spec.Mode as { Replicated?: { Replicas?: number } }).Replicated?.Replicas;
+/** A replicated service's replica count (0 for other modes). */
+export function replicasOf(mode: Record<string, unknown>): number {
+  return (mode as { Replicated?: { Replicas?: number } }).Replicated?.Replicas ?? 0;
 }
 
 /** What to do for one stack: pure, from the project and what the engine has. */
-export function planStack(project: ProjectModel, observed: ObservedService[], existingNetworks: Set<string>, existingObjects: Set<string>): StackPlan {
+export function planStack(project: ProjectModel, observed: ObservedService[], existingNetworks: Set<string>, existingObjects: Set<string>, ctx: StackContext = {}): StackPlan {
   const stack = project.name;
-  const desired = desiredSpecs(project);
+  const desired = desiredSpecs(project, new Map(), ctx.instance);
   const mine = observed.filter((o) => o.spec.Labels?.[STACK_NAMESPACE] === stack);
   const used = new Set(Object.values(project.services).flatMap((s) => (s.managed ? Object.keys(s.networks ?? {}) : [])));
   const objects: StackObject[] = [];
@@ -94,24 +116,49 @@ export function planStack(project: ProjectModel, observed: ObservedService[], ex
     for (const [kind, files] of [["secret", s.secrets], ["config", s.configs]] as const) {
       for (const f of files ?? []) {
         const name = objectName(stack, f);
-        if (!existingObjects.has(name) && !objects.some((o) => o.name === name)) objects.push({ kind, name, file: join(project.dir, f.source) });
+        if (!existingObjects.has(name) && !objects.some((o) => o.name === name)) objects.push({ kind, name, file: resolve(project.dir, f.source) });
       }
     }
   }
-  const plan: StackPlan = { stack, networks: networkSpecs(project, used).filter((n) => !existingNetworks.has(n.Name as string)), objects, steps: [], unchanged: [] };
+  const networks = networkSpecs(project, used).filter((n) => !existingNetworks.has(n.Name as string));
+  const plan: StackPlan = { stack, kind: "deploy", networks, objects, steps: [], unchanged: [], blockers: [] };
   for (const [service, spec] of desired) {
     const current = mine.find((o) => o.name === spec.Name);
     if (!current) plan.steps.push({ op: "create", service, spec });
+    else if (!current.managed) plan.blockers.push(`service ${spec.Name} exists and is not managed by Konta (docker stack deploy?); remove it (docker service rm ${spec.Name}) or label it konta.managed=true`);
     else if (current.hash !== spec.Labels[SPEC_HASH]) plan.steps.push({ op: "update", service, current, spec, cause: "spec changed" });
-    // the spec Konta sent, scaled by hand since (the engine stores a spec with its defaults filled
-    // in, so only what a person changes with `docker service scale` is compared)
-    else if (replicas(current.spec) !== replicas(spec)) plan.steps.push({ op: "update", service, current, spec, cause: "changed by hand" });
+    // the spec Konta sent, scaled or updated by hand since: the engine stores a spec with its
+    // defaults filled in, so the version the last deploy left is what tells
+    else if (replicasOf(current.spec.Mode) !== replicasOf(spec.Mode) || changedSince(current, ctx.versions?.[service])) plan.steps.push({ op: "update", service, current, spec, cause: "changed by hand" });
     else plan.unchanged.push(service);
   }
   for (const o of mine) {
     if (o.managed && ![...desired.values()].some((s) => s.Name === o.name)) plan.steps.push({ op: "remove", service: o.name.slice(stack.length + 1), current: o });
   }
   return plan;
+}
+
+function changedSince(current: ObservedService, version: number | undefined): boolean {
+  return version !== undefined && current.version !== version;
+}
+
+/** A stack whose app folder left the release: its managed services go (the objects and networks after). */
+export function planStackRemoval(stack: string, observed: ObservedService[]): StackPlan {
+  const steps: ServiceStep[] = observed
+    .filter((o) => o.managed && o.spec.Labels?.[STACK_NAMESPACE] === stack)
+    .map((o) => ({ op: "remove", service: o.name.slice(stack.length + 1), current: o }));
+  return { stack, kind: "remove", networks: [], objects: [], steps, unchanged: [], blockers: [] };
+}
+
+/** Stacks of this instance in the engine that the release no longer has. */
+export function removedStacks(observed: ObservedService[], desired: Set<string>, instance: string | undefined, known: Set<string>): string[] {
+  const out = new Set<string>();
+  for (const o of observed) {
+    const stack = o.spec.Labels?.[STACK_NAMESPACE];
+    if (!stack || !o.managed || desired.has(stack)) continue;
+    if (known.has(stack) || (instance && o.instance === instance)) out.add(stack);
+  }
+  return [...out].sort();
 }
 
 export function stackHasChanges(p: StackPlan): boolean {
@@ -126,8 +173,20 @@ interface EngineService {
   ServiceStatus?: { RunningTasks: number; DesiredTasks: number };
 }
 
+/** An engine that is no Swarm manager answers 503 to every Swarm endpoint: say what to do instead. */
+export function notAManager(err: unknown, docker: DockerClient): unknown {
+  if (!(err instanceof EngineError && err.status === 503)) return err;
+  return new InputError(`deploy.target is swarm, but the engine at ${docker.socket} is not a Swarm manager (${err.engineMessage.trim()})`, {
+    hint: "run Konta on a manager node (docker swarm init makes this one the first), or set deploy.target: engine",
+  });
+}
+
 export async function observeServices(docker: DockerClient): Promise<ObservedService[]> {
-  const list = await docker.request<EngineService[]>("GET", "/services", { query: { filters: JSON.stringify({ label: [STACK_NAMESPACE] }) }, what: "list services" });
+  const list = await docker
+    .request<EngineService[]>("GET", "/services", { query: { filters: JSON.stringify({ label: [STACK_NAMESPACE] }) }, what: "list services" })
+    .catch((err) => {
+      throw notAManager(err, docker);
+    });
   return list.map((s) => ({
     id: s.ID,
     version: s.Version.Index,
@@ -135,6 +194,7 @@ export async function observeServices(docker: DockerClient): Promise<ObservedSer
     spec: s.Spec,
     hash: s.Spec.Labels?.[SPEC_HASH],
     managed: s.Spec.Labels?.[LABEL.managed] === "true",
+    instance: s.Spec.Labels?.[LABEL.instance],
   }));
 }
 
@@ -227,11 +287,75 @@ export async function waitConverged(docker: DockerClient, ids: Map<string, strin
   }
 }
 
+export interface ApplyStacksOptions {
+  gate: GateOptions;
+  /** decrypted SOPS secrets, by the path their BindMount names */
+  secretFiles?: Map<string, string>;
+  instance?: string;
+}
+
+/** A failed apply, after putting back what it changed: the stacks it touched, and whether that worked. */
+export class StackApplyFailure extends DeployError {
+  constructor(
+    readonly original: unknown,
+    readonly touched: string[],
+    readonly summary: Summary,
+    readonly restored: boolean,
+  ) {
+    super(errorMessage(original), original instanceof DeployError ? { hint: original.hint } : {});
+  }
+}
+
+type Done = ServiceStep & { stack: string };
+
 /**
- * Apply one stack's plan. Throws DeployError when something does not converge, after putting every
- * service it changed back to its previous spec (and removing those it created).
+ * Apply the plans of several stacks: networks, objects, every service step, then one gate over all
+ * changed services. On failure every service changed is put back to the spec it had (created ones
+ * removed, removed ones created again) and StackApplyFailure names the stacks touched.
  */
-export async function applyStack(docker: DockerClient, project: ProjectModel, plan: StackPlan, gate: GateOptions): Promise<void> {
+export async function applyStacks(docker: DockerClient, items: { project?: ProjectModel; plan: StackPlan }[], opts: ApplyStacksOptions, summary: Summary): Promise<void> {
+  const done: Done[] = [];
+  const changed = new Map<string, string>();
+  const touched = new Set<string>();
+  try {
+    for (const { project, plan } of items) {
+      if (!stackHasChanges(plan)) continue;
+      touched.add(plan.stack);
+      await createObjects(docker, plan, opts);
+      const specs = project ? desiredSpecs(project, new Map((await stackObjects(docker, plan.stack)).map((o) => [o.name, o.id])), opts.instance) : new Map<string, SwarmServiceSpec>();
+      for (const step of plan.steps) {
+        const key = `${plan.stack}/${step.service}`;
+        if (step.op === "remove") {
+          progress(`${step.current.name}: removing (${plan.kind === "remove" ? "app folder deleted" : "not in the file any more"})`);
+          await docker.request("DELETE", `/services/${step.current.id}`, { what: `remove service ${step.current.name}` });
+          done.push({ ...step, stack: plan.stack });
+          summary.removed.push(key);
+          continue;
+        }
+        const spec = specs.get(step.service) as SwarmServiceSpec;
+        progress(`${spec.Name}: ${step.op === "create" ? "creating" : `updating (${step.cause})`}`);
+        changed.set(spec.Name, await sendSpec(docker, step, spec));
+        done.push({ ...step, stack: plan.stack });
+        (step.op === "create" ? summary.added : summary.updated).push(key);
+      }
+    }
+    await waitConverged(docker, changed, opts.gate);
+  } catch (err) {
+    summary.failed.push(...touched);
+    log.warn(`${errorMessage(err)}; putting back ${done.map((s) => `${s.stack}/${s.service}`).join(", ") || "nothing"}`);
+    const restored = await restore(docker, done);
+    // the objects this run created are used by no service now
+    for (const stack of touched) await pruneObjects(docker, stack).catch(() => []);
+    throw new StackApplyFailure(err, [...touched], summary, restored);
+  }
+  for (const { plan } of items) {
+    if (!stackHasChanges(plan)) continue;
+    await pruneObjects(docker, plan.stack);
+    if (plan.kind === "remove") await removeNetworks(docker, plan.stack);
+  }
+}
+
+async function createObjects(docker: DockerClient, plan: StackPlan, opts: ApplyStacksOptions): Promise<void> {
   for (const n of plan.networks) {
     progress(`${plan.stack}: creating network ${n.Name}`);
     try {
@@ -242,44 +366,52 @@ export async function applyStack(docker: DockerClient, project: ProjectModel, pl
   }
   for (const o of plan.objects) {
     progress(`${plan.stack}: creating ${o.kind} ${o.name}`);
-    await docker.request("POST", `/${o.kind}s/create`, {
-      body: { Name: o.name, Data: readFileSync(o.file).toString("base64"), Labels: { [STACK_NAMESPACE]: plan.stack, [LABEL.managed]: "true" } },
-      what: `create ${o.kind} ${o.name}`,
-    });
-  }
-  const specs = desiredSpecs(project, new Map((await stackObjects(docker, plan.stack)).map((o) => [o.name, o.id])));
-  const done: ServiceStep[] = [];
-  const changed = new Map<string, string>();
-  try {
-    for (const step of plan.steps) {
-      if (step.op === "remove") {
-        progress(`${step.current.name}: removing (not in the file any more)`);
-        await docker.request("DELETE", `/services/${step.current.id}`, { what: `remove service ${step.current.name}` });
-        continue;
-      }
-      const spec = specs.get(step.service) as SwarmServiceSpec;
-      progress(`${spec.Name}: ${step.op === "create" ? "creating" : `updating (${step.cause})`}`);
-      changed.set(spec.Name, await sendSpec(docker, step, spec));
-      done.push(step);
+    const data = opts.secretFiles?.get(o.file) ?? readFileSync(o.file);
+    const labels: Record<string, string> = { [STACK_NAMESPACE]: plan.stack, [LABEL.managed]: "true", ...(opts.instance ? { [LABEL.instance]: opts.instance } : {}) };
+    try {
+      await docker.request("POST", `/${o.kind}s/create`, { body: { Name: o.name, Data: Buffer.from(data).toString("base64"), Labels: labels }, what: `create ${o.kind} ${o.name}` });
+    } catch (err) {
+      // named by content: one left by an earlier failed run is the same object
+      if (!(err instanceof EngineError && err.status === 409)) throw err;
     }
-    await waitConverged(docker, changed, gate);
-  } catch (err) {
-    log.warn(`${plan.stack}: ${(err as Error).message}; putting back ${done.map((s) => s.service).join(", ") || "nothing"}`);
-    await restore(docker, done);
-    throw err;
   }
 }
 
-/** Put the services a failed apply touched back: updated ones to the spec they had, created ones removed. */
-async function restore(docker: DockerClient, done: ServiceStep[]): Promise<void> {
+/** A removed stack's networks; its tasks may still be leaving them for a few seconds. */
+async function removeNetworks(docker: DockerClient, stack: string): Promise<void> {
+  const filters = JSON.stringify({ label: [`${STACK_NAMESPACE}=${stack}`] });
+  for (const n of await docker.request<{ Id: string; Name: string }[]>("GET", "/networks", { query: { filters }, what: "list networks" })) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await docker.request("DELETE", `/networks/${n.Id}`, { what: `remove network ${n.Name}` });
+        break;
+      } catch (err) {
+        if (err instanceof EngineError && err.status === 404) break;
+        if (attempt >= 20) {
+          log.warn(`${stack}: network ${n.Name} not removed (${errorMessage(err)}); remove it with: docker network rm ${n.Name}`);
+          break;
+        }
+        await Bun.sleep(500);
+      }
+    }
+  }
+}
+
+/** Put back what a failed apply changed: updated services to the spec they had, created ones removed, removed ones created again. */
+async function restore(docker: DockerClient, done: Done[]): Promise<boolean> {
+  let ok = true;
   for (const step of done.reverse()) {
     try {
       if (step.op === "create") await docker.request("DELETE", `/services/${step.spec.Name}`, { what: `remove service ${step.spec.Name}` });
       else if (step.op === "update") await sendSpec(docker, step, step.current.spec);
+      else await sendSpec(docker, { op: "create" }, step.current.spec);
+      log.info(`${step.stack}/${step.service}: put back`);
     } catch (err) {
-      log.error(`${step.service}: putting it back failed too: ${(err as Error).message}`);
+      ok = false;
+      log.error(`${step.stack}/${step.service}: putting it back failed too: ${errorMessage(err)}`);
     }
   }
+  return ok;
 }
 
 /** After a successful deploy: the stack's configs and secrets no service uses any more. */

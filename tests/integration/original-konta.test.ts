@@ -396,13 +396,14 @@ describe("data across recreates", () => {
 });
 
 describe("DESIGN §8 names", () => {
-  test("deploy.target: swarm is a clear exit 2; target: engine, image_update_interval and konta.image-updates are accepted", async () => {
+  test("deploy.target: swarm on an engine that is no Swarm manager is a clear exit 2; target: engine, image_update_interval and konta.image-updates are accepted", async () => {
     const repo = rig.repo();
     repo.write({ "apps/kt-orig/docker-compose.yml": compose({ services: { web: sleeper({ labels: { "konta.managed": "true", "konta.image-updates": "true" } }) } }) }).commit("c");
     const swarm = rig.env(repo, { deploy: { target: "swarm" } });
     const refused = await swarm.run(["plan"]);
     expect(refused.code).toBe(2);
-    expect(refused.all).toContain("deploy.target: swarm is not available");
+    expect(refused.all).toContain("deploy.target is swarm, but the engine at /var/run/docker.sock is not a Swarm manager");
+    expect(refused.all).toContain("set deploy.target: engine");
     const env = rig.env(repo, { deploy: { target: "engine", image_update_interval: 3600 } });
     const r = await env.run(["sync"]);
     expect({ code: r.code, all: r.all }).toMatchObject({ code: 0 });

@@ -24,7 +24,8 @@ export interface DockerProxy {
   close(): void;
 }
 
-export function startDockerProxy(): DockerProxy {
+/** A proxy in front of the engine at `target` (the test engine unless told; a swarm manager's socket). */
+export function startDockerProxy(target = SOCKET): DockerProxy {
   const dir = mkdtempSync(join(tmpdir(), "konta-dproxy-"));
   const socket = join(dir, "docker.sock");
   const requests: ProxiedRequest[] = [];
@@ -40,7 +41,7 @@ export function startDockerProxy(): DockerProxy {
       const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
       const headers = new Headers(req.headers);
       headers.delete("host");
-      return fetch(`http://localhost${path}`, { method: req.method, headers, body, unix: SOCKET, decompress: false } as RequestInit);
+      return fetch(`http://localhost${path}`, { method: req.method, headers, body, unix: target, decompress: false } as RequestInit);
     },
   });
   return {

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { loadProject } from "../../lib/compose/index.ts";
 import { serviceHash } from "../../lib/compose/hash.ts";
 import { serviceSpec, SwarmKeyError, type SwarmServiceSpec } from "../../lib/swarm/spec.ts";
-import { desiredSpecs, objectName, type ObservedService, planStack, SPEC_HASH } from "../../lib/swarm/stack.ts";
+import { swarmDrift } from "../../lib/swarm/drift.ts";
+import { desiredSpecs, objectName, type ObservedService, planStack, planStackRemoval, removedStacks, SPEC_HASH } from "../../lib/swarm/stack.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "konta-swarm-spec-"));
 mkdirSync(join(dir, "html"));
@@ -130,5 +131,62 @@ configs:
     const other = { ...stored(spec), id: "id3", name: "other_web", spec: { ...stored(spec).spec, Name: "other_web", Labels: { ...spec.Labels, "com.docker.stack.namespace": "other" } } };
     const steps = planStack(project, [stored(spec), gone, other], new Set(["st_front"]), new Set([objectName("st", project.services.web?.configs?.[0] as never)])).steps;
     expect(steps.map((s) => `${s.op} ${s.service}`)).toEqual(["remove old"]);
+  });
+
+  test("a version past the one the last deploy left is a change by hand (docker service update); an unmanaged service of the same name blocks", () => {
+    writeFileSync(join(dir, "site.conf"), "a\n");
+    const project = loadFile(file(2));
+    const spec = desiredSpecs(project).get("web") as SwarmServiceSpec;
+    const have = new Set(["st_front"]);
+    const objects = new Set([objectName("st", project.services.web?.configs?.[0] as never)]);
+    expect(planStack(project, [stored(spec)], have, objects, { versions: { web: 7 } }).steps).toEqual([]);
+    expect(planStack(project, [stored(spec)], have, objects, { versions: { web: 5 } }).steps.map((s) => (s.op === "update" ? s.cause : s.op))).toEqual(["changed by hand"]);
+    const foreign = { ...stored(spec), managed: false, hash: undefined };
+    const blocked = planStack(project, [foreign], have, objects);
+    expect(blocked.steps).toEqual([]);
+    expect(blocked.blockers).toEqual([expect.stringContaining("service st_web exists and is not managed by Konta")]);
+  });
+
+  test("the instance label is in the spec (and its hash); konta.stopped is zero replicas", () => {
+    writeFileSync(join(dir, "site.conf"), "a\n");
+    const spec = desiredSpecs(loadFile(file(2)), new Map(), "abc123").get("web") as SwarmServiceSpec;
+    expect(spec.Labels["konta.instance"]).toBe("abc123");
+    expect(spec.Labels[SPEC_HASH]).not.toBe((desiredSpecs(loadFile(file(2))).get("web") as SwarmServiceSpec).Labels[SPEC_HASH]);
+    const stopped = desiredSpecs(loadFile(file(2).replace('konta.managed: "true"', 'konta.managed: "true", konta.stopped: "true"'))).get("web") as SwarmServiceSpec;
+    expect(stopped.Mode).toEqual({ Replicated: { Replicas: 0 } });
+  });
+
+  test("removed stacks: only this instance's (or known from state); their managed services removed", () => {
+    writeFileSync(join(dir, "site.conf"), "a\n");
+    const spec = desiredSpecs(loadFile(file(2)), new Map(), "me").get("web") as SwarmServiceSpec;
+    const of = (stack: string, instance: string | undefined, managed = true): ObservedService => ({
+      ...stored(spec),
+      name: `${stack}_web`,
+      managed,
+      instance,
+      spec: { ...spec, Name: `${stack}_web`, Labels: { ...spec.Labels, "com.docker.stack.namespace": stack } },
+    });
+    const observed = [of("st", "me"), of("gone", "me"), of("theirs", "other"), of("hand", undefined, false), of("known", undefined)];
+    expect(removedStacks(observed, new Set(["st"]), "me", new Set(["known"]))).toEqual(["gone", "known"]);
+    expect(planStackRemoval("gone", observed).steps.map((s) => `${s.op} ${s.service}`)).toEqual(["remove web"]);
+  });
+
+  test("drift from state and one listing: missing, scaled, changed by hand, foreign spec, not in the release, removed app", () => {
+    writeFileSync(join(dir, "site.conf"), "a\n");
+    const spec = desiredSpecs(loadFile(file(2)), new Map(), "me").get("web") as SwarmServiceSpec;
+    const hash = spec.Labels[SPEC_HASH] as string;
+    const expected = { st: { services: { web: { hash, image: "konta-test/busybox:1", replicas: 2, stopped: false, job: false, version: 7 } }, hostInputs: "h" } };
+    const running = { ...stored(spec), instance: "me" };
+    const opts = { prune: true, instance: "me" };
+    expect(swarmDrift(expected, [running], opts)).toEqual([]);
+    expect(swarmDrift(expected, [], opts).map((d) => d.what)).toEqual(["service st_web is missing"]);
+    expect(swarmDrift(expected, [stored(spec, 1)], opts).map((d) => d.what)).toEqual(["st_web: scaled to 1, should be 2"]);
+    expect(swarmDrift(expected, [{ ...running, version: 9 }], opts).map((d) => d.what)).toEqual(["st_web: changed by hand (docker service update)"]);
+    expect(swarmDrift(expected, [{ ...running, hash: "x" }], opts).map((d) => d.what)).toEqual(["st_web: its spec is not the one Konta deployed"]);
+    const extra = { ...running, name: "st_extra" };
+    expect(swarmDrift(expected, [running, extra], opts).map((d) => d.what)).toEqual(["service st_extra is not in the live release"]);
+    const old = { ...running, name: "old_web", spec: { ...running.spec, Labels: { ...running.spec.Labels, "com.docker.stack.namespace": "old" } } };
+    expect(swarmDrift(expected, [running, old], opts).map((d) => `${d.project}: ${d.what}`)).toEqual(["old: app folder is not in the live release; its services are still there"]);
+    expect(swarmDrift(expected, [running], { ...opts, hostInputs: () => "changed" }).map((d) => d.what)).toEqual(["host-side variables changed (env file or allowed process variables)"]);
   });
 });

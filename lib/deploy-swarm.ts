@@ -1,0 +1,100 @@
+// One release -> a Swarm (deploy.target: swarm): every app folder a stack, planned against the
+// services the manager has, applied with one gate, put back on failure. The counterpart of
+// lib/deploy.ts for `konta sync`, `konta rollback` and `konta plan`; Swarm pulls the images on
+// the nodes, so there is no image step here.
+import { join, relative } from "node:path";
+import { type LoadedProject, loadReleaseUnlocking } from "./compose/index.ts";
+import type { ReleaseRef, DeployOptions } from "./deploy.ts";
+import type { DockerClient } from "./docker/client.ts";
+import { InputError } from "./errors.ts";
+import { log } from "./log.ts";
+import type { Summary } from "./reconcile/summary.ts";
+import { sortSummary } from "./reconcile/summary.ts";
+import type { ProjectExpectation, ServiceTarget } from "./state.ts";
+import { SwarmKeyError } from "./swarm/spec.ts";
+import {
+  applyStacks,
+  desiredSpecs,
+  observeServices,
+  observeStackObjects,
+  planStack,
+  planStackRemoval,
+  removedStacks,
+  replicasOf,
+  SPEC_HASH,
+  type StackPlan,
+  stackHasChanges,
+} from "./swarm/stack.ts";
+
+export interface SwarmPrepared {
+  release: ReleaseRef;
+  projects: LoadedProject[];
+  /** a removed app's stack has no project */
+  stacks: { project?: LoadedProject; plan: StackPlan }[];
+}
+
+// the loader warns that a single engine ignores these; a Swarm applies them
+const APPLIED_HERE = /is Swarm-only; ignored on a single engine/;
+
+const versions = (exp: ProjectExpectation | undefined) => Object.fromEntries(Object.entries(exp?.services ?? {}).map(([name, t]) => [name, t.version]));
+
+/** Load the release and plan every stack against the manager. Changes nothing. */
+export async function prepareSwarm(release: ReleaseRef, opts: DeployOptions): Promise<SwarmPrepared> {
+  const projects = await loadReleaseUnlocking(release.root, release.load);
+  for (const p of projects) for (const w of p.warnings) if (!APPLIED_HERE.test(w)) log.warn(w);
+  const observed = await observeServices(opts.docker);
+  const stacks: SwarmPrepared["stacks"] = [];
+  for (const project of projects) {
+    const { networks, objects } = await observeStackObjects(opts.docker, project.name);
+    try {
+      stacks.push({ project, plan: planStack(project, observed, networks, objects, { instance: opts.instance, versions: versions(opts.prior?.[project.name]) }) });
+    } catch (err) {
+      if (!(err instanceof SwarmKeyError)) throw err;
+      const file = relative(release.root, join(project.dir, project.files[0] ?? "docker-compose.yml"));
+      throw new InputError(`${file}: ${err.message}`, { where: file, hint: "deploy.target is swarm: fix the file (or deploy it to a single engine with deploy.target: engine)" });
+    }
+  }
+  if (opts.pruneRemovedApps) {
+    const removed = removedStacks(observed, new Set(projects.map((p) => p.name)), opts.instance, new Set(Object.keys(opts.prior ?? {})));
+    for (const stack of removed) stacks.push({ plan: planStackRemoval(stack, observed) });
+  }
+  return { release, projects, stacks };
+}
+
+export function changedStacks(p: SwarmPrepared): string[] {
+  return p.stacks.filter((s) => stackHasChanges(s.plan)).map((s) => s.plan.stack);
+}
+
+/** Apply the prepared stacks; throws StackApplyFailure after putting back what it changed. */
+export async function applySwarm(p: SwarmPrepared, opts: DeployOptions): Promise<Summary> {
+  const blockers = p.stacks.flatMap((s) => s.plan.blockers.map((b) => `${s.plan.stack}: ${b}`));
+  if (blockers.length) throw new InputError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
+  const summary: Summary = { added: [], updated: [], removed: [], started: [], stopped: [], failed: [] };
+  await applyStacks(opts.docker, p.stacks, { gate: { timeoutMs: opts.gate.timeoutMs }, secretFiles: p.release.load.sops?.files, instance: opts.instance }, summary);
+  return sortSummary(summary);
+}
+
+/** What the manager should have after a successful deploy, with each service's version then (state.expected). */
+export async function swarmExpectations(p: SwarmPrepared, docker: DockerClient, instance?: string): Promise<Record<string, ProjectExpectation>> {
+  const services = await observeServices(docker);
+  const out: Record<string, ProjectExpectation> = {};
+  for (const model of p.projects) {
+    const targets: Record<string, ServiceTarget> = {};
+    for (const [name, spec] of desiredSpecs(model, new Map(), instance)) {
+      const s = model.services[name];
+      const now = services.find((o) => o.name === spec.Name);
+      targets[name] = {
+        hash: spec.Labels[SPEC_HASH] as string,
+        image: s?.image ?? "",
+        replicas: replicasOf(spec.Mode),
+        stopped: s?.stopped ?? false,
+        job: false,
+        ...(now ? { version: now.version } : {}),
+      };
+    }
+    if (!Object.keys(targets).length) continue;
+    const ignored = Object.values(model.services).filter((s) => !s.managed).map((s) => s.name);
+    out[model.name] = { services: targets, hostInputs: model.hostInputs, ...(ignored.length ? { ignored } : {}) };
+  }
+  return out;
+}

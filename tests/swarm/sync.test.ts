@@ -1,0 +1,284 @@
+// deploy.target: swarm end to end: the compiled binary, a Git server with token auth, and a real
+// three-node swarm (one manager, two workers; Konta talks to the manager's socket as it would on
+// the manager). Scenarios of issue 21: two stacks spread over the nodes, a change rolled through
+// with update_config, a broken image failing the gate and put back, `konta rollback`, drift
+// repaired, the idle tick's cost, `konta status` while a worker is down.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type DockerProxy, startDockerProxy } from "../support/docker-proxy.ts";
+import type { KontaEnv } from "../support/konta.ts";
+import { useRig } from "../support/rig.ts";
+import type { TestRepo } from "../support/repo.ts";
+import { startSwarm, type Swarm, swarmApi } from "../support/swarm.ts";
+
+// the boxes carry the test label: the rig's per-test clean-up of the host engine must not see them
+const rig = useRig({ docker: false });
+let swarm: Swarm;
+let repo: TestRepo;
+let env: KontaEnv;
+let host: Record<string, string>;
+const shas = { v1: "", v2: "", v4: "" };
+
+beforeAll(async () => {
+  swarm = await startSwarm(3, "kt-sync-swarm");
+  host = { DOCKER_HOST: `unix://${swarm.socket}` };
+}, 300_000);
+
+afterAll(() => swarm?.close());
+
+const WEB = (version: string, opts: { image?: string; site?: string; token?: string } = {}) => `services:
+  web:
+    image: ${opts.image ?? "konta-test/busybox:1"}
+    init: true
+    command: ["sh", "-c", "cp /etc/site.txt /tmp/index.html && echo ${version} >> /tmp/index.html && exec httpd -f -p 80 -h /tmp"]
+    environment: { VERSION: "${version}" }
+    labels: { konta.managed: "true" }
+    configs:
+      - source: site
+        target: /etc/site.txt
+    secrets: [token]
+    networks: [front]
+    deploy:
+      replicas: 3
+      placement: { max_replicas_per_node: 1 }
+      update_config: { parallelism: 1, delay: 1s, order: stop-first }
+      resources: { limits: { memory: 64M } }
+networks:
+  front: { attachable: true }
+configs:
+  site:
+    file: ./site.txt
+secrets:
+  token:
+    file: ./token.txt
+`;
+
+const API = (replicas: number) => `services:
+  api:
+    image: konta-test/busybox:1
+    command: ["sleep", "3600"]
+    labels: { konta.managed: "true" }
+    deploy: { replicas: ${replicas} }
+  helper:
+    image: konta-test/busybox:1
+    command: ["sleep", "3600"]
+    labels: { konta.managed: "false" }
+`;
+
+function webFiles(version: string, opts: { image?: string; site?: string; token?: string } = {}) {
+  return {
+    "apps/web/docker-compose.yml": WEB(version, opts),
+    "apps/web/site.txt": opts.site ?? "site v1\n",
+    "apps/web/token.txt": opts.token ?? "s3cret-1\n",
+  };
+}
+
+interface Task {
+  NodeID: string;
+  Status: { State: string };
+  Spec: { ContainerSpec: { Env?: string[]; Image: string } };
+  NetworksAttachments?: { Network: { Spec: { Name: string } }; Addresses: string[] }[];
+}
+
+const tasks = async (service: string) =>
+  (await swarmApi<Task[]>(swarm, `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [service], "desired-state": ["running"] }))}`)).filter((t) => t.Status.State === "running");
+
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(500);
+  }
+}
+
+/**
+ * The page web serves, asked of each of its tasks by address from a container on the stack's
+ * overlay network (this kernel has no IPVS: no routing mesh, no VIP); every task serves the same.
+ */
+async function page(): Promise<string> {
+  const ips = (await tasks("web_web")).map((t) => t.NetworksAttachments?.find((a) => a.Network.Spec.Name === "web_front")?.Addresses[0]?.split("/")[0]);
+  const pages = await swarm.manager.sh(`for ip in ${ips.join(" ")}; do docker run --rm --network web_front konta-test/busybox:1 wget -qO- http://$ip/index.html; done`);
+  const distinct = [...new Set(pages.split(/(?<=\n)(?=site)/))];
+  expect(distinct.length).toBe(1);
+  return distinct[0] as string;
+}
+
+const service = (name: string) => swarmApi<{ Version: { Index: number }; Spec: { TaskTemplate: { ContainerSpec: { Image: string; Env: string[] } }; Mode: { Replicated?: { Replicas: number } } }; UpdateStatus?: { State: string } }>(swarm, `/services/${name}`);
+
+describe("deploy.target: swarm, through konta sync", () => {
+  test("plan, then the first deploy of two stacks: tasks spread over the nodes, docker stack ls shows them, secrets and configs in place", async () => {
+    repo = rig.repo();
+    shas.v1 = repo.write({ ...webFiles("v1"), "apps/api/docker-compose.yml": API(2) }).commit("v1");
+    env = rig.env(repo, { deploy: { target: "swarm", health_timeout: 60 } });
+
+    const plan = await env.run(["plan"], { env: host });
+    expect(plan.code).toBe(10);
+    expect(plan.stdout).toContain("web (stack):");
+    expect(plan.stdout).toContain("+ network web_front");
+    expect(plan.stdout).toContain("+ create web");
+    expect(plan.stdout).toContain("+ create api");
+    expect(plan.stdout).not.toContain("helper");
+    expect(plan.all).not.toContain("Swarm-only");
+
+    const r = await env.run(["sync"], { env: host, timeoutMs: 120_000 });
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toContain(`deployed ${shas.v1.slice(0, 12)}`);
+    expect(r.stdout).toContain("web: added web");
+    const web = await tasks("web_web");
+    expect(web.length).toBe(3);
+    expect(new Set(web.map((t) => t.NodeID)).size).toBe(3);
+    expect((await tasks("api_api")).length).toBe(2);
+    expect(await swarm.manager.sh("docker stack ls --format '{{.Name}}'")).toBe("api\nweb\n");
+    expect(await swarm.manager.sh("docker stack services web --format '{{.Name}} {{.Replicas}}'")).toBe("web_web 3/3 (max 1 per node)\n");
+    // only konta.managed services are deployed
+    expect(await swarm.manager.sh("docker service ls --format '{{.Name}}' | sort")).toBe("api_api\nweb_web\n");
+    expect(await page()).toBe("site v1\nv1\n");
+    // the secret, from a task on the manager
+    expect(await swarm.manager.sh("docker exec $(docker ps -q -f label=com.docker.swarm.service.name=web_web | head -1) cat /run/secrets/token")).toBe("s3cret-1\n");
+    const st = env.readState();
+    expect(st.current.sha).toBe(shas.v1);
+    expect(Object.keys(st.expected).sort()).toEqual(["api", "web"]);
+    expect(st.expected.api.ignored).toEqual(["helper"]);
+  }, 240_000);
+
+  test("the idle tick: one Git request and one cheap engine call, nothing written", async () => {
+    const proxy: DockerProxy = startDockerProxy(swarm.socket);
+    try {
+      const before = rig.git.requests.length;
+      const r = await env.run(["sync"], { env: { DOCKER_HOST: proxy.host } });
+      expect(r.code, r.all).toBe(0);
+      expect(r.stdout).toContain(`up to date at ${shas.v1.slice(0, 12)}`);
+      expect(rig.git.requests.length - before).toBe(1);
+      expect(proxy.writes()).toEqual([]);
+      // the version handshake, then one listing of the stacks' services
+      const calls = proxy.requests.map((q) => `${q.method} ${q.path.replace(/^\/v[\d.]+/, "").split("?")[0]}`);
+      expect(calls).toEqual(["HEAD /_ping", "GET /services"]);
+    } finally {
+      proxy.close();
+    }
+  }, 60_000);
+
+  test("a change rolls through with update_config; plan shows the changed fields; the old config and secret are removed", async () => {
+    const configsBefore = await swarm.manager.sh("docker config ls --format '{{.Name}}'");
+    shas.v2 = repo.write(webFiles("v2", { site: "site v2\n", token: "s3cret-2\n" })).commit("v2");
+    const plan = await env.run(["plan"], { env: host });
+    expect(plan.code).toBe(10);
+    expect(plan.stdout).toContain("~ update web (spec changed)");
+    expect(plan.stdout).toContain('environment.VERSION: "v1" -> "v2"');
+    expect(plan.stdout).toContain("+ config web_site.txt-");
+    expect(plan.stdout).not.toContain("api (stack)");
+
+    const r = await env.run(["sync"], { env: host, timeoutMs: 120_000 });
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toContain("web: updated web");
+    const svc = await service("web_web");
+    expect(svc.UpdateStatus?.State).toBe("completed");
+    const web = await tasks("web_web");
+    expect(web.length).toBe(3);
+    for (const t of web) expect(t.Spec.ContainerSpec.Env).toContain("VERSION=v2");
+    expect(await page()).toBe("site v2\nv2\n");
+    const configsAfter = (await swarm.manager.sh("docker config ls --format '{{.Name}}'")).trim().split("\n");
+    expect(configsAfter.length).toBe(1);
+    expect(configsBefore).not.toContain(configsAfter[0] as string);
+    expect((await swarm.manager.sh("docker secret ls --format '{{.Name}}'")).trim().split("\n").length).toBe(1);
+  }, 180_000);
+
+  test("a broken image fails the gate: web is put back to v2 and still serves, exit 1, the commit is remembered", async () => {
+    const bad = repo.write(webFiles("v3", { image: "konta-test/nope:1", site: "site v2\n", token: "s3cret-2\n" })).commit("broken image");
+    const r = await env.run(["sync"], { env: host, timeoutMs: 120_000 });
+    expect(r.code, r.all).toBe(1);
+    expect(r.all).toMatch(/rolled back/);
+    const svc = await service("web_web");
+    expect(svc.Spec.TaskTemplate.ContainerSpec.Image).toBe("konta-test/busybox:1");
+    expect(svc.Spec.TaskTemplate.ContainerSpec.Env).toContain("VERSION=v2");
+    await until("three v2 tasks", async () => (await tasks("web_web")).length === 3);
+    expect(await page()).toBe("site v2\nv2\n");
+    const st = env.readState();
+    expect(st.failed.sha).toBe(bad);
+    expect(st.current.sha).toBe(shas.v2);
+    // a timer run does not retry it
+    const again = await env.run(["sync"], { env: host });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`skipped ${bad.slice(0, 12)}`);
+  }, 180_000);
+
+  test("konta rollback to v1 puts the services of v1 back and holds there", async () => {
+    const r = await env.run(["rollback", shas.v1], { env: host, timeoutMs: 120_000 });
+    expect(r.code, r.all).toBe(0);
+    await until("three v1 tasks", async () => (await tasks("web_web")).every((t) => t.Spec.ContainerSpec.Env?.includes("VERSION=v1")) && (await tasks("web_web")).length === 3);
+    expect(await page()).toBe("site v1\nv1\n");
+    const st = env.readState();
+    expect(st.current.sha).toBe(shas.v1);
+    expect(st.hold.sha).toBe(shas.v1);
+    const idle = await env.run(["sync"], { env: host });
+    expect(idle.code).toBe(0);
+    expect(idle.stdout).toContain(`held at ${shas.v1.slice(0, 12)}`);
+    // a new commit lifts the hold
+    shas.v4 = repo.write(webFiles("v4", { site: "site v2\n", token: "s3cret-2\n" })).commit("v4");
+    const next = await env.run(["sync"], { env: host, timeoutMs: 120_000 });
+    expect(next.code, next.all).toBe(0);
+    expect(await page()).toBe("site v2\nv4\n");
+  }, 240_000);
+
+  test("drift: api scaled by hand, then changed by hand: status shows it, the next sync repairs it", async () => {
+    await swarm.manager.sh("docker service scale -d api_api=1 >/dev/null");
+    const status = await env.run(["status"], { env: host });
+    expect(status.stdout).toContain("api/api: api_api: scaled to 1, should be 2");
+    const r = await env.run(["sync"], { env: host, timeoutMs: 120_000 });
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toContain("repaired drift");
+    expect((await service("api_api")).Spec.Mode.Replicated?.Replicas).toBe(2);
+    await until("two api tasks", async () => (await tasks("api_api")).length === 2);
+
+    await swarm.manager.sh("docker service update -d --env-add BY_HAND=1 api_api >/dev/null");
+    const plan = await env.run(["plan"], { env: host });
+    expect(plan.code).toBe(10);
+    expect(plan.stdout).toContain("drift api/api: api_api: changed by hand");
+    const repaired = await env.run(["sync"], { env: host, timeoutMs: 120_000 });
+    expect(repaired.code, repaired.all).toBe(0);
+    expect((await service("api_api")).Spec.TaskTemplate.ContainerSpec.Env ?? []).not.toContain("BY_HAND=1");
+    const idle = await env.run(["sync"], { env: host });
+    expect(idle.stdout).toContain("up to date");
+  }, 180_000);
+
+  test("a worker stops: Swarm moves its api task, konta status shows the node down and where the tasks run; no drift", async () => {
+    // a worker that runs one of api's tasks
+    const nodes = await swarmApi<{ ID: string; Description: { Hostname: string }; Spec: { Role: string } }[]>(swarm, "/nodes");
+    const withApi = new Set((await tasks("api_api")).map((t) => t.NodeID));
+    const node = nodes.find((n) => n.Spec.Role === "worker" && withApi.has(n.ID));
+    if (!node) throw new Error("no worker runs an api task");
+    const worker = swarm.byName.get(node.Description.Hostname) as (typeof swarm.nodes)[number];
+    try {
+      Bun.spawnSync(["docker", "pause", worker.name]);
+      await until(`${worker.name} down`, async () => (await swarmApi<{ Description: { Hostname: string }; Status: { State: string } }[]>(swarm, "/nodes")).some((n) => n.Description.Hostname === worker.name && n.Status.State === "down"), 90_000);
+      await until("api rescheduled off the worker", async () => {
+        const running = await tasks("api_api");
+        return running.length === 2 && running.every((t) => t.NodeID !== node.ID);
+      }, 90_000);
+      const status = await env.run(["status"], { env: host });
+      expect(status.code, status.all).toBe(0);
+      expect(status.stdout).toMatch(new RegExp(`node +${worker.name} +worker, down`));
+      expect(status.stdout).toMatch(/api +2\/2 running/);
+      expect(status.stdout).toMatch(/api_api\.\d+ +running on kt-sync-swarm-\d/);
+      expect(status.stdout).not.toMatch(new RegExp(`api_api\\.\\d+ +running on ${worker.name}`));
+      expect(status.stdout).toContain("drift      none");
+      const json = JSON.parse((await env.run(["status", "--json"], { env: host })).stdout);
+      expect(json.target).toBe("swarm");
+      expect(json.nodes.find((n: { name: string }) => n.name === worker.name).state).toBe("down");
+    } finally {
+      Bun.spawnSync(["docker", "unpause", worker.name]);
+    }
+  }, 300_000);
+
+  test("an app folder deleted from Git: its stack goes; a Swarm-incompatible key is an error naming file and key", async () => {
+    repo.write({ "apps/api/docker-compose.yml": null }).commit("api gone");
+    const r = await env.run(["sync", "--verbose"], { env: host, timeoutMs: 120_000 });
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toContain("api: removed api");
+    expect(await swarm.manager.sh("docker stack ls --format '{{.Name}}'")).toBe("web\n");
+
+    repo.write({ "apps/bad/docker-compose.yml": "services:\n  b:\n    image: konta-test/busybox:1\n    container_name: fixed\n    labels: { konta.managed: 'true' }\n" }).commit("bad");
+    const bad = await env.run(["sync"], { env: host });
+    expect(bad.code).toBe(2);
+    expect(bad.all).toContain("apps/bad/docker-compose.yml: services.b.container_name: a Swarm names the tasks of a service itself");
+  }, 180_000);
+});
