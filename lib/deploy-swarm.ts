@@ -7,6 +7,7 @@ import { type LoadedProject, loadReleaseUnlocking } from "./compose/index.ts";
 import type { ReleaseRef, DeployOptions } from "./deploy.ts";
 import type { DockerClient } from "./docker/client.ts";
 import { InputError } from "./errors.ts";
+import { LABEL } from "./labels.ts";
 import { log } from "./log.ts";
 import type { Summary } from "./reconcile/summary.ts";
 import { sortSummary } from "./reconcile/summary.ts";
@@ -41,7 +42,12 @@ const versions = (exp: ProjectExpectation | undefined) => Object.fromEntries(Obj
 /** Load the release and plan every stack against the manager. Changes nothing. */
 export async function prepareSwarm(release: ReleaseRef, opts: DeployOptions): Promise<SwarmPrepared> {
   const projects = await loadReleaseUnlocking(release.root, release.load);
-  for (const p of projects) for (const w of p.warnings) if (!APPLIED_HERE.test(w)) log.warn(w);
+  for (const p of projects) {
+    for (const w of p.warnings) if (!APPLIED_HERE.test(w)) log.warn(w);
+    for (const s of Object.values(p.services)) {
+      if (s.managed && s.labels?.[LABEL.imageUpdates] === "true") log.warn(`${p.name}/${s.name}: ${LABEL.imageUpdates} is not followed on a swarm (deploy.target: swarm); push a new tag and change image: instead`);
+    }
+  }
   const observed = await observeServices(opts.docker);
   const stacks: SwarmPrepared["stacks"] = [];
   for (const project of projects) {

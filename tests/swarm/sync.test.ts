@@ -4,6 +4,8 @@
 // with update_config, a broken image failing the gate and put back, `konta rollback`, drift
 // repaired, the idle tick's cost, `konta status` while a worker is down.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy.ts";
 import type { KontaEnv } from "../support/konta.ts";
 import { useRig } from "../support/rig.ts";
@@ -157,8 +159,72 @@ describe("deploy.target: swarm, through konta sync", () => {
     }
   }, 60_000);
 
+});
+
+describe("a second repository on the same swarm (its own Konta instance)", () => {
+  let other: TestRepo;
+  let otherEnv: KontaEnv;
+  const FIX = join(import.meta.dir, "../fixtures/sops");
+  const SEC = (check: string) => `services:
+  app:
+    image: konta-test/busybox:1
+    command: ["sleep", "3600"]
+    labels: { konta.managed: "true" }
+    secrets: [db_password]
+    healthcheck: { test: ["CMD", ${check}], interval: 1s, timeout: 1s, retries: 1 }
+    deploy: { mode: global }
+secrets:
+  db_password: { file: ./db.json }
+`;
+
+  test("registry credentials go with the service (--with-registry-auth); a task that cannot start fails the gate and the new service is removed", async () => {
+    other = rig.repo();
+    other.write({ "apps/reg/docker-compose.yml": "services:\n  app:\n    image: registry.invalid:5000/team/app:1\n    labels: { konta.managed: 'true' }\n" }).commit("private image");
+    otherEnv = rig.env(other, { deploy: { target: "swarm", health_timeout: 5 } });
+    const dockerConfig = join(otherEnv.dir, "docker");
+    mkdirSync(dockerConfig);
+    writeFileSync(join(dockerConfig, "config.json"), JSON.stringify({ auths: { "registry.invalid:5000": { auth: Buffer.from("bob:pw-s3cret").toString("base64") } } }));
+    const proxy = startDockerProxy(swarm.socket);
+    try {
+      const r = await otherEnv.run(["sync"], { env: { DOCKER_HOST: proxy.host, DOCKER_CONFIG: dockerConfig }, timeoutMs: 60_000 });
+      expect(r.code, r.all).toBe(1);
+      expect(r.all).toContain("not converged within 5 s");
+      expect(r.all).not.toContain("pw-s3cret");
+      const create = proxy.requests.find((q) => q.method === "POST" && q.path.includes("/services/create"));
+      const header = create?.headers["x-registry-auth"];
+      expect(header).toBeDefined();
+      expect(JSON.parse(Buffer.from(header as string, "base64url").toString())).toMatchObject({ username: "bob", password: "pw-s3cret", serveraddress: "registry.invalid:5000" });
+      expect(await swarm.manager.sh("docker service ls --format '{{.Name}}' | sort")).toBe("api_api\nweb_web\n");
+    } finally {
+      proxy.close();
+    }
+  }, 90_000);
+
+  test("a global service with a SOPS-encrypted secret: a task on every node, the decrypted value inside; a failing healthcheck fails the gate and is put back", async () => {
+    writeFileSync(join(otherEnv.dir, "etc/age.key"), `${readFileSync(join(FIX, "key.txt"), "utf8")}\n`, { mode: 0o600 });
+    other.write({ "apps/reg/docker-compose.yml": null, "apps/sec/docker-compose.yml": SEC('"test", "-s", "/run/secrets/db_password"'), "apps/sec/db.json": readFileSync(join(FIX, "secret.enc.json"), "utf8") }).commit("sops secret");
+    const r = await otherEnv.run(["sync"], { env: host, timeoutMs: 60_000 });
+    expect(r.code, r.all).toBe(0);
+    expect((await tasks("sec_app")).length).toBe(3);
+    expect(await swarm.manager.sh("docker secret ls --format '{{.Name}}' | grep ^sec_")).toMatch(/^sec_db.json-[0-9a-f]{12}\n$/);
+    expect(await swarm.manager.sh("docker exec $(docker ps -q -f label=com.docker.swarm.service.name=sec_app | head -1) cat /run/secrets/db_password")).toContain("this is a secret");
+    // the other instance's stacks are not this one's to prune, nor its drift
+    expect((await otherEnv.run(["status"], { env: host })).stdout).toContain("drift      none");
+
+    other.write({ "apps/sec/docker-compose.yml": SEC('"false"') }).commit("failing healthcheck");
+    const bad = await otherEnv.run(["sync"], { env: host, timeoutMs: 60_000 });
+    expect(bad.code, bad.all).toBe(1);
+    expect(bad.all).toMatch(/rolled back/);
+    const svc = await swarmApi<{ Spec: { TaskTemplate: { ContainerSpec: { Healthcheck: { Test: string[] } } } } }>(swarm, "/services/sec_app");
+    expect(svc.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test).toEqual(["CMD", "test", "-s", "/run/secrets/db_password"]);
+    await until("three healthy tasks", async () => (await tasks("sec_app")).length === 3);
+    expect(await swarm.manager.sh("docker service ls --format '{{.Name}}' | sort")).toBe("api_api\nsec_app\nweb_web\n");
+  }, 120_000);
+});
+
+describe("deploy.target: swarm, through konta sync (continued)", () => {
   test("a change rolls through with update_config; plan shows the changed fields; the old config and secret are removed", async () => {
-    const configsBefore = await swarm.manager.sh("docker config ls --format '{{.Name}}'");
+    const configsBefore = await swarm.manager.sh("docker config ls --format '{{.Name}}' | grep ^web_");
     shas.v2 = repo.write(webFiles("v2", { site: "site v2\n", token: "s3cret-2\n" })).commit("v2");
     const plan = await env.run(["plan"], { env: host });
     expect(plan.code).toBe(10);
@@ -176,10 +242,10 @@ describe("deploy.target: swarm, through konta sync", () => {
     expect(web.length).toBe(3);
     for (const t of web) expect(t.Spec.ContainerSpec.Env).toContain("VERSION=v2");
     expect(await page()).toBe("site v2\nv2\n");
-    const configsAfter = (await swarm.manager.sh("docker config ls --format '{{.Name}}'")).trim().split("\n");
+    const configsAfter = (await swarm.manager.sh("docker config ls --format '{{.Name}}' | grep ^web_")).trim().split("\n");
     expect(configsAfter.length).toBe(1);
     expect(configsBefore).not.toContain(configsAfter[0] as string);
-    expect((await swarm.manager.sh("docker secret ls --format '{{.Name}}'")).trim().split("\n").length).toBe(1);
+    expect((await swarm.manager.sh("docker secret ls --format '{{.Name}}' | grep ^web_")).trim().split("\n").length).toBe(1);
   }, 180_000);
 
   test("a broken image fails the gate: web is put back to v2 and still serves, exit 1, the commit is remembered", async () => {
@@ -274,7 +340,7 @@ describe("deploy.target: swarm, through konta sync", () => {
     const r = await env.run(["sync", "--verbose"], { env: host, timeoutMs: 120_000 });
     expect(r.code, r.all).toBe(0);
     expect(r.stdout).toContain("api: removed api");
-    expect(await swarm.manager.sh("docker stack ls --format '{{.Name}}'")).toBe("web\n");
+    expect(await swarm.manager.sh("docker stack ls --format '{{.Name}}'")).toBe("sec\nweb\n");
 
     repo.write({ "apps/bad/docker-compose.yml": "services:\n  b:\n    image: konta-test/busybox:1\n    container_name: fixed\n    labels: { konta.managed: 'true' }\n" }).commit("bad");
     const bad = await env.run(["sync"], { env: host });
