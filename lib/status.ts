@@ -25,6 +25,8 @@ export interface ServiceStatus {
   image: string;
   replicas: number;
   stopped: boolean;
+  /** swarm target, a job: its tasks completed so far (of `replicas`) */
+  completed?: number;
   /** swarm target: the containers are the service's tasks */
   containers: ContainerStatus[];
 }
@@ -78,7 +80,7 @@ export async function status(rt: Runtime): Promise<StatusReport> {
     report.nodes = cluster.nodes;
     report.projects = cluster.projects.map((p) => ({
       name: p.name,
-      services: p.services.map((s) => ({ name: s.name, image: s.image, replicas: s.desired, stopped: s.stopped, containers: s.tasks })),
+      services: p.services.map((s) => ({ name: s.name, image: s.image, replicas: s.desired, stopped: s.stopped, ...(s.completed !== undefined ? { completed: s.completed } : {}), containers: s.tasks })),
     }));
     return report;
   }

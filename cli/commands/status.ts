@@ -44,7 +44,7 @@ export default defineCommand({
         lines.push("", p.name);
         for (const svc of p.services) {
           const running = svc.containers.filter((c) => c.state === "running").length;
-          const want = svc.stopped ? "stopped (konta.stopped)" : `${running}/${svc.replicas} running`;
+          const want = svc.stopped ? "stopped (konta.stopped)" : svc.completed !== undefined ? `${svc.completed}/${svc.replicas} completed (job)` : `${running}/${svc.replicas} running`;
           lines.push(`  ${svc.name.padEnd(16)} ${want.padEnd(24)} ${svc.image}`);
           for (const c of svc.containers) {
             const health = c.health ? ` ${c.health}` : "";

@@ -166,12 +166,46 @@ export function stackHasChanges(p: StackPlan): boolean {
   return p.steps.length > 0 || p.networks.length > 0 || p.objects.length > 0;
 }
 
-interface EngineService {
+export interface EngineService {
   ID: string;
   Version: { Index: number };
   Spec: SwarmServiceSpec;
   UpdateStatus?: { State?: string; Message?: string };
-  ServiceStatus?: { RunningTasks: number; DesiredTasks: number };
+  ServiceStatus?: { RunningTasks: number; DesiredTasks: number; CompletedTasks?: number };
+}
+
+export interface EngineTask {
+  Status: { State: string; Err?: string };
+  DesiredState?: string;
+  Spec: unknown;
+}
+
+const isJob = (mode: Record<string, unknown>) => "ReplicatedJob" in mode || "GlobalJob" in mode;
+
+/**
+ * Whether one service has converged, from the service (with its status) and its tasks: pure. Only
+ * tasks made from the service's current template count (right after an update the old ones still
+ * run and the update may not have started). A service runs its tasks (in Swarm a task with a
+ * healthcheck is "running" once healthy); a job completes them.
+ */
+export function gateStatus(s: EngineService, tasks: EngineTask[]): { done: boolean; summary: string } {
+  const state = s.UpdateStatus?.State;
+  const { Runtime: _runtime, ...taskTemplate } = s.Spec.TaskTemplate; // a task's copy leaves it out
+  const template = canonicalJson(taskTemplate);
+  const current = tasks.filter((t) => canonicalJson(t.Spec) === template);
+  const update = state ? `, update ${state}` : "";
+  const mode = s.Spec.Mode;
+  if (isJob(mode)) {
+    const complete = current.filter((t) => t.Status.State === "complete").length;
+    const want = "ReplicatedJob" in mode ? ((mode.ReplicatedJob as { TotalCompletions?: number }).TotalCompletions ?? 1) : (s.ServiceStatus?.DesiredTasks ?? 0);
+    return { done: want > 0 && complete >= want, summary: `${s.Spec.Name}: ${complete}/${want} tasks completed${update}` };
+  }
+  const live = tasks.filter((t) => t.DesiredState === undefined || t.DesiredState === "running");
+  const running = current.filter((t) => t.Status.State === "running" && (t.DesiredState === undefined || t.DesiredState === "running")).length;
+  // a replicated service asks for its replicas (0 when kept stopped); a global one for one per eligible node
+  const want = "Replicated" in mode ? replicasOf(mode) : (s.ServiceStatus?.DesiredTasks ?? 0);
+  const ready = "Replicated" in mode || want > 0;
+  return { done: state !== "updating" && ready && running >= want && live.length === running, summary: `${s.Spec.Name}: ${running}/${want} tasks running${update}` };
 }
 
 /** An engine that is no Swarm manager answers 503 to every Swarm endpoint: say what to do instead. */
@@ -261,19 +295,12 @@ export async function waitConverged(docker: DockerClient, ids: Map<string, strin
       if (!s) throw new DeployError(`service ${name} disappeared during the deploy`);
       const state = s.UpdateStatus?.State;
       if (state && /paused|rollback/.test(state)) throw new DeployError(`service ${name}: update ${state}${s.UpdateStatus?.Message ? ` (${s.UpdateStatus.Message})` : ""}`);
-      const tasks = await docker.request<{ Status: { State: string; Err?: string }; Spec: unknown }[]>("GET", "/tasks", {
-        query: { filters: JSON.stringify({ service: [id], "desired-state": ["running"] }) },
-        what: `list tasks of ${name}`,
-      });
-      // right after an update the old tasks still run and the update may not have started: only
-      // tasks made from the service's current template count
-      const { Runtime: _runtime, ...taskTemplate } = s.Spec.TaskTemplate; // a task's copy leaves it out
-      const template = canonicalJson(taskTemplate);
-      const current = tasks.filter((t) => canonicalJson(t.Spec) === template);
-      const running = current.filter((t) => t.Status.State === "running").length;
-      const desired = s.ServiceStatus?.DesiredTasks ?? tasks.length;
-      last = { name, id, summary: `${name}: ${running}/${desired} tasks running${state ? `, update ${state}` : ""}` };
-      if (state !== "updating" && desired > 0 && running >= desired && tasks.length === running) pending.delete(name);
+      // a job's tasks are done when complete: all of them, not only those meant to run
+      const filters = isJob(s.Spec.Mode) ? { service: [id] } : { service: [id], "desired-state": ["running"] };
+      const tasks = await docker.request<EngineTask[]>("GET", "/tasks", { query: { filters: JSON.stringify(filters) }, what: `list tasks of ${name}` });
+      const status = gateStatus(s, tasks);
+      last = { name, id, summary: status.summary };
+      if (status.done) pending.delete(name);
     }
     if (!pending.size) return;
     if (Date.now() > deadline) {

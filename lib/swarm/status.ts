@@ -19,6 +19,8 @@ export interface SwarmServiceStatus {
   /** tasks the service asks for (a global service: one per eligible node) */
   desired: number;
   stopped: boolean;
+  /** a job (replicated-job, global-job): its tasks completed so far */
+  completed?: number;
   tasks: TaskStatus[];
 }
 
@@ -48,8 +50,8 @@ interface EngineNode {
 
 interface EngineService {
   ID: string;
-  Spec: { Name: string };
-  ServiceStatus?: { DesiredTasks: number };
+  Spec: { Name: string; Mode: Record<string, unknown> };
+  ServiceStatus?: { DesiredTasks: number; CompletedTasks?: number };
 }
 
 export async function swarmStatus(docker: DockerClient, expected: Record<string, ProjectExpectation>): Promise<{ projects: { name: string; services: SwarmServiceStatus[] }[]; nodes: NodeStatus[] }> {
@@ -69,11 +71,15 @@ export async function swarmStatus(docker: DockerClient, expected: Record<string,
           const full = `${project}_${name}`;
           const svc = services.find((s) => s.Spec.Name === full);
           const mine = svc ? tasks.filter((x) => x.ServiceID === svc.ID) : [];
+          const mode = svc?.Spec.Mode ?? {};
+          const job = "ReplicatedJob" in mode || "GlobalJob" in mode;
+          const total = (mode.ReplicatedJob as { TotalCompletions?: number } | undefined)?.TotalCompletions;
           return {
             name,
             image: t.image,
-            desired: svc?.ServiceStatus?.DesiredTasks ?? t.replicas,
+            desired: job && total !== undefined ? total : (svc?.ServiceStatus?.DesiredTasks ?? t.replicas),
             stopped: t.stopped,
+            ...(job ? { completed: svc?.ServiceStatus?.CompletedTasks ?? 0 } : {}),
             tasks: mine
               .map((x): TaskStatus => {
                 const running = x.Status.State === "running" && x.Status.Timestamp;

@@ -173,6 +173,20 @@ describe("a second repository on the same swarm (its own Konta instance)", () =>
     secrets: [db_password]
     healthcheck: { test: ["CMD", ${check}], interval: 1s, timeout: 1s, retries: 1 }
     deploy: { mode: global }
+  migrate:
+    image: konta-test/busybox:1
+    command: ["true"]
+    labels: { konta.managed: "true" }
+    deploy: { mode: replicated-job, replicas: 2 }
+  warm:
+    image: konta-test/busybox:1
+    command: ["true"]
+    labels: { konta.managed: "true" }
+    deploy: { mode: global-job }
+  paused:
+    image: konta-test/busybox:1
+    command: ["sleep", "3600"]
+    labels: { konta.managed: "true", konta.stopped: "true" }
 secrets:
   db_password: { file: ./db.json }
 `;
@@ -200,7 +214,7 @@ secrets:
     }
   }, 90_000);
 
-  test("a global service with a SOPS-encrypted secret: a task on every node, the decrypted value inside; a failing healthcheck fails the gate and is put back", async () => {
+  test("a global service with a SOPS-encrypted secret: a task on every node, the decrypted value inside; jobs run to completion; konta.stopped is 0 replicas; a failing healthcheck fails the gate and is put back", async () => {
     writeFileSync(join(otherEnv.dir, "etc/age.key"), `${readFileSync(join(FIX, "key.txt"), "utf8")}\n`, { mode: 0o600 });
     other.write({ "apps/reg/docker-compose.yml": null, "apps/sec/docker-compose.yml": SEC('"test", "-s", "/run/secrets/db_password"'), "apps/sec/db.json": readFileSync(join(FIX, "secret.enc.json"), "utf8") }).commit("sops secret");
     const r = await otherEnv.run(["sync"], { env: host, timeoutMs: 60_000 });
@@ -208,8 +222,18 @@ secrets:
     expect((await tasks("sec_app")).length).toBe(3);
     expect(await swarm.manager.sh("docker secret ls --format '{{.Name}}' | grep ^sec_")).toMatch(/^sec_db.json-[0-9a-f]{12}\n$/);
     expect(await swarm.manager.sh("docker exec $(docker ps -q -f label=com.docker.swarm.service.name=sec_app | head -1) cat /run/secrets/db_password")).toContain("this is a secret");
-    // the other instance's stacks are not this one's to prune, nor its drift
-    expect((await otherEnv.run(["status"], { env: host })).stdout).toContain("drift      none");
+    const completed = async (svc: string) =>
+      (await swarmApi<Task[]>(swarm, `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [svc] }))}`)).filter((t) => t.Status.State === "complete").length;
+    expect(await completed("sec_migrate")).toBe(2);
+    expect(await completed("sec_warm")).toBe(3);
+    expect(await swarm.manager.sh("docker service ls --filter name=sec_paused --format '{{.Replicas}}'")).toBe("0/0\n");
+    // a finished job is not drift, nor are the other instance's stacks
+    const status = (await otherEnv.run(["status"], { env: host })).stdout;
+    expect(status).toContain("drift      none");
+    expect(status).toMatch(/migrate +2\/2 completed \(job\)/);
+    expect(status).toMatch(/paused +stopped \(konta.stopped\)/);
+    expect(status).toMatch(/app +3\/3 running/);
+    expect((await otherEnv.run(["sync"], { env: host })).stdout).toContain("up to date");
 
     other.write({ "apps/sec/docker-compose.yml": SEC('"false"') }).commit("failing healthcheck");
     const bad = await otherEnv.run(["sync"], { env: host, timeoutMs: 60_000 });
@@ -218,7 +242,7 @@ secrets:
     const svc = await swarmApi<{ Spec: { TaskTemplate: { ContainerSpec: { Healthcheck: { Test: string[] } } } } }>(swarm, "/services/sec_app");
     expect(svc.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test).toEqual(["CMD", "test", "-s", "/run/secrets/db_password"]);
     await until("three healthy tasks", async () => (await tasks("sec_app")).length === 3);
-    expect(await swarm.manager.sh("docker service ls --format '{{.Name}}' | sort")).toBe("api_api\nsec_app\nweb_web\n");
+    expect(await swarm.manager.sh("docker service ls --format '{{.Name}}' | sort")).toBe("api_api\nsec_app\nsec_migrate\nsec_paused\nsec_warm\nweb_web\n");
   }, 120_000);
 });
 

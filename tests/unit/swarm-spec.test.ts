@@ -8,7 +8,7 @@ import { loadProject } from "../../lib/compose/index.ts";
 import { serviceHash } from "../../lib/compose/hash.ts";
 import { serviceSpec, SwarmKeyError, type SwarmServiceSpec } from "../../lib/swarm/spec.ts";
 import { swarmDrift } from "../../lib/swarm/drift.ts";
-import { desiredSpecs, objectName, type ObservedService, planStack, planStackRemoval, removedStacks, SPEC_HASH } from "../../lib/swarm/stack.ts";
+import { desiredSpecs, type EngineService, type EngineTask, gateStatus, objectName, type ObservedService, planStack, planStackRemoval, removedStacks, SPEC_HASH } from "../../lib/swarm/stack.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "konta-swarm-spec-"));
 mkdirSync(join(dir, "html"));
@@ -188,5 +188,44 @@ configs:
     const old = { ...running, name: "old_web", spec: { ...running.spec, Labels: { ...running.spec.Labels, "com.docker.stack.namespace": "old" } } };
     expect(swarmDrift(expected, [running, old], opts).map((d) => `${d.project}: ${d.what}`)).toEqual(["old: app folder is not in the live release; its services are still there"]);
     expect(swarmDrift(expected, [running], { ...opts, hostInputs: () => "changed" }).map((d) => d.what)).toEqual(["host-side variables changed (env file or allowed process variables)"]);
+  });
+});
+
+describe("gateStatus: has a service converged (pure, over the service and its tasks)", () => {
+  const template = { ContainerSpec: { Image: "konta-test/busybox:1" } };
+  const old = { ContainerSpec: { Image: "konta-test/busybox:0" } };
+  const service = (mode: Record<string, unknown>, extra: Partial<EngineService> = {}): EngineService => ({
+    ID: "s1",
+    Version: { Index: 3 },
+    Spec: { Name: "st_web", Labels: {}, TaskTemplate: { ...template, Runtime: "container" }, Mode: mode, EndpointSpec: {} },
+    ...extra,
+  });
+  const task = (state: string, spec: unknown = template, desired = "running"): EngineTask => ({ Status: { State: state }, DesiredState: desired, Spec: spec });
+  const replicated = (n: number) => ({ Replicated: { Replicas: n } });
+
+  test("replicated: every replica running from the current template, nothing else meant to run", () => {
+    expect(gateStatus(service(replicated(2)), [task("running"), task("running")])).toEqual({ done: true, summary: "st_web: 2/2 tasks running" });
+    expect(gateStatus(service(replicated(2)), [task("running"), task("starting")]).done).toBe(false);
+    // an old task still running (the update has not reached it)
+    expect(gateStatus(service(replicated(2)), [task("running"), task("running"), task("running", old)]).done).toBe(false);
+    expect(gateStatus(service(replicated(2)), [task("running"), task("running", old)]).summary).toBe("st_web: 1/2 tasks running");
+    expect(gateStatus(service(replicated(2), { UpdateStatus: { State: "updating" } }), [task("running"), task("running")]).done).toBe(false);
+  });
+
+  test("kept stopped (0 replicas): done once no task is meant to run", () => {
+    expect(gateStatus(service(replicated(0)), []).done).toBe(true);
+    expect(gateStatus(service(replicated(0)), [task("running", old)]).done).toBe(false);
+  });
+
+  test("global: one per eligible node, not before the orchestrator has counted them", () => {
+    expect(gateStatus(service({ Global: {} }, { ServiceStatus: { RunningTasks: 0, DesiredTasks: 0 } }), []).done).toBe(false);
+    expect(gateStatus(service({ Global: {} }, { ServiceStatus: { RunningTasks: 3, DesiredTasks: 3 } }), [task("running"), task("running"), task("running")]).done).toBe(true);
+  });
+
+  test("jobs: done when the completions are complete", () => {
+    const job = { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 2 } };
+    expect(gateStatus(service(job), [task("complete", template, "complete"), task("running", template, "complete")])).toEqual({ done: false, summary: "st_web: 1/2 tasks completed" });
+    expect(gateStatus(service(job), [task("complete", template, "complete"), task("complete", template, "complete")]).done).toBe(true);
+    expect(gateStatus(service({ GlobalJob: {} }, { ServiceStatus: { RunningTasks: 0, DesiredTasks: 3, CompletedTasks: 3 } }), [1, 2, 3].map(() => task("complete", template, "complete"))).done).toBe(true);
   });
 });
