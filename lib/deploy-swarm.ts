@@ -12,6 +12,7 @@ import { log } from "./log.ts";
 import type { Summary } from "./reconcile/summary.ts";
 import { sortSummary } from "./reconcile/summary.ts";
 import type { ProjectExpectation, ServiceTarget } from "./state.ts";
+import { resolveImages } from "./swarm/images.ts";
 import { SwarmKeyError } from "./swarm/spec.ts";
 import {
   applyStacks,
@@ -32,28 +33,31 @@ export interface SwarmPrepared {
   projects: LoadedProject[];
   /** a removed app's stack has no project */
   stacks: { project?: LoadedProject; plan: StackPlan }[];
+  /** image reference -> the digest its services are pinned to */
+  digests: Map<string, string>;
 }
 
 // the loader warns that a single engine ignores these; a Swarm applies them
 const APPLIED_HERE = /is Swarm-only; ignored on a single engine/;
 
-const versions = (exp: ProjectExpectation | undefined) => Object.fromEntries(Object.entries(exp?.services ?? {}).map(([name, t]) => [name, t.version]));
+const specDigests = (exp: ProjectExpectation | undefined) => Object.fromEntries(Object.entries(exp?.services ?? {}).map(([name, t]) => [name, t.engineSpec]));
 
-/** Load the release and plan every stack against the manager. Changes nothing. */
-export async function prepareSwarm(release: ReleaseRef, opts: DeployOptions): Promise<SwarmPrepared> {
+/**
+ * Load the release and plan every stack against the manager. Changes nothing. Images are pinned to
+ * their registry digests: those in `digests` as given (a drift repair puts back what ran, an image
+ * update brings the moved tags only), the others asked of the registry.
+ */
+export async function prepareSwarm(release: ReleaseRef, opts: DeployOptions, digests?: Map<string, string>): Promise<SwarmPrepared> {
   const projects = await loadReleaseUnlocking(release.root, release.load);
-  for (const p of projects) {
-    for (const w of p.warnings) if (!APPLIED_HERE.test(w)) log.warn(w);
-    for (const s of Object.values(p.services)) {
-      if (s.managed && s.labels?.[LABEL.imageUpdates] === "true") log.warn(`${p.name}/${s.name}: ${LABEL.imageUpdates} is not followed on a swarm (deploy.target: swarm); push a new tag and change image: instead`);
-    }
-  }
+  for (const p of projects) for (const w of p.warnings) if (!APPLIED_HERE.test(w)) log.warn(w);
   const observed = await observeServices(opts.docker);
+  const refs = projects.flatMap((p) => Object.values(p.services).filter((s) => s.managed).map((s) => s.image));
+  const pins = await resolveImages(opts.docker, refs, digests);
   const stacks: SwarmPrepared["stacks"] = [];
   for (const project of projects) {
     const { networks, objects } = await observeStackObjects(opts.docker, project.name);
     try {
-      stacks.push({ project, plan: planStack(project, observed, networks, objects, { instance: opts.instance, versions: versions(opts.prior?.[project.name]) }) });
+      stacks.push({ project, plan: planStack(project, observed, networks, objects, { instance: opts.instance, digests: pins, specDigests: specDigests(opts.prior?.[project.name]) }) });
     } catch (err) {
       if (!(err instanceof SwarmKeyError)) throw err;
       const file = relative(release.root, join(project.dir, project.files[0] ?? "docker-compose.yml"));
@@ -64,7 +68,7 @@ export async function prepareSwarm(release: ReleaseRef, opts: DeployOptions): Pr
     const removed = removedStacks(observed, new Set(projects.map((p) => p.name)), opts.instance, new Set(Object.keys(opts.prior ?? {})));
     for (const stack of removed) stacks.push({ plan: planStackRemoval(stack, observed) });
   }
-  return { release, projects, stacks };
+  return { release, projects, stacks, digests: pins };
 }
 
 export function changedStacks(p: SwarmPrepared): string[] {
@@ -76,17 +80,17 @@ export async function applySwarm(p: SwarmPrepared, opts: DeployOptions): Promise
   const blockers = p.stacks.flatMap((s) => s.plan.blockers.map((b) => `${s.plan.stack}: ${b}`));
   if (blockers.length) throw new InputError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
   const summary: Summary = { added: [], updated: [], removed: [], started: [], stopped: [], failed: [] };
-  await applyStacks(opts.docker, p.stacks, { gate: { timeoutMs: opts.gate.timeoutMs }, secretFiles: p.release.load.sops?.files, instance: opts.instance }, summary);
+  await applyStacks(opts.docker, p.stacks, { gate: { timeoutMs: opts.gate.timeoutMs }, digests: p.digests, secretFiles: p.release.load.sops?.files, instance: opts.instance }, summary);
   return sortSummary(summary);
 }
 
-/** What the manager should have after a successful deploy, with each service's version then (state.expected). */
+/** What the manager should have after a successful deploy, with each service's spec as the engine holds it then (state.expected). */
 export async function swarmExpectations(p: SwarmPrepared, docker: DockerClient, instance?: string): Promise<Record<string, ProjectExpectation>> {
   const services = await observeServices(docker);
   const out: Record<string, ProjectExpectation> = {};
   for (const model of p.projects) {
     const targets: Record<string, ServiceTarget> = {};
-    for (const [name, spec] of desiredSpecs(model, new Map(), instance)) {
+    for (const [name, spec] of desiredSpecs(model, { instance, digests: p.digests })) {
       const s = model.services[name];
       const now = services.find((o) => o.name === spec.Name);
       targets[name] = {
@@ -95,7 +99,10 @@ export async function swarmExpectations(p: SwarmPrepared, docker: DockerClient, 
         replicas: replicasOf(spec.Mode),
         stopped: s?.stopped ?? false,
         job: false,
-        ...(now ? { version: now.version } : {}),
+        // for a swarm: the registry digest the service is pinned to
+        ...(s && p.digests.has(s.image) ? { imageId: p.digests.get(s.image) } : {}),
+        ...(s?.labels?.[LABEL.imageUpdates] === "true" ? { imageUpdates: true as const } : {}),
+        ...(now ? { engineSpec: now.specDigest } : {}),
       };
     }
     if (!Object.keys(targets).length) continue;

@@ -26,9 +26,20 @@ export async function planReport(rt: Runtime, wait: number): Promise<PlanReport>
   const services = report.plan
     ? plannedServices(report.plan)
     : (report.stacks ?? []).flatMap((s) => s.steps.filter((x) => x.op !== "remove").map((x) => `${s.stack}/${x.service}`));
+  const details = planDetails(services, report.projects ?? [], before);
+  // a swarm service pinned to another digest of its tag: the model did not change, the image did
+  for (const stack of report.stacks ?? []) {
+    for (const step of stack.steps) {
+      if (step.op !== "update") continue;
+      const image = (spec: { TaskTemplate: Record<string, unknown> }) => (spec.TaskTemplate.ContainerSpec as { Image?: string }).Image;
+      const [was, now] = [image(step.current.spec), image(step.spec)];
+      const key = `${stack.stack}/${step.service}`;
+      if (was !== now) details.set(key, [...(details.get(key) ?? []), `image: ${JSON.stringify(was)} -> ${JSON.stringify(now)}`]);
+    }
+  }
   return {
     report,
-    details: planDetails(services, report.projects ?? [], before),
+    details,
     changes: (report.plan ? planHasChanges(report.plan) : (report.stacks ?? []).some(stackHasChanges)) || drift,
   };
 }

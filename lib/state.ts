@@ -45,7 +45,7 @@ export interface ProjectExpectation {
 export interface ServiceTarget {
   hash: string;
   image: string;
-  /** local image ID; undefined when the image is not present (yet) */
+  /** local image ID (undefined when the image is not present yet); on a swarm the registry digest the service is pinned to */
   imageId?: string;
   replicas: number;
   stopped: boolean;
@@ -59,8 +59,8 @@ export interface ServiceTarget {
   containerName?: string;
   /** konta.image-updates: follow new images pushed under the same tag */
   imageUpdates?: true;
-  /** swarm target: the service's version in the engine after the deploy; a later one is a change by hand */
-  version?: number;
+  /** swarm target: digest of the service's spec as the engine holds it after the deploy; another one is a change by hand */
+  engineSpec?: string;
 }
 
 export interface State {

@@ -189,16 +189,19 @@ class SyncRun {
     const u = this.state.imageUpdates;
     const followed = Object.values(this.state.expected).some((p) => Object.values(p.services).some((t) => t.imageUpdates));
     if (this.opts.dryRun || !followed || !imageCheckDue(u, rt.config.deploy.image_update_interval)) return undefined;
-    const { findUpdates } = await import("./image-updates.ts");
+    const swarm = rt.config.deploy.target === "swarm";
     const docker = await rt.docker();
-    const updates = await findUpdates(docker, this.state.expected, u?.failed ?? {});
+    // a swarm's nodes pull the new digest themselves: nothing to pull here
+    const updates = swarm
+      ? await (await import("./swarm/images.ts")).findSwarmUpdates(docker, this.state.expected, u?.failed ?? {})
+      : await (await import("./image-updates.ts")).findUpdates(docker, this.state.expected, u?.failed ?? {});
     this.state.imageUpdates = { ...u, checkedAt: new Date().toISOString() };
     if (!updates.length) {
       writeState(rt.paths.state, this.state);
       return undefined;
     }
     const { pullImage } = await import("./docker/images.ts");
-    for (const { ref, digest } of updates) {
+    for (const { ref, digest } of swarm ? [] : updates) {
       progress(`image updates: ${ref} moved to ${digest.slice(0, 19)}; pulling it`);
       try {
         await pullImage(docker, ref);
@@ -253,7 +256,7 @@ class SyncRun {
     const { prepareConvergence, failure } = await targetModule();
     let run: Convergence;
     try {
-      run = await prepareConvergence(rt.config.deploy.target, rt.release(sha), opts);
+      run = await prepareConvergence(rt.config.deploy.target, rt.release(sha), opts, await this.keptImages(result));
     } catch (err) {
       return this.fail(sha, err, [], emptySummary(), result);
     }
@@ -276,6 +279,14 @@ class SyncRun {
       return this.fail(sha, err, f.touched, f.summary ?? summary, result);
     }
     return this.succeed(sha, run, summary, result);
+  }
+
+  /** A swarm's services are pinned to image digests: which to keep (see prepareConvergence). */
+  private async keptImages(result: ConvergeMode): Promise<Map<string, string> | undefined> {
+    if (this.rt.config.deploy.target !== "swarm" || result === "deployed") return undefined;
+    const kept = (await import("./swarm/images.ts")).pinnedDigests(this.state.expected);
+    for (const u of this.updates) kept.set(u.ref, u.digest);
+    return kept;
   }
 
   private async succeed(sha: string, run: Convergence, summary: Summary, result: ConvergeMode): Promise<SyncReport> {
@@ -337,7 +348,8 @@ class SyncRun {
     const message = `${e.message}${rollBack ? (restored ? " (rolled back)" : " (rollback failed too; see the log)") : ""}`;
     if (mode === "deployed" && !engineLost) this.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
     if (mode === "updated" && !engineLost) {
-      await (await import("./image-updates.ts")).restoreTags(await rt.docker(), this.state.expected, this.updatedImages());
+      // the engine's local tags point at the failed image; a swarm's services are put back to their digests
+      if (rt.config.deploy.target !== "swarm") await (await import("./image-updates.ts")).restoreTags(await rt.docker(), this.state.expected, this.updatedImages());
       // not tried again until another image is pushed under the tag
       const failed = { ...this.state.imageUpdates?.failed, ...Object.fromEntries(this.updates.map((u) => [u.ref, u.digest])) };
       this.state.imageUpdates = { ...this.state.imageUpdates, failed };

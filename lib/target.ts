@@ -36,10 +36,14 @@ export interface Failure {
   engineLost: boolean;
 }
 
-export async function prepareConvergence(target: Target, release: ReleaseRef, opts: DeployOptions): Promise<Convergence> {
+/**
+ * `images`: the image digests to keep (a swarm's services are pinned to digests: a drift repair
+ * keeps those that ran, an image update changes only the moved tags); the others are resolved anew.
+ */
+export async function prepareConvergence(target: Target, release: ReleaseRef, opts: DeployOptions, images?: Map<string, string>): Promise<Convergence> {
   if (target === "swarm") {
     const { applySwarm, changedStacks, prepareSwarm, swarmExpectations } = await import("./deploy-swarm.ts");
-    const p = await prepareSwarm(release, opts);
+    const p = await prepareSwarm(release, opts, images);
     return {
       projects: p.projects,
       changed: changedStacks(p),

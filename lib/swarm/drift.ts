@@ -16,7 +16,7 @@ export function swarmDrift(expected: Record<string, ProjectExpectation>, observe
       if (!o) drift.push({ project, service, what: `service ${name} is missing` });
       else if (o.hash !== t.hash) drift.push({ project, service, what: `${name}: its spec is not the one Konta deployed` });
       else if (replicasOf(o.spec.Mode) !== t.replicas && "Replicated" in o.spec.Mode) drift.push({ project, service, what: `${name}: scaled to ${replicasOf(o.spec.Mode)}, should be ${t.replicas}` });
-      else if (t.version !== undefined && o.version !== t.version) drift.push({ project, service, what: `${name}: changed by hand (docker service update)` });
+      else if (t.engineSpec !== undefined && o.specDigest !== t.engineSpec) drift.push({ project, service, what: `${name}: changed by hand (docker service update)` });
     }
     const known = new Set([...Object.keys(exp.services), ...(exp.ignored ?? [])]);
     for (const o of observed) {

@@ -14,6 +14,7 @@ import { DeployError, errorMessage, InputError } from "../errors.ts";
 import { LABEL } from "../labels.ts";
 import { log, progress } from "../log.ts";
 import type { Summary } from "../reconcile/summary.ts";
+import { pinned } from "./images.ts";
 import { networkSpecs, serviceSpec, STACK_NAMESPACE, SwarmKeyError, type SwarmServiceSpec } from "./spec.ts";
 
 /** The label holding the hash of the spec Konta sent (its object IDs left out). */
@@ -24,6 +25,8 @@ export interface ObservedService {
   version: number;
   name: string;
   spec: SwarmServiceSpec;
+  /** digest of the spec as the engine holds it (its defaults filled in): another one later is a change by hand */
+  specDigest: string;
   hash?: string;
   managed: boolean;
   /** konta.instance: the Konta instance that deployed it */
@@ -54,12 +57,20 @@ export interface StackPlan {
   blockers: string[];
 }
 
-/** What planStack needs besides the model and the engine. */
-export interface StackContext {
+/** What a service's spec depends on besides its model. */
+export interface SpecContext {
   /** this Konta instance, labelled on the services it creates */
   instance?: string;
-  /** service -> its version in the engine after the last deploy (state): a later one was changed by hand */
-  versions?: Record<string, number | undefined>;
+  /** image reference -> the registry digest its services are pinned to */
+  digests?: Map<string, string>;
+  /** config/secret name -> its ID in the engine */
+  ids?: Map<string, string>;
+}
+
+/** What planStack needs besides the model and the engine. */
+export interface StackContext extends SpecContext {
+  /** service -> the digest of its spec in the engine after the last deploy (state): another one was changed by hand */
+  specDigests?: Record<string, string | undefined>;
 }
 
 /** A config or secret of the release, named by its content: a changed file is a new object. */
@@ -79,7 +90,8 @@ export function specHash(spec: SwarmServiceSpec): string {
 }
 
 /** The managed services of `stack`'s desired state, each with its hash label; object IDs still to fill in. */
-export function desiredSpecs(project: ProjectModel, ids: Map<string, string> = new Map(), instance?: string): Map<string, SwarmServiceSpec> {
+export function desiredSpecs(project: ProjectModel, ctx: SpecContext = {}): Map<string, SwarmServiceSpec> {
+  const ids = ctx.ids ?? new Map<string, string>();
   const out = new Map<string, SwarmServiceSpec>();
   for (const s of Object.values(project.services)) {
     if (!s.managed) continue;
@@ -93,7 +105,8 @@ export function desiredSpecs(project: ProjectModel, ids: Map<string, string> = n
       spec.Mode = { Replicated: { Replicas: 0 } };
     }
     spec.Labels[LABEL.managed] = "true";
-    if (instance) spec.Labels[LABEL.instance] = instance;
+    if (ctx.instance) spec.Labels[LABEL.instance] = ctx.instance;
+    (spec.TaskTemplate.ContainerSpec as { Image: string }).Image = pinned(s.image, ctx.digests?.get(s.image));
     spec.Labels[SPEC_HASH] = specHash(spec);
     out.set(s.name, spec);
   }
@@ -108,7 +121,7 @@ export function replicasOf(mode: Record<string, unknown>): number {
 /** What to do for one stack: pure, from the project and what the engine has. */
 export function planStack(project: ProjectModel, observed: ObservedService[], existingNetworks: Set<string>, existingObjects: Set<string>, ctx: StackContext = {}): StackPlan {
   const stack = project.name;
-  const desired = desiredSpecs(project, new Map(), ctx.instance);
+  const desired = desiredSpecs(project, { instance: ctx.instance, digests: ctx.digests });
   const mine = observed.filter((o) => o.spec.Labels?.[STACK_NAMESPACE] === stack);
   const used = new Set(Object.values(project.services).flatMap((s) => (s.managed ? Object.keys(s.networks ?? {}) : [])));
   const objects: StackObject[] = [];
@@ -129,8 +142,8 @@ export function planStack(project: ProjectModel, observed: ObservedService[], ex
     else if (!current.managed) plan.blockers.push(`service ${spec.Name} exists and is not managed by Konta (docker stack deploy?); remove it (docker service rm ${spec.Name}) or label it konta.managed=true`);
     else if (current.hash !== spec.Labels[SPEC_HASH]) plan.steps.push({ op: "update", service, current, spec, cause: "spec changed" });
     // the spec Konta sent, scaled or updated by hand since: the engine stores a spec with its
-    // defaults filled in, so the version the last deploy left is what tells
-    else if (replicasOf(current.spec.Mode) !== replicasOf(spec.Mode) || changedSince(current, ctx.versions?.[service])) plan.steps.push({ op: "update", service, current, spec, cause: "changed by hand" });
+    // defaults filled in, so what the engine held after the last deploy is what tells
+    else if (replicasOf(current.spec.Mode) !== replicasOf(spec.Mode) || changedSince(current, ctx.specDigests?.[service])) plan.steps.push({ op: "update", service, current, spec, cause: "changed by hand" });
     else plan.unchanged.push(service);
   }
   for (const o of mine) {
@@ -139,8 +152,8 @@ export function planStack(project: ProjectModel, observed: ObservedService[], ex
   return plan;
 }
 
-function changedSince(current: ObservedService, version: number | undefined): boolean {
-  return version !== undefined && current.version !== version;
+function changedSince(current: ObservedService, specDigest: string | undefined): boolean {
+  return specDigest !== undefined && current.specDigest !== specDigest;
 }
 
 /** A stack whose app folder left the release: its managed services go (the objects and networks after). */
@@ -197,8 +210,12 @@ export function gateStatus(s: EngineService, tasks: EngineTask[]): { done: boole
   const mode = s.Spec.Mode;
   if (isJob(mode)) {
     const complete = current.filter((t) => t.Status.State === "complete").length;
-    const want = "ReplicatedJob" in mode ? ((mode.ReplicatedJob as { TotalCompletions?: number }).TotalCompletions ?? 1) : (s.ServiceStatus?.DesiredTasks ?? 0);
-    return { done: want > 0 && complete >= want, summary: `${s.Spec.Name}: ${complete}/${want} tasks completed${update}` };
+    if ("ReplicatedJob" in mode) {
+      const want = (mode.ReplicatedJob as { TotalCompletions?: number }).TotalCompletions ?? 1;
+      return { done: complete >= want, summary: `${s.Spec.Name}: ${complete}/${want} tasks completed${update}` };
+    }
+    // a global job: one task per eligible node, made at once; the engine's count of them drops to 0 once done
+    return { done: current.length > 0 && complete === current.length, summary: `${s.Spec.Name}: ${complete}/${current.length} tasks completed${update}` };
   }
   const live = tasks.filter((t) => t.DesiredState === undefined || t.DesiredState === "running");
   const running = current.filter((t) => t.Status.State === "running" && (t.DesiredState === undefined || t.DesiredState === "running")).length;
@@ -227,6 +244,8 @@ export async function observeServices(docker: DockerClient): Promise<ObservedSer
     version: s.Version.Index,
     name: s.Spec.Name,
     spec: s.Spec,
+    // the spec, not the version: Swarm bumps the version itself while it rolls an update out
+    specDigest: sha256(canonicalJson(s.Spec)),
     hash: s.Spec.Labels?.[SPEC_HASH],
     managed: s.Spec.Labels?.[LABEL.managed] === "true",
     instance: s.Spec.Labels?.[LABEL.instance],
@@ -317,6 +336,8 @@ export async function waitConverged(docker: DockerClient, ids: Map<string, strin
 
 export interface ApplyStacksOptions {
   gate: GateOptions;
+  /** the digests the plan pinned the images to */
+  digests?: Map<string, string>;
   /** decrypted SOPS secrets, by the path their BindMount names */
   secretFiles?: Map<string, string>;
   instance?: string;
@@ -350,7 +371,8 @@ export async function applyStacks(docker: DockerClient, items: { project?: Proje
       if (!stackHasChanges(plan)) continue;
       touched.add(plan.stack);
       await createObjects(docker, plan, opts);
-      const specs = project ? desiredSpecs(project, new Map((await stackObjects(docker, plan.stack)).map((o) => [o.name, o.id])), opts.instance) : new Map<string, SwarmServiceSpec>();
+      const ids = new Map((await stackObjects(docker, plan.stack)).map((o) => [o.name, o.id]));
+      const specs = project ? desiredSpecs(project, { ids, instance: opts.instance, digests: opts.digests }) : new Map<string, SwarmServiceSpec>();
       for (const step of plan.steps) {
         const key = `${plan.stack}/${step.service}`;
         if (step.op === "remove") {

@@ -4,7 +4,7 @@
 // umask, environment) must not change what reaches the Swarm: the SOPS secret is opened inside
 // the sandbox, drift is repaired by a timer run. The multi-node behaviour is tests/swarm/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kontaBinary } from "../support/konta.ts";
 import { TestRepo } from "../support/repo.ts";
@@ -67,7 +67,9 @@ beforeAll(async () => {
   kontaBinary();
   tmp = mkdtempSync("/var/tmp/konta-swarm-server-");
   repo = new TestRepo(join(tmp, "git"), "infra");
-  box = await Box.start({ name: "kt-swarm-server", mounts: { [join(tmp, "git")]: "/srv/git" } });
+  // no registry is reachable from here: a lookup (the image digest Konta asks for) fails at once
+  writeFileSync(join(tmp, "resolv.conf"), "nameserver 127.0.0.1\n");
+  box = await Box.start({ name: "kt-swarm-server", mounts: { [join(tmp, "git")]: "/srv/git", [join(tmp, "resolv.conf")]: "/etc/resolv.conf" } });
   await box.sh(`GIT_TOKEN=${TOKEN} bash ${SRC}/tests/server/box-setup.sh`);
   // no registry is reachable: tasks use the loaded image at once instead of waiting on a lookup
   await box.sh(`mkdir -p /etc/systemd/system/docker.service.d

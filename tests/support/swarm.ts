@@ -14,14 +14,19 @@ export interface Swarm {
   socket: string;
   /** node name (the box's hostname) -> box */
   byName: Map<string, Box>;
+  /** with `registry`: host:port of a registry on the manager that every node pulls from */
+  registry?: string;
   close(): void;
 }
 
-export async function startSwarm(size: number, prefix = "kt-swarm"): Promise<Swarm> {
+// the nodes' network, so that the registry on the manager can be named insecure (plain HTTP) to all
+const SUBNET = "10.231.7.0/24";
+
+export async function startSwarm(size: number, prefix = "kt-swarm", opts: { registry?: boolean } = {}): Promise<Swarm> {
   const dir = mkdtempSync(`/var/tmp/${prefix}-`);
   const network = `${prefix}-net`;
   Bun.spawnSync(["docker", "network", "rm", network], { stdout: "ignore", stderr: "ignore" });
-  sh("docker", ["network", "create", "--label", `${TEST_LABEL}=1`, network]);
+  sh("docker", ["network", "create", "--label", `${TEST_LABEL}=1`, ...(opts.registry ? ["--subnet", SUBNET] : []), network]);
   // no registry is reachable: lookups fail at once instead of after a DNS timeout
   writeFileSync(join(dir, "resolv.conf"), "nameserver 127.0.0.1\n");
   const nodes = await Promise.all(
@@ -31,9 +36,16 @@ export async function startSwarm(size: number, prefix = "kt-swarm"): Promise<Swa
       return Box.start({
         name: `${prefix}-${i}`,
         mounts: { [sock]: "/run/kt-host", [join(dir, "resolv.conf")]: "/etc/resolv.conf" },
-        // the tasks would wait 10-20 s in "Preparing" for a registry without it
-        extra: ["--network", network, "-e", "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1"],
-        command: ["dockerd", "--host=unix:///var/run/docker.sock", "--host=unix:///run/kt-host/docker.sock", `--cgroup-parent=/${prefix}-${i}`],
+        // without a registry the tasks would wait in "Preparing" for a pull that cannot work; with
+        // one the nodes must pull (a Swarm that prefers offline images never does)
+        extra: ["--network", network, ...(opts.registry ? [] : ["-e", "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1"])],
+        command: [
+          "dockerd",
+          "--host=unix:///var/run/docker.sock",
+          "--host=unix:///run/kt-host/docker.sock",
+          `--cgroup-parent=/${prefix}-${i}`,
+          ...(opts.registry ? [`--insecure-registry=${SUBNET}`] : []),
+        ],
       });
     }),
   );
@@ -51,7 +63,14 @@ export async function startSwarm(size: number, prefix = "kt-swarm"): Promise<Swa
     const token = (await manager.sh("docker swarm join-token -q worker")).trim();
     await Promise.all(nodes.slice(1).map(async (n) => n.sh(`docker swarm join --advertise-addr ${await ip(n)} --token ${token} ${managerIp}:2377 >/dev/null`)));
     await manager.waitFor(`${size} Ready nodes`, `test "$(docker node ls --format '{{.Status}}' | grep -c Ready)" = ${size}`, 60_000);
-    return { nodes, manager, socket: join(dir, "node0/docker.sock"), byName: new Map(nodes.map((n) => [n.name, n])), close };
+    if (opts.registry) {
+      // Debian's docker-registry, without systemd in these boxes, no auth (tests/server covers auth)
+      await manager.sh(`printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/docker-registry\nhttp:\n  addr: 0.0.0.0:5000\n' >/etc/kt-registry.yml
+        nohup setsid docker-registry serve /etc/kt-registry.yml >/var/log/kt-registry.log 2>&1 &`);
+      await manager.waitFor("the registry", "curl -fsS -o /dev/null http://127.0.0.1:5000/v2/", 30_000);
+    }
+    const registry = opts.registry ? `${managerIp}:5000` : undefined;
+    return { nodes, manager, socket: join(dir, "node0/docker.sock"), byName: new Map(nodes.map((n) => [n.name, n])), ...(registry ? { registry } : {}), close };
   } catch (err) {
     close();
     throw err;

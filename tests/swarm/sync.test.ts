@@ -21,7 +21,7 @@ let host: Record<string, string>;
 const shas = { v1: "", v2: "", v4: "" };
 
 beforeAll(async () => {
-  swarm = await startSwarm(3, "kt-sync-swarm");
+  swarm = await startSwarm(3, "kt-sync-swarm", { registry: true });
   host = { DOCKER_HOST: `unix://${swarm.socket}` };
 }, 300_000);
 
@@ -244,6 +244,73 @@ secrets:
     await until("three healthy tasks", async () => (await tasks("sec_app")).length === 3);
     expect(await swarm.manager.sh("docker service ls --format '{{.Name}}' | sort")).toBe("api_api\nsec_app\nsec_migrate\nsec_paused\nsec_warm\nweb_web\n");
   }, 120_000);
+
+  test("a tag is pinned to its registry digest, the same on every node; a repair keeps the digests, konta.image-updates follows its tag, a new commit takes the moved tag", async () => {
+    const ref = `${swarm.registry}/team/app:live`;
+    const followed = `${swarm.registry}/team/follow:live`;
+    const push = async (image: string, to: string) => (await swarm.manager.sh(`docker tag ${image} ${to} && docker push -q ${to} >/dev/null && docker inspect -f '{{index .RepoDigests 0}}' ${to}`)).trim().split("@")[1] as string;
+    const [d1, f1] = [await push("konta-test/busybox:1", ref), await push("konta-test/busybox:1", followed)];
+    const PIN = (v: string) => `services:
+  app:
+    image: ${ref}
+    command: ["sleep", "3600"]
+    environment: { V: "${v}" }
+    labels: { konta.managed: "true" }
+    deploy: { replicas: 3, placement: { max_replicas_per_node: 1 } }
+  follow:
+    image: ${followed}
+    command: ["sleep", "3600"]
+    labels: { konta.managed: "true", konta.image-updates: "true" }
+`;
+    otherEnv.writeConfig({ deploy: { target: "swarm", health_timeout: 90, image_update_interval: 10 } });
+    // (and sec back to the healthcheck that passes: the last commit's failed)
+    other.write({ "apps/pin/docker-compose.yml": PIN("1"), "apps/sec/docker-compose.yml": SEC('"test", "-s", "/run/secrets/db_password"') }).commit("pinned");
+    const r = await otherEnv.run(["sync"], { env: host, timeoutMs: 120_000 });
+    expect(r.code, r.all).toBe(0);
+    const image = async (name = "pin_app") => (await service(name)).Spec.TaskTemplate.ContainerSpec.Image;
+    expect(await image()).toBe(`${ref}@${d1}`);
+    expect(await image("pin_follow")).toBe(`${followed}@${f1}`);
+    // the workers pulled it from the registry: one task on each node
+    expect(new Set((await tasks("pin_app")).map((t) => t.NodeID)).size).toBe(3);
+
+    // both tags move; a repair puts back what ran, not the new images
+    const [d2, f2] = [await push("konta-test/busybox:2", ref), await push("konta-test/busybox:2", followed)];
+    expect(d2).not.toBe(d1);
+    await swarm.manager.sh("docker service scale -d pin_app=1 >/dev/null");
+    const repaired = await otherEnv.run(["sync"], { env: host, timeoutMs: 120_000 });
+    expect(repaired.code, repaired.all).toBe(0);
+    expect(repaired.stdout).toContain("repaired drift");
+    expect([await image(), await image("pin_follow")]).toEqual([`${ref}@${d1}`, `${followed}@${f1}`]);
+
+    // the due check: only the followed tag is taken
+    const updated = await otherEnv.run(["sync"], { env: host, timeoutMs: 120_000 });
+    expect(updated.code, updated.all).toBe(0);
+    expect(updated.stdout).toContain(`updated ${followed} at`);
+    expect([await image(), await image("pin_follow")]).toEqual([`${ref}@${d1}`, `${followed}@${f2}`]);
+
+    // a broken image pushed under the followed tag: the gate fails, the service goes back to f2, the digest is not tried again
+    await swarm.manager.sh(`r=$(mktemp -d) && chmod 755 $r && mkdir -p $r/bin && cp /bin/busybox $r/bin/ && ln -s busybox $r/bin/sh && tar -C $r -c . | docker import - konta-test/broken:1 >/dev/null`);
+    const broken = await push("konta-test/broken:1", followed);
+    await Bun.sleep(10_500); // image_update_interval
+    const failed = await otherEnv.run(["sync"], { env: host, timeoutMs: 120_000 });
+    expect(failed.code, failed.all).toBe(1);
+    expect(await image("pin_follow")).toBe(`${followed}@${f2}`);
+    expect(otherEnv.readState().imageUpdates.failed[followed]).toBe(broken);
+    await Bun.sleep(10_500);
+    const skipped = await otherEnv.run(["sync"], { env: host, timeoutMs: 60_000 });
+    expect(skipped.code, skipped.all).toBe(0);
+    expect(skipped.stdout).toContain("up to date");
+
+    // a new commit resolves every tag again (docker stack deploy does the same)
+    await push("konta-test/busybox:2", followed);
+    other.write({ "apps/pin/docker-compose.yml": PIN("2") }).commit("pinned, v2");
+    const plan = await otherEnv.run(["plan"], { env: host });
+    expect(plan.stdout).toContain(`image: "${ref}@${d1}" -> "${ref}@${d2}"`);
+    const next = await otherEnv.run(["sync"], { env: host, timeoutMs: 120_000 });
+    expect(next.code, next.all).toBe(0);
+    expect(await image()).toBe(`${ref}@${d2}`);
+    await until("three tasks of the new image", async () => (await tasks("pin_app")).filter((t) => t.Spec.ContainerSpec.Image === `${ref}@${d2}`).length === 3);
+  }, 300_000);
 });
 
 describe("deploy.target: swarm, through konta sync (continued)", () => {
@@ -289,6 +356,8 @@ describe("deploy.target: swarm, through konta sync (continued)", () => {
     const again = await env.run(["sync"], { env: host });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`skipped ${bad.slice(0, 12)}`);
+    // what Konta put back is not drift
+    expect(again.stdout).toContain(`up to date at ${shas.v2.slice(0, 12)}`);
   }, 180_000);
 
   test("konta rollback to v1 puts the services of v1 back and holds there", async () => {
@@ -364,7 +433,7 @@ describe("deploy.target: swarm, through konta sync (continued)", () => {
     const r = await env.run(["sync", "--verbose"], { env: host, timeoutMs: 120_000 });
     expect(r.code, r.all).toBe(0);
     expect(r.stdout).toContain("api: removed api");
-    expect(await swarm.manager.sh("docker stack ls --format '{{.Name}}'")).toBe("sec\nweb\n");
+    expect(await swarm.manager.sh("docker stack ls --format '{{.Name}}'")).toBe("pin\nsec\nweb\n");
 
     repo.write({ "apps/bad/docker-compose.yml": "services:\n  b:\n    image: konta-test/busybox:1\n    container_name: fixed\n    labels: { konta.managed: 'true' }\n" }).commit("bad");
     const bad = await env.run(["sync"], { env: host });

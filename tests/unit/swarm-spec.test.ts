@@ -96,7 +96,7 @@ configs:
     const copy = structuredClone(spec) as SwarmServiceSpec & Record<string, unknown>;
     copy.TaskTemplate = { ...copy.TaskTemplate, ForceUpdate: 0, Runtime: "container" };
     if (replicas !== undefined) copy.Mode = { Replicated: { Replicas: replicas } };
-    return { id: "id1", version: 7, name: spec.Name, spec: copy, hash: spec.Labels[SPEC_HASH], managed: true };
+    return { id: "id1", version: 7, name: spec.Name, spec: copy, specDigest: `d-${replicas ?? ""}`, hash: spec.Labels[SPEC_HASH], managed: true };
   };
 
   test("nothing there: create web (not the unmanaged side), its network and its config named by content", () => {
@@ -133,14 +133,14 @@ configs:
     expect(steps.map((s) => `${s.op} ${s.service}`)).toEqual(["remove old"]);
   });
 
-  test("a version past the one the last deploy left is a change by hand (docker service update); an unmanaged service of the same name blocks", () => {
+  test("a spec in the engine other than the one the last deploy left is a change by hand (docker service update); an unmanaged service of the same name blocks", () => {
     writeFileSync(join(dir, "site.conf"), "a\n");
     const project = loadFile(file(2));
     const spec = desiredSpecs(project).get("web") as SwarmServiceSpec;
     const have = new Set(["st_front"]);
     const objects = new Set([objectName("st", project.services.web?.configs?.[0] as never)]);
-    expect(planStack(project, [stored(spec)], have, objects, { versions: { web: 7 } }).steps).toEqual([]);
-    expect(planStack(project, [stored(spec)], have, objects, { versions: { web: 5 } }).steps.map((s) => (s.op === "update" ? s.cause : s.op))).toEqual(["changed by hand"]);
+    expect(planStack(project, [stored(spec)], have, objects, { specDigests: { web: "d-" } }).steps).toEqual([]);
+    expect(planStack(project, [stored(spec)], have, objects, { specDigests: { web: "d-old" } }).steps.map((s) => (s.op === "update" ? s.cause : s.op))).toEqual(["changed by hand"]);
     const foreign = { ...stored(spec), managed: false, hash: undefined };
     const blocked = planStack(project, [foreign], have, objects);
     expect(blocked.steps).toEqual([]);
@@ -149,7 +149,7 @@ configs:
 
   test("the instance label is in the spec (and its hash); konta.stopped is zero replicas", () => {
     writeFileSync(join(dir, "site.conf"), "a\n");
-    const spec = desiredSpecs(loadFile(file(2)), new Map(), "abc123").get("web") as SwarmServiceSpec;
+    const spec = desiredSpecs(loadFile(file(2)), { instance: "abc123" }).get("web") as SwarmServiceSpec;
     expect(spec.Labels["konta.instance"]).toBe("abc123");
     expect(spec.Labels[SPEC_HASH]).not.toBe((desiredSpecs(loadFile(file(2))).get("web") as SwarmServiceSpec).Labels[SPEC_HASH]);
     const stopped = desiredSpecs(loadFile(file(2).replace('konta.managed: "true"', 'konta.managed: "true", konta.stopped: "true"'))).get("web") as SwarmServiceSpec;
@@ -158,7 +158,7 @@ configs:
 
   test("removed stacks: only this instance's (or known from state); their managed services removed", () => {
     writeFileSync(join(dir, "site.conf"), "a\n");
-    const spec = desiredSpecs(loadFile(file(2)), new Map(), "me").get("web") as SwarmServiceSpec;
+    const spec = desiredSpecs(loadFile(file(2)), { instance: "me" }).get("web") as SwarmServiceSpec;
     const of = (stack: string, instance: string | undefined, managed = true): ObservedService => ({
       ...stored(spec),
       name: `${stack}_web`,
@@ -173,15 +173,15 @@ configs:
 
   test("drift from state and one listing: missing, scaled, changed by hand, foreign spec, not in the release, removed app", () => {
     writeFileSync(join(dir, "site.conf"), "a\n");
-    const spec = desiredSpecs(loadFile(file(2)), new Map(), "me").get("web") as SwarmServiceSpec;
+    const spec = desiredSpecs(loadFile(file(2)), { instance: "me" }).get("web") as SwarmServiceSpec;
     const hash = spec.Labels[SPEC_HASH] as string;
-    const expected = { st: { services: { web: { hash, image: "konta-test/busybox:1", replicas: 2, stopped: false, job: false, version: 7 } }, hostInputs: "h" } };
+    const expected = { st: { services: { web: { hash, image: "konta-test/busybox:1", replicas: 2, stopped: false, job: false, engineSpec: "d-" } }, hostInputs: "h" } };
     const running = { ...stored(spec), instance: "me" };
     const opts = { prune: true, instance: "me" };
     expect(swarmDrift(expected, [running], opts)).toEqual([]);
     expect(swarmDrift(expected, [], opts).map((d) => d.what)).toEqual(["service st_web is missing"]);
     expect(swarmDrift(expected, [stored(spec, 1)], opts).map((d) => d.what)).toEqual(["st_web: scaled to 1, should be 2"]);
-    expect(swarmDrift(expected, [{ ...running, version: 9 }], opts).map((d) => d.what)).toEqual(["st_web: changed by hand (docker service update)"]);
+    expect(swarmDrift(expected, [{ ...running, specDigest: "d-changed" }], opts).map((d) => d.what)).toEqual(["st_web: changed by hand (docker service update)"]);
     expect(swarmDrift(expected, [{ ...running, hash: "x" }], opts).map((d) => d.what)).toEqual(["st_web: its spec is not the one Konta deployed"]);
     const extra = { ...running, name: "st_extra" };
     expect(swarmDrift(expected, [running, extra], opts).map((d) => d.what)).toEqual(["service st_extra is not in the live release"]);
@@ -226,6 +226,10 @@ describe("gateStatus: has a service converged (pure, over the service and its ta
     const job = { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 2 } };
     expect(gateStatus(service(job), [task("complete", template, "complete"), task("running", template, "complete")])).toEqual({ done: false, summary: "st_web: 1/2 tasks completed" });
     expect(gateStatus(service(job), [task("complete", template, "complete"), task("complete", template, "complete")]).done).toBe(true);
-    expect(gateStatus(service({ GlobalJob: {} }, { ServiceStatus: { RunningTasks: 0, DesiredTasks: 3, CompletedTasks: 3 } }), [1, 2, 3].map(() => task("complete", template, "complete"))).done).toBe(true);
+    // a global job: every task made for it complete (the engine says 0 desired once they are)
+    const globalJob = service({ GlobalJob: {} }, { ServiceStatus: { RunningTasks: 0, DesiredTasks: 0, CompletedTasks: 3 } });
+    expect(gateStatus(globalJob, [1, 2, 3].map(() => task("complete", template, "complete"))).done).toBe(true);
+    expect(gateStatus(globalJob, [task("complete", template, "complete"), task("running", template, "complete")]).done).toBe(false);
+    expect(gateStatus(globalJob, []).done).toBe(false);
   });
 });
