@@ -191,7 +191,7 @@ class SyncRun {
     if (this.opts.dryRun || !followed || !imageCheckDue(u, rt.config.deploy.image_update_interval)) return undefined;
     const swarm = rt.config.deploy.target === "swarm";
     const docker = await rt.docker();
-    // a swarm's nodes pull the new digest themselves: nothing to pull here
+    // a swarm's nodes pull the new digest themselves
     const updates = swarm
       ? await (await import("./swarm/images.ts")).findSwarmUpdates(docker, this.state.expected, u?.failed ?? {})
       : await (await import("./image-updates.ts")).findUpdates(docker, this.state.expected, u?.failed ?? {});
@@ -201,8 +201,9 @@ class SyncRun {
       return undefined;
     }
     const { pullImage } = await import("./docker/images.ts");
-    for (const { ref, digest } of swarm ? [] : updates) {
-      progress(`image updates: ${ref} moved to ${digest.slice(0, 19)}; pulling it`);
+    for (const { ref, digest } of updates) {
+      progress(`image updates: ${ref} moved to ${digest.slice(0, 19)}${swarm ? "" : "; pulling it"}`);
+      if (swarm) continue;
       try {
         await pullImage(docker, ref);
       } catch (err) {

@@ -22,7 +22,6 @@ export const SPEC_HASH = "konta.spec-hash";
 
 export interface ObservedService {
   id: string;
-  version: number;
   name: string;
   spec: SwarmServiceSpec;
   /** digest of the spec as the engine holds it (its defaults filled in): another one later is a change by hand */
@@ -241,7 +240,6 @@ export async function observeServices(docker: DockerClient): Promise<ObservedSer
     });
   return list.map((s) => ({
     id: s.ID,
-    version: s.Version.Index,
     name: s.Spec.Name,
     spec: s.Spec,
     // the spec, not the version: Swarm bumps the version itself while it rolls an update out

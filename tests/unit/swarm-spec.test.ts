@@ -96,7 +96,7 @@ configs:
     const copy = structuredClone(spec) as SwarmServiceSpec & Record<string, unknown>;
     copy.TaskTemplate = { ...copy.TaskTemplate, ForceUpdate: 0, Runtime: "container" };
     if (replicas !== undefined) copy.Mode = { Replicated: { Replicas: replicas } };
-    return { id: "id1", version: 7, name: spec.Name, spec: copy, specDigest: `d-${replicas ?? ""}`, hash: spec.Labels[SPEC_HASH], managed: true };
+    return { id: "id1", name: spec.Name, spec: copy, specDigest: `d-${replicas ?? ""}`, hash: spec.Labels[SPEC_HASH], managed: true };
   };
 
   test("nothing there: create web (not the unmanaged side), its network and its config named by content", () => {
