@@ -23,10 +23,11 @@ export interface Swarm {
 const SUBNET = "10.231.7.0/24";
 
 export async function startSwarm(size: number, prefix = "kt-swarm", opts: { registry?: boolean } = {}): Promise<Swarm> {
-  const dir = mkdtempSync(`/var/tmp/${prefix}-`);
   const network = `${prefix}-net`;
   Bun.spawnSync(["docker", "network", "rm", network], { stdout: "ignore", stderr: "ignore" });
   sh("docker", ["network", "create", "--label", `${TEST_LABEL}=1`, ...(opts.registry ? ["--subnet", SUBNET] : []), network]);
+  // after the network: a failure above leaves nothing behind
+  const dir = mkdtempSync(`/var/tmp/${prefix}-`);
   // no registry is reachable: lookups fail at once instead of after a DNS timeout
   writeFileSync(join(dir, "resolv.conf"), "nameserver 127.0.0.1\n");
   const nodes = await Promise.all(
