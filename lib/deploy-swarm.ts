@@ -10,7 +10,7 @@ import { InputError } from "./errors.ts";
 import { LABEL } from "./labels.ts";
 import { log } from "./log.ts";
 import type { Summary } from "./reconcile/summary.ts";
-import { sortSummary } from "./reconcile/summary.ts";
+import { emptySummary, sortSummary } from "./reconcile/summary.ts";
 import type { ProjectExpectation, ServiceTarget } from "./state.ts";
 import { resolveImages } from "./swarm/images.ts";
 import { SwarmKeyError } from "./swarm/spec.ts";
@@ -79,7 +79,7 @@ export function changedStacks(p: SwarmPrepared): string[] {
 export async function applySwarm(p: SwarmPrepared, opts: DeployOptions): Promise<Summary> {
   const blockers = p.stacks.flatMap((s) => s.plan.blockers.map((b) => `${s.plan.stack}: ${b}`));
   if (blockers.length) throw new InputError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
-  const summary: Summary = { added: [], updated: [], removed: [], started: [], stopped: [], failed: [] };
+  const summary = emptySummary();
   await applyStacks(opts.docker, p.stacks, { gate: { timeoutMs: opts.gate.timeoutMs }, digests: p.digests, secretFiles: p.release.load.sops?.files, instance: opts.instance }, summary);
   return sortSummary(summary);
 }

@@ -14,11 +14,16 @@ export function pinned(ref: string, digest: string | undefined): string {
   return digest && !ref.includes("@") ? `${ref}@${digest}` : ref;
 }
 
+/** The manager's credentials for `ref`'s registry, as the engine takes them (--with-registry-auth). */
+export function registryAuthHeaders(ref: string): Record<string, string> {
+  const auth = registryAuthHeader(ref);
+  return auth ? { "X-Registry-Auth": auth } : {};
+}
+
 /** The digest the registry serves for `ref` now, asked through the manager's engine (its registry settings apply). */
 export async function registryDigest(docker: DockerClient, ref: string): Promise<string> {
-  const auth = registryAuthHeader(ref);
   const res = await docker.request<{ Descriptor: { digest: string } }>("GET", `/distribution/${ref}/json`, {
-    headers: auth ? { "X-Registry-Auth": auth } : {},
+    headers: registryAuthHeaders(ref),
     what: `ask the registry for ${ref}`,
   });
   return res.Descriptor.digest;

@@ -9,12 +9,11 @@ import type { BindMount, ProjectModel } from "../compose/model.ts";
 import { canonicalJson, sha256 } from "../digest.ts";
 import type { DockerClient } from "../docker/client.ts";
 import { EngineError } from "../docker/client.ts";
-import { registryAuthHeader } from "../docker/credentials.ts";
 import { DeployError, errorMessage, InputError } from "../errors.ts";
 import { LABEL } from "../labels.ts";
 import { log, progress } from "../log.ts";
 import type { Summary } from "../reconcile/summary.ts";
-import { pinned } from "./images.ts";
+import { pinned, registryAuthHeaders } from "./images.ts";
 import { networkSpecs, serviceSpec, STACK_NAMESPACE, SwarmKeyError, type SwarmServiceSpec } from "./spec.ts";
 
 /** The label holding the hash of the spec Konta sent (its object IDs left out). */
@@ -284,9 +283,8 @@ export async function observeStackObjects(docker: DockerClient, stack: string): 
 }
 
 function authHeaders(spec: SwarmServiceSpec): Record<string, string> {
-  // --with-registry-auth: the nodes pull with the manager's credentials for this image
-  const auth = registryAuthHeader((spec.TaskTemplate.ContainerSpec as { Image: string }).Image);
-  return auth ? { "X-Registry-Auth": auth } : {};
+  // the nodes pull with the manager's credentials for this image
+  return registryAuthHeaders((spec.TaskTemplate.ContainerSpec as { Image: string }).Image);
 }
 
 async function sendSpec(docker: DockerClient, step: { op: "create" } | { op: "update"; current: ObservedService }, spec: SwarmServiceSpec): Promise<string> {

@@ -89,6 +89,26 @@ export class Box {
     return r.out;
   }
 
+  /**
+   * Poll `fn` until it gives a value (not undefined or false), errors counting as not yet; on the
+   * timeout the error carries the last one and the journal of konta.service.
+   */
+  async poll<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const v = await fn();
+        if (v !== undefined && v !== false) return v;
+      } catch (err) {
+        last = err;
+      }
+      await Bun.sleep(500);
+    }
+    const journal = await this.exec("journalctl -u konta.service --no-pager -n 60");
+    throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ""}\n${journal.out}`);
+  }
+
   /** Poll `check` (a script whose exit 0 means done) until it passes. */
   async waitFor(what: string, script: string, timeoutMs = 60_000, pollMs = 500): Promise<string> {
     const deadline = Date.now() + timeoutMs;

@@ -45,21 +45,7 @@ interface Status {
 
 const status = async () => JSON.parse(await box.sh("konta status --json")) as Status;
 
-async function poll<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await Bun.sleep(500);
-  }
-  const journal = await box.exec("journalctl -u konta.service --no-pager -n 60");
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ""}\n${journal.out}`);
-}
+const poll = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 90_000) => box.poll(what, fn, timeoutMs);
 
 const replicas = async (service: string) => (await box.sh(`docker service ls --filter name=${service} --format '{{.Replicas}}'`)).trim();
 
