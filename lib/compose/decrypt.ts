@@ -98,7 +98,7 @@ export function openSops(keyring: SopsKeyring | undefined, file: string, text: s
 
 /**
  * The variables of an env file (`.env`, env_file, label_file) with content `text`, decrypted when it
- * is SOPS-encrypted; `${VAR}` in it resolves from `lookup`, its own lines, then `fallback`.
+ * is SOPS-encrypted; `${VAR}` in it resolves from `lookup`, then the file's own lines above.
  */
 export function envFileVars(
   file: string,
@@ -106,8 +106,7 @@ export function envFileVars(
   label: string,
   keyring: SopsKeyring | undefined,
   lookup?: Lookup,
-  fallback?: Lookup,
-): Record<string, string | undefined> {
+): Record<string, string> {
   const opened = openSops(keyring, file, text, label);
   // a YAML or JSON document as an env file: its top-level values, exactly (as `sops exec-env`)
   if (opened?.tree) {
@@ -119,7 +118,7 @@ export function envFileVars(
     return vars;
   }
   try {
-    return parseDotenv(opened?.text ?? text, lookup, fallback);
+    return parseDotenv(opened?.text ?? text, lookup);
   } catch (err) {
     if (err instanceof DotenvError) throw new InputError(`${label}: ${err.message}`, { where: file });
     throw err;

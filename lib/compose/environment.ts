@@ -12,11 +12,13 @@ import { isInside } from "../fsutil.ts";
 /** Variables for interpolation, lowest first: the project's .env, the host env file, allowed process variables. */
 export function projectEnvironment(project: string, dir: string, opts: LoadOptions): { lookup: Lookup; hostInputs: string; warnings: string[] } {
   const passthrough = passthroughVars(opts);
-  const vars: Record<string, string | undefined> = { COMPOSE_PROJECT_NAME: project };
+  // no prototype: a variable may be called "constructor" or "__proto__"
+  const vars: Record<string, string | undefined> = Object.assign(Object.create(null), { COMPOSE_PROJECT_NAME: project });
   const layer = (file: string, label: string) => {
     const text = readText(file);
-    // the process environment (here: the passed-through variables) first, as Compose reads .env
-    Object.assign(vars, envFileVars(file, text, label, opts.sops, (name) => passthrough[name], (name) => vars[name]));
+    // the process environment (here: the passed-through variables), then earlier files, then the
+    // file's own lines: Compose's order for .env and --env-file
+    Object.assign(vars, envFileVars(file, text, label, opts.sops, (name) => passthrough[name] ?? vars[name]));
     return text;
   };
   const dotenv = join(dir, ".env");

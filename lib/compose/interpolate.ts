@@ -49,7 +49,9 @@ function expand(s: string, pos: number, lookup: Lookup, hooks: InterpolateHooks,
       i += 1 + m[0].length;
       continue;
     }
-    throw new InterpolationError(`invalid interpolation format in "${s}": a "$" must start $VAR, \${VAR} or be escaped as $$`);
+    // a "$" that starts nothing ("5$", "$ x", "$1") is kept as it is, as Compose keeps it
+    out += "$";
+    i++;
   }
   if (nested) throw new InterpolationError(`invalid interpolation format in "${s}": missing "}"`);
   return { out, end: i };

@@ -73,8 +73,8 @@ export class Normalizer {
     return sortedMap(out);
   }
 
-  private readEnvFiles(files: Raw[]): Record<string, string | undefined> {
-    const vars: Record<string, string | undefined> = {};
+  private readEnvFiles(files: Raw[]): Record<string, string> {
+    const vars: Record<string, string> = Object.create(null);
     files.forEach((f, i) =>
       at(["env_file", i], () => {
         if (!isInside(this.ctx.repoRoot, f.path)) this.mounts.checkHostPath(f.path);
@@ -83,16 +83,16 @@ export class Normalizer {
           throw new Error(`env file ${this.mounts.displayPath(f.path)} does not exist (mark it required: false if it is optional)`);
         }
         if (isDirectory(f.path)) throw new Error(`env file ${this.mounts.displayPath(f.path)} is a directory`);
-        // the project's variables first, then what this and earlier env files defined (compose-go's order)
-        Object.assign(vars, this.readDotenv(f.path, "env file", this.ctx.env, (name) => vars[name]));
+        // earlier env files first, then the project's variables, then this file's lines (compose-go's order)
+        Object.assign(vars, this.readDotenv(f.path, "env file", (name) => vars[name] ?? this.ctx.env(name)));
       }),
     );
     return vars;
   }
 
   /** An env or label file; its errors name the file (never a line of it: it may be a host file). */
-  private readDotenv(file: string, what: string, lookup?: Lookup, fallback?: Lookup): Record<string, string | undefined> {
-    return envFileVars(file, readText(file), `${what} ${this.mounts.displayPath(file)}`, this.ctx.sops, lookup, fallback);
+  private readDotenv(file: string, what: string, lookup?: Lookup): Record<string, string> {
+    return envFileVars(file, readText(file), `${what} ${this.mounts.displayPath(file)}`, this.ctx.sops, lookup);
   }
 
   private warnSwarmKeys(name: string, deploy: Raw | undefined): void {
@@ -113,18 +113,18 @@ export class Normalizer {
     this.warnSwarmKeys(name, deploy);
     if (!s.image && !s.build) throw new ComposeKeyError(`service "${name}" has neither image nor build`, []);
 
-    const labels: Record<string, string> = {};
+    const labels: Record<string, string> = Object.create(null);
     for (const [i, f] of ((s.label_file as string[] | undefined) ?? []).entries()) {
       at(["label_file", i], () => {
         if (!isInside(this.ctx.repoRoot, f)) this.mounts.checkHostPath(f);
         if (!exists(f)) throw new Error(`label file ${this.mounts.displayPath(f)} does not exist`);
-        for (const [k, v] of Object.entries(this.readDotenv(f, "label file"))) if (v !== undefined) labels[k] = v;
+        Object.assign(labels, this.readDotenv(f, "label file"));
       });
     }
     Object.assign(labels, stringMap(s.labels ?? {}));
 
-    const env: Record<string, string | null> = {};
-    for (const [k, v] of Object.entries(this.readEnvFiles(s.env_file ?? []))) if (v !== undefined) env[k] = v;
+    const env: Record<string, string | null> = Object.create(null);
+    Object.assign(env, this.readEnvFiles(s.env_file ?? []));
     for (const [k, v] of Object.entries(s.environment ?? {})) {
       const value = v ?? this.ctx.env(k);
       if (value !== undefined) env[k] = value as string;

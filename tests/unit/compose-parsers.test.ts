@@ -42,7 +42,13 @@ describe("interpolation", () => {
   });
 
   test("malformed expressions are errors, not guesses", () => {
-    for (const bad of ["${", "${SET", "${1A}", "${SET#x}", "$ alone"]) expect(() => i(bad)).toThrow(InterpolationError);
+    for (const bad of ["${", "${SET", "${1A}", "${SET#x}"]) expect(() => i(bad)).toThrow(InterpolationError);
+  });
+
+  test("a $ that starts no variable is kept, as Compose keeps it", () => {
+    expect(i("5$")).toBe("5$");
+    expect(i("$ alone")).toBe("$ alone");
+    expect(i("$1-$-x")).toBe("$1-$-x");
   });
 
   test("unset variables are reported", () => {
