@@ -217,7 +217,9 @@ secrets:
   test("a global service with a SOPS-encrypted secret: a task on every node, the decrypted value inside; jobs run to completion; konta.stopped is 0 replicas; a failing healthcheck fails the gate and is put back", async () => {
     writeFileSync(join(otherEnv.dir, "etc/age.key"), `${readFileSync(join(FIX, "key.txt"), "utf8")}\n`, { mode: 0o600 });
     other.write({ "apps/reg/docker-compose.yml": null, "apps/sec/docker-compose.yml": SEC('"test", "-s", "/run/secrets/db_password"'), "apps/sec/db.json": readFileSync(join(FIX, "secret.enc.json"), "utf8") }).commit("sops secret");
-    const r = await otherEnv.run(["sync"], { env: host, timeoutMs: 60_000 });
+    // the test before wanted a quick failure (5 s); jobs on three nodes need room on a slow machine
+    otherEnv.writeConfig({ deploy: { target: "swarm", health_timeout: 90 } });
+    const r = await otherEnv.run(["sync"], { env: host, timeoutMs: 120_000 });
     expect(r.code, r.all).toBe(0);
     expect((await tasks("sec_app")).length).toBe(3);
     expect(await swarm.manager.sh("docker secret ls --format '{{.Name}}' | grep ^sec_")).toMatch(/^sec_db.json-[0-9a-f]{12}\n$/);
@@ -236,6 +238,8 @@ secrets:
     expect((await otherEnv.run(["sync"], { env: host })).stdout).toContain("up to date");
 
     other.write({ "apps/sec/docker-compose.yml": SEC('"false"') }).commit("failing healthcheck");
+    // a healthcheck that always fails never passes: the gate only has to give up
+    otherEnv.writeConfig({ deploy: { target: "swarm", health_timeout: 10 } });
     const bad = await otherEnv.run(["sync"], { env: host, timeoutMs: 60_000 });
     expect(bad.code, bad.all).toBe(1);
     expect(bad.all).toMatch(/rolled back/);
@@ -243,7 +247,7 @@ secrets:
     expect(svc.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test).toEqual(["CMD", "test", "-s", "/run/secrets/db_password"]);
     await until("three healthy tasks", async () => (await tasks("sec_app")).length === 3);
     expect(await swarm.manager.sh("docker service ls --format '{{.Name}}' | sort")).toBe("api_api\nsec_app\nsec_migrate\nsec_paused\nsec_warm\nweb_web\n");
-  }, 120_000);
+  }, 240_000);
 
   test("a tag is pinned to its registry digest, the same on every node; a repair keeps the digests, konta.image-updates follows its tag, a new commit takes the moved tag", async () => {
     const ref = `${swarm.registry}/team/app:live`;
