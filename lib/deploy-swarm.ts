@@ -2,8 +2,7 @@
 // services the manager has, applied with one gate, put back on failure. The counterpart of
 // lib/deploy.ts for `konta sync`, `konta rollback` and `konta plan`; Swarm pulls the images on
 // the nodes, so there is no image step here.
-import { join, relative } from "node:path";
-import { type LoadedProject, loadReleaseUnlocking } from "./compose/index.ts";
+import { type LoadedProject, loadReleaseUnlocking, refuseKey } from "./compose/index.ts";
 import type { ReleaseRef, DeployOptions } from "./deploy.ts";
 import type { DockerClient } from "./docker/client.ts";
 import { InputError } from "./errors.ts";
@@ -60,8 +59,7 @@ export async function prepareSwarm(release: ReleaseRef, opts: DeployOptions, dig
       stacks.push({ project, plan: planStack(project, observed, networks, objects, { instance: opts.instance, digests: pins, specDigests: specDigests(opts.prior?.[project.name]) }) });
     } catch (err) {
       if (!(err instanceof SwarmKeyError)) throw err;
-      const file = relative(release.root, join(project.dir, project.files[0] ?? "docker-compose.yml"));
-      throw new InputError(`${file}: ${err.message}`, { where: file, hint: "deploy.target is swarm: fix the file (or deploy it to a single engine with deploy.target: engine)" });
+      throw refuseKey(project, release.root, err, "deploy.target is swarm: fix the file (or deploy it to a single engine with deploy.target: engine)");
     }
   }
   if (opts.pruneRemovedApps) {

@@ -1,7 +1,9 @@
 // One release -> the engine: load every project, plan against what runs, get the images, apply
 // project by project, and on failure put the touched projects back to the previous release.
 // Shared by `konta sync` (new commit or drift repair), `konta rollback` and `konta plan`.
-import { type LoadedProject, loadReleaseUnlocking, type LoadOptions } from "./compose/index.ts";
+import { ComposeKeyError } from "./compose/errors.ts";
+import { type LoadedProject, loadReleaseUnlocking, type LoadOptions, refuseKey } from "./compose/index.ts";
+import { checkEngineRules } from "./reconcile/rules.ts";
 import type { ServiceModel } from "./compose/model.ts";
 import type { DockerClient } from "./docker/client.ts";
 import { EngineWatch } from "./docker/events.ts";
@@ -117,6 +119,14 @@ function foreignContainerRefs(model: LoadedProject, observed: Observed): string[
 /** Load the release and plan it against the engine. Changes nothing. */
 export async function prepare(release: ReleaseRef, opts: DeployOptions): Promise<Prepared> {
   const projects = await loadReleaseUnlocking(release.root, release.load);
+  for (const p of projects) {
+    try {
+      checkEngineRules(p);
+    } catch (err) {
+      if (err instanceof ComposeKeyError) throw refuseKey(p, release.root, err);
+      throw err;
+    }
+  }
   for (const p of projects) for (const w of p.warnings) log.warn(w);
   const [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
   return { release, projects, observed, ...plan(projects, images, observed, opts) };

@@ -233,6 +233,24 @@ class ProjectLoader {
   }
 }
 
+/**
+ * A key of a loaded project that a target cannot apply (its rules run after the load, where the
+ * target is known), as the loader words its own errors: the last Compose file that defines the
+ * service, the line, the key. The files are read again: this is the error path only.
+ */
+export function refuseKey(project: ProjectModel, repoRoot: string, err: ComposeKeyError, hint?: string): InputError {
+  const files = project.files.map((f) => {
+    const abs = join(project.dir, f);
+    const rel = relative(repoRoot, abs);
+    return { rel, yaml: exists(abs) ? parseYaml(readText(abs), rel) : undefined };
+  });
+  const owner = [...files].reverse().find((f) => f.yaml?.lineOf(err.path.slice(0, 2)) !== undefined) ?? files[0];
+  let line: number | undefined;
+  for (let n = err.path.length; n > 0 && line === undefined; n--) line = owner?.yaml?.lineOf(err.path.slice(0, n));
+  const where = `${owner?.rel ?? relative(repoRoot, project.dir)}${line ? `:${line}` : ""}`;
+  return new InputError(`${where}: ${keyPath(err.path)}: ${err.message}`, { where: owner?.rel ?? project.dir, ...(hint ? { hint } : {}) });
+}
+
 /** Load one project folder (apps/<name>) of a release. */
 export function loadProject(dir: string, name: string, opts: LoadOptions): ProjectModel & { hostInputs: string } {
   const { lookup, hostInputs, warnings } = projectEnvironment(name, dir, opts);

@@ -246,7 +246,6 @@ export class Normalizer {
     if (s.configs?.length) model.configs = (s.configs as Raw[]).map((r, i) => this.mounts.fileMount("configs", r, i)).sort((a, b) => a.target.localeCompare(b.target));
 
     this.checkPolicy(model);
-    this.checkReplicas(model);
     return model;
   }
 
@@ -315,30 +314,6 @@ export class Normalizer {
 
   private checkPolicy(model: ServiceModel): void {
     checkServicePolicy(model, this.ctx.policy);
-  }
-
-  private checkReplicas(model: ServiceModel): void {
-    const fixedPort = model.ports?.find((p) => p.published && !p.published.includes("-"));
-    if (model.update_order === "start-first" && fixedPort) {
-      throw new ComposeKeyError(
-        `deploy.update_config.order: start-first starts the new container while the old one still holds host port ${fixedPort.published}, so it cannot work with a fixed host port; use stop-first, or put the service behind a reverse proxy without ports:`,
-        ["deploy", "update_config", "order"],
-      );
-    }
-    if (model.replicas <= 1) return;
-    if (model.container_name) {
-      throw new ComposeKeyError(
-        `container_name "${model.container_name}" names one container, but ${model.replicas} replicas are asked for; remove container_name or use one replica`,
-        ["container_name"],
-      );
-    }
-    const fixed = model.ports?.find((p) => p.published && !p.published.includes("-"));
-    if (fixed) {
-      throw new ComposeKeyError(
-        `host port ${fixed.published} can be bound by one container only, but ${model.replicas} replicas are asked for; publish a range (e.g. "${fixed.published}-${Number(fixed.published) + model.replicas - 1}:${fixed.target}"), drop the host port, or put the replicas behind a reverse proxy`,
-        ["ports"],
-      );
-    }
   }
 
   /** Everything, with cross-service checks. */

@@ -2,19 +2,20 @@
 // `docker stack deploy` converts it (docker/cli cli/compose/convert/service.go), so that
 // `docker stack ls/ps/services` show Konta's stacks as their own. Pure: no engine call here; the
 // names of the stack's secrets and configs come from the caller.
+import { ComposeKeyError } from "../compose/errors.ts";
 import type { BindMount, MountModel, ProjectModel, ServiceModel, SwarmUpdateModel } from "../compose/model.ts";
 
 export const STACK_NAMESPACE = "com.docker.stack.namespace";
 export const STACK_IMAGE = "com.docker.stack.image";
 
 /** A key of a service that a Swarm cannot apply: refused, naming the key and what to do. */
-export class SwarmKeyError extends Error {
+export class SwarmKeyError extends ComposeKeyError {
   constructor(
     readonly service: string,
     readonly key: string,
     readonly why: string,
   ) {
-    super(`services.${service}.${key}: ${why}`);
+    super(why, ["services", service, ...key.split(".")]);
   }
 }
 

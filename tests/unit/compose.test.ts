@@ -220,21 +220,6 @@ describe("errors name the file and the key", () => {
     ["an undeclared network", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    networks: [front]\n" }, [`${file}:4`, "services.s.networks.front", "not declared"]],
     ["an undeclared volume", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    volumes: ['data:/data']\n" }, [file, "services.s.volumes[0]", 'volume "data" is not declared']],
     ["a depends_on on a missing service", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    depends_on: [db]\n" }, [file, "services.s.depends_on.db", "does not exist"]],
-    [
-      "replicas with a fixed host port",
-      { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    ports: ['8080:80']\n    deploy: {replicas: 2}\n" },
-      [file, "services.s.ports", "one container only", "2 replicas"],
-    ],
-    [
-      "replicas with container_name",
-      { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    container_name: one\n    scale: 2\n" },
-      [file, "services.s.container_name", "replicas"],
-    ],
-    [
-      "start-first with a fixed host port",
-      { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    ports: ['8080:80']\n    deploy: {update_config: {order: start-first}}\n" },
-      [file, "services.s.deploy.update_config.order", "fixed host port"],
-    ],
     ["scale and replicas disagreeing", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    scale: 2\n    deploy: {replicas: 3}\n" }, [file, "services.s.scale", "disagree"]],
     [
       "a relative data directory that is not in the repository",
