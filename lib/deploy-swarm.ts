@@ -2,6 +2,7 @@
 // services the manager has, applied with one gate, put back on failure. The counterpart of
 // lib/deploy.ts for `konta sync`, `konta rollback` and `konta plan`; Swarm pulls the images on
 // the nodes, so there is no image step here.
+import { existsSync } from "node:fs";
 import { type LoadedProject, loadReleaseUnlocking, refuseKey } from "./compose/index.ts";
 import type { ReleaseRef, DeployOptions } from "./deploy.ts";
 import type { DockerClient } from "./docker/client.ts";
@@ -12,6 +13,7 @@ import type { Summary } from "./reconcile/summary.ts";
 import { emptySummary, sortSummary } from "./reconcile/summary.ts";
 import type { ProjectExpectation, ServiceTarget } from "./state.ts";
 import { resolveImages } from "./swarm/images.ts";
+import { checkSwarmRules, portHolders, swarmNodes } from "./swarm/rules.ts";
 import { SwarmKeyError } from "./swarm/spec.ts";
 import {
   applyStacks,
@@ -50,6 +52,7 @@ export async function prepareSwarm(release: ReleaseRef, opts: DeployOptions, dig
   const projects = await loadReleaseUnlocking(release.root, release.load);
   for (const p of projects) for (const w of p.warnings) if (!APPLIED_HERE.test(w)) log.warn(w);
   const observed = await observeServices(opts.docker);
+  await checkRules(projects, release, opts.docker);
   const refs = projects.flatMap((p) => Object.values(p.services).filter((s) => s.managed).map((s) => s.image));
   const pins = await resolveImages(opts.docker, refs, digests);
   const stacks: SwarmPrepared["stacks"] = [];
@@ -67,6 +70,20 @@ export async function prepareSwarm(release: ReleaseRef, opts: DeployOptions, dig
     for (const stack of removed) stacks.push({ plan: planStackRemoval(stack, observed) });
   }
   return { release, projects, stacks, digests: pins };
+}
+
+/** What the swarm as it is cannot give the release (lib/swarm/rules.ts); asks the engine only for what the release uses. */
+async function checkRules(projects: LoadedProject[], release: ReleaseRef, docker: DockerClient): Promise<void> {
+  const managed = projects.flatMap((p) => Object.values(p.services).filter((s) => s.managed).map((s) => ({ p, s })));
+  const ports = managed.some(({ s }) => s.ports?.some((port) => port.published));
+  const external = managed.some(({ p, s }) => Object.keys(s.networks ?? {}).some((k) => p.networks[k]?.external));
+  const [services, nodes, networks] = await Promise.all([
+    ports ? docker.request<Parameters<typeof portHolders>[0]>("GET", "/services", { what: "list services" }) : [],
+    ports ? docker.request<Parameters<typeof swarmNodes>[0]>("GET", "/nodes", { what: "list nodes" }) : [],
+    external ? docker.request<{ Name: string }[]>("GET", "/networks", { what: "list networks" }) : [],
+  ]);
+  const refused = checkSwarmRules(projects, { services: portHolders(services), nodes: swarmNodes(nodes), networks: new Set(networks.map((n) => n.Name)), fileExists: existsSync });
+  if (refused) throw refuseKey(refused.project, release.root, refused.error, "nothing was changed");
 }
 
 export function changedStacks(p: SwarmPrepared): string[] {

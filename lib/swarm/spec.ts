@@ -222,6 +222,8 @@ export function serviceSpec(project: ProjectModel, s: ServiceModel, refs: Object
       Ports: (s.ports ?? [])
         .map((p) => {
           if (p.published?.includes("-")) throw new SwarmKeyError(s.name, "ports", `the range ${p.published} is not published by a Swarm service; list the ports one by one`);
+          // docker stack deploy drops the address with a warning: a port meant for 127.0.0.1 would answer on every address of every node
+          if (p.host_ip) throw new SwarmKeyError(s.name, "ports", `a Swarm publishes ${p.published ?? p.target} on every address of its nodes and cannot bind it to ${p.host_ip}; drop the address (and firewall the port), or deploy to one engine`);
           return p;
         })
         .map((p) => compact({ Protocol: p.protocol, TargetPort: p.target, PublishedPort: p.published ? Number(p.published) : undefined, PublishMode: p.mode ?? "ingress" }))
