@@ -3,13 +3,18 @@
 // Engine API; then each service's stored Spec compared field by field. Normalised: the stack names,
 // and the IDs and names of configs (Konta names them by content). Every other difference fails.
 // On a real three-node swarm, which then also places the tasks.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadProject } from "../../lib/compose/index.ts";
+import { parseDotenv } from "../../lib/compose/dotenv.ts";
+import { ComposeKeyError } from "../../lib/compose/errors.ts";
+import { findComposeFiles, loadProject, refuseKey } from "../../lib/compose/index.ts";
 import type { BindMount } from "../../lib/compose/model.ts";
+import { checkSwarmRules, swarmNodes } from "../../lib/swarm/rules.ts";
 import { networkSpecs, serviceSpec } from "../../lib/swarm/spec.ts";
+import { desiredSpecs } from "../../lib/swarm/stack.ts";
+import { SRC } from "../server/box.ts";
 import { startSwarm, type Swarm, swarmApi } from "../support/swarm.ts";
 
 const COMPOSE = `version: "3.9"
@@ -157,3 +162,164 @@ test("the tasks of both stacks spread over the three nodes (max_replicas_per_nod
     expect(new Set(nodes).size).toBe(3);
   }
 }, 90_000);
+
+// ---------------------------------------------------------------------------------------------
+// Acceptance: every fixture project (tests/fixtures/compose) and the stack files below, given to
+// `docker stack deploy` (the Docker 20.10 CLI in the manager, its own v3 schema) and to Konta's
+// swarm target (load, convert, check against the swarm). Both accept or both refuse, but for the
+// differences listed with their reason; where both accept, every service's EndpointSpec (ports,
+// ingress or host mode) and Mode are the same.
+
+const FIXTURES = join(import.meta.dir, "../fixtures/compose");
+const fixtureOptions: Record<string, { env?: Record<string, string>; passthrough?: string[]; profiles?: string[]; hostEnv?: string }> = JSON.parse(readFileSync(join(FIXTURES, "options.json"), "utf8"));
+
+/** Stack files shaped as people write them, beside the fixtures. */
+const STACKS: Record<string, Record<string, string>> = {
+  "ingress-replicated": { "docker-compose.yml": 'services:\n  web:\n    image: konta-test/busybox:1\n    command: ["httpd", "-f", "-p", "80", "-h", "/"]\n    ports: ["8080:80"]\n    deploy: { replicas: 3 }\n' },
+  "ports-long-modes": {
+    "docker-compose.yml":
+      'services:\n  web:\n    image: konta-test/busybox:1\n    command: ["httpd", "-f", "-p", "80", "-h", "/"]\n    ports:\n      - { target: 80, published: 8081, mode: ingress }\n      - { target: 81, published: 9091, mode: host }\n      - { target: 53, published: 5353, protocol: udp }\n      - { target: 82 }\n    deploy: { mode: global }\n',
+  },
+  "host-mode-replicated": { "docker-compose.yml": 'services:\n  web:\n    image: konta-test/busybox:1\n    ports: [{ target: 80, published: 9095, mode: host }]\n    deploy: { replicas: 2 }\n' },
+  "host-mode-too-many": { "docker-compose.yml": 'services:\n  web:\n    image: konta-test/busybox:1\n    ports: [{ target: 80, published: 9096, mode: host }]\n    deploy: { replicas: 5 }\n' },
+  "two-services-one-port": { "docker-compose.yml": 'services:\n  a:\n    image: konta-test/busybox:1\n    ports: ["8090:80"]\n  b:\n    image: konta-test/busybox:1\n    ports: ["8090:8080"]\n' },
+  "dnsrr-ingress": { "docker-compose.yml": 'services:\n  a:\n    image: konta-test/busybox:1\n    ports: ["8091:80"]\n    deploy: { endpoint_mode: dnsrr }\n' },
+  "dnsrr-host": { "docker-compose.yml": 'services:\n  a:\n    image: konta-test/busybox:1\n    ports: [{ target: 80, published: 8092, mode: host }]\n    deploy: { endpoint_mode: dnsrr, mode: global }\n' },
+  "host-address": { "docker-compose.yml": 'services:\n  a:\n    image: konta-test/busybox:1\n    ports: ["127.0.0.1:8093:80"]\n' },
+  // docker/awesome-compose shapes: a proxy in front of an app and its database
+  "proxy-app-db": {
+    "docker-compose.yml":
+      'services:\n  proxy:\n    image: konta-test/busybox:1\n    ports: ["80:80", "443:443"]\n    configs: [{ source: proxy_conf, target: /etc/nginx/conf.d/default.conf }]\n    deploy: { replicas: 2 }\n  backend:\n    image: konta-test/busybox:1\n    environment: { DB_HOST: db }\n    secrets: [db-password]\n    deploy: { replicas: 2, update_config: { order: start-first } }\n  db:\n    image: konta-test/busybox:1\n    volumes: ["db-data:/var/lib/postgresql/data"]\n    secrets: [db-password]\n    deploy: { placement: { constraints: ["node.role == manager"] } }\nvolumes:\n  db-data: {}\nsecrets:\n  db-password: { file: ./password.txt }\nconfigs:\n  proxy_conf: { file: ./default.conf }\n',
+    "password.txt": "s3cret\n",
+    "default.conf": "server {}\n",
+  },
+};
+
+/** Where Konta's swarm target answers otherwise than `docker stack deploy`, on purpose. */
+const SPEC = "Konta reads the Compose Specification (as docker compose does) and applies to the swarm what it means; the 20.10 CLI's legacy v3 schema refuses";
+const DIFFERENCES: Record<string, { konta: "accepts" | "refuses"; cli: string; why: string }> = {
+  "env-forms": { konta: "accepts", cli: "must be a string, number or null", why: `${SPEC} booleans in an environment map` },
+  profiles: { konta: "accepts", cli: "Additional property profiles is not allowed", why: `${SPEC} profiles` },
+  "profiles-from-env": { konta: "accepts", cli: "Additional property profiles is not allowed", why: `${SPEC} profiles` },
+  "command-entrypoint": { konta: "accepts", cli: "command must be a string", why: `${SPEC} a command reset to null` },
+  "env-file": { konta: "accepts", cli: "env_file.1 must be a string", why: `${SPEC} the long env_file syntax (path, required)` },
+  "traefik-app": { konta: "accepts", cli: "Additional property name is not allowed", why: `${SPEC} the top-level name (ignored with a warning: a stack is named after its folder)` },
+  "version-and-name": { konta: "accepts", cli: "Additional property name is not allowed", why: `${SPEC} the top-level name (ignored with a warning: a stack is named after its folder)` },
+  interpolation: { konta: "accepts", cli: "invalid interpolation format", why: `${SPEC} \${VAR:+alternative}` },
+  "depends-on": { konta: "accepts", cli: "depends_on must be a list", why: `${SPEC} the long depends_on syntax (a Swarm starts services in no order either way)` },
+  "wordpress-mysql": { konta: "accepts", cli: "depends_on must be a list", why: `${SPEC} the long depends_on syntax` },
+  healthcheck: { konta: "accepts", cli: "Additional property start_interval is not allowed", why: `${SPEC} healthcheck.start_interval` },
+  "extends-other-file": { konta: "accepts", cli: "Support for `extends` is not implemented yet", why: `${SPEC} extends (resolved by Konta's loader as Compose resolves it)` },
+  "ports-short": { konta: "refuses", cli: "", why: "docker stack deploy drops a host address with a warning (the port then answers on every address of every node) and turns a host range onto one container port into one published port each; Konta refuses both, naming the port" },
+  "runtime-options": { konta: "refuses", cli: "", why: "docker stack deploy drops container_name, privileged, shm_size, domainname with a warning; Konta refuses a service that would run otherwise than its file says" },
+  "volumes-short": { konta: "refuses", cli: "", why: "a bind of a file of the release (./config/app.conf): docker stack deploy binds the manager's path, which no other node has; Konta refuses and names configs:" },
+  "host-mode-too-many": { konta: "refuses", cli: "", why: "5 replicas of a host-mode port on 3 nodes: docker stack deploy leaves two tasks pending for ever; Konta refuses before anything changes" },
+  "host-address": { konta: "refuses", cli: "", why: "127.0.0.1:8093:80: docker stack deploy drops the address with a warning and publishes the port on every address of every node; Konta refuses" },
+};
+
+interface Answer {
+  ok: boolean;
+  error?: string;
+  /** service name -> EndpointSpec and Mode */
+  services?: Record<string, unknown>;
+}
+
+const endpoint = (e: { Mode?: string; Ports?: Record<string, unknown>[] } | undefined) => ({
+  Mode: e?.Mode ?? "vip",
+  Ports: (e?.Ports ?? []).map((p) => ({ Protocol: p.Protocol ?? "tcp", TargetPort: p.TargetPort, PublishedPort: p.PublishedPort ?? 0, PublishMode: p.PublishMode ?? "ingress" })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+});
+
+function kontaAnswer(dir: string, name: string, repoRoot: string, facts: Parameters<typeof checkSwarmRules>[1], hostEnvDir?: string): Answer {
+  const o = fixtureOptions[name] ?? {};
+  let project;
+  try {
+    project = loadProject(dir, name, { repoRoot, processEnv: o.env ?? {}, passthrough: o.passthrough ?? [], profiles: o.profiles ?? [], ...(hostEnvDir ? { hostEnvDir } : {}) });
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+  try {
+    // docker stack deploy deploys every service of the file, and knows no konta.* label
+    for (const s of Object.values(project.services)) Object.assign(s, { managed: true, stopped: false });
+    const specs = desiredSpecs(project);
+    const refused = checkSwarmRules([project], facts);
+    if (refused) throw refused.error;
+    return { ok: true, services: Object.fromEntries([...specs].map(([n, spec]) => [n, { EndpointSpec: endpoint(spec.EndpointSpec), Mode: spec.Mode }])) };
+  } catch (err) {
+    if (err instanceof ComposeKeyError) return { ok: false, error: refuseKey(project, repoRoot, err).message };
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+async function cliAnswer(boxDir: string, files: string[], env: Record<string, string>): Promise<Answer> {
+  const r = await swarm.manager.exec(`cd ${boxDir} && docker stack deploy ${files.map((f) => `-c ${f}`).join(" ")} ora`, { env });
+  try {
+    if (r.code !== 0) return { ok: false, error: `${r.out}${r.err}` };
+    const list = await swarmApi<{ Spec: { Name: string; Mode: unknown; EndpointSpec?: { Mode?: string; Ports?: Record<string, unknown>[] } } }[]>(
+      swarm,
+      `/services?filters=${encodeURIComponent(JSON.stringify({ label: ["com.docker.stack.namespace=ora"] }))}`,
+    );
+    return { ok: true, services: Object.fromEntries(list.map((s) => [s.Spec.Name.replace(/^ora_/, ""), { EndpointSpec: endpoint(s.Spec.EndpointSpec), Mode: s.Spec.Mode }])) };
+  } finally {
+    await swarm.manager.sh(`docker stack rm ora >/dev/null 2>&1 || true
+      for i in $(seq 1 100); do [ -z "$(docker service ls -q -f label=com.docker.stack.namespace=ora)$(docker network ls -q -f label=com.docker.stack.namespace=ora)$(docker config ls -q -f label=com.docker.stack.namespace=ora)$(docker secret ls -q -f label=com.docker.stack.namespace=ora)" ] && break; sleep 0.2; done`);
+  }
+}
+
+describe("docker stack deploy and Konta's swarm target accept the same files", () => {
+  let facts: Parameters<typeof checkSwarmRules>[1];
+  beforeAll(async () => {
+    const networks = await swarmApi<{ Name: string }[]>(swarm, "/networks");
+    facts = { services: [], nodes: swarmNodes(await swarmApi(swarm, "/nodes")), networks: new Set(networks.map((n) => n.Name)), fileExists: existsSync };
+    for (const [name, files] of Object.entries(STACKS)) {
+      const dir = join(work, "stacks", name);
+      for (const [f, text] of Object.entries(files)) {
+        Bun.spawnSync(["mkdir", "-p", dir]);
+        writeFileSync(join(dir, f), text);
+      }
+    }
+  });
+
+  const cases = [
+    ...readdirSync(join(FIXTURES, "apps")).map((name) => ({ name, kind: "fixture" as const })),
+    ...Object.keys(STACKS).map((name) => ({ name, kind: "stack" as const })),
+  ];
+  for (const { name, kind } of cases) {
+    test(`${kind} ${name}`, async () => {
+      const root = kind === "fixture" ? FIXTURES : join(work, "stacks");
+      const dir = kind === "fixture" ? join(FIXTURES, "apps", name) : join(root, name);
+      const o = fixtureOptions[name] ?? {};
+      let hostEnvDir: string | undefined;
+      if (o.hostEnv) {
+        hostEnvDir = mkdtempSync(join(work, "hostenv-"));
+        writeFileSync(join(hostEnvDir, `${name}.env`), o.hostEnv, { mode: 0o600 });
+      }
+      const konta = kontaAnswer(dir, name, root, facts, hostEnvDir);
+      // the CLI reads the shell's variables only: give it what Konta read from .env and the host file
+      const dotenv = existsSync(join(dir, ".env")) ? parseDotenv(readFileSync(join(dir, ".env"), "utf8")) : {};
+      const env = { ...dotenv, ...parseDotenv(o.hostEnv ?? ""), ...(o.env ?? {}) };
+      // a copy in the manager, with the version line the 20.10 CLI insists on
+      const boxDir = `/tmp/ora-src/${name}`;
+      const from = kind === "fixture" ? `${SRC}/tests/fixtures/compose/apps/${name}` : "";
+      if (from) await swarm.manager.sh(`rm -rf ${boxDir} && mkdir -p /tmp/ora-src && cp -r ${from} ${boxDir}`);
+      else {
+        await swarm.manager.sh(`rm -rf ${boxDir} && mkdir -p ${boxDir}`);
+        for (const [f, text] of Object.entries(STACKS[name] ?? {})) await swarm.manager.sh(`cat > ${boxDir}/${f}`, { input: text });
+      }
+      const files = findComposeFiles(dir)?.files ?? [];
+      for (const f of files) await swarm.manager.sh(`grep -q '^version:' ${boxDir}/${f} || sed -i '1i version: "3.9"' ${boxDir}/${f}`);
+      const cli = await cliAnswer(boxDir, files, env);
+      if (process.env.KONTA_ORACLE_DEBUG) console.log(`ORACLE ${name} cli=${cli.ok ? "ok" : `REFUSED ${cli.error?.split("\n").filter((l) => !/level=warning/.test(l)).join(" ").slice(0, 160)}`} konta=${konta.ok ? "ok" : `REFUSED ${konta.error?.slice(0, 200)}`}`);
+      const difference = DIFFERENCES[name];
+      if (difference) {
+        expect({ konta: konta.ok ? "accepts" : "refuses", cli: cli.ok ? "accepts" : "refuses" }).toEqual({ konta: difference.konta, cli: difference.konta === "accepts" ? "refuses" : "accepts" });
+        if (!cli.ok) expect(cli.error).toContain(difference.cli);
+        if (!konta.ok) expect(konta.error).toMatch(/\.ya?ml(:\d+)?: (services|networks|volumes|secrets|configs)\b/);
+        return;
+      }
+      expect({ konta: konta.ok, cli: cli.ok, error: konta.ok ? cli.error : konta.error }).toMatchObject({ konta: cli.ok, cli: cli.ok });
+      if (konta.ok) expect(konta.services).toEqual(cli.services);
+      // a refusal names the file and the key
+      else expect(konta.error).toMatch(/\.ya?ml(:\d+)?: (services|networks|volumes|secrets|configs)\b|\.env/);
+    }, 60_000);
+  }
+});

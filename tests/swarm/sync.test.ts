@@ -442,6 +442,76 @@ describe("deploy.target: swarm, through konta sync (continued)", () => {
     repo.write({ "apps/bad/docker-compose.yml": "services:\n  b:\n    image: konta-test/busybox:1\n    container_name: fixed\n    labels: { konta.managed: 'true' }\n" }).commit("bad");
     const bad = await env.run(["sync"], { env: host });
     expect(bad.code).toBe(2);
-    expect(bad.all).toContain("apps/bad/docker-compose.yml: services.b.container_name: a Swarm names the tasks of a service itself");
+    expect(bad.all).toContain("apps/bad/docker-compose.yml:4: services.b.container_name: a Swarm names the tasks of a service itself");
   }, 180_000);
+});
+
+describe("deploy.target: swarm, published ports (issue 27)", () => {
+  const EDGE = (version: string) => `services:
+  web:
+    image: konta-test/busybox:1
+    command: ["sh", "-c", "echo ${version} > /tmp/index.html && exec httpd -f -p 80 -h /tmp"]
+    labels: { konta.managed: "true" }
+    ports: ["8080:80"]
+    networks: [front]
+    deploy:
+      replicas: 3
+      update_config: { parallelism: 1, delay: 1s }
+  edge:
+    image: konta-test/busybox:1
+    command: ["httpd", "-f", "-p", "80", "-h", "/"]
+    labels: { konta.managed: "true" }
+    ports:
+      - { target: 80, published: 9090, mode: host }
+      - { target: 81, published: 8081, mode: ingress }
+      - { target: 53, published: 5353, protocol: udp }
+    networks: [front]
+    deploy: { mode: global }
+networks:
+  front: { attachable: true }
+`;
+  type Endpoint = { Spec: { EndpointSpec: unknown } };
+  const pages = async () => {
+    const ips = (await tasks("edge_web")).map((t) => t.NetworksAttachments?.find((a) => a.Network.Spec.Name === "edge_front")?.Addresses[0]?.split("/")[0]);
+    return (await swarm.manager.sh(`for ip in ${ips.join(" ")}; do docker run --rm --network edge_front konta-test/busybox:1 wget -qO- http://$ip/index.html; done`)).trim().split("\n");
+  };
+
+  test("replicas behind one ingress port, and host- and ingress-mode long syntax: EndpointSpec as docker stack deploy stores it, every task serves, an update rolls through; the engine target still refuses the file", async () => {
+    // what docker stack deploy (the CLI in the manager) stores for the same file, then gone again
+    await swarm.manager.sh("mkdir -p /tmp/edge-ref && cat > /tmp/edge-ref/docker-compose.yml", { input: `version: "3.9"\n${EDGE("v1")}` });
+    await swarm.manager.sh("cd /tmp/edge-ref && docker stack deploy -c docker-compose.yml edgeref >/dev/null");
+    const reference = { web: (await swarmApi<Endpoint>(swarm, "/services/edgeref_web")).Spec.EndpointSpec, edge: (await swarmApi<Endpoint>(swarm, "/services/edgeref_edge")).Spec.EndpointSpec };
+    await swarm.manager.sh(`docker stack rm edgeref >/dev/null
+      for i in $(seq 1 150); do [ -z "$(docker service ls -q -f label=com.docker.stack.namespace=edgeref)$(docker network ls -q -f label=com.docker.stack.namespace=edgeref)" ] && break; sleep 0.2; done`);
+
+    const edgeRepo = rig.repo();
+    edgeRepo.write({ "apps/edge/docker-compose.yml": EDGE("v1") }).commit("edge v1");
+    const edgeEnv = rig.env(edgeRepo, { deploy: { target: "swarm", health_timeout: 120 } });
+    const r = await edgeEnv.run(["sync"], { env: host, timeoutMs: 180_000 });
+    expect(r.code, r.all).toBe(0);
+    expect((await swarmApi<Endpoint>(swarm, "/services/edge_web")).Spec.EndpointSpec).toEqual(reference.web);
+    expect((await swarmApi<Endpoint>(swarm, "/services/edge_edge")).Spec.EndpointSpec).toEqual(reference.edge);
+    expect((await tasks("edge_web")).length).toBe(3);
+    expect((await tasks("edge_edge")).length).toBe(3);
+    expect(await pages()).toEqual(["v1", "v1", "v1"]);
+
+    edgeRepo.write({ "apps/edge/docker-compose.yml": EDGE("v2") }).commit("edge v2");
+    const updated = await edgeEnv.run(["sync"], { env: host, timeoutMs: 180_000 });
+    expect(updated.code, updated.all).toBe(0);
+    expect(await pages()).toEqual(["v2", "v2", "v2"]);
+    expect((await swarmApi<Endpoint>(swarm, "/services/edge_web")).Spec.EndpointSpec).toEqual(reference.web);
+
+    // another service of another instance asking for the same ingress port: refused, nothing changed
+    const otherRepo = rig.repo();
+    otherRepo.write({ "apps/clash/docker-compose.yml": 'services:\n  w:\n    image: konta-test/busybox:1\n    labels: { konta.managed: "true" }\n    ports: ["8080:80"]\n' }).commit("clash");
+    const clash = await rig.env(otherRepo, { deploy: { target: "swarm" } }).run(["sync"], { env: host });
+    expect(clash.code, clash.all).toBe(2);
+    expect(clash.all).toContain("apps/clash/docker-compose.yml:5: services.w.ports: port 8080/tcp is published on every node of the swarm already, by service edge_web");
+    expect(await swarm.manager.sh("docker service ls -q -f name=clash_w")).toBe("");
+
+    // one engine: the rule of one container per host port still holds, with today's message
+    const engine = await rig.env(edgeRepo).run(["sync", "--dry-run"]);
+    expect(engine.code, engine.all).toBe(2);
+    expect(engine.all).toContain("apps/edge/docker-compose.yml:6: services.web.ports: host port 8080 can be bound by one container only, but 3 replicas are asked for");
+  }, 420_000);
 });
