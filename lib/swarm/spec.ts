@@ -227,7 +227,8 @@ export function serviceSpec(project: ProjectModel, s: ServiceModel, refs: Object
           return p;
         })
         .map((p) => compact({ Protocol: p.protocol, TargetPort: p.target, PublishedPort: p.published ? Number(p.published) : undefined, PublishMode: p.mode ?? "ingress" }))
-        .sort((a, b) => Number(a.TargetPort) - Number(b.TargetPort)),
+        // docker/cli convertEndpointSpec orders them by published port
+        .sort((a, b) => Number(a.PublishedPort ?? 0) - Number(b.PublishedPort ?? 0)),
     }),
   });
 }

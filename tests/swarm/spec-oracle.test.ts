@@ -226,7 +226,8 @@ interface Answer {
 
 const endpoint = (e: { Mode?: string; Ports?: Record<string, unknown>[] } | undefined) => ({
   Mode: e?.Mode ?? "vip",
-  Ports: (e?.Ports ?? []).map((p) => ({ Protocol: p.Protocol ?? "tcp", TargetPort: p.TargetPort, PublishedPort: p.PublishedPort ?? 0, PublishMode: p.PublishMode ?? "ingress" })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+  // in their order: the engine keeps the one it is given
+  Ports: (e?.Ports ?? []).map((p) => ({ Protocol: p.Protocol ?? "tcp", TargetPort: p.TargetPort, PublishedPort: p.PublishedPort ?? 0, PublishMode: p.PublishMode ?? "ingress" })),
 });
 
 function kontaAnswer(dir: string, name: string, repoRoot: string, facts: Parameters<typeof checkSwarmRules>[1], hostEnvDir?: string): Answer {
