@@ -7,6 +7,8 @@
 //   bun bench/run.ts --probe       only Konta's runs with memory and time targets (deploy and rollback
 //                                  at 50 apps, first deploy, large repository), printed, not written:
 //                                  for profiling between full runs
+//   bun bench/run.ts --ssh         only the idle tick at 50 apps over SSH (a deploy key, a real sshd on
+//                                  loopback) beside the same over HTTP, printed
 //   bun bench/run.ts --bytecode-order
 //                                  only write packaging/bytecode-order.txt: the order in which an
 //                                  idle tick at 50 apps runs Konta's functions, which the build
@@ -20,6 +22,7 @@ import { join, resolve } from "node:path";
 import { cleanup, engine, ensureEngine, sh, TEST_LABEL } from "../tests/support/docker.ts";
 import { startGitServer } from "../tests/support/git-server.ts";
 import { TestRepo } from "../tests/support/repo.ts";
+import { type SshServer, startSshServer } from "../tests/support/ssh-server.ts";
 import { renderChart } from "./chart.ts";
 import { benchComposeLoad } from "./compose-load.ts";
 import { appCompose, fmtMb, fmtMs, measure, NETWORK, repeat, type Sample, type Stats, stats } from "./lib.ts";
@@ -58,7 +61,18 @@ async function ensureNetwork(): Promise<void> {
   await engine("/networks/create", { method: "POST", body: { Name: NETWORK, CheckDuplicate: true, Labels: { [TEST_LABEL]: "1" } } }).catch(() => {});
 }
 
-async function setup(apps: number, services: number, deployed = true, extra: Record<string, string> = {}): Promise<Setup> {
+let sshd: SshServer | undefined;
+
+/** The config of a setup reaching its repository over SSH with a deploy key instead of HTTP with a token. */
+async function overSsh(s: Setup): Promise<void> {
+  sshd ??= await startSshServer();
+  const etc = join(s.config, "..");
+  sh("cp", [sshd.key, join(etc, "deploy_key")]);
+  sh("cp", [sshd.knownHosts, join(etc, "known_hosts")]);
+  writeFileSync(s.config, `version: 1\nrepository:\n  url: ${sshd.url(s.repo)}\ndeploy:\n  min_uptime: 0.5\n  parallel: 4\n`, { mode: 0o600 });
+}
+
+async function setup(apps: number, services: number, deployed = true, extra: Record<string, string> = {}, transport: "http" | "ssh" = "http"): Promise<Setup> {
   await ensureNetwork();
   const id = ++setups;
   const repo = new TestRepo(work, `bench${id}`);
@@ -74,6 +88,7 @@ async function setup(apps: number, services: number, deployed = true, extra: Rec
   const cloned = await measure(["git", "clone", "-q", git.repoUrl(repo.name).replace("http://", `http://x:${TOKEN}@`), clone]);
   if (cloned.code !== 0) throw new Error(`baseline clone failed:\n${cloned.output}`);
   const s: Setup = { id, apps, services, repo, config, state: join(dir, "state"), clone, version: 1, kontaVersion: 1 };
+  if (transport === "ssh") await overSsh(s);
   if (!deployed) return s;
   const first = await measure(konta(s, "sync"));
   if (first.code !== 0) throw new Error(`initial konta sync failed:\n${first.output}`);
@@ -310,6 +325,9 @@ async function main(): Promise<void> {
     targets.push({ what: "idle tick at 50 apps vs baseline", target: "≥ 5× faster", value: `${ratio.toFixed(1)}×`, met: ratio >= 5 });
   }
 
+  out.push("", "### Idle tick over SSH", "", "50 apps of 3 services; the same tick with the repository reached over SSH (a deploy key; a real sshd on loopback, git-shell) and over HTTP (a token). Peak RSS is that of the largest process of the run (Konta; the `ssh` it starts is a smaller child, and the two are not added up).", "");
+  out.push(...sshRows(await idleHttpVsSsh(QUICK ? 10 : 50, RUNS)));
+
   // 2 + 3: deploy one changed service, rollback
   out.push("", "## 2. Deploy one changed service", "", "Apps of 3 services each; a commit changes one service of one app. Time from the push until the new version answers HTTP; containers touched anywhere in the repository. \"Empty compose cache\": the same deploy with `compose.cache.json` deleted first, as on the first deploy after an upgrade of Konta, when every project is loaded. \"Optimising JIT off\": the same deploy with JavaScriptCore's DFG compiler disabled, to show how much of the peak is compiled code (not a setting Konta uses).", "");
   out.push(row(["apps", "tool", "push → serving, median (min–max)", "tool run", "containers touched", "engine create→running", "Konta's own overhead", "peak RSS"]), row(["---", "---", "---", "---", "---", "---", "---", "---"]));
@@ -417,6 +435,29 @@ async function main(): Promise<void> {
   console.log(readFileSync(join(ROOT, "bench/RESULTS.md"), "utf8"));
 }
 
+/** The idle tick at `apps` apps over HTTP (a token) and over SSH (a deploy key), one after the other on the same engine. */
+async function idleHttpVsSsh(apps: number, runs: number): Promise<{ http: Sample[]; ssh: Sample[] }> {
+  const out: Partial<Record<"http" | "ssh", Sample[]>> = {};
+  for (const transport of ["http", "ssh"] as const) {
+    const s = await setup(apps, 3, true, {}, transport);
+    out[transport] = await repeat(runs, 1, async () => {
+      const r = await measure(konta(s, "sync"));
+      if (r.code !== 0 || !r.output.includes("up to date")) throw new Error(`idle konta sync over ${transport} did not say up to date:\n${r.output}`);
+      return r;
+    });
+    await teardown();
+  }
+  return out as { http: Sample[]; ssh: Sample[] };
+}
+
+function sshRows(r: { http: Sample[]; ssh: Sample[] }): string[] {
+  return [
+    row(["transport", "wall, median (min–max)", "peak RSS, median (min–max)"]),
+    row(["---", "---", "---"]),
+    ...(["http", "ssh"] as const).map((t) => row([t === "http" ? "HTTP, token" : "SSH, deploy key (OpenSSH client)", fmtStats(stats(r[t].map((x) => x.wallMs))), fmtStats(stats(r[t].map((x) => x.peakRssKb)), fmtMb)])),
+  ];
+}
+
 /** One idle tick at 50 apps with Bun writing the order in which it ran Konta's functions. */
 async function writeBytecodeOrder(): Promise<void> {
   await ensureEngine();
@@ -445,10 +486,18 @@ async function probe(): Promise<void> {
   console.log(`large repository first sync: peak RSS ${large.map((x) => fmtMb(x.peakRssKb)).join(", ")}`);
 }
 
+/** Only the SSH row, printed. */
+async function sshOnly(): Promise<void> {
+  await ensureEngine();
+  await cleanup();
+  console.log(sshRows(await idleHttpVsSsh(50, RUNS)).join("\n"));
+}
+
 try {
-  const mode = process.argv.includes("--bytecode-order") ? writeBytecodeOrder : process.argv.includes("--probe") ? probe : main;
+  const mode = process.argv.includes("--bytecode-order") ? writeBytecodeOrder : process.argv.includes("--probe") ? probe : process.argv.includes("--ssh") ? sshOnly : main;
   await mode();
 } finally {
+  await sshd?.close();
   await git.close();
   await cleanup();
   await engine(`/networks/${NETWORK}`, { method: "DELETE" }).catch(() => {});

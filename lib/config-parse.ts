@@ -5,6 +5,7 @@ import { InputError } from "./errors.ts";
 import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./config-types.ts";
 import validateConfig from "./generated/config-validator.js";
 import { adoptOriginalConfig } from "./config-legacy.ts";
+import { parseSshUrl } from "./git/url.ts";
 import { isLoopbackHost } from "./host.ts";
 import { assertValid } from "./schema.ts";
 import { parseYaml } from "./yaml.ts";
@@ -35,6 +36,8 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
       timeout: r.timeout ?? 20,
       retries: r.retries ?? 4,
       username: r.username ?? "x-access-token",
+      ssh_key_file: r.ssh_key_file ?? join(dirname(file), "deploy_key"),
+      known_hosts_file: r.known_hosts_file ?? join(dirname(file), "known_hosts"),
       ...(r.allow_insecure_http ? { allow_insecure_http: true } : {}),
     },
     deploy: {
@@ -66,17 +69,19 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
 }
 
 function checkRepositoryUrl(url: string, file: string, allowHttp: boolean): void {
+  // SSH (a deploy key): ssh://[user@]host[:port]/path or user@host:path
+  if (parseSshUrl(url)) return;
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new InputError(`${file}: repository.url "${url}" is not a URL`, {
-      hint: "use an HTTPS clone URL such as https://github.com/acme/infra.git (SSH is not supported)",
+      hint: "use an HTTPS clone URL such as https://github.com/acme/infra.git, or an SSH one such as git@github.com:acme/infra.git",
     });
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new InputError(`${file}: repository.url must be an http(s) URL, got ${parsed.protocol}`, {
-      hint: "Konta speaks Git over HTTPS only; use the HTTPS clone URL and a token",
+    throw new InputError(`${file}: repository.url must be an https://, ssh:// or user@host:path URL, got ${parsed.protocol}`, {
+      hint: "use the HTTPS clone URL and a token, or the SSH one and a deploy key",
     });
   }
   if (parsed.protocol === "http:" && !allowHttp && !isLoopbackHost(parsed.hostname)) {

@@ -24,6 +24,8 @@ export const configSchema = {
         retries: { type: "integer", minimum: 0, maximum: 10 },
         allow_insecure_http: { type: "boolean" },
         username: { type: "string", minLength: 1, pattern: "^[^:]+$" },
+        ssh_key_file: { type: "string", minLength: 1 },
+        known_hosts_file: { type: "string", minLength: 1 },
       },
     },
     deploy: {

@@ -16,6 +16,9 @@ export interface RepositoryConfig {
   username: string;
   /** http:// to a host other than loopback (the token would travel in clear text) */
   allow_insecure_http?: boolean;
+  /** SSH remotes: the deploy key (0600, ours) and the only host keys trusted; default beside the config */
+  ssh_key_file: string;
+  known_hosts_file: string;
 }
 
 export interface DeployConfig {

@@ -1,13 +1,18 @@
 // `konta install` / `konta uninstall`: the config (if missing), the state directory, and the
 // systemd units from packaging/systemd/ (embedded in the binary), enabled with systemctl.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import serviceTemplate from "../packaging/systemd/konta.service" with { type: "text" };
 import timerTemplate from "../packaging/systemd/konta.timer" with { type: "text" };
 import webhookSocketTemplate from "../packaging/systemd/konta-webhook.socket" with { type: "text" };
 import webhookServiceTemplate from "../packaging/systemd/konta-webhook@.service" with { type: "text" };
 import { parseConfig } from "./config-parse.ts";
+import type { KontaConfig } from "./config-types.ts";
+import { ensureDeployKey, keyFingerprint, pinHostKeys, publicKey } from "./git/ssh.ts";
+import { parseSshUrl } from "./git/url.ts";
+import { redact } from "./redact.ts";
 import { InputError } from "./errors.ts";
 import { ensureDir, writeFileAtomic } from "./fsutil.ts";
 import { log } from "./log.ts";
@@ -55,6 +60,8 @@ export function renderUnits(o: UnitOptions): Record<string, string> {
 
 export interface InstallOptions extends UnitOptions {
   repo?: string;
+  /** set up Git over SSH: a deploy key (made if missing) and the host key pinned (implied by an SSH URL) */
+  ssh?: boolean;
   branch?: string;
   path?: string;
   token?: string;
@@ -71,13 +78,30 @@ repository:
   branch: ${JSON.stringify(o.branch ?? "main")}
   path: ${JSON.stringify(o.path ?? ".")}
   interval: ${o.interval}
-${token ? `  token: ${token}\n` : "  # token: set it with `konta token set` (read from stdin, stored encrypted)\n"}deploy:
+${token ? `  token: ${token}\n` : parseSshUrl(o.repo ?? "") ? "  # ssh_key_file and known_hosts_file: default beside this file (deploy_key, known_hosts)\n" : "  # token: set it with `konta token set` (read from stdin, stored encrypted)\n"}deploy:
   health_timeout: 120
   keep_releases: 5
   prune_removed_apps: true
 hooks:
   timeout: 300
 `;
+}
+
+/** The deploy key (made when missing) and the host key pinned; says what to compare and where the public key goes. Safe to re-run. */
+function setUpSsh(config: KontaConfig): string[] {
+  const r = config.repository;
+  const remote = parseSshUrl(r.url);
+  if (!remote) throw new InputError(`--ssh: repository.url in ${config.file} is not an SSH URL (${redact(r.url)})`, { hint: "use ssh://git@host/owner/repo.git or git@host:owner/repo.git" });
+  const made = ensureDeployKey(r.ssh_key_file, `konta@${hostname()}`);
+  const pinned = pinHostKeys(remote, r.known_hosts_file, r.timeout);
+  const where = `${remote.host}${remote.port ? `:${remote.port}` : ""}`;
+  return [
+    `${made ? "made" : "kept"} the deploy key ${r.ssh_key_file} (${keyFingerprint(r.ssh_key_file) ?? "?"})`,
+    `${pinned.added ? "pinned" : "kept the pinned"} host key of ${where} in ${r.known_hosts_file}: ${pinned.fingerprints.join(", ")}`,
+    pinned.added ? `  compare with the fingerprints ${remote.host} publishes before the first sync (a different one: remove that line and stop)` : "",
+    "add this public key to the repository as a deploy key, read-only (GitHub: Settings → Deploy keys → Add deploy key; GitLab: Settings → Repository → Deploy keys):",
+    `  ${publicKey(r.ssh_key_file)}`,
+  ].filter(Boolean);
 }
 
 function systemdRunning(): boolean {
@@ -105,6 +129,7 @@ export async function install(o: InstallOptions): Promise<string[]> {
     if (o.repo || o.token) log.warn(`${o.config} exists; --repo/--branch/--path and the token are not applied (edit it, or use konta token set)`);
     done.push(`kept ${o.config}`);
   }
+  if (o.ssh || parseSshUrl(o.repo ?? "")) done.push(...setUpSsh(parseConfig(readFileSync(o.config, "utf8"), o.config)));
   ensureDir(o.stateDir, 0o700);
   chmodSync(o.stateDir, 0o700);
   mkdirSync(statePaths(o.stateDir).releases, { recursive: true, mode: 0o755 });

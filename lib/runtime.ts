@@ -9,6 +9,7 @@ import type { KontaConfig } from "./config-types.ts";
 import { loadConfig } from "./config.ts";
 import { DockerClient } from "./docker/client.ts";
 import type { GitSource } from "./git/remote.ts";
+import { parseSshUrl } from "./git/url.ts";
 import { ensureDir } from "./fsutil.ts";
 import { resolveConfigFile, resolveStateDir, type StatePaths, statePaths } from "./paths.ts";
 import { ReleaseStore } from "./releases/index.ts";
@@ -49,7 +50,7 @@ export class Runtime {
     this.paths = statePaths(stateDir);
     this.store = new ReleaseStore(this.paths, config.repository.path);
     const r = config.repository;
-    this.instance = new Bun.CryptoHasher("sha256").update(`${r.url}\n${r.branch}\n${r.path}`).digest("hex").slice(0, 12);
+    this.instance = new Bun.CryptoHasher("sha256").update(`${repositoryIdentity(r.url)}\n${r.branch}\n${r.path}`).digest("hex").slice(0, 12);
     this.keyring = new SopsKeyring(config.secrets.age_key_file, this.paths.secrets);
   }
 
@@ -73,14 +74,12 @@ export class Runtime {
 
   async gitSource(): Promise<GitSource> {
     const r = this.config.repository;
+    const retry = { retries: r.retries, idleTimeoutMs: r.timeout * 1000, baseDelayMs: 500, maxDelayMs: 8000 };
+    const remote = parseSshUrl(r.url);
+    // a deploy key: no token is read (nor required)
+    if (remote) return { url: r.url, ref: r.branch, retry, ssh: { remote, keyFile: r.ssh_key_file, knownHostsFile: r.known_hosts_file } };
     const { token } = await resolveToken(this.config, this.paths.key);
-    return {
-      url: r.url,
-      ref: r.branch,
-      token,
-      username: r.username,
-      retry: { retries: r.retries, idleTimeoutMs: r.timeout * 1000, baseDelayMs: 500, maxDelayMs: 8000 },
-    };
+    return { url: r.url, ref: r.branch, token, username: r.username, retry };
   }
 
   /**
@@ -139,6 +138,16 @@ export class Runtime {
       sops: this.keyring,
     };
   }
+}
+
+/**
+ * The URL an instance is named after. An SSH URL counts as the HTTPS URL of the same host and path
+ * (git@github.com:acme/infra.git is https://github.com/acme/infra.git): a server that moves from a
+ * token to a deploy key keeps its instance, so its containers stay its own.
+ */
+export function repositoryIdentity(url: string): string {
+  const ssh = parseSshUrl(url);
+  return ssh ? `https://${ssh.host}/${ssh.path.replace(/^\/+/, "")}` : url;
 }
 
 function readPassthroughFile(file: string, names: string[]): Record<string, string | undefined> {

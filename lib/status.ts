@@ -5,6 +5,8 @@ import { errorMessage, KontaError } from "./errors.ts";
 import { inspectContainer } from "./docker/engine.ts";
 import { detectDrift, type DriftItem } from "./reconcile/drift.ts";
 import { observeContainers } from "./reconcile/observe.ts";
+import { keyFingerprint } from "./git/ssh.ts";
+import { parseSshUrl } from "./git/url.ts";
 import { redact } from "./redact.ts";
 import type { Runtime } from "./runtime.ts";
 import { type Attempt, type DeployRecord, type ImageUpdates, readState } from "./state.ts";
@@ -32,7 +34,8 @@ export interface ServiceStatus {
 }
 
 export interface StatusReport {
-  repository: { url: string; branch: string; path: string };
+  /** transport: how Git is reached; key_fingerprint: the deploy key's SHA256 (SSH), never the key */
+  repository: { url: string; branch: string; path: string; transport: "https" | "http" | "ssh"; key_fingerprint?: string };
   live?: DeployRecord;
   lastAttempt?: Attempt;
   held?: { sha: string; since: string };
@@ -53,7 +56,7 @@ export async function status(rt: Runtime): Promise<StatusReport> {
   const { state } = readState(rt.paths.state);
   const live = rt.store.current();
   const report: StatusReport = {
-    repository: { url: redact(rt.config.repository.url), branch: rt.config.repository.branch, path: rt.config.repository.path },
+    repository: repositoryStatus(rt),
     ...(state.current && state.current.sha === live ? { live: state.current } : live ? { live: { sha: live, message: "", author: "", date: "", deployedAt: "", trigger: "sync", durationMs: 0 } } : {}),
     ...(state.lastAttempt ? { lastAttempt: state.lastAttempt } : {}),
     ...(state.hold ? { held: { sha: state.hold.sha, since: state.hold.since } } : {}),
@@ -107,4 +110,12 @@ export async function status(rt: Runtime): Promise<StatusReport> {
     report.projects.push({ name: project, services });
   }
   return report;
+}
+
+function repositoryStatus(rt: Runtime): StatusReport["repository"] {
+  const r = rt.config.repository;
+  const base = { url: redact(r.url), branch: r.branch, path: r.path };
+  if (!parseSshUrl(r.url)) return { ...base, transport: r.url.startsWith("http://") ? "http" : "https" };
+  const fp = keyFingerprint(r.ssh_key_file);
+  return { ...base, transport: "ssh", ...(fp ? { key_fingerprint: fp } : {}) };
 }

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import { loadConfig } from "../../lib/config.ts";
 import { InputError } from "../../lib/errors.ts";
+import { parseSshUrl } from "../../lib/git/url.ts";
 import { defaultBinary, install, renderUnits } from "../../lib/install.ts";
 import { DEFAULT_UNIT_DIR, resolveConfigFile, resolveStateDir } from "../../lib/paths.ts";
 import { globalArgs, unitArgs } from "../args.ts";
@@ -18,7 +19,8 @@ export default defineCommand({
     ...globalArgs,
     ...unitArgs,
     print: { type: "boolean", description: "print the systemd units and change nothing" },
-    repo: { type: "string", description: "HTTPS clone URL of the repository", valueHint: "url" },
+    repo: { type: "string", description: "clone URL of the repository: https://... (a token on stdin) or ssh://... / git@host:path (a deploy key)", valueHint: "url" },
+    ssh: { type: "boolean", description: "Git over SSH: make a deploy key if there is none, pin the host's key (printed to compare), print the public key" },
     branch: { type: "string", description: "branch or tag to deploy (default main)" },
     path: { type: "string", description: "folder of the repository holding apps/ and hooks/ (default .)" },
     interval: { type: "string", description: "seconds between runs (default 120)", valueHint: "seconds" },
@@ -40,8 +42,10 @@ export default defineCommand({
         for (const [name, text] of Object.entries(renderUnits(units))) out(`# ${name}\n${text}`);
         return;
       }
-      const token = !process.stdin.isTTY && !existing ? await readSecret("").catch(() => undefined) : undefined;
-      const done = await install({ ...units, repo: a.repo, branch: a.branch, path: a.path, token, unitDir: a["unit-dir"] || DEFAULT_UNIT_DIR, enable: a.enable });
+      // a deploy key needs no token: stdin is not read for an SSH repository
+      const sshRepo = a.ssh || parseSshUrl(a.repo ?? existing?.repository.url ?? "") !== undefined;
+      const token = !process.stdin.isTTY && !existing && !sshRepo ? await readSecret("").catch(() => undefined) : undefined;
+      const done = await install({ ...units, repo: a.repo, branch: a.branch, path: a.path, token, ssh: a.ssh, unitDir: a["unit-dir"] || DEFAULT_UNIT_DIR, enable: a.enable });
       out(`${done.join("\n")}`);
     }),
 });

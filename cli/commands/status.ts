@@ -22,6 +22,7 @@ export default defineCommand({
       const lines: string[] = [];
       const l = s.live;
       lines.push(`repository ${s.repository.url} (branch ${s.repository.branch}${s.repository.path !== "." ? `, path ${s.repository.path}` : ""})`);
+      if (s.repository.transport === "ssh") lines.push(`transport  ssh, deploy key ${s.repository.key_fingerprint ?? "missing (konta install --ssh makes one)"}`);
       lines.push(
         l
           ? `live       ${l.sha.slice(0, 12)}${l.message ? ` "${l.message.split("\n")[0]}"` : ""}${l.author ? ` by ${l.author}` : ""}${l.deployedAt ? `, ${l.trigger === "rollback" ? "rolled back to" : "deployed"} ${ago(l.deployedAt)}` : ""}`

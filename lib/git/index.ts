@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
-import { UnreachableError } from "../errors.ts";
+import { InputError, UnreachableError } from "../errors.ts";
 import { failpoint } from "../failpoint.ts";
 import { ensureDir } from "../fsutil.ts";
 import { log } from "../log.ts";
@@ -17,7 +17,8 @@ import { reclaimAfter } from "./reclaim.ts";
 import { advertisement, type GitSource, resolveRef, unreachable } from "./remote.ts";
 import { fetchPack } from "./upload-pack.ts";
 
-export { type GitSource, remoteHead } from "./remote.ts";
+export { remoteHead } from "./head.ts";
+export type { GitSource } from "./remote.ts";
 
 export interface CommitInfo {
   sha: string;
@@ -68,16 +69,20 @@ export async function ensureCommit(src: GitSource, gitdir: string, sha: string):
   if (existsSync(gitdir) && outgrown(gitdir)) rmSync(gitdir, { recursive: true, force: true });
   for (let attempt = 0; ; attempt++) {
     const incoming = incomingDir(gitdir);
+    let session: import("./ssh.ts").SshSession | undefined;
     try {
       if (!existsSync(join(gitdir, "config"))) initCache(gitdir);
       rmSync(incoming, { recursive: true, force: true });
       ensureDir(incoming);
-      const adv = await advertisement(src);
+      // over SSH the advertisement and the fetch are one session (protocol v0 is stateful there)
+      session = src.ssh ? await (await import("./ssh.ts")).SshSession.open(src) : undefined;
+      const adv = session ? session.advertisement : await advertisement(src);
       const tip = resolveRef(src, adv);
       if (!hasCommit(gitdir, tip.sha)) {
         const complete = completeCommits(gitdir).filter((c) => hasObject(gitdir, c));
         const pack = join(incoming, "fetched.pack");
-        const update = await fetchPack(src, adv, { want: tip.oid, haves: complete.slice(-HAVES), shallow: complete }, pack);
+        const want = { want: tip.oid, haves: complete.slice(-HAVES), shallow: complete };
+        const update = session ? await session.fetch(want, pack) : await fetchPack(src, adv, want, pack);
         await unpack(pack, gitdir);
         if (!hasObject(gitdir, tip.oid)) throw new UnreachableError(`fetching ${src.ref} from ${redact(src.url)} returned no commit`);
         markComplete(gitdir, [...update.shallow, peel(gitdir, tip.oid)]);
@@ -86,11 +91,14 @@ export async function ensureCommit(src: GitSource, gitdir: string, sha: string):
       if (fetched !== sha) log.info(`git: ${src.ref} moved to ${fetched.slice(0, 12)} while fetching; deploying that`);
       return fetched;
     } catch (err) {
+      // a deploy key left readable by others is the operator's to fix, not the cache's
+      if (err instanceof InputError) throw err;
       const networkish = err instanceof TransientHttpError || err instanceof UnreachableError;
       if (networkish || attempt > 0) gitError(err, src, "fetch from");
       log.warn(`git: local cache ${gitdir} is unusable (${(err as Error).message}); rebuilding it`);
       rmSync(gitdir, { recursive: true, force: true });
     } finally {
+      await session?.close();
       rmSync(incoming, { recursive: true, force: true });
     }
   }

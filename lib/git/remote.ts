@@ -4,6 +4,7 @@
 import { UnreachableError } from "../errors.ts";
 import { redact } from "../redact.ts";
 import { requestWithRetries, type RetryPolicy, TransientHttpError } from "./http.ts";
+import type { SshRemote } from "./url.ts";
 
 export interface GitSource {
   url: string;
@@ -13,6 +14,8 @@ export interface GitSource {
   /** HTTP Basic user sent with the token: x-access-token (GitHub), oauth2 (GitLab), yours (Bitbucket) */
   username?: string;
   retry: RetryPolicy;
+  /** an SSH remote (repository.url ssh://... or user@host:path): the deploy key and the pinned host keys */
+  ssh?: { remote: SshRemote; keyFile: string; knownHostsFile: string };
 }
 
 export interface RemoteHead {
@@ -77,12 +80,18 @@ export function parseAdvertisement(data: Uint8Array): Advertisement | undefined 
       sawService = true;
       continue;
     }
-    const m = /^([0-9a-f]{40}) ([^\0]+)(?:\0(.*))?$/.exec(line);
-    if (!m) return undefined;
-    refs.set(m[2] as string, m[1] as string);
-    for (const cap of m[3]?.split(" ") ?? []) if (cap) capabilities.add(cap);
+    if (!addAdvertised(line, { refs, capabilities })) return undefined;
   }
   return sawService ? { refs, capabilities } : undefined;
+}
+
+/** One line of a ref advertisement (`<oid> <ref>[\0<capabilities>]`) into `adv`; false when it is none. */
+export function addAdvertised(line: string, adv: Advertisement): boolean {
+  const m = /^([0-9a-f]{40}) ([^\0]+)(?:\0(.*))?$/.exec(line);
+  if (!m) return false;
+  adv.refs.set(m[2] as string, m[1] as string);
+  for (const cap of m[3]?.split(" ") ?? []) if (cap) adv.capabilities.add(cap);
+  return true;
 }
 
 /** One GET of info/refs: every ref the server advertises, and what its upload-pack can do. */
@@ -111,10 +120,4 @@ export function resolveRef(src: GitSource, adv: Advertisement): RemoteHead & { o
   throw new UnreachableError(`${redact(src.url)} has no branch or tag "${src.ref}" (branches: ${known})`, {
     hint: "check repository.branch in the config",
   });
-}
-
-/** The head of the configured branch (or tag, peeled): what every tick asks. */
-export async function remoteHead(src: GitSource): Promise<RemoteHead> {
-  const { sha, kind } = resolveRef(src, await advertisement(src));
-  return { sha, kind };
 }

@@ -46,7 +46,7 @@ export function uploadPackRequest(req: PackWant, offered: Set<string>): string {
 }
 
 /** pkt-lines from a byte stream; `undefined` for a flush, `null` at the end. */
-class PktReader {
+export class PktReader {
   private buf: Buffer = Buffer.alloc(0);
   private readonly it: AsyncIterator<Uint8Array>;
 
@@ -113,7 +113,7 @@ export async function fetchPack(src: GitSource, adv: Advertisement, req: PackWan
   });
 }
 
-async function readAnswer(reader: PktReader, offered: Set<string>, fd: number): Promise<ShallowUpdate> {
+export async function readAnswer(reader: PktReader, offered: Set<string>, fd: number): Promise<ShallowUpdate> {
   const update: ShallowUpdate = { shallow: [], unshallow: [] };
   // the shallow section (ended by a flush) comes first when we asked for a depth
   let line = await reader.next();

@@ -8,7 +8,7 @@
 import { resolve } from "node:path";
 import { sh, TEST_LABEL } from "../support/docker.ts";
 
-export const BOX_IMAGE = process.env.KONTA_BOX_IMAGE ?? "konta-test/server-box:3";
+export const BOX_IMAGE = process.env.KONTA_BOX_IMAGE ?? "konta-test/server-box:4";
 export const SRC = "/opt/konta-src";
 const ROOT = resolve(import.meta.dir, "../..");
 

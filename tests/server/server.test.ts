@@ -415,4 +415,27 @@ secrets:
     expect(show).not.toContain(TOKEN);
     expect(await box.sh(`grep -c '${TOKEN}' ${CONFIG} || true`)).toBe("0\n");
   });
+
+  test("a deploy key over SSH (issue 30): konta install --ssh, the key added to the server's sshd, the timer deploys and idles over SSH in the sandbox", async () => {
+    await box.sh("systemctl start ssh && systemctl is-active ssh");
+    await box.sh(`sed -i 's#^  url: .*#  url: "root@127.0.0.1:/srv/git/infra.git"#' ${CONFIG}`);
+    const installed = await box.sh("konta install --ssh --no-enable");
+    expect(installed).toContain("made the deploy key /etc/konta/deploy_key");
+    expect(installed).toMatch(/pinned host key of 127\.0\.0\.1 in \/etc\/konta\/known_hosts: .*ED25519 SHA256:/);
+    // the person pastes the public key into the Git host; this one restricts it to Git, as hosts do
+    const pub = (await box.sh("cat /etc/konta/deploy_key.pub")).trim();
+    await box.sh("mkdir -p -m 700 /root/.ssh && cat >> /root/.ssh/authorized_keys", { input: `restrict,command="git-shell -c \\"$SSH_ORIGINAL_COMMAND\\"" ${pub}\n` });
+    // a new instance (another URL): it leaves the HTTPS instance's apps alone and deploys its own
+    const sha = repo.write({ "apps/over-ssh/docker-compose.yml": 'services:\n  s:\n    image: konta-test/busybox:1\n    command: ["sleep", "3600"]\n    labels: { konta.managed: "true" }\n' }).commit("over ssh");
+    await liveAt(sha, 90_000);
+    expect((await box.sh("docker inspect -f '{{.State.Running}}' over-ssh-s-1")).trim()).toBe("true");
+    expect(await box.sh("konta status")).toMatch(/transport +ssh, deploy key SHA256:\S+/);
+    // idle ticks over SSH, then a manual run that agrees with them
+    await waitRuns(2);
+    const since = await now();
+    await waitRuns(1);
+    expect(await journalSince(since)).toContain("up to date");
+    expect(await box.sh("konta sync")).toContain("up to date");
+    expect(await box.sh("journalctl -u konta.service --no-pager -o cat")).not.toMatch(/BEGIN OPENSSH PRIVATE KEY|Could not create directory/);
+  }, 240_000);
 });
