@@ -13,6 +13,8 @@ PACKAGES=systemd,systemd-sysv,dbus,ca-certificates,curl,git,docker.io,busybox-st
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then exit 0; fi
 mkdir -p "$CACHE"
 rm -f "$CACHE"/server-box-[0-9]*.tar.tmp
+# an older box's root (each is ~700 MB)
+for old in "$CACHE"/server-box-[0-9]*.tar; do [ "$old" = "$TARBALL" ] || rm -f "$old"; done
 if [ ! -s "$TARBALL" ]; then
   command -v debootstrap >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; }
   mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
