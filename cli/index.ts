@@ -27,6 +27,8 @@ export const commands: Record<string, Lazy> = {
   "self-update": () => import("./commands/self-update.ts").then((m) => m.default),
   version: () => import("./commands/version.ts").then((m) => m.default),
   webhook: () => import("./commands/webhook.ts").then((m) => m.default),
+  // over the root command defined below: the scripts follow the commands as they are
+  completion: () => import("./commands/completion.ts").then((m) => m.completionCommand(() => main)),
 };
 
 const main = defineCommand({
