@@ -1,4 +1,4 @@
-// Shell completion scripts generated from the command definitions the CLI itself runs (cli/index.ts),
+// Shell completion scripts generated from the command definitions the CLI itself runs (cli/main.ts),
 // so a new command or flag completes without anyone editing a script. Release SHAs for `rollback`
 // come from `konta releases --json` at completion time.
 import type { ArgsDef, CommandDef } from "citty";

@@ -2,44 +2,12 @@
 // konta: GitOps for Docker Compose on one small server. Each command is a file in cli/commands/,
 // a thin layer over lib/.
 import "./tty.ts";
-import { type CommandDef, defineCommand, runCommand, showUsage } from "citty";
+import { type CommandDef, runCommand, showUsage } from "citty";
 import { ExitCode } from "../lib/errors.ts";
 import { VERSION } from "../lib/version.ts";
+import { EXIT_CODES, type Lazy, main } from "./main.ts";
 import { translateOriginal } from "./original.ts";
 import { out, printError } from "./run.ts";
-
-export const EXIT_CODES = `Exit codes: 0 success or up to date, 1 deploy failed (rolled back), 2 bad configuration or input,
-3 cannot reach Git or Docker, 4 another run holds the lock, 10 (plan) changes pending.`;
-
-type Lazy = () => Promise<CommandDef<any>>;
-
-// Loaded on demand: a timer run pays only for the command it runs (peak RSS is a target).
-export const commands: Record<string, Lazy> = {
-  sync: () => import("./commands/sync.ts").then((m) => m.default),
-  plan: () => import("./commands/plan.ts").then((m) => m.default),
-  rollback: () => import("./commands/rollback.ts").then((m) => m.default),
-  resume: () => import("./commands/resume.ts").then((m) => m.default),
-  status: () => import("./commands/status.ts").then((m) => m.default),
-  releases: () => import("./commands/releases.ts").then((m) => m.default),
-  install: () => import("./commands/install.ts").then((m) => m.default),
-  uninstall: () => import("./commands/uninstall.ts").then((m) => m.default),
-  token: () => import("./commands/token.ts").then((m) => m.default),
-  "self-update": () => import("./commands/self-update.ts").then((m) => m.default),
-  version: () => import("./commands/version.ts").then((m) => m.default),
-  webhook: () => import("./commands/webhook.ts").then((m) => m.default),
-  // over the root command defined below: the scripts follow the commands as they are
-  completion: () => import("./commands/completion.ts").then((m) => m.completionCommand(() => main)),
-};
-
-const main = defineCommand({
-  meta: {
-    name: "konta",
-    version: VERSION,
-    description: `GitOps for Docker Compose on a single server: a systemd timer runs \`konta sync\`, which deploys the
-Compose projects in apps/<name>/ of a Git branch when it moves, with health gates and automatic rollback.`,
-  },
-  subCommands: commands,
-});
 
 type Resolvable = CommandDef<any> | Lazy;
 const resolve = async (c: Resolvable): Promise<CommandDef<any>> => (typeof c === "function" ? c() : c);

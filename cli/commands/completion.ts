@@ -5,7 +5,7 @@ import { out } from "../run.ts";
 
 const SHELLS = { bash: bashScript, zsh: zshScript, fish: fishScript };
 
-/** `konta completion <shell>`, over the CLI's root command (given by cli/index.ts, which defines it). */
+/** `konta completion <shell>`, over the CLI's root command (given by cli/main.ts, which defines it). */
 export function completionCommand(root: () => CommandDef<any>) {
   return defineCommand({
     meta: {
