@@ -6,9 +6,14 @@ import type { ArgsDef, CommandDef } from "citty";
 export interface CommandSpec {
   /** words from the top: ["token", "set"] */
   path: string[];
+  /** the first line, as completions show it */
   description: string;
+  /** the whole description, as --help shows it */
+  fullDescription: string;
   flags: { name: string; takesValue: boolean; description: string }[];
   subcommands: string[];
+  /** positional arguments: name, and whether it must be given */
+  positionals: { name: string; required: boolean }[];
 }
 
 type Resolvable = CommandDef<any> | (() => Promise<CommandDef<any>>);
@@ -27,7 +32,11 @@ export async function commandSpecs(root: CommandDef<any>, path: string[] = []): 
       const main = { name, takesValue: a.type !== "boolean", description };
       return a.type === "boolean" && a.default === true ? [main, { name: `no-${name}`, takesValue: false, description: `not ${description}` }] : [main];
     });
-  const spec: CommandSpec = { path, description: ((meta as { description?: string }).description ?? "").split("\n")[0] ?? "", flags, subcommands: subs.map(([n]) => n) };
+  const fullDescription = (meta as { description?: string }).description ?? "";
+  const positionals = Object.entries(args)
+    .filter(([, a]) => a.type === "positional")
+    .map(([name, a]) => ({ name, required: (a as { required?: boolean }).required === true }));
+  const spec: CommandSpec = { path, description: fullDescription.split("\n")[0] ?? "", fullDescription, flags, subcommands: subs.map(([n]) => n), positionals };
   const children = await Promise.all(subs.map(async ([n, c]) => commandSpecs(await resolve(c), [...path, n])));
   return [spec, ...children.flat()];
 }

@@ -13,6 +13,8 @@ compile=(build --compile --compile-exec-argv=--smol --minify --bytecode --no-com
 # the bytecode laid out in the order an idle tick runs it (written by `bun bench/run.ts --bytecode-order`)
 [ -f packaging/bytecode-order.txt ] && compile+=(--bytecode-order=packaging/bytecode-order.txt)
 mkdir -p dist
+# konta(1) and konta.yaml(5), from the command tree and the README
+"$bun" packaging/man.ts dist/man >/dev/null
 
 checksum() { (cd dist && sha256sum "$1" >"$2.sha256"); }
 

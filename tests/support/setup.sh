@@ -17,6 +17,9 @@ command -v curl >/dev/null || need+=(curl)
 # Git over SSH (tests/support/ssh-server.ts): a real sshd on loopback, and the client Konta runs
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
+# the man pages' test renders them (packaging/man.ts)
+command -v groff >/dev/null || need+=(groff-base)
+command -v man >/dev/null || need+=(man-db)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
