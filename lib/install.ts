@@ -16,7 +16,7 @@ import { redact } from "./redact.ts";
 import { InputError } from "./errors.ts";
 import { ensureDir, writeFileAtomic } from "./fsutil.ts";
 import { log } from "./log.ts";
-import { statePaths } from "./paths.ts";
+import { DEFAULT_UNIT_DIR, statePaths } from "./paths.ts";
 import { encryptToken } from "./token.ts";
 import { dockerConfigFile } from "./docker/credentials.ts";
 
@@ -32,7 +32,14 @@ export interface UnitOptions {
   hookPaths: string[];
   /** also konta-webhook.socket and konta-webhook@.service, listening on this port */
   webhookPort?: number;
+  /** the Docker config the unit may read (registry credentials); default: root's, as `docker login` writes it */
+  dockerConfigDir?: string;
 }
+
+/** Where the .deb puts the units (installed, not enabled), and what they were rendered with. */
+export const PACKAGED_UNIT_DIR = "/usr/lib/systemd/system";
+export const PACKAGED_DEFAULTS: UnitOptions = { binary: "/usr/bin/konta", config: "/etc/konta/config.yaml", stateDir: "/var/lib/konta", interval: 120, hookPaths: [], dockerConfigDir: "/root/.docker" };
+const INSTALL_HEADER = "# Written by `konta install`";
 
 /** Writable for hooks out of the box: where pre.sh backups conventionally go ("-": fine if missing). */
 export const DEFAULT_HOOK_PATHS = ["/var/backups"];
@@ -48,7 +55,7 @@ export function renderUnits(o: UnitOptions): Record<string, string> {
       .replaceAll("@BIN@", o.binary)
       .replaceAll("@CONFIG@", o.config)
       .replaceAll("@WRITABLE@", [o.stateDir, ...[...new Set([...DEFAULT_HOOK_PATHS, ...o.hookPaths])].map((p) => `-${p}`)].join(" "))
-      .replaceAll("@DOCKER_CONFIG_DIR@", dirname(dockerConfigFile({})))
+      .replaceAll("@DOCKER_CONFIG_DIR@", o.dockerConfigDir ?? dirname(dockerConfigFile({})))
       .replaceAll("@STATE_DIR@", o.stateDir)
       .replaceAll("@INTERVAL@", String(o.interval))
       .replaceAll("@JITTER@", String(Math.max(1, Math.min(30, Math.floor(o.interval / 4)))))
@@ -104,6 +111,41 @@ function setUpSsh(config: KontaConfig): string[] {
   ].filter(Boolean);
 }
 
+/**
+ * The .deb installed konta.service and konta.timer: use them, with a drop-in for what this server
+ * sets otherwise (config and state paths, hook paths, interval), and take away a full unit an
+ * earlier `konta install` wrote, which would hide the packaged one.
+ */
+function packagedUnits(o: InstallOptions, units: Record<string, string>): string[] {
+  const done: string[] = [];
+  const base = renderUnits(PACKAGED_DEFAULTS);
+  const directives = (text: string, keys: string[]) => text.split("\n").filter((l) => keys.some((k) => l.startsWith(`${k}=`)));
+  const overrides: Record<string, [section: string, keys: string[]]> = {
+    "konta.service": ["Service", ["ExecStart", "ReadWritePaths", "BindReadOnlyPaths"]],
+    "konta.timer": ["Timer", ["OnUnitInactiveSec", "RandomizedDelaySec"]],
+  };
+  for (const [name, [section, keys]] of Object.entries(overrides)) {
+    const own = join(o.unitDir, name);
+    if (existsSync(own) && readFileSync(own, "utf8").startsWith(INSTALL_HEADER)) {
+      rmSync(own);
+      done.push(`removed ${own} (the packaged ${join(PACKAGED_UNIT_DIR, name)} is used)`);
+    }
+    const dropIn = join(o.unitDir, `${name}.d`, "konta-install.conf");
+    const wanted = directives(units[name] as string, keys);
+    if (wanted.join("\n") === directives(base[name] as string, keys).join("\n")) {
+      if (existsSync(dropIn)) rmSync(dropIn);
+      done.push(`using ${join(PACKAGED_UNIT_DIR, name)} as packaged`);
+      continue;
+    }
+    ensureDir(dirname(dropIn), 0o755);
+    // an empty assignment first: these directives add to a list otherwise
+    const body = wanted.flatMap((l) => [`${l.split("=")[0]}=`, l]).join("\n");
+    writeFileSync(dropIn, `${INSTALL_HEADER} over the packaged ${name}.\n[${section}]\n${body}\n`, { mode: 0o644 });
+    done.push(`using ${join(PACKAGED_UNIT_DIR, name)} with ${dropIn}`);
+  }
+  return done;
+}
+
 function systemdRunning(): boolean {
   return existsSync("/run/systemd/system");
 }
@@ -135,7 +177,11 @@ export async function install(o: InstallOptions): Promise<string[]> {
   mkdirSync(statePaths(o.stateDir).releases, { recursive: true, mode: 0o755 });
   done.push(`state directory ${o.stateDir} (mode 0700)`);
   ensureDir(o.unitDir, 0o755);
-  for (const [name, text] of Object.entries(renderUnits(o))) {
+  const units = renderUnits(o);
+  const packaged = o.unitDir === DEFAULT_UNIT_DIR && existsSync(join(PACKAGED_UNIT_DIR, "konta.service"));
+  if (packaged) done.push(...packagedUnits(o, units));
+  for (const [name, text] of Object.entries(units)) {
+    if (packaged && (name === "konta.service" || name === "konta.timer")) continue;
     writeFileSync(join(o.unitDir, name), text, { mode: 0o644 });
     done.push(`installed ${join(o.unitDir, name)}`);
   }
@@ -159,8 +205,8 @@ export function uninstall(o: { unitDir: string; config: string; stateDir: string
     spawnSync("systemctl", ["disable", "--now", "konta.timer", WEBHOOK_SOCKET], { encoding: "utf8" });
     spawnSync("systemctl", ["stop", "konta.service"], { encoding: "utf8" });
   }
-  for (const name of ALL_UNITS) {
-    const file = join(o.unitDir, name);
+  // the packaged units stay (the package owns them); what konta install wrote goes
+  for (const file of [...ALL_UNITS.map((n) => join(o.unitDir, n)), join(o.unitDir, "konta.service.d/konta-install.conf"), join(o.unitDir, "konta.timer.d/konta-install.conf")]) {
     if (existsSync(file)) {
       rmSync(file);
       done.push(`removed ${file}`);

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" != "--clean" ]; then
-  bash tests/support/setup.sh
+  # the engine, busybox, git and the npm dependencies: not the test suite's Compose oracle or server box
+  bash tests/support/setup.sh --demo
   bash packaging/build.sh --quick
 fi
 exec node_modules/.bin/bun packaging/demo.ts "$@"

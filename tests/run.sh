@@ -10,6 +10,7 @@ echo "== typecheck"
 bun run typecheck
 echo "== build"
 bash packaging/build.sh
+bash packaging/deb/build.sh
 echo "== tests"
 KONTA_BIN="$PWD/dist/konta" bun run test
 echo "== smoke test (release binary in a container)"

@@ -81,3 +81,46 @@ describe("artefacts", () => {
     expect(spawnSync("file", [join(ROOT, "dist/konta-linux-arm64")], { encoding: "utf8" }).stdout).toContain("ARM aarch64");
   });
 });
+
+describe("the .deb (packaging/deb/build.sh, run by tests/run.sh)", () => {
+  const version = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
+  const debs = ["amd64", "arm64"].map((arch) => ({ arch, file: join(ROOT, "dist", `konta_${version}_${arch}.deb`) }));
+  const dpkgDeb = (...args: string[]) => spawnSync("dpkg-deb", args, { encoding: "utf8" }).stdout;
+
+  test.each(debs)("$arch: the binary, the units (not enabled), man pages, completions, copyright and changelog, owned by root", ({ arch, file }) => {
+    if (!existsSync(file)) spawnSync("bash", [join(ROOT, "packaging/deb/build.sh"), arch], { encoding: "utf8" });
+    const control = dpkgDeb("--field", file);
+    expect(control).toContain(`Architecture: ${arch}`);
+    expect(control).toContain(`Version: ${version}`);
+    expect(control).toMatch(/Depends: libc6 \(>= 2\.17\), docker\.io \| docker-ce, openssh-client/);
+    const contents = dpkgDeb("--contents", file);
+    for (const path of [
+      "./usr/bin/konta",
+      "./usr/lib/systemd/system/konta.service",
+      "./usr/lib/systemd/system/konta.timer",
+      "./usr/share/man/man1/konta.1.gz",
+      "./usr/share/man/man5/konta.yaml.5.gz",
+      "./usr/share/bash-completion/completions/konta",
+      "./usr/share/zsh/vendor-completions/_konta",
+      "./usr/share/fish/vendor_completions.d/konta.fish",
+      "./usr/share/doc/konta/copyright",
+      "./usr/share/doc/konta/changelog.gz",
+    ]) {
+      expect(contents).toContain(path);
+    }
+    for (const line of contents.trim().split("\n")) expect(line).toContain(" root/root ");
+    // nothing enabled by the package: no symlink in a .wants folder, no enable in a maintainer script
+    expect(contents).not.toContain(".wants/");
+    const postinst = spawnSync("bash", ["-c", `dpkg-deb --ctrl-tarfile ${file} | tar -xO ./postinst`], { encoding: "utf8" }).stdout;
+    expect(postinst).toContain("daemon-reload");
+    expect(postinst).not.toMatch(/systemctl[^\n]* enable/);
+    const unit = spawnSync("bash", ["-c", `dpkg-deb --fsys-tarfile ${file} | tar -xO ./usr/lib/systemd/system/konta.service`], { encoding: "utf8" }).stdout;
+    expect(unit).toContain("ExecStart=/usr/bin/konta sync --config /etc/konta/config.yaml --state-dir /var/lib/konta");
+  });
+
+  test("lintian finds no error in the amd64 package", () => {
+    const r = spawnSync("lintian", ["--fail-on", "error", debs[0]?.file as string], { encoding: "utf8" });
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("E:"))).toEqual([]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  }, 120_000);
+});

@@ -3,23 +3,30 @@
 # docker.io, started with vfs storage and no iptables), busybox-static for the offline test image,
 # git (for git http-backend), systemd (systemd-analyze), docker-compose (v1) and Compose v2 (tests/support/compose-v2.sh),
 # the npm dependencies (Bun comes from the npm registry) and the server-box image. Idempotent: skips what is there.
+#   --demo: only what packaging/demo.sh needs (the engine, busybox, git, the npm dependencies)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+demo=false
+[ "${1:-}" = --demo ] && demo=true
 
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 { [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -x httpd >/dev/null; } || need+=(busybox-static)
 command -v git >/dev/null || need+=(git)
-command -v systemd-analyze >/dev/null || need+=(systemd)
-command -v docker-compose >/dev/null || need+=(docker-compose)
-[ -x /usr/bin/time ] || need+=(time)
-command -v curl >/dev/null || need+=(curl)
-# Git over SSH (tests/support/ssh-server.ts): a real sshd on loopback, and the client Konta runs
-[ -x /usr/sbin/sshd ] || need+=(openssh-server)
-command -v ssh >/dev/null || need+=(openssh-client)
-# the man pages' test renders them (packaging/man.ts)
-command -v groff >/dev/null || need+=(groff-base)
-command -v man >/dev/null || need+=(man-db)
+if ! $demo; then
+  command -v systemd-analyze >/dev/null || need+=(systemd)
+  command -v docker-compose >/dev/null || need+=(docker-compose)
+  [ -x /usr/bin/time ] || need+=(time)
+  command -v curl >/dev/null || need+=(curl)
+  # Git over SSH (tests/support/ssh-server.ts): a real sshd on loopback, and the client Konta runs
+  [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+  command -v ssh >/dev/null || need+=(openssh-client)
+  # the man pages' test renders them (packaging/man.ts)
+  command -v groff >/dev/null || need+=(groff-base)
+  command -v man >/dev/null || need+=(man-db)
+  # the .deb is built with dpkg-deb and checked with lintian
+  command -v lintian >/dev/null || need+=(lintian)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -33,6 +40,7 @@ if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.packa
 fi
 
 bash tests/support/start-dockerd.sh
+$demo && exit 0
 
 # Docker Compose v2, the oracle of tests/oracle/ (Debian 13's package, cached)
 bash tests/support/compose-v2.sh
