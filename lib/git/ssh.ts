@@ -2,14 +2,13 @@
 // the server, and Konta speaks the same pack protocol as over HTTP on its stdin/stdout (protocol
 // v0: the advertisement first, then our wants in the same session). Host keys are pinned: only
 // repository.known_hosts_file is trusted, never ~/.ssh, never accept-new; no agent, no user config.
-import { appendFileSync, chmodSync, existsSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, chmodSync, closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { InputError, UnreachableError } from "../errors.ts";
 import { log } from "../log.ts";
 import { backoffDelay } from "./http.ts";
 import { addAdvertised, type Advertisement, type GitSource } from "./remote.ts";
 import { knownHostsName, type SshRemote } from "./url.ts";
 import { PackProtocolError, type PackWant, PktReader, readAnswer, type ShallowUpdate, uploadPackRequest } from "./upload-pack.ts";
-import { closeSync, openSync } from "node:fs";
 
 type Ssh = NonNullable<GitSource["ssh"]>;
 
