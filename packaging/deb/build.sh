@@ -33,7 +33,7 @@ for arch in "${archs[@]}"; do
   for script in postinst prerm postrm; do install -m 755 "packaging/deb/$script" "$root/DEBIAN/$script"; done
   find "$root" -type d -exec chmod 755 {} +
   out=${KONTA_DEB_OUT:-dist}/konta_${version}_${arch}.deb
-  dpkg-deb --root-owner-group -Zgzip --build "$root" "$out" >/dev/null
+  dpkg-deb --root-owner-group -Zgzip -z3 --build "$root" "$out" >/dev/null
   rm -rf "$root"
   trap - EXIT
   echo "$out"

@@ -39,7 +39,7 @@ describe("a deploy key over SSH", () => {
   let repo: TestRepo;
   let env: KontaEnv;
 
-  test("first deploy from ssh://; status shows the transport and the key's fingerprint, never the key", async () => {
+  test("first deploy from ssh://; status shows the transport and the key's fingerprint, never the key; the idle tick is one SSH session, the ref advertisement only, no pack asked or sent", async () => {
     repo = rig.repo();
     repo.write({ [APP]: app("1") });
     const v1 = repo.commit("v1");
@@ -56,13 +56,12 @@ describe("a deploy key over SSH", () => {
     expect(json.repository.key_fingerprint).toBe(fingerprint(`${ssh.key}.pub`));
     const secret = readFileSync(ssh.key, "utf8").split("\n")[1] as string;
     expect(status.all + r.all).not.toContain(secret);
-  });
 
-  test("the idle tick: one SSH session, the ref advertisement only, no pack asked or sent", async () => {
+    // the idle tick (in the same test: the rig clears containers after each one)
     const before = ssh.sessions().length;
-    const r = await env.run(["sync"]);
-    expect(r.code, r.all).toBe(0);
-    expect(r.all).toContain("up to date");
+    const idle = await env.run(["sync"]);
+    expect(idle.code, idle.all).toBe(0);
+    expect(idle.all).toContain("up to date");
     const sessions = ssh.sessions().slice(before);
     expect(sessions.length).toBe(1);
     expect(sessions[0]?.command).toBe(`git-upload-pack '${repo.bare}'`);
