@@ -120,11 +120,12 @@ function packagedUnits(o: InstallOptions, units: Record<string, string>): string
   const done: string[] = [];
   const base = renderUnits(PACKAGED_DEFAULTS);
   const directives = (text: string, keys: string[]) => text.split("\n").filter((l) => keys.some((k) => l.startsWith(`${k}=`)));
-  const overrides: Record<string, [section: string, keys: string[]]> = {
-    "konta.service": ["Service", ["ExecStart", "ReadWritePaths", "BindReadOnlyPaths"]],
-    "konta.timer": ["Timer", ["OnUnitInactiveSec", "RandomizedDelaySec"]],
+  // an empty assignment empties a list first; for a timer it empties every trigger (OnBootSec too)
+  const overrides: Record<string, [section: string, keys: string[], resets: string[]]> = {
+    "konta.service": ["Service", ["ExecStart", "ReadWritePaths", "BindReadOnlyPaths"], ["ExecStart=", "ReadWritePaths=", "BindReadOnlyPaths="]],
+    "konta.timer": ["Timer", ["OnBootSec", "OnUnitInactiveSec", "RandomizedDelaySec"], ["OnUnitInactiveSec="]],
   };
-  for (const [name, [section, keys]] of Object.entries(overrides)) {
+  for (const [name, [section, keys, resets]] of Object.entries(overrides)) {
     const own = join(o.unitDir, name);
     if (existsSync(own) && readFileSync(own, "utf8").startsWith(INSTALL_HEADER)) {
       rmSync(own);
@@ -138,9 +139,7 @@ function packagedUnits(o: InstallOptions, units: Record<string, string>): string
       continue;
     }
     ensureDir(dirname(dropIn), 0o755);
-    // an empty assignment first: these directives add to a list otherwise
-    const body = wanted.flatMap((l) => [`${l.split("=")[0]}=`, l]).join("\n");
-    writeFileSync(dropIn, `${INSTALL_HEADER} over the packaged ${name}.\n[${section}]\n${body}\n`, { mode: 0o644 });
+    writeFileSync(dropIn, `${INSTALL_HEADER} over the packaged ${name}.\n[${section}]\n${[...resets, ...wanted].join("\n")}\n`, { mode: 0o644 });
     done.push(`using ${join(PACKAGED_UNIT_DIR, name)} with ${dropIn}`);
   }
   return done;
