@@ -416,26 +416,45 @@ secrets:
     expect(await box.sh(`grep -c '${TOKEN}' ${CONFIG} || true`)).toBe("0\n");
   });
 
-  test("a deploy key over SSH (issue 30): konta install --ssh, the key added to the server's sshd, the timer deploys and idles over SSH in the sandbox", async () => {
+  test("a deploy key over SSH (issue 30), under the timer: refused until the key is added, then deployed, idle and fetched incrementally; a rotated host key stops it until re-pinned", async () => {
     await box.sh("systemctl start ssh && systemctl is-active ssh");
+    const before = (await status()).live?.sha;
     await box.sh(`sed -i 's#^  url: .*#  url: "root@127.0.0.1:/srv/git/infra.git"#' ${CONFIG}`);
     const installed = await box.sh("konta install --ssh --no-enable");
     expect(installed).toContain("made the deploy key /etc/konta/deploy_key");
     expect(installed).toMatch(/pinned host key of 127\.0\.0\.1 in \/etc\/konta\/known_hosts: .*ED25519 SHA256:/);
+    // a new instance (another URL): it leaves the HTTPS instance's apps alone and deploys its own
+    const APP = (v: string) => ({ "apps/over-ssh/docker-compose.yml": `services:\n  s:\n    image: konta-test/busybox:1\n    command: ["sleep", "3600"]\n    environment: { V: "${v}" }\n    labels: { konta.managed: "true" }\n` });
+    const s1 = repo.write(APP("1")).commit("over ssh");
+    // the key is not on the Git host yet: the timer's runs say so, and nothing moves
+    let since = await now();
+    await poll("a timer run refused by the Git host", async () => (await journalSince(since)).includes("refused the deploy key SHA256:") || undefined);
+    expect((await status()).live?.sha).toBe(before);
     // the person pastes the public key into the Git host; this one restricts it to Git, as hosts do
     const pub = (await box.sh("cat /etc/konta/deploy_key.pub")).trim();
     await box.sh("mkdir -p -m 700 /root/.ssh && cat >> /root/.ssh/authorized_keys", { input: `restrict,command="git-shell -c \\"$SSH_ORIGINAL_COMMAND\\"" ${pub}\n` });
-    // a new instance (another URL): it leaves the HTTPS instance's apps alone and deploys its own
-    const sha = repo.write({ "apps/over-ssh/docker-compose.yml": 'services:\n  s:\n    image: konta-test/busybox:1\n    command: ["sleep", "3600"]\n    labels: { konta.managed: "true" }\n' }).commit("over ssh");
-    await liveAt(sha, 90_000);
+    await liveAt(s1, 90_000);
     expect((await box.sh("docker inspect -f '{{.State.Running}}' over-ssh-s-1")).trim()).toBe("true");
     expect(await box.sh("konta status")).toMatch(/transport +ssh, deploy key SHA256:\S+/);
     // idle ticks over SSH, then a manual run that agrees with them
+    since = await now();
     await waitRuns(2);
-    const since = await now();
-    await waitRuns(1);
     expect(await journalSince(since)).toContain("up to date");
     expect(await box.sh("konta sync")).toContain("up to date");
+    // the next commit: fetched on top of what the cache has
+    const s2 = repo.write(APP("2")).commit("over ssh, 2");
+    await liveAt(s2, 90_000);
+    // the Git host rotates its host key: the timer stops at the pin, the live release keeps running
+    await box.sh("rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh");
+    const s3 = repo.write(APP("3")).commit("over ssh, 3");
+    since = await now();
+    await poll("a timer run stopped by the changed host key", async () => (await journalSince(since)).includes("is not the one pinned in /etc/konta/known_hosts") || undefined);
+    expect((await status()).live?.sha).toBe(s2);
+    expect((await box.sh("docker inspect -f '{{.State.Running}}' over-ssh-s-1")).trim()).toBe("true");
+    // the operator checks the new fingerprint with the Git host, then pins it again
+    await box.sh("ssh-keygen -R 127.0.0.1 -f /etc/konta/known_hosts >/dev/null 2>&1");
+    expect(await box.sh("konta install --ssh --no-enable")).toContain("pinned host key of 127.0.0.1");
+    await liveAt(s3, 90_000);
     expect(await box.sh("journalctl -u konta.service --no-pager -o cat")).not.toMatch(/BEGIN OPENSSH PRIVATE KEY|Could not create directory/);
-  }, 240_000);
+  }, 360_000);
 });
