@@ -6,7 +6,7 @@
 // (../shared/FACTS.md). This checkout is mounted read-only at /opt/konta-src (dist/, packaging/,
 // the test Git server and Bun to run it).
 import { resolve } from "node:path";
-import { sh, TEST_LABEL } from "../support/docker.ts";
+import { BOX_LABEL, sh } from "../support/docker.ts";
 
 export const BOX_IMAGE = process.env.KONTA_BOX_IMAGE ?? "konta-test/server-box:4";
 export const SRC = "/opt/konta-src";
@@ -50,7 +50,7 @@ export class Box {
     const mounts = Object.entries(o.mounts ?? {}).flatMap(([host, box]) => ["-v", `${host}:${box}`]);
     const memory = o.memory ? ["--memory", o.memory, "--memory-swap", o.memory] : [];
     const command = o.command ? ["--entrypoint", o.command[0] as string, BOX_IMAGE, ...o.command.slice(1)] : [BOX_IMAGE];
-    sh("docker", ["run", "-d", "--name", o.name, "--hostname", o.name, "--label", `${TEST_LABEL}=1`, ...BOX_FLAGS, ...memory, "-v", `${ROOT}:${SRC}:ro`, ...mounts, ...(o.extra ?? []), ...command]);
+    sh("docker", ["run", "-d", "--name", o.name, "--hostname", o.name, "--label", `${BOX_LABEL}=1`, ...BOX_FLAGS, ...memory, "-v", `${ROOT}:${SRC}:ro`, ...mounts, ...(o.extra ?? []), ...command]);
     const box = new Box(o.name);
     await box.waitReady(!o.command);
     return box;

@@ -11,6 +11,11 @@ export const SOCKET = "/var/run/docker.sock";
 export const TEST_PREFIX = "kt-";
 /** Label on containers, networks and volumes tests create directly (not through Konta). */
 export const TEST_LABEL = "konta-test";
+/**
+ * Label on the server boxes and swarm nodes and their networks: they run beside the host-engine
+ * tests (tests/run.sh), whose per-test clean-up removes what carries TEST_LABEL.
+ */
+export const BOX_LABEL = "konta-test-box";
 export const IMAGE = "konta-test/busybox:1";
 export const IMAGE2 = "konta-test/busybox:2";
 

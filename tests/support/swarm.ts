@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Box, SRC } from "../server/box.ts";
-import { sh, TEST_LABEL } from "./docker.ts";
+import { BOX_LABEL, sh } from "./docker.ts";
 
 export interface Swarm {
   nodes: Box[];
@@ -19,13 +19,17 @@ export interface Swarm {
   close(): void;
 }
 
-// the nodes' network, so that the registry on the manager can be named insecure (plain HTTP) to all
+// the nodes' network: a subnet of its own, so that the registry on the manager can be named insecure
+// (plain HTTP) to all, and so that it never competes for the engine's address pools with the host
+// tests that run beside (one of them exhausts them on purpose)
 const SUBNET = "10.231.7.0/24";
+const PLAIN_SUBNET = "10.231.8.0/24";
 
 export async function startSwarm(size: number, prefix = "kt-swarm", opts: { registry?: boolean } = {}): Promise<Swarm> {
-  const network = `${prefix}-net`;
+  // not named kt-*: the host tests' clean-up removes networks by that prefix
+  const network = `box-${prefix}-net`;
   Bun.spawnSync(["docker", "network", "rm", network], { stdout: "ignore", stderr: "ignore" });
-  sh("docker", ["network", "create", "--label", `${TEST_LABEL}=1`, ...(opts.registry ? ["--subnet", SUBNET] : []), network]);
+  sh("docker", ["network", "create", "--label", `${BOX_LABEL}=1`, "--subnet", opts.registry ? SUBNET : PLAIN_SUBNET, network]);
   // after the network: a failure above leaves nothing behind
   const dir = mkdtempSync(`/var/tmp/${prefix}-`);
   // no registry is reachable: lookups fail at once instead of after a DNS timeout
