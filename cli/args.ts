@@ -1,6 +1,6 @@
 // Flags every command takes, defined once and spread into each command's args.
 import type { ArgsDef } from "citty";
-import { DEFAULT_UNIT_DIR } from "../lib/paths.ts";
+import { DEFAULT_UNIT_DIR } from "../lib/base/paths.ts";
 
 export const globalArgs = {
   config: { type: "string", description: "config file (default /etc/konta/config.yaml, or KONTA_CONFIG)", valueHint: "file" },

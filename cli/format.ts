@@ -1,9 +1,9 @@
 // How plans, summaries and reports look on a terminal and in --json. Presentation only.
-import type { Summary } from "../lib/reconcile/summary.ts";
-import type { Action, Plan, ProjectPlan } from "../lib/reconcile/plan.ts";
-import { describeCause, projectHasChanges } from "../lib/reconcile/plan.ts";
-import type { StackPlan } from "../lib/swarm/stack.ts";
-import { stackHasChanges } from "../lib/swarm/stack.ts";
+import type { Summary } from "../lib/base/summary.ts";
+import type { Action, Plan, ProjectPlan } from "../lib/targets/engine/plan.ts";
+import { describeCause, projectHasChanges } from "../lib/targets/engine/plan.ts";
+import type { StackPlan } from "../lib/targets/swarm/stack.ts";
+import { stackHasChanges } from "../lib/targets/swarm/stack.ts";
 
 export interface ActionView {
   type: Action["type"];

@@ -3,8 +3,8 @@
 // a thin layer over lib/.
 import "./tty.ts";
 import { type CommandDef, runCommand, showUsage } from "citty";
-import { ExitCode } from "../lib/errors.ts";
-import { VERSION } from "../lib/version.ts";
+import { ExitCode } from "../lib/base/errors.ts";
+import { VERSION } from "../lib/base/version.ts";
 import { EXIT_CODES, type Lazy, main } from "./main.ts";
 import { translateOriginal } from "./original.ts";
 import { out, printError } from "./run.ts";

@@ -1,7 +1,7 @@
 // The command tree of `konta`, without running anything: cli/index.ts runs it, and the completion
 // scripts and man pages (packaging/man.ts) are generated from it, so none of them can drift.
 import { type CommandDef, defineCommand } from "citty";
-import { VERSION } from "../lib/version.ts";
+import { VERSION } from "../lib/base/version.ts";
 
 export const EXIT_CODES = `Exit codes: 0 success or up to date, 1 deploy failed (rolled back), 2 bad configuration or input,
 3 cannot reach Git or Docker, 4 another run holds the lock, 10 (plan) changes pending.`;

@@ -1,7 +1,7 @@
 // Command names of the original Konta (Go), so scripts written for it keep working. Most map onto
 // a command of today's; the daemon's own commands map onto the systemd units that replace it.
 import { spawnSync } from "node:child_process";
-import { ExitCode } from "../lib/errors.ts";
+import { ExitCode } from "../lib/base/errors.ts";
 
 const RENAMED: Record<string, string[]> = {
   run: ["sync", "--now"],

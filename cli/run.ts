@@ -1,10 +1,10 @@
 // The glue every command shares: logging set up from the flags, unknown flags refused, the
 // runtime loaded, errors printed as "what failed / what to do" with the exit code of DESIGN §6.
 import type { ArgsDef } from "citty";
-import { ExitCode, KontaError, InputError } from "../lib/errors.ts";
-import { configureLog, log } from "../lib/log.ts";
-import { redact } from "../lib/redact.ts";
-import { Runtime } from "../lib/runtime.ts";
+import { ExitCode, KontaError, InputError } from "../lib/base/errors.ts";
+import { configureLog, log } from "../lib/base/log.ts";
+import { redact } from "../lib/base/redact.ts";
+import { Runtime } from "../lib/flows/runtime.ts";
 
 export interface CommonArgs {
   config?: string;

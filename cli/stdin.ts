@@ -1,6 +1,6 @@
 // Reading a secret from stdin: piped (`echo $TOKEN | konta token set`) or typed at a terminal
 // without echo. Never from argv, where it would show in `ps` and shell history.
-import { InputError } from "../lib/errors.ts";
+import { InputError } from "../lib/base/errors.ts";
 
 export async function readSecret(prompt: string): Promise<string> {
   const stdin = process.stdin;

@@ -7,14 +7,14 @@ import { join, resolve } from "node:path";
 import Ajv from "ajv";
 import standaloneCode from "ajv/dist/standalone";
 import { composeSchema } from "../lib/compose/schema.ts";
-import { configSchema } from "../lib/config-schema.ts";
+import { configSchema } from "../lib/config/schema.ts";
 
 export const GENERATED_DIR = resolve(import.meta.dir, "../lib/generated");
 
 const VALIDATORS = [
   // Compose casts interpolated strings to the type a key expects ("3" -> 3, "true" -> true)
   { file: "compose-validator.js", from: "lib/compose/schema.ts", schema: composeSchema, coerceTypes: true },
-  { file: "config-validator.js", from: "lib/config-schema.ts", schema: configSchema, coerceTypes: false },
+  { file: "config-validator.js", from: "lib/config/schema.ts", schema: configSchema, coerceTypes: false },
 ];
 
 /** File name -> source of every generated validator. */

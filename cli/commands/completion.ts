@@ -1,5 +1,5 @@
 import { type CommandDef, defineCommand } from "citty";
-import { InputError } from "../../lib/errors.ts";
+import { InputError } from "../../lib/base/errors.ts";
 import { bashScript, commandSpecs, fishScript, zshScript } from "../completion.ts";
 import { out } from "../run.ts";
 

@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
-import { loadConfig } from "../../lib/config.ts";
-import { InputError } from "../../lib/errors.ts";
+import { loadConfig } from "../../lib/config/index.ts";
+import { InputError } from "../../lib/base/errors.ts";
 import { parseSshUrl } from "../../lib/git/url.ts";
-import { defaultBinary, install, renderUnits } from "../../lib/install.ts";
-import { DEFAULT_UNIT_DIR, resolveConfigFile, resolveStateDir } from "../../lib/paths.ts";
+import { defaultBinary, install, renderUnits } from "../../lib/flows/install.ts";
+import { DEFAULT_UNIT_DIR, resolveConfigFile, resolveStateDir } from "../../lib/base/paths.ts";
 import { globalArgs, unitArgs } from "../args.ts";
 import { execute, out } from "../run.ts";
 import { readSecret } from "../stdin.ts";

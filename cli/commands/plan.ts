@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { ExitCode } from "../../lib/errors.ts";
-import { log } from "../../lib/log.ts";
-import { planReport } from "../../lib/plan-report.ts";
+import { ExitCode } from "../../lib/base/errors.ts";
+import { log } from "../../lib/base/log.ts";
+import { planReport } from "../../lib/flows/plan-report.ts";
 import { globalArgs, jsonArg, waitArg, waitSeconds } from "../args.ts";
 import { formatPlan, formatStacks, planView, stackView } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";

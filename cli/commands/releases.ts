@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { listReleases } from "../../lib/release-list.ts";
+import { listReleases } from "../../lib/flows/release-list.ts";
 import { globalArgs, jsonArg } from "../args.ts";
 import { out, printJson, withRuntime } from "../run.ts";
 

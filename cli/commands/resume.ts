@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { resume } from "../../lib/rollback.ts";
+import { resume } from "../../lib/flows/rollback.ts";
 import { globalArgs } from "../args.ts";
 import { out, withRuntime } from "../run.ts";
 

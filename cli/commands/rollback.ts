@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { rollback } from "../../lib/rollback.ts";
+import { rollback } from "../../lib/flows/rollback.ts";
 import { globalArgs, jsonArg, waitArg, waitSeconds } from "../args.ts";
 import { formatSummary } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";

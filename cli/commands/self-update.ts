@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { log } from "../../lib/log.ts";
-import { runPostUpdateHook, selfUpdate } from "../../lib/selfupdate.ts";
+import { log } from "../../lib/base/log.ts";
+import { runPostUpdateHook, selfUpdate } from "../../lib/flows/selfupdate.ts";
 import { globalArgs } from "../args.ts";
 import { execute, out } from "../run.ts";
 

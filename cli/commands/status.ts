@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { ExitCode } from "../../lib/errors.ts";
-import { status } from "../../lib/status.ts";
+import { ExitCode } from "../../lib/base/errors.ts";
+import { status } from "../../lib/flows/status.ts";
 import { globalArgs, jsonArg } from "../args.ts";
 import { ago, duration } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { ExitCode } from "../../lib/errors.ts";
-import { log } from "../../lib/log.ts";
-import { sync } from "../../lib/sync.ts";
+import { ExitCode } from "../../lib/base/errors.ts";
+import { log } from "../../lib/base/log.ts";
+import { sync } from "../../lib/flows/sync/index.ts";
 import { globalArgs, jsonArg, waitArg, waitSeconds } from "../args.ts";
 import { formatPlan, formatStacks, formatSummary, planView, stackView } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { log } from "../../lib/log.ts";
-import { setTokenInConfig } from "../../lib/token.ts";
+import { log } from "../../lib/base/log.ts";
+import { setTokenInConfig } from "../../lib/config/token.ts";
 import { globalArgs } from "../args.ts";
 import { withRuntime } from "../run.ts";
 import { readSecret } from "../stdin.ts";

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { uninstall } from "../../lib/install.ts";
-import { DEFAULT_UNIT_DIR, resolveConfigFile, resolveStateDir } from "../../lib/paths.ts";
+import { uninstall } from "../../lib/flows/install.ts";
+import { DEFAULT_UNIT_DIR, resolveConfigFile, resolveStateDir } from "../../lib/base/paths.ts";
 import { globalArgs, unitArgs } from "../args.ts";
 import { execute, out } from "../run.ts";
 

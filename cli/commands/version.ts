@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { COMMIT, VERSION, versionLine } from "../../lib/version.ts";
+import { COMMIT, VERSION, versionLine } from "../../lib/base/version.ts";
 import { globalArgs, jsonArg } from "../args.ts";
 import { execute, out, printJson } from "../run.ts";
 

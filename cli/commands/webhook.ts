@@ -1,11 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { defineCommand } from "citty";
-import { log } from "../../lib/log.ts";
-import { storeSecretInConfig, resolveWebhookSecret } from "../../lib/token.ts";
-import { decide, formatResponse, readRequest, RequestError } from "../../lib/webhook.ts";
+import { log } from "../../lib/base/log.ts";
+import { storeSecretInConfig, resolveWebhookSecret } from "../../lib/config/token.ts";
+import { decide, formatResponse, readRequest, RequestError } from "../../lib/webhook/index.ts";
 import { globalArgs } from "../args.ts";
 import { execute, withRuntime } from "../run.ts";
-import { Runtime } from "../../lib/runtime.ts";
+import { Runtime } from "../../lib/flows/runtime.ts";
 import { readSecret } from "../stdin.ts";
 
 const READ_TIMEOUT_MS = 10_000;

@@ -7,9 +7,9 @@
 // This module reads and writes only its own file, never an input of a load.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { writeFileAtomic } from "../fsutil.ts";
+import { writeFileAtomic } from "../base/fsutil.ts";
 import type { LoadOptions, ProjectCacheOptions } from "./options.ts";
-import { canonicalJson, sha256 } from "../digest.ts";
+import { canonicalJson, sha256 } from "../base/digest.ts";
 import { type Answer, answer, type Question, realpath, recording } from "./inputs.ts";
 
 interface Entry {

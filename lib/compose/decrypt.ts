@@ -4,9 +4,9 @@
 // again (once per encrypted file at most). Reading the identity file goes through inputs.ts, so a
 // project that used a secret is never kept by the load cache. Decrypted values are registered with
 // redact.ts; decrypted secret files stay in the keyring until the deploy writes them (secret-files.ts).
-import { InputError } from "../errors.ts";
-import { registerSecret } from "../redact.ts";
-import { decryptDocument, parseIdentities, parseSops, plaintextOf, SopsError, unlockDataKey } from "../sops.ts";
+import { InputError } from "../base/errors.ts";
+import { registerSecret } from "../base/redact.ts";
+import { decryptDocument, parseIdentities, parseSops, plaintextOf, SopsError, unlockDataKey } from "../sops/index.ts";
 import { DotenvError, parseDotenv } from "./dotenv.ts";
 import { LockedSopsFile } from "./errors.ts";
 import { exists, fileMode, readText } from "./inputs.ts";

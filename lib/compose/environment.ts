@@ -1,13 +1,13 @@
 // The variables a project's Compose files are interpolated with: its .env (decrypted when it is a
 // SOPS file), the host env file, allowed process variables.
 import { join, relative } from "node:path";
-import { InputError } from "../errors.ts";
+import { InputError } from "../base/errors.ts";
 import { envFileVars } from "./decrypt.ts";
 import { digestHostInputs, hostEnvFile, passthroughVars } from "./host-inputs.ts";
 import { exists, readText, realpath } from "./inputs.ts";
 import type { Lookup } from "./interpolate.ts";
 import type { LoadOptions } from "./options.ts";
-import { isInside } from "../fsutil.ts";
+import { isInside } from "../base/fsutil.ts";
 
 /** Variables for interpolation, lowest first: the project's .env, the host env file, allowed process variables. */
 export function projectEnvironment(project: string, dir: string, opts: LoadOptions): { lookup: Lookup; hostInputs: string; warnings: string[] } {

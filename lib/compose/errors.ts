@@ -1,6 +1,6 @@
 // Errors inside the loader carry the key path they are about; the loader turns them into an
 // InputError naming the file, the key and (when the parser knows it) the line.
-import type { SopsDocument } from "../sops.ts";
+import type { SopsDocument } from "../sops/index.ts";
 
 export type KeyPath = (string | number)[];
 

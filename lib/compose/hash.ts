@@ -1,8 +1,8 @@
 // Config hashes: sha256 over canonical JSON (sorted keys). A service's hash covers everything that
 // shapes its container and nothing that does not (replica count, start order, pull policy, build
 // recipe: the image ID covers that), so an unchanged service is never recreated.
-import { canonicalJson, sha256 } from "../digest.ts";
-import { LABEL } from "../labels.ts";
+import { canonicalJson, sha256 } from "../base/digest.ts";
+import { LABEL } from "../base/labels.ts";
 import type { ServiceModel } from "./model.ts";
 
 

@@ -1,7 +1,7 @@
 // What a project takes from the host besides the release: its host env file and the process
 // variables passed through. Kept apart from the loader: an idle tick compares a digest of it.
 import { join } from "node:path";
-import { InputError } from "../errors.ts";
+import { InputError } from "../base/errors.ts";
 import type { LoadOptions } from "./options.ts";
 import { envVar, exists, fileMode, readText } from "./inputs.ts";
 

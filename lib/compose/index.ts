@@ -3,10 +3,10 @@
 // -> resolve `extends`; then merge the files, apply profiles and normalise.
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
 import { dirname, join, relative, resolve } from "node:path";
-import { InputError } from "../errors.ts";
+import { InputError } from "../base/errors.ts";
 import validateCompose from "../generated/compose-validator.js";
-import { keyPath, assertValid } from "../schema.ts";
-import { parseYaml, type ParsedYaml } from "../yaml.ts";
+import { keyPath, assertValid } from "../base/schema.ts";
+import { parseYaml, type ParsedYaml } from "../base/yaml.ts";
 import { ProjectCache } from "./cache.ts";
 import { canonicalFile, type Raw } from "./canonical.ts";
 import { unlocking } from "./decrypt.ts";
@@ -18,7 +18,7 @@ import { InterpolationError, interpolateTree, type Lookup } from "./interpolate.
 import { mergeFiles, mergeService } from "./merge.ts";
 import type { ProjectModel } from "./model.ts";
 import { Normalizer } from "./normalize.ts";
-import { isInside } from "../fsutil.ts";
+import { isInside } from "../base/fsutil.ts";
 import { PathEscapeError, resolveComposePath } from "./paths.ts";
 import { UNSUPPORTED } from "./schema.ts";
 

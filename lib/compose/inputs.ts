@@ -5,8 +5,8 @@
 // A read that bypassed this module would go unnoticed by that cache: tests/unit/compose-cache
 // checks that no other loader module touches node:fs or node:os.
 import { type Dirent, existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { userHome } from "../host.ts";
-import { contentDigest, sha256 } from "../digest.ts";
+import { userHome } from "../base/host.ts";
+import { contentDigest, sha256 } from "../base/digest.ts";
 
 type Env = Record<string, string | undefined>;
 

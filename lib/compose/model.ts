@@ -1,4 +1,4 @@
-// The normalised Compose model that lib/reconcile consumes and `konta plan`/`status` show.
+// The normalised Compose model that lib/targets consume and `konta plan`/`status` show.
 // Canonical forms only: sizes in bytes, durations in nanoseconds, ports and mounts in long form,
 // maps instead of lists, keys sorted, defaults omitted. Two spellings of one service give the
 // same JSON and therefore the same config hash.

@@ -3,7 +3,7 @@
 // (a SOPS-encrypted secret from its decrypted copy on the host).
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
 import { isAbsolute, relative } from "node:path";
-import { isInside } from "../fsutil.ts";
+import { isInside } from "../base/fsutil.ts";
 import type { Raw } from "./canonical.ts";
 import { openSops, secretFilePath } from "./decrypt.ts";
 import { at } from "./errors.ts";

@@ -2,8 +2,8 @@
 // dropped, references checked (networks, volumes, secrets, depends_on), env files read, and the
 // host's policy applied (privileged containers, bind roots).
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
-import { isInside } from "../fsutil.ts";
-import { LABEL } from "../labels.ts";
+import { isInside } from "../base/fsutil.ts";
+import { LABEL } from "../base/labels.ts";
 import { scalarString, type Raw } from "./canonical.ts";
 import { envFileVars } from "./decrypt.ts";
 import { at, ComposeKeyError, type KeyPath, LockedSopsFile } from "./errors.ts";

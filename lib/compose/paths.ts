@@ -2,7 +2,7 @@
 // Docker Compose does), relative paths resolve against the file's folder, and a relative path may
 // not leave the repository, neither with ".." nor through a symlink.
 import { dirname, isAbsolute, resolve } from "node:path";
-import { isInside } from "../fsutil.ts";
+import { isInside } from "../base/fsutil.ts";
 import { exists, homeDir, realpath } from "./inputs.ts";
 
 export class PathEscapeError extends Error {}

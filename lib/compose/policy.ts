@@ -6,7 +6,7 @@
 import { isAbsolute } from "node:path";
 import { ComposeKeyError } from "./errors.ts";
 import type { ServiceModel, VolumeModel } from "./model.ts";
-import { isInside } from "../fsutil.ts";
+import { isInside } from "../base/fsutil.ts";
 import { realpathLoose } from "./paths.ts";
 
 export interface HostPolicy {

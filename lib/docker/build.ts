@@ -5,10 +5,10 @@ import { isAbsolute, join, relative } from "node:path";
 import ignore from "@balena/dockerignore";
 import * as tar from "tar";
 import type { ProjectModel, ServiceModel } from "../compose/model.ts";
-import { canonicalJson, contentDigest, sha256 } from "../digest.ts";
-import { DeployError } from "../errors.ts";
-import { LABEL } from "../labels.ts";
-import { log, progress } from "../log.ts";
+import { canonicalJson, contentDigest, sha256 } from "../base/digest.ts";
+import { DeployError } from "../base/errors.ts";
+import { LABEL } from "../base/labels.ts";
+import { log, progress } from "../base/log.ts";
 import { type DockerClient, readJsonStream, StreamError } from "./client.ts";
 import { inspectImage } from "./images.ts";
 

@@ -2,8 +2,8 @@
 // Every failure becomes a KontaError that says what to do: socket missing, permission denied,
 // engine down (exit 3), or the engine's own message for a refused request.
 import { FetchError, ofetch, type $Fetch } from "ofetch";
-import { DeployError, UnreachableError } from "../errors.ts";
-import { log } from "../log.ts";
+import { DeployError, UnreachableError } from "../base/errors.ts";
+import { log } from "../base/log.ts";
 
 declare module "ofetch" {
   interface FetchOptions {

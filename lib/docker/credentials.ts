@@ -5,8 +5,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { userHome } from "../host.ts";
-import { log } from "../log.ts";
+import { userHome } from "../base/host.ts";
+import { log } from "../base/log.ts";
 
 export interface RegistryAuth {
   username?: string;

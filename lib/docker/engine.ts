@@ -1,5 +1,5 @@
 // Typed Engine API calls for containers, networks and volumes (the parts Konta uses).
-import { log } from "../log.ts";
+import { log } from "../base/log.ts";
 import type { DockerClient } from "./client.ts";
 import { EngineError } from "./client.ts";
 

@@ -1,7 +1,7 @@
 // Images: look up local IDs, pull with registry credentials from the Docker config file, and read
 // the progress stream for errors (the engine answers 200 even when a pull fails).
-import { DeployError } from "../errors.ts";
-import { log } from "../log.ts";
+import { DeployError } from "../base/errors.ts";
+import { log } from "../base/log.ts";
 import { type DockerClient, EngineError, readJsonStream, StreamError } from "./client.ts";
 import { dockerConfigFile, registryAuthHeader } from "./credentials.ts";
 

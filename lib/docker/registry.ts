@@ -4,7 +4,7 @@
 // tells whether a moving tag (`:latest`, `:1.27`) moved.
 import { type RegistryAuth, registryAuth, registryOf } from "./credentials.ts";
 import { splitImageRef } from "./images.ts";
-import { isLoopbackHost } from "../host.ts";
+import { isLoopbackHost } from "../base/host.ts";
 
 const ACCEPT = [
   "application/vnd.docker.distribution.manifest.list.v2+json",

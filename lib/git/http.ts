@@ -2,8 +2,8 @@
 // jitter for network faults and 5xx. 4xx answers go to the caller untouched, so it can say
 // "authentication failed" at once instead of retrying a bad token. Bodies are handed over chunk by
 // chunk: a pack is written to disk as it arrives, never held whole.
-import { log } from "../log.ts";
-import { redact } from "../redact.ts";
+import { log } from "../base/log.ts";
+import { redact } from "../base/redact.ts";
 
 export interface RetryPolicy {
   /** retries after the first attempt */

@@ -6,7 +6,7 @@ import { createReadStream, createWriteStream, existsSync, openSync, closeSync, r
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { deflateSync, inflateSync, createDeflate } from "node:zlib";
-import { ensureDir, writeFileAtomic } from "../fsutil.ts";
+import { ensureDir, writeFileAtomic } from "../base/fsutil.ts";
 
 export type ObjectType = "commit" | "tree" | "blob" | "tag";
 

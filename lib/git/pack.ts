@@ -2,7 +2,7 @@
 // object at a time: memory holds one object (two and a delta for a deltified one), never the pack.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import pako from "pako";
-import { failpoint } from "../failpoint.ts";
+import { failpoint } from "../base/failpoint.ts";
 import { type ObjectType, ObjectWriter, readObject, writeObject } from "./objects.ts";
 import { reclaimAfter } from "./reclaim.ts";
 

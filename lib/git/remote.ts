@@ -1,8 +1,8 @@
 // The head of the configured branch or tag, from one GET of info/refs (the smart-HTTP ref
 // advertisement, a few pkt-lines). Every timer tick asks this; loading isomorphic-git for it would
 // cost the tick ~10 MB of its 50 MB memory target, so isomorphic-git loads only to fetch.
-import { UnreachableError } from "../errors.ts";
-import { redact } from "../redact.ts";
+import { UnreachableError } from "../base/errors.ts";
+import { redact } from "../base/redact.ts";
 import { requestWithRetries, type RetryPolicy, TransientHttpError } from "./http.ts";
 import type { SshRemote } from "./url.ts";
 

@@ -3,8 +3,8 @@
 // v0: the advertisement first, then our wants in the same session). Host keys are pinned: only
 // repository.known_hosts_file is trusted, never ~/.ssh, never accept-new; no agent, no user config.
 import { appendFileSync, chmodSync, closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
-import { InputError, UnreachableError } from "../errors.ts";
-import { log } from "../log.ts";
+import { InputError, UnreachableError } from "../base/errors.ts";
+import { log } from "../base/log.ts";
 import { backoffDelay } from "./http.ts";
 import { addAdvertised, type Advertisement, type GitSource } from "./remote.ts";
 import { knownHostsName, type SshRemote } from "./url.ts";

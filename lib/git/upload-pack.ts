@@ -3,9 +3,9 @@
 // whatever the size of the repository. Telling the server which commits we already have (and that
 // they are shallow) keeps a later fetch to the objects that changed.
 import { closeSync, openSync, writeSync } from "node:fs";
-import { UnreachableError } from "../errors.ts";
-import { failpoint } from "../failpoint.ts";
-import { redact } from "../redact.ts";
+import { UnreachableError } from "../base/errors.ts";
+import { failpoint } from "../base/failpoint.ts";
+import { redact } from "../base/redact.ts";
 import { requestWithRetries } from "./http.ts";
 import { reclaimAfter } from "./reclaim.ts";
 import { type Advertisement, type GitSource, gitHeaders, httpStatusError, notSmartHttp } from "./remote.ts";

@@ -4,12 +4,12 @@
 import { spawn } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
-import type { HooksConfig } from "../config-types.ts";
-import { InputError } from "../errors.ts";
-import { log } from "../log.ts";
-import { redact } from "../redact.ts";
-import { isInside } from "../fsutil.ts";
-import { userHome } from "../host.ts";
+import type { HooksConfig } from "../config/types.ts";
+import { InputError } from "../base/errors.ts";
+import { log } from "../base/log.ts";
+import { redact } from "../base/redact.ts";
+import { isInside } from "../base/fsutil.ts";
+import { userHome } from "../base/host.ts";
 
 export type HookEvent = "pre" | "success" | "failure" | "post_update";
 

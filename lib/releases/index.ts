@@ -3,9 +3,9 @@
 // instant is it missing or dangling.
 import { chmodSync, existsSync, lstatSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { basename, join, normalize } from "node:path";
-import { ensureDir, fsyncDir } from "../fsutil.ts";
-import { log } from "../log.ts";
-import type { StatePaths } from "../paths.ts";
+import { ensureDir, fsyncDir } from "../base/fsutil.ts";
+import { log } from "../base/log.ts";
+import type { StatePaths } from "../base/paths.ts";
 
 const SHA = /^[0-9a-f]{40}$/;
 const TMP_PREFIX = ".tmp-";

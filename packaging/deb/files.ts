@@ -7,7 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { bashScript, commandSpecs, fishScript, zshScript } from "../../cli/completion.ts";
 import { main } from "../../cli/main.ts";
-import { PACKAGED_DEFAULTS, PACKAGED_UNIT_DIR, renderUnits } from "../../lib/install.ts";
+import { PACKAGED_DEFAULTS, PACKAGED_UNIT_DIR, renderUnits } from "../../lib/flows/install.ts";
 import { configPage, kontaPage } from "../man.ts";
 
 const root = resolve(process.argv[2] ?? "");

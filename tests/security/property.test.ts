@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { loadProject } from "../../lib/compose/index.ts";
-import { KontaError } from "../../lib/errors.ts";
+import { KontaError } from "../../lib/base/errors.ts";
 
 const root = mkdtempSync(join(tmpdir(), "konta-property-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

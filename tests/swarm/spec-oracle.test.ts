@@ -1,5 +1,5 @@
 // The Swarm oracle: one Compose file deployed by `docker stack deploy` (the Docker CLI in the
-// manager) and, under another stack name, by Konta's conversion (lib/swarm/spec.ts) through the
+// manager) and, under another stack name, by Konta's conversion (lib/targets/swarm/spec.ts) through the
 // Engine API; then each service's stored Spec compared field by field. Normalised: the stack names,
 // and the IDs and names of configs (Konta names them by content). Every other difference fails.
 // On a real three-node swarm, which then also places the tasks.
@@ -11,9 +11,9 @@ import { parseDotenv } from "../../lib/compose/dotenv.ts";
 import { ComposeKeyError } from "../../lib/compose/errors.ts";
 import { findComposeFiles, loadProject, refuseKey } from "../../lib/compose/index.ts";
 import type { BindMount } from "../../lib/compose/model.ts";
-import { checkSwarmRules, swarmNodes } from "../../lib/swarm/rules.ts";
-import { networkSpecs, serviceSpec } from "../../lib/swarm/spec.ts";
-import { desiredSpecs } from "../../lib/swarm/stack.ts";
+import { checkSwarmRules, swarmNodes } from "../../lib/targets/swarm/rules.ts";
+import { networkSpecs, serviceSpec } from "../../lib/targets/swarm/spec.ts";
+import { desiredSpecs } from "../../lib/targets/swarm/stack.ts";
 import { SRC } from "../server/box.ts";
 import { startSwarm, type Swarm, swarmApi } from "../support/swarm.ts";
 

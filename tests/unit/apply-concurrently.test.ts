@@ -1,9 +1,9 @@
-// Projects converge concurrently (lib/reconcile/cross.ts applyConcurrently): independent ones
+// Projects converge concurrently (lib/targets/engine/cross.ts applyConcurrently): independent ones
 // overlap up to the limit, a project waits for the ones that give up what it takes, and after a
 // failure nothing new starts while what runs finishes.
 import { describe, expect, test } from "bun:test";
-import { applyConcurrently } from "../../lib/reconcile/cross.ts";
-import type { ProjectPlan } from "../../lib/reconcile/plan.ts";
+import { applyConcurrently } from "../../lib/targets/engine/cross.ts";
+import type { ProjectPlan } from "../../lib/targets/engine/plan.ts";
 
 const plan = (project: string) => ({ project }) as ProjectPlan;
 

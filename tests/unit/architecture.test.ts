@@ -1,23 +1,23 @@
-// The import graph of lib/ and cli/ (value and type imports, static and dynamic): no cycles, and no
-// module importing one of a higher layer. Layers, bottom up: shared basics, the adapters and the
-// Compose loader, the reconciler, the flows, the CLI (docs/architecture.md).
+// The import graph of lib/ and cli/ (value and type imports, static and dynamic): every file in a
+// folder of one layer, no module importing one of a higher layer, the two targets apart, no cycles.
+// Layers, bottom up, by folder (docs/architecture.md).
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
-const LAYERS: [name: string, match: RegExp][] = [
-  ["basics", /^lib\/(errors|log|redact|fsutil|host|yaml|schema|failpoint|version|paths|lock|sops|digest|labels|config-types)\.ts$|^lib\/generated\//],
-  ["adapters", /^lib\/(compose|git|docker|releases|hooks)\/|^lib\/(config|config-parse|config-schema|config-legacy|token)\.ts$/],
-  ["reconcile", /^lib\/(reconcile|swarm)\/|^lib\/(state|diff|notify|webhook)\.ts$/],
-  ["flows", /^lib\/[^/]+\.ts$/],
-  ["cli", /^cli\//],
+const LAYERS: [name: string, folders: string[]][] = [
+  ["base", ["lib/base", "lib/generated"]],
+  ["adapters", ["lib/config", "lib/compose", "lib/git", "lib/docker", "lib/releases", "lib/hooks", "lib/sops", "lib/state", "lib/notify", "lib/webhook"]],
+  ["targets", ["lib/targets"]],
+  ["flows", ["lib/flows"]],
+  ["cli", ["cli"]],
 ];
 
 function layerOf(file: string): number {
-  const i = LAYERS.findIndex(([, m]) => m.test(file));
-  if (i < 0) throw new Error(`${file} is in no layer`);
+  const i = LAYERS.findIndex(([, folders]) => folders.some((f) => file.startsWith(`${f}/`)));
+  if (i < 0) throw new Error(`${file} is in no layer's folder`);
   return i;
 }
 
@@ -40,10 +40,27 @@ const files = [...sources("lib"), ...sources("cli")];
 const graph = new Map(files.map((f) => [f, imports(f).filter((d) => files.includes(d))]));
 
 describe("architecture", () => {
+  test("every file of lib/ is in a folder of one layer", () => {
+    const loose = files.filter((f) => !LAYERS.some(([, folders]) => folders.some((d) => f.startsWith(`${d}/`))));
+    expect(loose).toEqual([]);
+    const folders = readdirSync(join(ROOT, "lib")).filter((e) => statSync(join(ROOT, "lib", e)).isDirectory());
+    expect(folders.filter((d) => !LAYERS.some(([, fs]) => fs.includes(`lib/${d}`)))).toEqual([]);
+  });
+
   test("no module imports one of a higher layer", () => {
     const up: string[] = [];
     for (const [f, deps] of graph) for (const d of deps) if (layerOf(d) > layerOf(f)) up.push(`${f} (${LAYERS[layerOf(f)]?.[0]}) -> ${d} (${LAYERS[layerOf(d)]?.[0]})`);
     expect(up).toEqual([]);
+  });
+
+  test("the two targets share only lib/targets/*.ts, never each other's modules", () => {
+    const across: string[] = [];
+    for (const [f, deps] of graph) {
+      const own = /^lib\/targets\/(engine|swarm)\//.exec(f)?.[1];
+      if (!own) continue;
+      for (const d of deps) if (/^lib\/targets\/(engine|swarm)\//.test(d) && !d.startsWith(`lib/targets/${own}/`)) across.push(`${f} -> ${d}`);
+    }
+    expect(across).toEqual([]);
   });
 
   test("no import cycles", () => {

@@ -7,9 +7,9 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadRelease, loadReleaseUnlocking, SopsKeyring } from "../../lib/compose/index.ts";
-import { serviceDiff } from "../../lib/diff.ts";
-import { ExitCode, InputError } from "../../lib/errors.ts";
-import { clearSecrets } from "../../lib/redact.ts";
+import { serviceDiff } from "../../lib/targets/engine/diff.ts";
+import { ExitCode, InputError } from "../../lib/base/errors.ts";
+import { clearSecrets } from "../../lib/base/redact.ts";
 
 const FIX = join(import.meta.dir, "../fixtures/sops");
 const work = mkdtempSync(join(tmpdir(), "konta-sops-"));

@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../../lib/config.ts";
-import { resolveToken } from "../../lib/token.ts";
+import { loadConfig } from "../../lib/config/index.ts";
+import { resolveToken } from "../../lib/config/token.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "konta-config-cache-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hookEnvironment, hookPath, runHook } from "../../lib/hooks/index.ts";
-import { gateVerdict } from "../../lib/reconcile/health.ts";
-import { clearSecrets, registerSecret } from "../../lib/redact.ts";
+import { gateVerdict } from "../../lib/targets/engine/health.ts";
+import { clearSecrets, registerSecret } from "../../lib/base/redact.ts";
 
 const NOW = Date.parse("2026-11-26T10:00:10Z");
 const container = (state: Record<string, unknown>, restarts = 0) => ({

@@ -1,7 +1,7 @@
 // The SSH spellings of repository.url Git accepts, and what an instance is named after.
 import { expect, test } from "bun:test";
 import { knownHostsName, parseSshUrl } from "../../lib/git/url.ts";
-import { repositoryIdentity } from "../../lib/runtime.ts";
+import { repositoryIdentity } from "../../lib/flows/runtime.ts";
 
 test.each([
   ["ssh://git@github.com/acme/infra.git", { user: "git", host: "github.com", path: "/acme/infra.git" }],

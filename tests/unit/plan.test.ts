@@ -2,14 +2,14 @@
 import { describe, expect, test } from "bun:test";
 import type { ProjectModel, ServiceModel } from "../../lib/compose/model.ts";
 import { serviceHash } from "../../lib/compose/hash.ts";
-import { detectDrift } from "../../lib/reconcile/drift.ts";
-import type { Observed, ObservedContainer } from "../../lib/reconcile/observe.ts";
-import { expectations, type Prepared } from "../../lib/deploy.ts";
-import { crossProjectConflicts, orderProjects } from "../../lib/reconcile/cross.ts";
-import { awaitedForCompletion, isJob, type ProjectPlan, planProject, planRemoval, planService, recreateCauses, removedProjects, serviceTarget } from "../../lib/reconcile/plan.ts";
-import type { ServiceTarget } from "../../lib/state.ts";
-import { containerSpec, inheritAnonymousVolumes } from "../../lib/reconcile/spec.ts";
-import { startLevels } from "../../lib/reconcile/order.ts";
+import { detectDrift } from "../../lib/targets/engine/drift.ts";
+import type { Observed, ObservedContainer } from "../../lib/targets/engine/observe.ts";
+import { expectations, type Prepared } from "../../lib/targets/engine/convergence.ts";
+import { crossProjectConflicts, orderProjects } from "../../lib/targets/engine/cross.ts";
+import { awaitedForCompletion, isJob, type ProjectPlan, planProject, planRemoval, planService, recreateCauses, removedProjects, serviceTarget } from "../../lib/targets/engine/plan.ts";
+import type { ServiceTarget } from "../../lib/state/index.ts";
+import { containerSpec, inheritAnonymousVolumes } from "../../lib/targets/engine/spec.ts";
+import { startLevels } from "../../lib/targets/engine/order.ts";
 
 const target: ServiceTarget = { hash: "h1", image: "img:1", imageId: "sha256:a", replicas: 1, stopped: false, job: false };
 

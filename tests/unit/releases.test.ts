@@ -4,7 +4,7 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { statePaths } from "../../lib/paths.ts";
+import { statePaths } from "../../lib/base/paths.ts";
 import { ReleaseStore } from "../../lib/releases/index.ts";
 
 const dirs: string[] = [];

@@ -1,10 +1,10 @@
-// lib/sops.ts against files the real `sops` wrote (tests/fixtures/sops/README.md): each decrypts to
+// lib/sops/index.ts against files the real `sops` wrote (tests/fixtures/sops/README.md): each decrypts to
 // its known plaintext with its MAC checked; an edit made without the key, a value moved to another
 // key, the wrong identity and a file without age recipients are refused.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { decryptDocument, parseIdentities, parseSops, plaintextOf, type SopsDocument, SopsError, unlockDataKey } from "../../lib/sops.ts";
+import { decryptDocument, parseIdentities, parseSops, plaintextOf, type SopsDocument, SopsError, unlockDataKey } from "../../lib/sops/index.ts";
 
 const DIR = join(import.meta.dir, "../fixtures/sops");
 const read = (f: string) => readFileSync(join(DIR, f), "utf8");

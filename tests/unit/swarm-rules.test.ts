@@ -1,4 +1,4 @@
-// What the swarm as it is cannot give a release (lib/swarm/rules.ts), refused before anything
+// What the swarm as it is cannot give a release (lib/targets/swarm/rules.ts), refused before anything
 // changes: ports, external networks, secret and config files. Pure: the swarm's facts are given.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadProject } from "../../lib/compose/index.ts";
 import type { ProjectModel } from "../../lib/compose/model.ts";
-import { checkSwarmRules, type SwarmFacts, type SwarmNode } from "../../lib/swarm/rules.ts";
+import { checkSwarmRules, type SwarmFacts, type SwarmNode } from "../../lib/targets/swarm/rules.ts";
 
 const dirs: string[] = [];
 afterAll(() => {

@@ -1,4 +1,4 @@
-// The pure side of the Swarm conversion (lib/swarm/spec.ts); its agreement with `docker stack
+// The pure side of the Swarm conversion (lib/targets/swarm/spec.ts); its agreement with `docker stack
 // deploy` is checked on a real swarm in tests/swarm/spec-oracle.test.ts.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -6,9 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadProject } from "../../lib/compose/index.ts";
 import { serviceHash } from "../../lib/compose/hash.ts";
-import { serviceSpec, SwarmKeyError, type SwarmServiceSpec } from "../../lib/swarm/spec.ts";
-import { swarmDrift } from "../../lib/swarm/drift.ts";
-import { desiredSpecs, type EngineService, type EngineTask, gateStatus, objectName, type ObservedService, planStack, planStackRemoval, removedStacks, SPEC_HASH } from "../../lib/swarm/stack.ts";
+import { serviceSpec, SwarmKeyError, type SwarmServiceSpec } from "../../lib/targets/swarm/spec.ts";
+import { swarmDrift } from "../../lib/targets/swarm/drift.ts";
+import { desiredSpecs, type EngineService, type EngineTask, gateStatus, objectName, type ObservedService, planStack, planStackRemoval, removedStacks, SPEC_HASH } from "../../lib/targets/swarm/stack.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "konta-swarm-spec-"));
 mkdirSync(join(dir, "html"));

@@ -1,7 +1,7 @@
-// What one `konta sync` does (lib/state.ts decideSync): idle at the live release, deploy a new head,
+// What one `konta sync` does (lib/state decideSync): idle at the live release, deploy a new head,
 // skip a head that failed before unless --now, and keep a rollback hold until the branch moves on.
 import { describe, expect, test } from "bun:test";
-import { decideSync, rollbackTarget, type State } from "../../lib/state.ts";
+import { decideSync, rollbackTarget, type State } from "../../lib/state/index.ts";
 
 const A = "a".repeat(40);
 const B = "b".repeat(40);

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ComposeKeyError } from "../../lib/compose/errors.ts";
 import { loadProject, refuseKey } from "../../lib/compose/index.ts";
-import { checkEngineRules } from "../../lib/reconcile/rules.ts";
+import { checkEngineRules } from "../../lib/targets/engine/rules.ts";
 
 function engineError(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), "konta-rules-"));

@@ -1,6 +1,6 @@
 // `konta webhook` decides from one request: who signed it, for which branch, whether it parses.
 import { describe, expect, test } from "bun:test";
-import { decide, MAX_BODY, readRequest, RequestError, type WebhookRequest } from "../../lib/webhook.ts";
+import { decide, MAX_BODY, readRequest, RequestError, type WebhookRequest } from "../../lib/webhook/index.ts";
 
 const SECRET = "a-webhook-secret-0123456789";
 const body = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));

@@ -1,0 +1,132 @@
+// Parsing and validating config.yaml (yaml + the generated validator): only when the file changed
+// since the last run, see loadConfig.
+import { dirname, join } from "node:path";
+import { InputError } from "../base/errors.ts";
+import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./types.ts";
+import validateConfig from "../generated/config-validator.js";
+import { adoptOriginalConfig } from "./legacy.ts";
+import { parseSshUrl } from "../git/url.ts";
+import { isLoopbackHost } from "../base/host.ts";
+import { assertValid } from "../base/schema.ts";
+import { parseYaml } from "../base/yaml.ts";
+
+type Raw = {
+  version?: 1;
+  repository: Partial<RepositoryConfig> & { url: string };
+  deploy?: Partial<DeployConfig>;
+  hooks?: Partial<HooksConfig>;
+  notify?: Partial<NotifyConfig> & { url: string };
+  webhook?: { secret: string };
+  secrets?: { age_key_file?: string };
+};
+
+export function withDefaults(raw: Raw, file: string): KontaConfig {
+  const r = raw.repository;
+  const d = raw.deploy ?? {};
+  return {
+    file,
+    version: 1,
+    repository: {
+      url: r.url,
+      branch: r.branch ?? "main",
+      path: r.path ?? ".",
+      interval: r.interval ?? 120,
+      token: r.token,
+      token_file: r.token_file,
+      timeout: r.timeout ?? 20,
+      retries: r.retries ?? 4,
+      username: r.username ?? "x-access-token",
+      ssh_key_file: r.ssh_key_file ?? join(dirname(file), "deploy_key"),
+      known_hosts_file: r.known_hosts_file ?? join(dirname(file), "known_hosts"),
+      ...(r.allow_insecure_http ? { allow_insecure_http: true } : {}),
+    },
+    deploy: {
+      health_timeout: d.health_timeout ?? 120,
+      keep_releases: d.keep_releases ?? 5,
+      prune_removed_apps: d.prune_removed_apps ?? true,
+      min_uptime: d.min_uptime ?? 1,
+      parallel: d.parallel ?? 4,
+      profiles: d.profiles ?? [],
+      env_passthrough: d.env_passthrough ?? [],
+      allow_privileged: d.allow_privileged ?? true,
+      allowed_bind_roots: d.allowed_bind_roots,
+      allowed_capabilities: d.allowed_capabilities ?? [],
+      auto_create_external_networks: d.auto_create_external_networks ?? true,
+      image_update_interval: d.image_update_interval ?? 3600,
+      target: d.target ?? "engine",
+    },
+    hooks: {
+      timeout: raw.hooks?.timeout ?? 300,
+      enabled: raw.hooks?.enabled ?? true,
+      writable_paths: raw.hooks?.writable_paths ?? [],
+      ...(raw.hooks?.files ? { files: raw.hooks.files } : {}),
+    },
+    notify: raw.notify ? { url: raw.notify.url, format: raw.notify.format ?? "json", timeout: raw.notify.timeout ?? 10 } : undefined,
+    ...(raw.webhook ? { webhook: { secret: raw.webhook.secret } } : {}),
+    secrets: { age_key_file: raw.secrets?.age_key_file ?? join(dirname(file), "age.key") },
+    warnings: [],
+  };
+}
+
+function checkRepositoryUrl(url: string, file: string, allowHttp: boolean): void {
+  // SSH (a deploy key): ssh://[user@]host[:port]/path or user@host:path
+  if (parseSshUrl(url)) return;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InputError(`${file}: repository.url "${url}" is not a URL`, {
+      hint: "use an HTTPS clone URL such as https://github.com/acme/infra.git, or an SSH one such as git@github.com:acme/infra.git",
+    });
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new InputError(`${file}: repository.url must be an https://, ssh:// or user@host:path URL, got ${parsed.protocol}`, {
+      hint: "use the HTTPS clone URL and a token, or the SSH one and a deploy key",
+    });
+  }
+  if (parsed.protocol === "http:" && !allowHttp && !isLoopbackHost(parsed.hostname)) {
+    throw new InputError(`${file}: repository.url is http:// to ${parsed.hostname}: the token would cross the network in clear text`, {
+      hint: "use the https:// URL; only if the network to that host is trusted, set repository.allow_insecure_http: true",
+    });
+  }
+  if (parsed.username || parsed.password) {
+    throw new InputError(`${file}: repository.url must not carry credentials`, {
+      hint: "remove them from the URL and store the token with `konta token set` (or KONTA_TOKEN / repository.token_file)",
+    });
+  }
+}
+
+/**
+ * repository.path names the folder holding apps/ and hooks/. The original Konta documents it as
+ * the apps folder itself (`path: vps0/apps`, hooks in vps0/hooks): a path ending in apps means that.
+ */
+function appsParent(path: string): string {
+  const parts = path.replace(/\/+$/, "").split("/");
+  if (parts.at(-1) !== "apps") return path;
+  return parts.slice(0, -1).join("/") || ".";
+}
+
+function checkRepoPath(path: string, file: string): void {
+  if (path.startsWith("/") || path.split("/").includes("..")) {
+    throw new InputError(`${file}: repository.path "${path}" must be a folder inside the repository (relative, without "..")`);
+  }
+}
+
+export function parseConfig(text: string, file: string): KontaConfig {
+  const yaml = parseYaml(text, file);
+  if (yaml.value === null || yaml.value === undefined) {
+    throw new InputError(`${file} is empty`, { hint: "see `konta install --print` or the README for an example" });
+  }
+  const { raw, warnings } = adoptOriginalConfig(yaml.value);
+  assertValid(validateConfig, raw, { file, yaml }, "configuration");
+  const config = withDefaults(raw as Raw, file);
+  checkRepositoryUrl(config.repository.url, file, config.repository.allow_insecure_http === true);
+  checkRepoPath(config.repository.path, file);
+  config.repository.path = appsParent(config.repository.path);
+
+  if (config.repository.token !== undefined && !config.repository.token.startsWith("enc:v1:")) {
+    warnings.push(`${file}: repository.token is stored in plain text; run \`konta token set\` (token on stdin) to store it encrypted`);
+  }
+  config.warnings = warnings;
+  return config;
+}

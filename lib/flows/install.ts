@@ -1,0 +1,224 @@
+// `konta install` / `konta uninstall`: the config (if missing), the state directory, and the
+// systemd units from packaging/systemd/ (embedded in the binary), enabled with systemctl.
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { basename, dirname, join } from "node:path";
+import serviceTemplate from "../../packaging/systemd/konta.service" with { type: "text" };
+import timerTemplate from "../../packaging/systemd/konta.timer" with { type: "text" };
+import webhookSocketTemplate from "../../packaging/systemd/konta-webhook.socket" with { type: "text" };
+import webhookServiceTemplate from "../../packaging/systemd/konta-webhook@.service" with { type: "text" };
+import { parseConfig } from "../config/parse.ts";
+import type { KontaConfig } from "../config/types.ts";
+import { ensureDeployKey, keyFingerprint, pinHostKeys, publicKey } from "../git/ssh.ts";
+import { parseSshUrl } from "../git/url.ts";
+import { redact } from "../base/redact.ts";
+import { InputError } from "../base/errors.ts";
+import { ensureDir, writeFileAtomic } from "../base/fsutil.ts";
+import { log } from "../base/log.ts";
+import { DEFAULT_UNIT_DIR, statePaths } from "../base/paths.ts";
+import { encryptToken } from "../config/token.ts";
+import { dockerConfigFile } from "../docker/credentials.ts";
+
+const WEBHOOK_SOCKET = "konta-webhook.socket";
+const ALL_UNITS = ["konta.timer", "konta.service", WEBHOOK_SOCKET, "konta-webhook@.service"];
+
+export interface UnitOptions {
+  binary: string;
+  config: string;
+  stateDir: string;
+  interval: number;
+  /** hooks.writable_paths of the config */
+  hookPaths: string[];
+  /** also konta-webhook.socket and konta-webhook@.service, listening on this port */
+  webhookPort?: number;
+  /** the Docker config the unit may read (registry credentials); default: root's, as `docker login` writes it */
+  dockerConfigDir?: string;
+}
+
+/** Where the .deb puts the units (installed, not enabled), and what they were rendered with. */
+export const PACKAGED_UNIT_DIR = "/usr/lib/systemd/system";
+export const PACKAGED_DEFAULTS: UnitOptions = { binary: "/usr/bin/konta", config: "/etc/konta/config.yaml", stateDir: "/var/lib/konta", interval: 120, hookPaths: [], dockerConfigDir: "/root/.docker" };
+const INSTALL_HEADER = "# Written by `konta install`";
+
+/** Writable for hooks out of the box: where pre.sh backups conventionally go ("-": fine if missing). */
+export const DEFAULT_HOOK_PATHS = ["/var/backups"];
+
+/** The path systemd should run: this binary, or the installed one when running from source. */
+export function defaultBinary(): string {
+  return basename(process.execPath).startsWith("bun") ? "/usr/local/bin/konta" : process.execPath;
+}
+
+export function renderUnits(o: UnitOptions): Record<string, string> {
+  const fill = (t: string) =>
+    t
+      .replaceAll("@BIN@", o.binary)
+      .replaceAll("@CONFIG@", o.config)
+      .replaceAll("@WRITABLE@", [o.stateDir, ...[...new Set([...DEFAULT_HOOK_PATHS, ...o.hookPaths])].map((p) => `-${p}`)].join(" "))
+      .replaceAll("@DOCKER_CONFIG_DIR@", o.dockerConfigDir ?? dirname(dockerConfigFile({})))
+      .replaceAll("@STATE_DIR@", o.stateDir)
+      .replaceAll("@INTERVAL@", String(o.interval))
+      .replaceAll("@JITTER@", String(Math.max(1, Math.min(30, Math.floor(o.interval / 4)))))
+      .replaceAll("@WEBHOOK_PORT@", String(o.webhookPort));
+  const units: Record<string, string> = { "konta.service": fill(serviceTemplate), "konta.timer": fill(timerTemplate) };
+  if (o.webhookPort) Object.assign(units, { [WEBHOOK_SOCKET]: fill(webhookSocketTemplate), "konta-webhook@.service": fill(webhookServiceTemplate) });
+  return units;
+}
+
+export interface InstallOptions extends UnitOptions {
+  repo?: string;
+  /** set up Git over SSH: a deploy key (made if missing) and the host key pinned (implied by an SSH URL) */
+  ssh?: boolean;
+  branch?: string;
+  path?: string;
+  token?: string;
+  unitDir: string;
+  /** run systemctl (daemon-reload, enable --now); off for tests and image builds */
+  enable: boolean;
+}
+
+function configText(o: InstallOptions, token: string | undefined): string {
+  return `# Konta configuration (README: "Configuration"). Keep this file mode 0600.
+version: 1
+repository:
+  url: ${JSON.stringify(o.repo)}
+  branch: ${JSON.stringify(o.branch ?? "main")}
+  path: ${JSON.stringify(o.path ?? ".")}
+  interval: ${o.interval}
+${token ? `  token: ${token}\n` : parseSshUrl(o.repo ?? "") ? "  # ssh_key_file and known_hosts_file: default beside this file (deploy_key, known_hosts)\n" : "  # token: set it with `konta token set` (read from stdin, stored encrypted)\n"}deploy:
+  health_timeout: 120
+  keep_releases: 5
+  prune_removed_apps: true
+hooks:
+  timeout: 300
+`;
+}
+
+/** The deploy key (made when missing) and the host key pinned; says what to compare and where the public key goes. Safe to re-run. */
+function setUpSsh(config: KontaConfig): string[] {
+  const r = config.repository;
+  const remote = parseSshUrl(r.url);
+  if (!remote) throw new InputError(`--ssh: repository.url in ${config.file} is not an SSH URL (${redact(r.url)})`, { hint: "use ssh://git@host/owner/repo.git or git@host:owner/repo.git" });
+  const made = ensureDeployKey(r.ssh_key_file, `konta@${hostname()}`);
+  const pinned = pinHostKeys(remote, r.known_hosts_file, r.timeout);
+  const where = `${remote.host}${remote.port ? `:${remote.port}` : ""}`;
+  return [
+    `${made ? "made" : "kept"} the deploy key ${r.ssh_key_file} (${keyFingerprint(r.ssh_key_file) ?? "?"})`,
+    `${pinned.added ? "pinned" : "kept the pinned"} host key of ${where} in ${r.known_hosts_file}: ${pinned.fingerprints.join(", ")}`,
+    pinned.added ? `  compare with the fingerprints ${remote.host} publishes before the first sync (a different one: remove that line and stop)` : "",
+    "add this public key to the repository as a deploy key, read-only (GitHub: Settings → Deploy keys → Add deploy key; GitLab: Settings → Repository → Deploy keys):",
+    `  ${publicKey(r.ssh_key_file)}`,
+  ].filter(Boolean);
+}
+
+/**
+ * The .deb installed konta.service and konta.timer: use them, with a drop-in for what this server
+ * sets otherwise (config and state paths, hook paths, interval), and take away a full unit an
+ * earlier `konta install` wrote, which would hide the packaged one.
+ */
+function packagedUnits(o: InstallOptions, units: Record<string, string>): string[] {
+  const done: string[] = [];
+  const base = renderUnits(PACKAGED_DEFAULTS);
+  const directives = (text: string, keys: string[]) => text.split("\n").filter((l) => keys.some((k) => l.startsWith(`${k}=`)));
+  // an empty assignment empties a list first; for a timer it empties every trigger (OnBootSec too)
+  const overrides: Record<string, [section: string, keys: string[], resets: string[]]> = {
+    "konta.service": ["Service", ["ExecStart", "ReadWritePaths", "BindReadOnlyPaths"], ["ExecStart=", "ReadWritePaths=", "BindReadOnlyPaths="]],
+    "konta.timer": ["Timer", ["OnBootSec", "OnUnitInactiveSec", "RandomizedDelaySec"], ["OnUnitInactiveSec="]],
+  };
+  for (const [name, [section, keys, resets]] of Object.entries(overrides)) {
+    const own = join(o.unitDir, name);
+    if (existsSync(own) && readFileSync(own, "utf8").startsWith(INSTALL_HEADER)) {
+      rmSync(own);
+      done.push(`removed ${own} (the packaged ${join(PACKAGED_UNIT_DIR, name)} is used)`);
+    }
+    const dropIn = join(o.unitDir, `${name}.d`, "konta-install.conf");
+    const wanted = directives(units[name] as string, keys);
+    if (wanted.join("\n") === directives(base[name] as string, keys).join("\n")) {
+      if (existsSync(dropIn)) rmSync(dropIn);
+      done.push(`using ${join(PACKAGED_UNIT_DIR, name)} as packaged`);
+      continue;
+    }
+    ensureDir(dirname(dropIn), 0o755);
+    writeFileSync(dropIn, `${INSTALL_HEADER} over the packaged ${name}.\n[${section}]\n${[...resets, ...wanted].join("\n")}\n`, { mode: 0o644 });
+    done.push(`using ${join(PACKAGED_UNIT_DIR, name)} with ${dropIn}`);
+  }
+  return done;
+}
+
+function systemdRunning(): boolean {
+  return existsSync("/run/systemd/system");
+}
+
+function systemctl(...args: string[]): void {
+  const r = spawnSync("systemctl", args, { encoding: "utf8" });
+  if (r.status !== 0) throw new InputError(`systemctl ${args.join(" ")} failed: ${(r.stderr || r.stdout).trim()}`);
+}
+
+export async function install(o: InstallOptions): Promise<string[]> {
+  const done: string[] = [];
+  if (!existsSync(o.config)) {
+    if (!o.repo) throw new InputError(`no configuration at ${o.config} yet`, { hint: "pass --repo https://github.com/<owner>/<repo>.git (and the token on stdin)" });
+    ensureDir(dirname(o.config), 0o755);
+    ensureDir(join(dirname(o.config), "env"), 0o700);
+    ensureDir(o.stateDir, 0o700);
+    const token = o.token ? await encryptToken(o.token, statePaths(o.stateDir).key) : undefined;
+    const text = configText(o, token);
+    parseConfig(text, o.config); // never write a config Konta would then refuse
+    writeFileAtomic(o.config, text, 0o600);
+    done.push(`wrote ${o.config}${token ? " (token encrypted)" : ""}`);
+  } else {
+    if (o.repo || o.token) log.warn(`${o.config} exists; --repo/--branch/--path and the token are not applied (edit it, or use konta token set)`);
+    done.push(`kept ${o.config}`);
+  }
+  if (o.ssh || parseSshUrl(o.repo ?? "")) done.push(...setUpSsh(parseConfig(readFileSync(o.config, "utf8"), o.config)));
+  ensureDir(o.stateDir, 0o700);
+  chmodSync(o.stateDir, 0o700);
+  mkdirSync(statePaths(o.stateDir).releases, { recursive: true, mode: 0o755 });
+  done.push(`state directory ${o.stateDir} (mode 0700)`);
+  ensureDir(o.unitDir, 0o755);
+  const units = renderUnits(o);
+  const packaged = o.unitDir === DEFAULT_UNIT_DIR && existsSync(join(PACKAGED_UNIT_DIR, "konta.service"));
+  if (packaged) done.push(...packagedUnits(o, units));
+  for (const [name, text] of Object.entries(units)) {
+    if (packaged && (name === "konta.service" || name === "konta.timer")) continue;
+    writeFileSync(join(o.unitDir, name), text, { mode: 0o644 });
+    done.push(`installed ${join(o.unitDir, name)}`);
+  }
+  if (o.enable && systemdRunning()) {
+    systemctl("daemon-reload");
+    systemctl("enable", "--now", "konta.timer");
+    done.push("enabled and started konta.timer");
+    if (o.webhookPort) {
+      systemctl("enable", "--now", WEBHOOK_SOCKET);
+      done.push(`enabled and started ${WEBHOOK_SOCKET} (port ${o.webhookPort}; set the secret with \`konta webhook secret set\`)`);
+    }
+  } else {
+    done.push("not enabled (no running systemd here, or --no-enable): run `systemctl daemon-reload && systemctl enable --now konta.timer`");
+  }
+  return done;
+}
+
+export function uninstall(o: { unitDir: string; config: string; stateDir: string; purge: boolean; enable: boolean }): string[] {
+  const done: string[] = [];
+  if (o.enable && systemdRunning()) {
+    spawnSync("systemctl", ["disable", "--now", "konta.timer", WEBHOOK_SOCKET], { encoding: "utf8" });
+    spawnSync("systemctl", ["stop", "konta.service"], { encoding: "utf8" });
+  }
+  // the packaged units stay (the package owns them); what konta install wrote goes
+  for (const file of [...ALL_UNITS.map((n) => join(o.unitDir, n)), join(o.unitDir, "konta.service.d/konta-install.conf"), join(o.unitDir, "konta.timer.d/konta-install.conf")]) {
+    if (existsSync(file)) {
+      rmSync(file);
+      done.push(`removed ${file}`);
+    }
+  }
+  if (o.enable && systemdRunning()) spawnSync("systemctl", ["daemon-reload"]);
+  if (o.purge) {
+    rmSync(o.stateDir, { recursive: true, force: true });
+    rmSync(o.config, { force: true });
+    done.push(`purged ${o.stateDir} and ${o.config}`);
+  } else {
+    done.push(`kept ${o.stateDir} and ${o.config} (--purge removes them)`);
+  }
+  done.push("running containers were left as they are");
+  return done;
+}

@@ -1,0 +1,88 @@
+// `konta rollback [<sha>]`: point `current` back at a kept release and apply it. Images are
+// local, so this is Konta's own time plus container starts. Timer runs then hold at that release
+// until a new commit appears on the branch or `konta resume` is run.
+import { DeployError, errorMessage, InputError, KontaError } from "../base/errors.ts";
+import { acquireLock } from "../base/lock.ts";
+import { notify } from "../notify/index.ts";
+import type { Summary } from "../base/summary.ts";
+import { commitInfo } from "../git/index.ts";
+import type { Runtime } from "./runtime.ts";
+import { readState, recordDeploy, rollbackTarget, writeState } from "../state/index.ts";
+import { prepareConvergence, rollBack } from "../targets/index.ts";
+
+export interface RollbackReport {
+  sha: string;
+  from?: string;
+  summary: Summary;
+  /** Konta's whole run */
+  durationMs: number;
+}
+
+/** A full SHA of a kept release from a prefix (at least 4 characters). */
+export function resolveRelease(rt: Runtime, ref: string): string {
+  if (!/^[0-9a-f]{4,40}$/.test(ref)) throw new InputError(`"${ref}" is not a commit SHA (or a prefix of at least 4 hex characters)`);
+  const matches = rt.store.list().filter((r) => r.sha.startsWith(ref));
+  if (matches.length === 1) return (matches[0] as { sha: string }).sha;
+  if (!matches.length) throw new InputError(`no kept release matches ${ref}`, { hint: "see the kept releases with: konta releases" });
+  throw new InputError(`${ref} matches ${matches.length} releases; give more characters`);
+}
+
+export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): Promise<RollbackReport> {
+  const started = Date.now();
+  rt.ensureStateDirs();
+  const lock = await acquireLock(rt.paths.lock, "konta rollback", wait);
+  try {
+    const { state } = readState(rt.paths.state);
+    const live = rt.store.current();
+    const target = ref ? resolveRelease(rt, ref) : rollbackTarget(state, (s) => rt.store.has(s));
+    if (!target) {
+      throw new InputError("there is no previous release to roll back to", { hint: "see the kept releases with: konta releases" });
+    }
+    if (target === live) throw new InputError(`${target.slice(0, 12)} is already the live release`);
+    const docker = await rt.docker();
+    const opts = rt.deployOptions(docker, state.expected);
+    const run = await prepareConvergence(rt.config.deploy.target, rt.release(target), opts);
+    let summary: Summary;
+    try {
+      summary = await run.apply(target);
+    } catch (err) {
+      const { rolledBack, restored } = live ? await rollBack(err, `rollback to ${target.slice(0, 12)}`, rt.release(live), opts, state.expected) : { rolledBack: false, restored: false };
+      const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
+      if (!rolledBack) throw e;
+      throw new DeployError(`${e.message}${restored ? ` (${live?.slice(0, 12)} put back)` : " (putting back the live release failed too; see the log)"}`, e.hint ? { hint: e.hint } : {});
+    }
+    rt.store.switchTo(target);
+    const info = await commitInfo(rt.paths.repo, target).catch(() => state.history.find((h) => h.sha === target) ?? { sha: target, message: "", author: "", date: "" });
+    const durationMs = Date.now() - started;
+    recordDeploy(state, { ...info, sha: target, deployedAt: new Date().toISOString(), trigger: "rollback", durationMs, ...(live ? { replaced: live } : {}) });
+    state.expected = await run.expected();
+    state.expectedAt = target;
+    // hold timer runs here until the branch moves past what it pointed at when the operator stepped in
+    state.hold = {
+      sha: target,
+      since: new Date().toISOString(),
+      until: "a new commit on the branch or `konta resume`",
+      ignore: [...new Set([live, state.lastRemoteHead].filter((s): s is string => !!s))],
+    };
+    state.lastAttempt = { sha: target, at: new Date().toISOString(), result: "rolled-back", durationMs };
+    writeState(rt.paths.state, state);
+    await notify(rt.config.notify, { event: "rollback", commit: target, projects: run.changed, summary, durationMs });
+    return { sha: target, from: live, summary, durationMs };
+  } finally {
+    lock.release();
+  }
+}
+
+export async function resume(rt: Runtime): Promise<string | undefined> {
+  rt.ensureStateDirs();
+  const lock = await acquireLock(rt.paths.lock, "konta resume");
+  try {
+    const { state } = readState(rt.paths.state);
+    const held = state.hold?.sha;
+    state.hold = undefined;
+    writeState(rt.paths.state, state);
+    return held;
+  } finally {
+    lock.release();
+  }
+}

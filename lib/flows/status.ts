@@ -1,0 +1,122 @@
+// `konta status`: what is live, what the last run did, held or failed commits, every managed
+// service with its state, health, image and uptime, and drift (containers that no longer match
+// the live release). Read-only: it takes no lock and changes nothing.
+import { errorMessage, KontaError } from "../base/errors.ts";
+import { inspectContainer } from "../docker/engine.ts";
+import { detectDrift } from "../targets/engine/drift.ts";
+import type { DriftItem } from "../targets/index.ts";
+import { observeContainers } from "../targets/engine/observe.ts";
+import { keyFingerprint } from "../git/ssh.ts";
+import { parseSshUrl } from "../git/url.ts";
+import { redact } from "../base/redact.ts";
+import type { Runtime } from "./runtime.ts";
+import { type Attempt, type DeployRecord, type ImageUpdates, readState } from "../state/index.ts";
+
+export interface ContainerStatus {
+  name: string;
+  state: string;
+  /** swarm target: the node the task runs on */
+  node?: string;
+  error?: string;
+  health?: string;
+  startedAt?: string;
+  uptimeSeconds?: number;
+}
+
+export interface ServiceStatus {
+  name: string;
+  image: string;
+  replicas: number;
+  stopped: boolean;
+  /** swarm target, a job: its tasks completed so far (of `replicas`) */
+  completed?: number;
+  /** swarm target: the containers are the service's tasks */
+  containers: ContainerStatus[];
+}
+
+export interface StatusReport {
+  /** transport: how Git is reached; key_fingerprint: the deploy key's SHA256 (SSH), never the key */
+  repository: { url: string; branch: string; path: string; transport: "https" | "http" | "ssh"; key_fingerprint?: string };
+  live?: DeployRecord;
+  lastAttempt?: Attempt;
+  held?: { sha: string; since: string };
+  failed?: { sha: string; at: string; error: string };
+  projects: { name: string; services: ServiceStatus[] }[];
+  drift: DriftItem[];
+  engine?: { version: string; api: string };
+  target: "engine" | "swarm";
+  /** swarm target: the cluster's nodes */
+  nodes?: { name: string; role: string; state: string; availability: string; leader?: boolean }[];
+  engineError?: string;
+  /** what the config says that Konta does not use (keys of the original Konta, a plain-text token) */
+  configWarnings: string[];
+  imageUpdates?: ImageUpdates;
+}
+
+export async function status(rt: Runtime): Promise<StatusReport> {
+  const { state } = readState(rt.paths.state);
+  const live = rt.store.current();
+  const report: StatusReport = {
+    repository: repositoryStatus(rt),
+    ...(state.current && state.current.sha === live ? { live: state.current } : live ? { live: { sha: live, message: "", author: "", date: "", deployedAt: "", trigger: "sync", durationMs: 0 } } : {}),
+    ...(state.lastAttempt ? { lastAttempt: state.lastAttempt } : {}),
+    ...(state.hold ? { held: { sha: state.hold.sha, since: state.hold.since } } : {}),
+    ...(state.failed ? { failed: state.failed } : {}),
+    projects: [],
+    drift: [],
+    configWarnings: rt.config.warnings,
+    target: rt.config.deploy.target,
+    ...(state.imageUpdates ? { imageUpdates: state.imageUpdates } : {}),
+  };
+  let docker;
+  try {
+    docker = await rt.docker();
+  } catch (err) {
+    report.engineError = err instanceof KontaError ? err.message : errorMessage(err);
+    return report;
+  }
+  report.engine = { version: docker.engineVersion, api: docker.apiVersion };
+  const driftOpts = { prune: rt.config.deploy.prune_removed_apps, hostInputs: (project: string) => (live ? rt.hostInputs(live, project) : ""), instance: rt.instance };
+  if (rt.config.deploy.target === "swarm") {
+    const [{ swarmStatus }, { swarmDrift }, { observeServices }] = await Promise.all([import("../targets/swarm/status.ts"), import("../targets/swarm/drift.ts"), import("../targets/swarm/stack.ts")]);
+    const [cluster, services] = await Promise.all([swarmStatus(docker, state.expected), observeServices(docker)]);
+    report.drift = swarmDrift(state.expected, services, driftOpts);
+    report.nodes = cluster.nodes;
+    report.projects = cluster.projects.map((p) => ({
+      name: p.name,
+      services: p.services.map((s) => ({ name: s.name, image: s.image, replicas: s.desired, stopped: s.stopped, ...(s.completed !== undefined ? { completed: s.completed } : {}), containers: s.tasks })),
+    }));
+    return report;
+  }
+  const containers = await observeContainers(docker);
+  report.drift = detectDrift(state.expected, containers, driftOpts);
+  for (const [project, exp] of Object.entries(state.expected).sort(([a], [b]) => a.localeCompare(b))) {
+    const services: ServiceStatus[] = [];
+    for (const [name, target] of Object.entries(exp.services).sort(([a], [b]) => a.localeCompare(b))) {
+      const mine = containers.filter((c) => c.project === project && c.service === name && c.managed).sort((a, b) => a.number - b.number);
+      const details = await Promise.all(
+        mine.map(async (c): Promise<ContainerStatus> => {
+          const info = await inspectContainer(docker, c.id);
+          const startedAt = info?.State.Running ? info.State.StartedAt : undefined;
+          return {
+            name: c.name,
+            state: c.state,
+            ...(info?.State.Health ? { health: info.State.Health.Status } : {}),
+            ...(startedAt ? { startedAt, uptimeSeconds: Math.max(0, Math.round((Date.now() - Date.parse(startedAt)) / 1000)) } : {}),
+          };
+        }),
+      );
+      services.push({ name, image: target.image, replicas: target.replicas, stopped: target.stopped, containers: details });
+    }
+    report.projects.push({ name: project, services });
+  }
+  return report;
+}
+
+function repositoryStatus(rt: Runtime): StatusReport["repository"] {
+  const r = rt.config.repository;
+  const base = { url: redact(r.url), branch: r.branch, path: r.path };
+  if (!parseSshUrl(r.url)) return { ...base, transport: r.url.startsWith("http://") ? "http" : "https" };
+  const fp = keyFingerprint(r.ssh_key_file);
+  return { ...base, transport: "ssh", ...(fp ? { key_fingerprint: fp } : {}) };
+}

@@ -1,0 +1,53 @@
+// The failure path of `konta sync`: put the touched projects back to the live release, remember the
+// commit so timer runs do not retry it every tick, run failure.sh, notify. A failed drift repair has
+// nothing to go back to and is simply reported (and retried next tick).
+import { DeployError, errorMessage, ExitCode, KontaError } from "../../base/errors.ts";
+import { log } from "../../base/log.ts";
+import { redact } from "../../base/redact.ts";
+import type { Summary } from "../../base/summary.ts";
+import { notify } from "../../notify/index.ts";
+import { type ConvergeMode, type SyncReport, type SyncRun, targetModule } from "./run.ts";
+
+export async function fail(run: SyncRun, sha: string, err: unknown, touched: string[], summary: Summary, mode: ConvergeMode): Promise<SyncReport> {
+  const rt = run.rt;
+  const { failure, rollBack: rollBackFailure } = await targetModule();
+  const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
+  const f = await failure(err);
+  if (e.exitCode === ExitCode.unreachable && !f.touched.length && !f.engineLost) {
+    run.attempt("failed", sha, e.message);
+    throw e;
+  }
+  // The engine went away mid-deploy (restarted, crashed): not the commit's fault, so it is not
+  // remembered as failed and the next tick deploys it again once the engine is back.
+  const engineLost = f.engineLost;
+  // a failed drift repair has nothing to go back to; an image update goes back to the same release
+  // with the image IDs it ran (pinned from state)
+  const { rolledBack: rollBack, restored } =
+    mode === "repaired"
+      ? { rolledBack: false, restored: false }
+      : await rollBackFailure(err, `deploy of ${sha.slice(0, 12)}`, run.live ? rt.release(run.live) : undefined, rt.deployOptions(await rt.docker()), run.state.expected);
+  const message = `${e.message}${rollBack ? (restored ? " (rolled back)" : " (rollback failed too; see the log)") : ""}`;
+  if (mode === "deployed" && !engineLost) run.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
+  if (mode === "updated" && !engineLost) {
+    // the engine's local tags point at the failed image; a swarm's services are put back to their digests
+    if (rt.config.deploy.target !== "swarm") await (await import("../image-updates.ts")).restoreTags(await rt.docker(), run.state.expected, run.updatedImages());
+    // not tried again until another image is pushed under the tag
+    const failed = { ...run.state.imageUpdates?.failed, ...Object.fromEntries(run.updates.map((u) => [u.ref, u.digest])) };
+    run.state.imageUpdates = { ...run.state.imageUpdates, failed };
+  }
+  run.attempt("failed", sha, message);
+  if (mode !== "repaired" && rt.store.has(sha)) {
+    await run.hook("failure", sha, touched, { summary, error: e.message }).catch((err) => log.error(`hooks/failure.sh: ${errorMessage(err)}`));
+  }
+  await notify(rt.config.notify, { event: "failure", commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - run.started });
+  return run.report({
+    result: "failed",
+    exitCode: engineLost ? ExitCode.unreachable : e.exitCode === ExitCode.badInput ? ExitCode.badInput : ExitCode.deployFailed,
+    sha,
+    previous: run.live,
+    summary,
+    error: redact(e.message),
+    hint: e.hint,
+    message: `deploy of ${sha.slice(0, 12)} failed: ${redact(message)}`,
+  });
+}

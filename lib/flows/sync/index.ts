@@ -1,0 +1,77 @@
+// One `konta sync` run (DESIGN section 3): lock, ask the remote for its head, and only when it
+// differs from the live release fetch, check out, validate, run hooks and converge the engine;
+// switch `current`, record state, exit. With no new commit it still repairs drift.
+// The decision is here; the paths it takes are idle.ts, deploy.ts and failure.ts.
+import { KontaError } from "../../base/errors.ts";
+import { acquireLock } from "../../base/lock.ts";
+import { log } from "../../base/log.ts";
+import { remoteHead } from "../../git/head.ts";
+import type { GitSource } from "../../git/remote.ts";
+import { decideSync, readState, recordDeploy, type State } from "../../state/index.ts";
+import type { Runtime } from "../runtime.ts";
+import { deployCommit } from "./deploy.ts";
+import { idle } from "./idle.ts";
+import { gitModule, type SyncOptions, type SyncReport, SyncRun } from "./run.ts";
+
+export type { SyncOptions, SyncReport } from "./run.ts";
+
+export async function sync(rt: Runtime, opts: SyncOptions = {}): Promise<SyncReport> {
+  const run = new SyncRun(rt, opts);
+  rt.ensureStateDirs();
+  const lock = await acquireLock(rt.paths.lock, "konta sync", opts.wait ?? 0);
+  try {
+    rt.store.cleanTemporaries();
+    run.live = rt.store.current();
+    run.state = await loadState(rt, run.live);
+    return await decide(run);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Bring state in line with the disk after a crash or a corrupt state.json. */
+async function loadState(rt: Runtime, live: string | undefined): Promise<State> {
+  const { state, recovered } = readState(rt.paths.state);
+  if (live && (recovered || !state.current || state.current.sha !== live)) {
+    const info = await (await gitModule()).commitInfo(rt.paths.repo, live).catch(() => ({ sha: live, message: "", author: "", date: "" }));
+    recordDeploy(state, { ...info, deployedAt: new Date().toISOString(), trigger: "sync", durationMs: 0 });
+    if (recovered) log.warn(`state: rebuilt from the live release ${live.slice(0, 12)}; drift is checked against the engine`);
+  }
+  return state;
+}
+
+/** One request for the branch head, then idle, skip a failed commit, or deploy (decideSync, pure). */
+async function decide(run: SyncRun): Promise<SyncReport> {
+  const rt = run.rt;
+  let head: string;
+  let source: GitSource;
+  try {
+    source = await rt.gitSource();
+    head = (await remoteHead(source)).sha;
+  } catch (err) {
+    if (err instanceof KontaError) run.attempt("failed", undefined, err.message);
+    throw err;
+  }
+  run.state.lastRemoteHead = head;
+
+  const hold = run.state.hold;
+  const decision = decideSync(run.state, head, run.live, !!run.opts.now);
+  if (hold && decision.liftHold) {
+    log.info(`new commit ${head.slice(0, 12)} on ${rt.config.repository.branch}: lifting the rollback hold at ${hold.sha.slice(0, 12)}`);
+    run.state.hold = undefined;
+  } else if (hold) {
+    log.info(`held at ${hold.sha.slice(0, 12)} by \`konta rollback\` since ${hold.since}; a new commit or \`konta resume\` lifts the hold`);
+  }
+  switch (decision.kind) {
+    case "idle":
+      return idle(run, run.live, decision.result);
+    case "skip": {
+      const { sha, failed } = decision;
+      log.warn(`skipping ${sha.slice(0, 12)}: it failed at ${failed.at} (${failed.error.split("\n")[0]}); push a new commit or run \`konta sync --now\` to retry`);
+      const report = await idle(run, run.live, "skipped");
+      return { ...report, message: `skipped ${sha.slice(0, 12)} (failed before); ${report.message}` };
+    }
+    case "deploy":
+      return deployCommit(run, decision.sha, source);
+  }
+}

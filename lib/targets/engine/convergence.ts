@@ -1,0 +1,296 @@
+// One release -> the engine: load every project, plan against what runs, get the images, apply
+// project by project, and on failure put the touched projects back to the previous release.
+// Shared by `konta sync` (new commit or drift repair), `konta rollback` and `konta plan`.
+import { ComposeKeyError } from "../../compose/errors.ts";
+import { type LoadedProject, loadReleaseUnlocking, refuseKey } from "../../compose/index.ts";
+import { checkEngineRules } from "./rules.ts";
+import type { ServiceModel } from "../../compose/model.ts";
+import type { DockerClient } from "../../docker/client.ts";
+import { EngineWatch } from "../../docker/events.ts";
+import { inspectImage, pullImage } from "../../docker/images.ts";
+import { buildImage } from "../../docker/build.ts";
+import { containerReferences } from "../../compose/policy.ts";
+import { applyConcurrently, crossProjectConflicts, orderProjects, projectPrerequisites } from "./cross.ts";
+import { DeployError, errorMessage, ExitCode, InputError, KontaError, UnreachableError } from "../../base/errors.ts";
+import { failpoint } from "../../base/failpoint.ts";
+import { log, progress } from "../../base/log.ts";
+import { applyProject, type ApplyOptions } from "./apply.ts";
+import { emptySummary, sortSummary, type Summary } from "../../base/summary.ts";
+import { observe, observeContainers, type Observed, type ObservedContainer } from "./observe.ts";
+import {
+  awaitedForCompletion,
+  type DesiredProject,
+  isJob,
+  type Plan,
+  planProject,
+  foreignProjects,
+  planRemoval,
+  projectHasChanges,
+  removedProjects,
+  serviceTarget,
+} from "./plan.ts";
+import type { ProjectExpectation, ServiceTarget } from "../../state/index.ts";
+import type { Convergence, DeployOptions, ReleaseRef } from "../types.ts";
+
+export interface Prepared {
+  release: ReleaseRef;
+  projects: LoadedProject[];
+  desired: Map<string, DesiredProject>;
+  observed: Observed;
+  plan: Plan;
+}
+
+const managedServices = (projects: LoadedProject[]): ServiceModel[] => projects.flatMap((p) => Object.values(p.services).filter((s) => s.managed));
+
+async function localImageIds(docker: DockerClient, services: ServiceModel[]): Promise<Map<string, string | undefined>> {
+  const refs = [...new Set(services.map((s) => s.image))];
+  const ids = await Promise.all(refs.map(async (ref) => (await inspectImage(docker, ref))?.Id));
+  return new Map(refs.map((ref, i) => [ref, ids[i]]));
+}
+
+function plan(projects: LoadedProject[], images: Map<string, string | undefined>, observed: Observed, opts: DeployOptions, pinned?: Record<string, ProjectExpectation>) {
+  const desired = new Map<string, DesiredProject>();
+  const out: Plan = { projects: [] };
+  // what this instance deployed last counts as its own whatever the label says (a changed repository.url)
+  const foreign = foreignProjects(observed, opts.instance, new Set(Object.keys(opts.prior ?? {})));
+  for (const model of projects) {
+    const targets: Record<string, ServiceTarget> = {};
+    const awaited = awaitedForCompletion(model);
+    for (const s of Object.values(model.services)) {
+      if (!s.managed) continue;
+      const job = isJob(s, awaited, opts.prior?.[model.name]?.services[s.name]?.job === true);
+      targets[s.name] = serviceTarget(s, pinned?.[model.name]?.services[s.name]?.imageId ?? images.get(s.image), job);
+    }
+    const d = { model, targets, createExternalNetworks: opts.createExternalNetworks };
+    desired.set(model.name, d);
+    const projectPlan = planProject(d, observed);
+    if (opts.restricted) projectPlan.blockers.push(...foreignContainerRefs(model, observed));
+    out.projects.push(projectPlan);
+  }
+  for (const [name, owner] of foreign) {
+    if (!desired.has(name)) log.info(`${name}: deployed by another Konta instance (konta.instance=${owner}); left alone`);
+  }
+  if (opts.pruneRemovedApps) {
+    for (const name of removedProjects(observed, new Set(desired.keys()), opts.instance, new Set(Object.keys(opts.prior ?? {})))) {
+      out.projects.push(planRemoval(name, observed));
+    }
+  }
+  for (const [name, blockers] of crossProjectConflicts(desired)) out.projects.find((p) => p.project === name)?.blockers.push(...blockers);
+  out.projects = orderProjects(out.projects, desired, observed);
+  return { desired, plan: out };
+}
+
+/** Under restrictions, joining the namespaces or volumes of a container Konta does not manage is refused. */
+function foreignContainerRefs(model: LoadedProject, observed: Observed): string[] {
+  const out: string[] = [];
+  for (const s of Object.values(model.services)) {
+    if (!s.managed) continue;
+    for (const ref of containerReferences(s)) {
+      const c = observed.containers.find((x) => x.name === ref.container || x.id.startsWith(ref.container));
+      if (!c?.managed) {
+        out.push(`${s.name}: ${ref.key}: container:${ref.container} is not a container Konta manages; forbidden on this server (deploy.allow_privileged: false)`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Load the release and plan it against the engine. Changes nothing. */
+export async function prepare(release: ReleaseRef, opts: DeployOptions): Promise<Prepared> {
+  const projects = await loadReleaseUnlocking(release.root, release.load);
+  for (const p of projects) {
+    try {
+      checkEngineRules(p);
+    } catch (err) {
+      if (err instanceof ComposeKeyError) throw refuseKey(p, release.root, err);
+      throw err;
+    }
+  }
+  for (const p of projects) for (const w of p.warnings) log.warn(w);
+  const [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
+  return { release, projects, observed, ...plan(projects, images, observed, opts) };
+}
+
+/**
+ * Pull or build what the plan needs, before anything is stopped: a missing image or a bad
+ * credential fails the deploy while the old containers still serve. Returns the re-planned deploy.
+ */
+export async function fetchImages(p: Prepared, opts: DeployOptions, pullAlways: boolean): Promise<Prepared> {
+  const images = await localImageIds(opts.docker, managedServices(p.projects));
+  let fetched = false;
+  const pulled = new Set<string>();
+  for (const project of p.projects) {
+    for (const s of Object.values(project.services)) {
+      if (!s.managed) continue;
+      const present = images.get(s.image) !== undefined;
+      if (s.build) {
+        // rebuilt only when the context or the build options changed (a hash label on the image)
+        fetched = (await buildImage(opts.docker, project, s)) || fetched;
+      } else if (pulled.has(s.image)) {
+        continue;
+      } else if ((s.pull_policy === "always" && pullAlways) || (!present && s.pull_policy !== "never")) {
+        pulled.add(s.image);
+        fetched = true;
+        progress(`pulling ${s.image}`);
+        await pullImage(opts.docker, s.image, s.platform);
+      } else if (!present) {
+        throw new DeployError(`image ${s.image} is not on this host and ${project.name}/${s.name} has pull_policy: never`, {
+          hint: `load it first (docker load / docker pull ${s.image}) or change pull_policy`,
+        });
+      }
+    }
+  }
+  failpoint("after-pull");
+  if (!fetched) return p;
+  const fresh = await localImageIds(opts.docker, managedServices(p.projects));
+  return { ...p, ...plan(p.projects, fresh, p.observed, opts) };
+}
+
+export class ApplyFailure extends DeployError {
+  constructor(
+    readonly original: unknown,
+    readonly touched: string[],
+    readonly summary: Summary,
+  ) {
+    super(errorMessage(original), original instanceof DeployError ? { hint: original.hint } : {});
+  }
+}
+
+/** How apply.ts converges a project of `release` (the images pinned to their IDs when restoring). */
+function applyOptions(opts: DeployOptions, release: ReleaseRef | undefined, commit: string, pinImages = false): ApplyOptions {
+  return { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate, instance: opts.instance, secretFiles: release?.load.sops?.files, ...(pinImages ? { pinImages } : {}) };
+}
+
+/**
+ * Apply every project with changes, independent projects concurrently (up to deploy.parallel at
+ * once; a project that takes a name or port another gives up waits for it). On failure nothing new
+ * starts, what runs finishes, and ApplyFailure names every project touched.
+ */
+export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string): Promise<Summary> {
+  const summary = emptySummary();
+  const blockers = p.plan.projects.flatMap((x) => x.blockers.map((b) => `${x.project}: ${b}`));
+  // what blocks a plan (a name taken, an external network missing) is for the operator to fix: exit 2
+  if (blockers.length) throw new InputError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
+  for (const projectPlan of p.plan.projects) for (const note of projectPlan.notes) log.info(`${projectPlan.project}: ${note}`);
+  const changed = p.plan.projects.filter(projectHasChanges);
+  const applyOpts = applyOptions(opts, p.release, commit);
+  const watch = EngineWatch.start(opts.docker);
+  try {
+    const { started, error } = await applyConcurrently(changed, projectPrerequisites(changed, p.desired, p.observed), opts.parallel, async (projectPlan) => {
+      try {
+        await applyProject(p.desired.get(projectPlan.project), projectPlan, applyOpts, summary);
+      } catch (err) {
+        summary.failed.push(projectPlan.project);
+        throw err;
+      }
+    });
+    sortSummary(summary);
+    if (error !== undefined) throw new ApplyFailure((await watch.lost()) ? engineWentAway(error) : error, started, summary);
+  } finally {
+    watch.stop();
+  }
+  return summary;
+}
+
+function engineWentAway(err: unknown): UnreachableError {
+  return new UnreachableError(`the Docker engine went away during the deploy (restarted or stopped); what it reported then: ${errorMessage(err)}`, {
+    hint: "nothing is blamed on the commit: the next run deploys it again once the engine is back",
+  });
+}
+
+/** The engine went away during the apply (restarted, crashed): nothing is the commit's fault. */
+export function engineLost(err: unknown): boolean {
+  return err instanceof ApplyFailure && err.original instanceof KontaError && err.original.exitCode === ExitCode.unreachable;
+}
+
+/**
+ * After a failed apply (the deploy tail of `konta sync` and `konta rollback`): put the touched
+ * projects back to `previous`, unless the engine went away (it stopped the containers itself; the
+ * next run converges). Returns whether anything was rolled back, and whether that worked.
+ */
+export async function rollBackFailure(
+  err: unknown,
+  what: string,
+  previous: ReleaseRef | undefined,
+  opts: DeployOptions,
+  pinned: Record<string, ProjectExpectation>,
+): Promise<{ rolledBack: boolean; restored: boolean }> {
+  if (!(err instanceof ApplyFailure) || !err.touched.length || engineLost(err)) return { rolledBack: false, restored: false };
+  log.warn(`${what} failed: ${errorMessage(err)}`);
+  log.warn(`rolling back ${err.touched.join(", ")} to ${previous ? previous.sha.slice(0, 12) : "the state before"}`);
+  return { rolledBack: true, restored: await restore(previous, err.touched, opts, pinned) };
+}
+
+/**
+ * Automatic rollback: put the touched projects back to `previous` (or remove what this deploy
+ * created when there was no previous release), pinning the image IDs that ran before.
+ */
+async function restore(previous: ReleaseRef | undefined, touched: string[], opts: DeployOptions, pinned: Record<string, ProjectExpectation>): Promise<boolean> {
+  let ok = true;
+  let projects: LoadedProject[];
+  let images: Awaited<ReturnType<typeof localImageIds>>;
+  let observed: Observed;
+  try {
+    // inside the try: a previous release that no longer loads must still end in a recorded failure
+    projects = previous ? (await loadReleaseUnlocking(previous.root, previous.load)).filter((p) => touched.includes(p.name)) : [];
+    [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
+  } catch (err) {
+    log.error(`automatic rollback impossible: ${errorMessage(err)}`);
+    return false;
+  }
+  const { desired } = plan(projects, images, observed, { ...opts, pruneRemovedApps: false }, pinned);
+  for (const name of touched) {
+    const d = desired.get(name);
+    const projectPlan = d ? planProject(d, observed) : planRemoval(name, observed);
+    try {
+      const applyOpts = applyOptions(opts, previous, previous?.sha ?? "", true);
+      await applyProject(d, projectPlan, applyOpts, emptySummary());
+      log.info(`${name}: rolled back to ${previous ? previous.sha.slice(0, 12) : "nothing (it was new)"}`);
+    } catch (err) {
+      ok = false;
+      log.error(`${name}: automatic rollback failed too: ${errorMessage(err)}`);
+    }
+  }
+  return ok;
+}
+
+/**
+ * What the engine should look like after a successful deploy, for later drift checks. `after` is
+ * the managed containers once the deploy is done: a one-shot service whose containers had all
+ * exited 0 by then is a finished job from now on; one still running is a service to keep running.
+ */
+export function expectations(p: Prepared, after: ObservedContainer[]): Record<string, ProjectExpectation> {
+  const out: Record<string, ProjectExpectation> = {};
+  for (const model of p.projects) {
+    const targets = { ...(p.desired.get(model.name)?.targets ?? {}) };
+    if (!Object.keys(targets).length) continue;
+    const awaited = awaitedForCompletion(model);
+    for (const [name, t] of Object.entries(targets)) {
+      const s = model.services[name] as ServiceModel;
+      const mine = after.filter((c) => c.project === model.name && c.service === name);
+      const completed = mine.length > 0 && mine.every((c) => c.state === "exited" && c.exitCode === 0);
+      targets[name] = { ...t, job: isJob(s, awaited, completed) };
+    }
+    const ignored = Object.values(model.services).filter((s) => !s.managed).map((s) => s.name);
+    out[model.name] = { services: targets, hostInputs: model.hostInputs, ...(ignored.length ? { ignored } : {}) };
+  }
+  return out;
+}
+
+/** The engine target's Convergence: plan against the containers, pull or build, apply project by project. */
+export async function engineConvergence(release: ReleaseRef, opts: DeployOptions): Promise<Convergence> {
+  let p = await prepare(release, opts);
+  const convergence: Convergence = {
+    projects: p.projects,
+    changed: p.plan.projects.filter(projectHasChanges).map((x) => x.project),
+    plan: p.plan,
+    fetchImages: async (pullAlways) => {
+      p = await fetchImages(p, opts, pullAlways);
+      convergence.plan = p.plan;
+    },
+    apply: (commit) => applyPlan(p, opts, commit),
+    expected: async () => expectations(p, await observeContainers(opts.docker, true)),
+    mounted: () => p.observed.containers.flatMap((c) => c.binds),
+  };
+  return convergence;
+}

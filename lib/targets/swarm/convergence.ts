@@ -1,0 +1,142 @@
+// One release -> a Swarm (deploy.target: swarm): every app folder a stack, planned against the
+// services the manager has, applied with one gate, put back on failure. The counterpart of
+// the engine's (../engine/convergence.ts) for `konta sync`, `konta rollback` and `konta plan`; Swarm pulls the images on
+// the nodes, so there is no image step here.
+import { existsSync } from "node:fs";
+import { type LoadedProject, loadReleaseUnlocking, refuseKey } from "../../compose/index.ts";
+import type { DockerClient } from "../../docker/client.ts";
+import { InputError } from "../../base/errors.ts";
+import { LABEL } from "../../base/labels.ts";
+import { log } from "../../base/log.ts";
+import type { Summary } from "../../base/summary.ts";
+import { emptySummary, sortSummary } from "../../base/summary.ts";
+import type { ProjectExpectation, ServiceTarget } from "../../state/index.ts";
+import type { Convergence, DeployOptions, ReleaseRef } from "../types.ts";
+import { resolveImages } from "./images.ts";
+import { checkSwarmRules, portHolders, swarmNodes } from "./rules.ts";
+import { SwarmKeyError } from "./spec.ts";
+import {
+  applyStacks,
+  desiredSpecs,
+  observeServices,
+  observeStackObjects,
+  planStack,
+  planStackRemoval,
+  removedStacks,
+  replicasOf,
+  SPEC_HASH,
+  type StackPlan,
+  stackHasChanges,
+} from "./stack.ts";
+
+export interface SwarmPrepared {
+  release: ReleaseRef;
+  projects: LoadedProject[];
+  /** a removed app's stack has no project */
+  stacks: { project?: LoadedProject; plan: StackPlan }[];
+  /** image reference -> the digest its services are pinned to */
+  digests: Map<string, string>;
+}
+
+// the loader warns that a single engine ignores these; a Swarm applies them
+const APPLIED_HERE = /is Swarm-only; ignored on a single engine/;
+
+const specDigests = (exp: ProjectExpectation | undefined) => Object.fromEntries(Object.entries(exp?.services ?? {}).map(([name, t]) => [name, t.engineSpec]));
+
+/**
+ * Load the release and plan every stack against the manager. Changes nothing. Images are pinned to
+ * their registry digests: those in `digests` as given (a drift repair puts back what ran, an image
+ * update brings the moved tags only), the others asked of the registry.
+ */
+export async function prepareSwarm(release: ReleaseRef, opts: DeployOptions, digests?: Map<string, string>): Promise<SwarmPrepared> {
+  const projects = await loadReleaseUnlocking(release.root, release.load);
+  for (const p of projects) for (const w of p.warnings) if (!APPLIED_HERE.test(w)) log.warn(w);
+  const observed = await observeServices(opts.docker);
+  await checkRules(projects, release, opts.docker);
+  const refs = projects.flatMap((p) => Object.values(p.services).filter((s) => s.managed).map((s) => s.image));
+  const pins = await resolveImages(opts.docker, refs, digests);
+  const stacks: SwarmPrepared["stacks"] = [];
+  for (const project of projects) {
+    const { networks, objects } = await observeStackObjects(opts.docker, project.name);
+    try {
+      stacks.push({ project, plan: planStack(project, observed, networks, objects, { instance: opts.instance, digests: pins, specDigests: specDigests(opts.prior?.[project.name]) }) });
+    } catch (err) {
+      if (!(err instanceof SwarmKeyError)) throw err;
+      throw refuseKey(project, release.root, err, "deploy.target is swarm: fix the file (or deploy it to a single engine with deploy.target: engine)");
+    }
+  }
+  if (opts.pruneRemovedApps) {
+    const removed = removedStacks(observed, new Set(projects.map((p) => p.name)), opts.instance, new Set(Object.keys(opts.prior ?? {})));
+    for (const stack of removed) stacks.push({ plan: planStackRemoval(stack, observed) });
+  }
+  return { release, projects, stacks, digests: pins };
+}
+
+/** What the swarm as it is cannot give the release (lib/targets/swarm/rules.ts); asks the engine only for what the release uses. */
+async function checkRules(projects: LoadedProject[], release: ReleaseRef, docker: DockerClient): Promise<void> {
+  const managed = projects.flatMap((p) => Object.values(p.services).filter((s) => s.managed).map((s) => ({ p, s })));
+  const ports = managed.some(({ s }) => s.ports?.some((port) => port.published));
+  const external = managed.some(({ p, s }) => Object.keys(s.networks ?? {}).some((k) => p.networks[k]?.external));
+  const [services, nodes, networks] = await Promise.all([
+    ports ? docker.request<Parameters<typeof portHolders>[0]>("GET", "/services", { what: "list services" }) : [],
+    ports ? docker.request<Parameters<typeof swarmNodes>[0]>("GET", "/nodes", { what: "list nodes" }) : [],
+    external ? docker.request<{ Name: string }[]>("GET", "/networks", { what: "list networks" }) : [],
+  ]);
+  const refused = checkSwarmRules(projects, { services: portHolders(services), nodes: swarmNodes(nodes), networks: new Set(networks.map((n) => n.Name)), fileExists: existsSync });
+  if (refused) throw refuseKey(refused.project, release.root, refused.error, "nothing was changed");
+}
+
+export function changedStacks(p: SwarmPrepared): string[] {
+  return p.stacks.filter((s) => stackHasChanges(s.plan)).map((s) => s.plan.stack);
+}
+
+/** Apply the prepared stacks; throws StackApplyFailure after putting back what it changed. */
+export async function applySwarm(p: SwarmPrepared, opts: DeployOptions): Promise<Summary> {
+  const blockers = p.stacks.flatMap((s) => s.plan.blockers.map((b) => `${s.plan.stack}: ${b}`));
+  if (blockers.length) throw new InputError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
+  const summary = emptySummary();
+  await applyStacks(opts.docker, p.stacks, { gate: { timeoutMs: opts.gate.timeoutMs }, digests: p.digests, secretFiles: p.release.load.sops?.files, instance: opts.instance }, summary);
+  return sortSummary(summary);
+}
+
+/** What the manager should have after a successful deploy, with each service's spec as the engine holds it then (state.expected). */
+export async function swarmExpectations(p: SwarmPrepared, docker: DockerClient, instance?: string): Promise<Record<string, ProjectExpectation>> {
+  const services = await observeServices(docker);
+  const out: Record<string, ProjectExpectation> = {};
+  for (const model of p.projects) {
+    const targets: Record<string, ServiceTarget> = {};
+    for (const [name, spec] of desiredSpecs(model, { instance, digests: p.digests })) {
+      const s = model.services[name];
+      const now = services.find((o) => o.name === spec.Name);
+      targets[name] = {
+        hash: spec.Labels[SPEC_HASH] as string,
+        image: s?.image ?? "",
+        replicas: replicasOf(spec.Mode),
+        stopped: s?.stopped ?? false,
+        job: false,
+        // for a swarm: the registry digest the service is pinned to
+        ...(s && p.digests.has(s.image) ? { imageId: p.digests.get(s.image) } : {}),
+        ...(s?.labels?.[LABEL.imageUpdates] === "true" ? { imageUpdates: true as const } : {}),
+        ...(now ? { engineSpec: now.specDigest } : {}),
+      };
+    }
+    if (!Object.keys(targets).length) continue;
+    const ignored = Object.values(model.services).filter((s) => !s.managed).map((s) => s.name);
+    out[model.name] = { services: targets, hostInputs: model.hostInputs, ...(ignored.length ? { ignored } : {}) };
+  }
+  return out;
+}
+
+/** The swarm target's Convergence: the manager's nodes pull the images themselves, so there is no image step. */
+export async function swarmConvergence(release: ReleaseRef, opts: DeployOptions, digests?: Map<string, string>): Promise<Convergence> {
+  const p = await prepareSwarm(release, opts, digests);
+  return {
+    projects: p.projects,
+    changed: changedStacks(p),
+    stacks: p.stacks.map((s) => s.plan),
+    fetchImages: async () => {},
+    apply: () => applySwarm(p, opts),
+    expected: () => swarmExpectations(p, opts.docker, opts.instance),
+    mounted: () => [],
+  };
+}
