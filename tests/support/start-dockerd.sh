@@ -13,7 +13,9 @@ if [ -f /run/containerd/containerd.pid ] && ! kill -0 "$(cat /run/containerd/con
 fi
 log=${KONTA_DOCKERD_LOG:-/tmp/konta-dockerd.log}
 echo "setup: starting dockerd (log: $log)"
-nohup dockerd --storage-driver=vfs --iptables=false >"$log" 2>&1 &
+# a daemon, not part of the test that (re)starts it: no TMPDIR of a test process (runc keeps its
+# exec files there, and tests/support/tmp.ts removes that folder when the test process ends)
+nohup env -u TMPDIR dockerd --storage-driver=vfs --iptables=false >"$log" 2>&1 &
 for _ in $(seq 1 60); do
   if ping; then exit 0; fi
   sleep 0.5
