@@ -23,7 +23,7 @@ describe("konta sync, end to end", () => {
     const first = await env.run(["sync"]);
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(`deployed ${sha.slice(0, 12)}`);
-    expect(await waitFor(() => httpGet(port), 5000, "the site")).toContain("image 1");
+    expect(await waitFor(() => httpGet(port), 30_000, "the site")).toContain("image 1");
     expect(readlinkSync(join(env.state, "current"))).toBe(`releases/${sha}`);
     const state = env.readState();
     expect(state.current.sha).toBe(sha);

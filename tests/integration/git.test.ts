@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compose, sleeper } from "../support/compose.ts";
 import { readTree } from "../support/files.ts";
-import { inspect } from "../support/docker.ts";
+import { inspect, waitFor } from "../support/docker.ts";
 import { startGitServer } from "../support/git-server.ts";
 import type { KontaEnv } from "../support/konta.ts";
 import { TOKEN, useRig } from "../support/rig.ts";
@@ -204,8 +204,10 @@ describe("crashes and concurrency", () => {
     const repo = appRepo();
     const env = rig.env(repo);
     rig.git.inject({ kind: "delay", ms: 1500, count: 1 });
+    const asked = rig.git.requests.length;
     const first = env.run(["sync"]);
-    await Bun.sleep(400);
+    // its request reaching the server means it holds the lock (taken before asking for the head)
+    await waitFor(async () => rig.git.requests.length > asked || undefined, 60_000, "the first run's request");
     const second = await env.run(["sync"]);
     expect(second.code).toBe(4);
     expect(second.all).toMatch(/another Konta run holds .*konta\.lock \(pid \d+\)/);

@@ -77,7 +77,7 @@ describe("rollback, hold and resume", () => {
 
     const r = await env.ok(["rollback"]);
     expect(r.stdout).toMatch(new RegExp(`rolled back to ${v1.slice(0, 12)} \\(from ${v2.slice(0, 12)}\\) in \\d+\\.\\d\\ds`));
-    expect(await waitFor(() => httpGet(port), 5000, "v1")).toBe("image 1\n");
+    expect(await waitFor(() => httpGet(port), 30_000, "v1")).toBe("image 1\n");
     for (let i = 0; i < 3; i++) {
       const tick = await env.ok(["sync"]);
       expect(tick.stdout).toContain(`held at ${v1.slice(0, 12)}`);

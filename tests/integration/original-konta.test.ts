@@ -334,7 +334,7 @@ describe("found in review", () => {
   test("a failed deploy whose previous release no longer loads is still recorded as failed", async () => {
     const repo = rig.repo();
     const v1 = repo.write({ "apps/kt-orig/docker-compose.yml": compose({ services: { web: sleeper() } }) }).commit("v1");
-    const env = rig.env(repo, { deploy: { health_timeout: 3 } });
+    const env = rig.env(repo, { deploy: { health_timeout: 30 } });
     expect((await env.run(["sync"])).code).toBe(0);
     // the live release damaged on disk: the automatic rollback cannot load it
     writeFileSync(join(env.state, "releases", v1, "apps/kt-orig/docker-compose.yml"), "services: [broken\n");

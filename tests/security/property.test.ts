@@ -55,7 +55,8 @@ function check(text: string): void {
     if (!(err instanceof KontaError)) throw new Error(`not a Konta error for:\n${text}\n${(err as Error)?.stack ?? err}`);
     expect(err.message.length).toBeGreaterThan(0);
   }
-  expect(performance.now() - started).toBeLessThan(2000);
+  // a guard against runaway parsing (a backtracking pattern), not a speed figure
+  expect(performance.now() - started).toBeLessThan(10_000);
 }
 
 describe("the Compose loader under random input", () => {

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from "node:path";
 import { compose, sleeper } from "../support/compose.ts";
 import { envOf } from "../support/converged.ts";
-import { execIn, projectContainers } from "../support/docker.ts";
+import { execIn, projectContainers, waitFor } from "../support/docker.ts";
 import { readTree } from "../support/files.ts";
 import { kontaBinary } from "../support/konta.ts";
 import { TOKEN, useRig } from "../support/rig.ts";
@@ -36,8 +36,10 @@ describe("the token", () => {
 
     // a run in flight: its command line
     rig.git.inject({ kind: "delay", ms: 1500, count: 1 });
+    const asked = rig.git.requests.length;
     const inflight = run(["sync", "--verbose"]);
-    await Bun.sleep(500);
+    // held at the server for 1.5 s from here: the process is certainly alive
+    await waitFor(async () => rig.git.requests.length > asked || undefined, 60_000, "the run's request");
     const bin = kontaBinary();
     let sawProcess = false;
     for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {

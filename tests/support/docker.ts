@@ -148,7 +148,7 @@ export async function httpGet(port: number, path = "/"): Promise<string | undefi
   }
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 10_000, what = "condition"): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000, what = "condition"): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

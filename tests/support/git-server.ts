@@ -56,7 +56,12 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
       if (fault.kind === "reset") return void req.socket.destroy();
       if (fault.kind === "status") return void res.writeHead(fault.status, { "content-type": "text/plain" }).end(`injected ${fault.status}\n`);
       if (fault.kind === "garbage") return void res.writeHead(200, { "content-type": "application/x-git-upload-pack-advertisement" }).end("this is not git\n");
-      if (fault.kind === "delay") return void setTimeout(() => serve(req, res, url, authorized), fault.ms);
+      // a client that gave up meanwhile is not answered (nor kept waiting for: the timer does not hold the process)
+      if (fault.kind === "delay") {
+        let gone = false;
+        res.on("close", () => (gone = true));
+        return void setTimeout(() => gone || serve(req, res, url, authorized), fault.ms).unref();
+      }
     }
     serve(req, res, url, authorized);
   });

@@ -63,11 +63,13 @@ export class KontaEnv {
         branch: o.branch ?? "main",
         ...(o.path ? { path: o.path } : {}),
         ...(o.token ? { token: o.token } : {}),
-        timeout: 5,
+        timeout: 15,
         retries: 2,
         ...(o.repository ?? {}),
       },
-      deploy: { health_timeout: 20, min_uptime: 0.5, ...(o.deploy ?? {}) },
+      // generous bounds: a test fails for a defect, not for a slow machine (those that test a
+      // timeout set their own)
+      deploy: { health_timeout: 60, min_uptime: 0.5, ...(o.deploy ?? {}) },
       ...(o.hooks ? { hooks: o.hooks } : {}),
       ...(o.notify ? { notify: o.notify } : {}),
     };

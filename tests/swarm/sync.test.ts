@@ -171,7 +171,7 @@ describe("a second repository on the same swarm (its own Konta instance)", () =>
     command: ["sleep", "3600"]
     labels: { konta.managed: "true" }
     secrets: [db_password]
-    healthcheck: { test: ["CMD", ${check}], interval: 1s, timeout: 1s, retries: 1 }
+    healthcheck: { test: ["CMD", ${check}], interval: 1s, timeout: 10s, retries: 3 }
     deploy: { mode: global }
   migrate:
     image: konta-test/busybox:1
