@@ -1,14 +1,16 @@
-// `konta rollback [<sha>]`: point `current` back at a kept release and apply it. Images are
-// local, so this is Konta's own time plus container starts. Timer runs then hold at that release
-// until a new commit appears on the branch or `konta resume` is run.
+// `konta rollback [<sha>]`: point `current` back at a kept release and apply it with the images it
+// ran then (state.ran), not what its tags point at now. Images are local, so this is Konta's own
+// time plus container starts. Timer runs then hold at that release until a new commit appears on
+// the branch or `konta resume` is run.
 import { DeployError, errorMessage, InputError, KontaError } from "../base/errors.ts";
 import { acquireLock } from "../base/lock.ts";
 import { notify } from "../notify/index.ts";
 import type { Summary } from "../base/summary.ts";
 import { commitInfo } from "../git/index.ts";
 import type { Runtime } from "./runtime.ts";
-import { readState, recordDeploy, rollbackTarget, writeState } from "../state/index.ts";
-import { prepareConvergence, rollBack } from "../targets/index.ts";
+import { log } from "../base/log.ts";
+import { readState, recordDeploy, recordRan, rollbackTarget, writeState } from "../state/index.ts";
+import { ensureImages, prepareConvergence, rollBack } from "../targets/index.ts";
 
 export interface RollbackReport {
   sha: string;
@@ -41,7 +43,10 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
     if (target === live) throw new InputError(`${target.slice(0, 12)} is already the live release`);
     const docker = await rt.docker();
     const opts = rt.deployOptions(docker, state.expected);
-    const run = await prepareConvergence(rt.config.deploy.target, rt.release(target), opts);
+    const pins = state.ran?.[target];
+    if (pins) await ensureImages(rt.config.deploy.target, docker, pins);
+    else log.info(`no record of the images ${target.slice(0, 12)} ran (deployed by an older Konta); its services run what their tags point at now`);
+    const run = await prepareConvergence(rt.config.deploy.target, rt.release(target), opts, pins);
     let summary: Summary;
     try {
       summary = await run.apply(target);
@@ -57,6 +62,7 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
     recordDeploy(state, { ...info, sha: target, deployedAt: new Date().toISOString(), trigger: "rollback", durationMs, ...(live ? { replaced: live } : {}) });
     state.expected = await run.expected();
     state.expectedAt = target;
+    recordRan(state, target, await run.ran(state.expected), (s) => rt.store.has(s));
     // hold timer runs here until the branch moves past what it pointed at when the operator stepped in
     state.hold = {
       sha: target,
@@ -73,9 +79,9 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
   }
 }
 
-export async function resume(rt: Runtime): Promise<string | undefined> {
+export async function resume(rt: Runtime, wait = 0): Promise<string | undefined> {
   rt.ensureStateDirs();
-  const lock = await acquireLock(rt.paths.lock, "konta resume");
+  const lock = await acquireLock(rt.paths.lock, "konta resume", wait);
   try {
     const { state } = readState(rt.paths.state);
     const held = state.hold?.sha;

@@ -63,6 +63,20 @@ export interface ServiceTarget {
   engineSpec?: string;
 }
 
+/**
+ * The image one service ran while a release was live: its reference, the engine's image ID (on a
+ * swarm the registry digest the service was pinned to) and, when known, `repo@sha256:...` to pull
+ * it again once it is gone from the host.
+ */
+export interface RanImage {
+  image: string;
+  id: string;
+  digest?: string;
+}
+
+/** project -> service -> the image it ran */
+export type ReleaseImages = Record<string, Record<string, RanImage>>;
+
 export interface State {
   version: 1;
   current?: DeployRecord;
@@ -76,6 +90,8 @@ export interface State {
   expectedAt?: string;
   /** registry checks of services with konta.image-updates (deploy.image_update_interval apart) */
   imageUpdates?: ImageUpdates;
+  /** per release that went live, what its services ran: `konta rollback` brings back these images, not what the tags point at now */
+  ran?: Record<string, ReleaseImages>;
 }
 
 export interface ImageUpdates {
@@ -146,10 +162,27 @@ export function recordDeploy(state: State, record: DeployRecord): void {
   state.history = [record, ...state.history.filter((h) => h.sha !== record.sha || h.deployedAt !== record.deployedAt)];
 }
 
+/** The images `expected` names, by project and service (those not present when it was made have none). */
+export function imagesOf(expected: Record<string, ProjectExpectation>): ReleaseImages {
+  const out: ReleaseImages = {};
+  for (const [project, exp] of Object.entries(expected)) {
+    for (const [service, t] of Object.entries(exp.services)) if (t.imageId) (out[project] ??= {})[service] = { image: t.image, id: t.imageId };
+  }
+  return out;
+}
+
 /**
- * The release a plain `konta rollback` goes back to: the newest deploy before the live one that
- * no rollback stepped away from (so rolling back twice goes further back, not forth again).
+ * What release `sha` runs now (its images as the target reports them after a deploy, a repair, an
+ * image update or a rollback). Only releases still kept are remembered, so this stays as small as
+ * the release store.
  */
+export function recordRan(state: State, sha: string, images: ReleaseImages, kept: (sha: string) => boolean): void {
+  const ran: Record<string, ReleaseImages> = {};
+  for (const [s, r] of Object.entries(state.ran ?? {})) if (s !== sha && kept(s)) ran[s] = r;
+  ran[sha] = images;
+  state.ran = ran;
+}
+
 /** What one `konta sync` does, from the branch head and what state remembers. */
 export type SyncDecision =
   /** nothing new: check the live release for drift (and moved image tags) */
@@ -172,6 +205,10 @@ export function decideSync(state: Pick<State, "hold" | "failed">, head: string, 
   return { kind: "deploy", sha: target, liftHold };
 }
 
+/**
+ * The release a plain `konta rollback` goes back to: the newest deploy before the live one that
+ * no rollback stepped away from (so rolling back twice goes further back, not forth again).
+ */
 export function rollbackTarget(state: State, available: (sha: string) => boolean): string | undefined {
   const live = state.current?.sha;
   const abandoned = new Set(state.history.flatMap((h) => (h.replaced ? [h.replaced] : [])));

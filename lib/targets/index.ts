@@ -2,6 +2,8 @@
 // Swarm (services of stacks, swarm/). `konta sync` and `konta rollback` drive one Convergence
 // whichever it is (types.ts): plan, get images, apply, remember what should run. Each target is
 // loaded only when it is the one configured.
+import type { DockerClient } from "../docker/client.ts";
+import type { ReleaseImages } from "../state/index.ts";
 import type { Convergence, DeployOptions, Failure, ReleaseRef } from "./types.ts";
 
 export type { Convergence, DeployOptions, DriftItem, DriftOptions, Failure, GateOptions, ReleaseRef } from "./types.ts";
@@ -9,12 +11,19 @@ export type { Convergence, DeployOptions, DriftItem, DriftOptions, Failure, Gate
 export type Target = "engine" | "swarm";
 
 /**
- * `images`: the image digests to keep (a swarm's services are pinned to digests: a drift repair
- * keeps those that ran, an image update changes only the moved tags); the others are resolved anew.
+ * `pins`: the images services run instead of what their tags point at now: what a release ran
+ * (a rollback), or on a swarm the digests to keep (a drift repair keeps those that ran, an image
+ * update changes only the moved tags); the others are resolved anew.
  */
-export async function prepareConvergence(target: Target, release: ReleaseRef, opts: DeployOptions, images?: Map<string, string>): Promise<Convergence> {
-  if (target === "swarm") return (await import("./swarm/convergence.ts")).swarmConvergence(release, opts, images);
-  return (await import("./engine/convergence.ts")).engineConvergence(release, opts);
+export async function prepareConvergence(target: Target, release: ReleaseRef, opts: DeployOptions, pins?: ReleaseImages): Promise<Convergence> {
+  if (target === "swarm") return (await import("./swarm/convergence.ts")).swarmConvergence(release, opts, pins);
+  return (await import("./engine/convergence.ts")).engineConvergence(release, opts, pins);
+}
+
+/** Before a rollback: the images `pins` names can still run (pulled again where gone), or a DeployError naming the service. */
+export async function ensureImages(target: Target, docker: DockerClient, pins: ReleaseImages): Promise<void> {
+  if (target === "swarm") return (await import("./swarm/convergence.ts")).ensureSwarmImages(docker, pins);
+  return (await import("./engine/convergence.ts")).ensureEngineImages(docker, pins);
 }
 
 /** What a failed apply of either target touched. */

@@ -3,7 +3,7 @@
 import type { LoadedProject, LoadOptions } from "../compose/index.ts";
 import type { DockerClient } from "../docker/client.ts";
 import type { Summary } from "../base/summary.ts";
-import type { ProjectExpectation } from "../state/index.ts";
+import type { ProjectExpectation, ReleaseImages } from "../state/index.ts";
 import type { Plan } from "./engine/plan.ts";
 import type { StackPlan } from "./swarm/stack.ts";
 
@@ -64,6 +64,8 @@ export interface Convergence {
   apply(commit: string): Promise<Summary>;
   /** what should run now, for drift checks (state.expected) */
   expected(): Promise<Record<string, ProjectExpectation>>;
+  /** the images `expected` runs, as a later rollback needs them (state.ran) */
+  ran(expected: Record<string, ProjectExpectation>): Promise<ReleaseImages>;
   /** host paths the running containers mount (kept releases and secrets they use are not pruned) */
   mounted(): string[];
 }

@@ -376,6 +376,42 @@ echo '{"credHelpers":{"${REGISTRY}":"ktest"}}' > /root/.docker/config.json`);
     expect(await running()).toBe(`${v2} true`);
   });
 
+  test("konta rollback runs the image the release ran: its tag moved since, and the image, gone from the host, is pulled again by its digest", async () => {
+    const ref = `${REGISTRY}/team/rb:1`;
+    const id = async (image: string) => (await box.sh(`docker image inspect -f '{{.Id}}' ${image}`)).trim();
+    const running = async () => (await box.sh("docker inspect -f '{{.Image}}' rb-app-1")).trim();
+    // an image of its own for each release, pushed under the same tag in turn (a CI job elsewhere)
+    const pushNew = async (rev: string) => {
+      await box.sh(`c=$(docker create konta-test/busybox:1 true) && docker commit --change 'LABEL konta.test.rev=${rev}' $c konta-test/rb-${rev}:1 >/dev/null && docker rm $c >/dev/null && docker tag konta-test/rb-${rev}:1 ${ref} && docker push -q ${ref} >/dev/null`);
+      return id(ref);
+    };
+    const app = (v: string) => ({
+      "apps/rb/docker-compose.yml": `services:
+  app:
+    image: ${ref}
+    init: true
+    command: ["sleep", "3600"]
+    environment: { V: "${v}" }
+    labels: { konta.managed: "true" }
+`,
+    });
+    const a = await pushNew("a");
+    const r1 = repo.write(app("1")).commit("rb v1");
+    await liveAt(r1);
+    const b = await pushNew("b");
+    const r2 = repo.write(app("2")).commit("rb v2");
+    await liveAt(r2);
+    expect(await running()).toBe(b);
+    // v1's image pruned from the host; the registry still has it under its digest
+    await box.sh(`docker rmi konta-test/rb-a:1 >/dev/null && docker rmi -f ${a} >/dev/null; ! docker image inspect ${a} >/dev/null 2>&1`);
+    const out = await box.sh(`konta rollback ${r1} 2>&1`);
+    expect(out).toContain(`rb/app ran ${ref} (${a.slice(0, 19)}), which is no longer on this host; pulling ${REGISTRY}/team/rb@sha256:`);
+    expect(await running()).toBe(a);
+    expect(await id(ref)).toBe(b);
+    await box.sh("konta resume");
+    await poll("v2 running again", async () => ((await running()) === b ? true : undefined));
+  });
+
   test("SOPS files: the timer opens them with /etc/konta/age.key inside the sandbox; the secret file lands in the state dir, 0444", async () => {
     const fixture = (f: string) => readFileSync(join(import.meta.dir, "../fixtures/sops", f), "utf8");
     await box.sh("install -m 600 /dev/stdin /etc/konta/age.key", { input: `${fixture("key.txt")}\n${fixture("flux/keys-age.txt")}` });

@@ -249,7 +249,7 @@ secrets:
     expect(await swarm.manager.sh("docker service ls --format '{{.Name}}' | sort")).toBe("api_api\nsec_app\nsec_migrate\nsec_paused\nsec_warm\nweb_web\n");
   }, 240_000);
 
-  test("a tag is pinned to its registry digest, the same on every node; a repair keeps the digests, konta.image-updates follows its tag, a new commit takes the moved tag", async () => {
+  test("a tag is pinned to its registry digest, the same on every node; a repair keeps the digests, konta.image-updates follows its tag, a new commit takes the moved tag; konta rollback brings back the digests the older release ran", async () => {
     const ref = `${swarm.registry}/team/app:live`;
     const followed = `${swarm.registry}/team/follow:live`;
     const push = async (image: string, to: string) => (await swarm.manager.sh(`docker tag ${image} ${to} && docker push -q ${to} >/dev/null && docker inspect -f '{{index .RepoDigests 0}}' ${to}`)).trim().split("@")[1] as string;
@@ -268,7 +268,7 @@ secrets:
 `;
     otherEnv.writeConfig({ deploy: { target: "swarm", health_timeout: 90, image_update_interval: 10 } });
     // (and sec back to the healthcheck that passes: the last commit's failed)
-    other.write({ "apps/pin/docker-compose.yml": PIN("1"), "apps/sec/docker-compose.yml": SEC('"test", "-s", "/run/secrets/db_password"') }).commit("pinned");
+    const pinnedSha = other.write({ "apps/pin/docker-compose.yml": PIN("1"), "apps/sec/docker-compose.yml": SEC('"test", "-s", "/run/secrets/db_password"') }).commit("pinned");
     const r = await otherEnv.run(["sync"], { env: host, timeoutMs: 120_000 });
     expect(r.code, r.all).toBe(0);
     const image = async (name = "pin_app") => (await service(name)).Spec.TaskTemplate.ContainerSpec.Image;
@@ -314,7 +314,17 @@ secrets:
     expect(next.code, next.all).toBe(0);
     expect(await image()).toBe(`${ref}@${d2}`);
     await until("three tasks of the new image", async () => (await tasks("pin_app")).filter((t) => t.Spec.ContainerSpec.Image === `${ref}@${d2}`).length === 3);
-  }, 300_000);
+
+    // konta rollback to "pinned": the digests that release ran last (app d1, follow f2 after its
+    // update), not what the tags point at now
+    const back = await otherEnv.run(["rollback", pinnedSha], { env: host, timeoutMs: 120_000 });
+    expect(back.code, back.all).toBe(0);
+    expect([await image(), await image("pin_follow")]).toEqual([`${ref}@${d1}`, `${followed}@${f2}`]);
+    await until("three tasks of the image v1 ran", async () => (await tasks("pin_app")).filter((t) => t.Spec.ContainerSpec.Image === `${ref}@${d1}` && t.Spec.ContainerSpec.Env?.includes("V=1")).length === 3);
+    const held = await otherEnv.run(["sync"], { env: host, timeoutMs: 60_000 });
+    expect(held.stdout).toContain(`held at ${pinnedSha.slice(0, 12)}`);
+    expect(held.stdout).not.toContain("drift");
+  }, 420_000);
 });
 
 describe("deploy.target: swarm, through konta sync (continued)", () => {

@@ -8,7 +8,7 @@ import { redact } from "../../base/redact.ts";
 import { emptySummary, type Summary } from "../../base/summary.ts";
 import type { GitSource } from "../../git/remote.ts";
 import { notify } from "../../notify/index.ts";
-import { type CommitRecord, recordDeploy, rollbackTarget } from "../../state/index.ts";
+import { type CommitRecord, imagesOf, recordDeploy, recordRan, type ReleaseImages, rollbackTarget } from "../../state/index.ts";
 import { observeContainers } from "../../targets/engine/observe.ts";
 import { pruneSecretFiles } from "../../targets/engine/secret-files.ts";
 import type { Convergence } from "../../targets/index.ts";
@@ -42,7 +42,7 @@ export async function converge(run: SyncRun, sha: string, mode: ConvergeMode): P
   const { prepareConvergence, failure } = await targetModule();
   let c: Convergence;
   try {
-    c = await prepareConvergence(rt.config.deploy.target, rt.release(sha), opts, await keptImages(run, mode));
+    c = await prepareConvergence(rt.config.deploy.target, rt.release(sha), opts, keptImages(run, mode));
   } catch (err) {
     return fail(run, sha, err, [], emptySummary(), mode);
   }
@@ -68,10 +68,10 @@ export async function converge(run: SyncRun, sha: string, mode: ConvergeMode): P
 }
 
 /** A swarm's services are pinned to image digests: which to keep (see prepareConvergence). */
-async function keptImages(run: SyncRun, mode: ConvergeMode): Promise<Map<string, string> | undefined> {
+function keptImages(run: SyncRun, mode: ConvergeMode): ReleaseImages | undefined {
   if (run.rt.config.deploy.target !== "swarm" || mode === "deployed") return undefined;
-  const kept = (await import("../../targets/swarm/images.ts")).pinnedDigests(run.state.expected);
-  for (const u of run.updates) kept.set(u.ref, u.digest);
+  const kept = imagesOf(run.state.expected);
+  for (const services of Object.values(kept)) for (const r of Object.values(services)) r.id = run.updates.find((u) => u.ref === r.image)?.digest ?? r.id;
   return kept;
 }
 
@@ -84,6 +84,7 @@ async function succeed(run: SyncRun, sha: string, c: Convergence, summary: Summa
   if (mode === "deployed") recordDeploy(run.state, { ...info, deployedAt: new Date().toISOString(), trigger: "sync", durationMs: Date.now() - run.started });
   run.state.expected = await c.expected();
   run.state.expectedAt = sha;
+  recordRan(run.state, sha, await c.ran(run.state.expected), (s) => rt.store.has(s));
   if (run.state.failed?.sha === sha || mode === "deployed") run.state.failed = undefined;
   const images = run.updatedImages();
   if (mode === "updated") run.state.imageUpdates = { ...run.state.imageUpdates, updated: { at: new Date().toISOString(), images } };

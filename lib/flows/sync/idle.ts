@@ -51,7 +51,8 @@ async function updateImages(run: SyncRun, sha: string): Promise<SyncReport | und
   const rt = run.rt;
   const u = run.state.imageUpdates;
   const followed = Object.values(run.state.expected).some((p) => Object.values(p.services).some((t) => t.imageUpdates));
-  if (run.opts.dryRun || !followed || !imageCheckDue(u, rt.config.deploy.image_update_interval)) return undefined;
+  // a rollback hold keeps the images the operator went back to
+  if (run.opts.dryRun || run.state.hold || !followed || !imageCheckDue(u, rt.config.deploy.image_update_interval)) return undefined;
   const swarm = rt.config.deploy.target === "swarm";
   const docker = await rt.docker();
   // a swarm's nodes pull the new digest themselves

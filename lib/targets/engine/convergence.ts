@@ -7,7 +7,7 @@ import { checkEngineRules } from "./rules.ts";
 import type { ServiceModel } from "../../compose/model.ts";
 import type { DockerClient } from "../../docker/client.ts";
 import { EngineWatch } from "../../docker/events.ts";
-import { inspectImage, pullImage } from "../../docker/images.ts";
+import { inspectImage, pullImage, splitImageRef } from "../../docker/images.ts";
 import { buildImage } from "../../docker/build.ts";
 import { containerReferences } from "../../compose/policy.ts";
 import { applyConcurrently, crossProjectConflicts, orderProjects, projectPrerequisites } from "./cross.ts";
@@ -29,7 +29,7 @@ import {
   removedProjects,
   serviceTarget,
 } from "./plan.ts";
-import type { ProjectExpectation, ServiceTarget } from "../../state/index.ts";
+import { imagesOf, type ProjectExpectation, type ReleaseImages, type ServiceTarget } from "../../state/index.ts";
 import type { Convergence, DeployOptions, ReleaseRef } from "../types.ts";
 
 export interface Prepared {
@@ -38,6 +38,8 @@ export interface Prepared {
   desired: Map<string, DesiredProject>;
   observed: Observed;
   plan: Plan;
+  /** the images to run instead of what the tags point at now (a rollback to what a release ran) */
+  pins?: ReleaseImages;
 }
 
 const managedServices = (projects: LoadedProject[]): ServiceModel[] => projects.flatMap((p) => Object.values(p.services).filter((s) => s.managed));
@@ -48,7 +50,7 @@ async function localImageIds(docker: DockerClient, services: ServiceModel[]): Pr
   return new Map(refs.map((ref, i) => [ref, ids[i]]));
 }
 
-function plan(projects: LoadedProject[], images: Map<string, string | undefined>, observed: Observed, opts: DeployOptions, pinned?: Record<string, ProjectExpectation>) {
+function plan(projects: LoadedProject[], images: Map<string, string | undefined>, observed: Observed, opts: DeployOptions, pins?: ReleaseImages) {
   const desired = new Map<string, DesiredProject>();
   const out: Plan = { projects: [] };
   // what this instance deployed last counts as its own whatever the label says (a changed repository.url)
@@ -59,7 +61,7 @@ function plan(projects: LoadedProject[], images: Map<string, string | undefined>
     for (const s of Object.values(model.services)) {
       if (!s.managed) continue;
       const job = isJob(s, awaited, opts.prior?.[model.name]?.services[s.name]?.job === true);
-      targets[s.name] = serviceTarget(s, pinned?.[model.name]?.services[s.name]?.imageId ?? images.get(s.image), job);
+      targets[s.name] = serviceTarget(s, pins?.[model.name]?.[s.name]?.id ?? images.get(s.image), job);
     }
     const d = { model, targets, createExternalNetworks: opts.createExternalNetworks };
     desired.set(model.name, d);
@@ -95,8 +97,8 @@ function foreignContainerRefs(model: LoadedProject, observed: Observed): string[
   return out;
 }
 
-/** Load the release and plan it against the engine. Changes nothing. */
-export async function prepare(release: ReleaseRef, opts: DeployOptions): Promise<Prepared> {
+/** Load the release and plan it against the engine (the services in `pins` on those images). Changes nothing. */
+export async function prepare(release: ReleaseRef, opts: DeployOptions, pins?: ReleaseImages): Promise<Prepared> {
   const projects = await loadReleaseUnlocking(release.root, release.load);
   for (const p of projects) {
     try {
@@ -108,7 +110,7 @@ export async function prepare(release: ReleaseRef, opts: DeployOptions): Promise
   }
   for (const p of projects) for (const w of p.warnings) log.warn(w);
   const [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
-  return { release, projects, observed, ...plan(projects, images, observed, opts) };
+  return { release, projects, observed, pins, ...plan(projects, images, observed, opts, pins) };
 }
 
 /**
@@ -143,7 +145,7 @@ export async function fetchImages(p: Prepared, opts: DeployOptions, pullAlways: 
   failpoint("after-pull");
   if (!fetched) return p;
   const fresh = await localImageIds(opts.docker, managedServices(p.projects));
-  return { ...p, ...plan(p.projects, fresh, p.observed, opts) };
+  return { ...p, ...plan(p.projects, fresh, p.observed, opts, p.pins) };
 }
 
 export class ApplyFailure extends DeployError {
@@ -173,7 +175,7 @@ export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string
   if (blockers.length) throw new InputError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
   for (const projectPlan of p.plan.projects) for (const note of projectPlan.notes) log.info(`${projectPlan.project}: ${note}`);
   const changed = p.plan.projects.filter(projectHasChanges);
-  const applyOpts = applyOptions(opts, p.release, commit);
+  const applyOpts = applyOptions(opts, p.release, commit, !!p.pins);
   const watch = EngineWatch.start(opts.docker);
   try {
     const { started, error } = await applyConcurrently(changed, projectPrerequisites(changed, p.desired, p.observed), opts.parallel, async (projectPlan) => {
@@ -213,19 +215,19 @@ export async function rollBackFailure(
   what: string,
   previous: ReleaseRef | undefined,
   opts: DeployOptions,
-  pinned: Record<string, ProjectExpectation>,
+  ran: Record<string, ProjectExpectation>,
 ): Promise<{ rolledBack: boolean; restored: boolean }> {
   if (!(err instanceof ApplyFailure) || !err.touched.length || engineLost(err)) return { rolledBack: false, restored: false };
   log.warn(`${what} failed: ${errorMessage(err)}`);
   log.warn(`rolling back ${err.touched.join(", ")} to ${previous ? previous.sha.slice(0, 12) : "the state before"}`);
-  return { rolledBack: true, restored: await restore(previous, err.touched, opts, pinned) };
+  return { rolledBack: true, restored: await restore(previous, err.touched, opts, imagesOf(ran)) };
 }
 
 /**
  * Automatic rollback: put the touched projects back to `previous` (or remove what this deploy
  * created when there was no previous release), pinning the image IDs that ran before.
  */
-async function restore(previous: ReleaseRef | undefined, touched: string[], opts: DeployOptions, pinned: Record<string, ProjectExpectation>): Promise<boolean> {
+async function restore(previous: ReleaseRef | undefined, touched: string[], opts: DeployOptions, pins: ReleaseImages): Promise<boolean> {
   let ok = true;
   let projects: LoadedProject[];
   let images: Awaited<ReturnType<typeof localImageIds>>;
@@ -238,7 +240,7 @@ async function restore(previous: ReleaseRef | undefined, touched: string[], opts
     log.error(`automatic rollback impossible: ${errorMessage(err)}`);
     return false;
   }
-  const { desired } = plan(projects, images, observed, { ...opts, pruneRemovedApps: false }, pinned);
+  const { desired } = plan(projects, images, observed, { ...opts, pruneRemovedApps: false }, pins);
   for (const name of touched) {
     const d = desired.get(name);
     const projectPlan = d ? planProject(d, observed) : planRemoval(name, observed);
@@ -277,9 +279,49 @@ export function expectations(p: Prepared, after: ObservedContainer[]): Record<st
   return out;
 }
 
+/**
+ * What the services of a deployed release run, for a later `konta rollback` to it: the image IDs of
+ * `expected` and, for an image that came from a registry, the `repo@digest` to pull it again by.
+ */
+async function ranImages(docker: DockerClient, expected: Record<string, ProjectExpectation>): Promise<ReleaseImages> {
+  const out = imagesOf(expected);
+  const ids = [...new Set(Object.values(out).flatMap((p) => Object.values(p).map((r) => r.id)))];
+  const inspected = new Map(await Promise.all(ids.map(async (id) => [id, await inspectImage(docker, id)] as const)));
+  for (const services of Object.values(out)) {
+    for (const r of Object.values(services)) {
+      const digests = inspected.get(r.id)?.RepoDigests ?? [];
+      const repo = splitImageRef(r.image).repo;
+      const digest = digests.find((d) => d.startsWith(`${repo}@`)) ?? digests[0];
+      if (digest) r.digest = digest;
+    }
+  }
+  return out;
+}
+
+/**
+ * Before a rollback changes anything: every image the release ran is on this host, pulled again by
+ * its digest when it is gone; when no registry has it, exit 1 naming the service.
+ */
+export async function ensureEngineImages(docker: DockerClient, pins: ReleaseImages): Promise<void> {
+  for (const [project, services] of Object.entries(pins)) {
+    for (const [service, r] of Object.entries(services)) {
+      if (await inspectImage(docker, r.id)) continue;
+      const gone = `${project}/${service} ran ${r.image} (${r.id.slice(0, 19)}), which is no longer on this host`;
+      if (!r.digest) throw new DeployError(`${gone} and came from no registry; nothing was changed`, { hint: `load that image again, or deploy a new commit instead` });
+      log.info(`${gone}; pulling ${r.digest}`);
+      try {
+        await pullImage(docker, r.digest);
+      } catch (err) {
+        throw new DeployError(`${gone} and cannot be pulled again (${errorMessage(err).split("\n")[0]}); nothing was changed`);
+      }
+      if (!(await inspectImage(docker, r.id))) throw new DeployError(`${gone}; ${r.digest} pulled, but it is another image; nothing was changed`);
+    }
+  }
+}
+
 /** The engine target's Convergence: plan against the containers, pull or build, apply project by project. */
-export async function engineConvergence(release: ReleaseRef, opts: DeployOptions): Promise<Convergence> {
-  let p = await prepare(release, opts);
+export async function engineConvergence(release: ReleaseRef, opts: DeployOptions, pins?: ReleaseImages): Promise<Convergence> {
+  let p = await prepare(release, opts, pins);
   const convergence: Convergence = {
     projects: p.projects,
     changed: p.plan.projects.filter(projectHasChanges).map((x) => x.project),
@@ -290,6 +332,7 @@ export async function engineConvergence(release: ReleaseRef, opts: DeployOptions
     },
     apply: (commit) => applyPlan(p, opts, commit),
     expected: async () => expectations(p, await observeContainers(opts.docker, true)),
+    ran: (expected) => ranImages(opts.docker, expected),
     mounted: () => p.observed.containers.flatMap((c) => c.binds),
   };
   return convergence;

@@ -5,14 +5,15 @@
 import { existsSync } from "node:fs";
 import { type LoadedProject, loadReleaseUnlocking, refuseKey } from "../../compose/index.ts";
 import type { DockerClient } from "../../docker/client.ts";
-import { InputError } from "../../base/errors.ts";
+import { inspectImage, splitImageRef } from "../../docker/images.ts";
+import { DeployError, errorMessage, InputError } from "../../base/errors.ts";
 import { LABEL } from "../../base/labels.ts";
 import { log } from "../../base/log.ts";
 import type { Summary } from "../../base/summary.ts";
 import { emptySummary, sortSummary } from "../../base/summary.ts";
-import type { ProjectExpectation, ServiceTarget } from "../../state/index.ts";
+import { imagesOf, type ProjectExpectation, type ReleaseImages, type ServiceTarget } from "../../state/index.ts";
 import type { Convergence, DeployOptions, ReleaseRef } from "../types.ts";
-import { resolveImages } from "./images.ts";
+import { registryDigest, resolveImages } from "./images.ts";
 import { checkSwarmRules, portHolders, swarmNodes } from "./rules.ts";
 import { SwarmKeyError } from "./spec.ts";
 import {
@@ -127,9 +128,33 @@ export async function swarmExpectations(p: SwarmPrepared, docker: DockerClient, 
   return out;
 }
 
+/** Pinned digests by image reference (a release runs one image per reference). */
+const digestsOf = (pins: ReleaseImages) => new Map(Object.values(pins).flatMap((services) => Object.values(services).map((r) => [r.image, r.id] as const)));
+
+/**
+ * Before a rollback changes anything: the registry still has every digest the release ran (the
+ * nodes pull it), or at least the manager does; otherwise exit 1 naming the service.
+ */
+export async function ensureSwarmImages(docker: DockerClient, pins: ReleaseImages): Promise<void> {
+  for (const [project, services] of Object.entries(pins)) {
+    for (const [service, r] of Object.entries(services)) {
+      const ref = `${splitImageRef(r.image).repo}@${r.id}`;
+      const asked = await registryDigest(docker, ref).catch((err: unknown) => err);
+      if (typeof asked === "string") continue;
+      if (await inspectImage(docker, ref)) {
+        log.warn(`${project}/${service}: no registry has ${ref} any more (${errorMessage(asked).split("\n")[0]}); only nodes that still hold it can run it`);
+        continue;
+      }
+      throw new DeployError(`${project}/${service} ran ${ref}, which no registry has any more (${errorMessage(asked).split("\n")[0]}); nothing was changed`, {
+        hint: "push that image again, or deploy a new commit instead",
+      });
+    }
+  }
+}
+
 /** The swarm target's Convergence: the manager's nodes pull the images themselves, so there is no image step. */
-export async function swarmConvergence(release: ReleaseRef, opts: DeployOptions, digests?: Map<string, string>): Promise<Convergence> {
-  const p = await prepareSwarm(release, opts, digests);
+export async function swarmConvergence(release: ReleaseRef, opts: DeployOptions, pins?: ReleaseImages): Promise<Convergence> {
+  const p = await prepareSwarm(release, opts, pins && digestsOf(pins));
   return {
     projects: p.projects,
     changed: changedStacks(p),
@@ -137,6 +162,8 @@ export async function swarmConvergence(release: ReleaseRef, opts: DeployOptions,
     fetchImages: async () => {},
     apply: () => applySwarm(p, opts),
     expected: () => swarmExpectations(p, opts.docker, opts.instance),
+    // a service's imageId is already the registry digest it is pinned to
+    ran: async (expected) => imagesOf(expected),
     mounted: () => [],
   };
 }

@@ -50,13 +50,6 @@ export async function resolveImages(docker: DockerClient, refs: string[], known:
   return out;
 }
 
-/** The digests the last deploy pinned, by image reference (state.expected). */
-export function pinnedDigests(expected: Record<string, ProjectExpectation> | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const p of Object.values(expected ?? {})) for (const t of Object.values(p.services)) if (t.imageId) out.set(t.image, t.imageId);
-  return out;
-}
-
 /**
  * konta.image-updates on a swarm: the followed tags whose registry digest moved away from the one
  * their services are pinned to, skipping digests that failed before.
