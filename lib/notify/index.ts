@@ -15,14 +15,19 @@ export interface NotifyEvent {
   summary?: Summary;
   error?: string;
   durationMs: number;
-  /** image references whose new image this deploy brought (konta.image-updates) */
+  /** image references whose new image this deploy brought, or failed to (konta.image-updates) */
   images?: string[];
 }
 
 export function notificationText(e: NotifyEvent, host: string): string {
   const sha = e.commit.slice(0, 12);
+  const images = e.images?.length ? e.images.join(", ") : undefined;
   const what =
-    e.event === "success" ? (e.images?.length ? `updated ${e.images.join(", ")} at ${sha}` : `deployed ${sha}`) : e.event === "rollback" ? `rolled back to ${sha}` : `deploy of ${sha} failed and was rolled back`;
+    e.event === "success"
+      ? images ? `updated ${images} at ${sha}` : `deployed ${sha}`
+      : e.event === "rollback"
+        ? `rolled back to ${sha}`
+        : images ? `update of ${images} at ${sha} failed and was rolled back` : `deploy of ${sha} failed and was rolled back`;
   const projects = e.projects.length ? ` (${e.projects.join(", ")})` : "";
   const error = e.error ? `: ${e.error}` : "";
   return `konta on ${host}: ${what}${projects} in ${(e.durationMs / 1000).toFixed(1)}s${error}`;

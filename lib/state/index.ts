@@ -104,9 +104,15 @@ export interface ImageUpdates {
 
 const HISTORY = 50;
 
-/** An idle tick checks the registries of followed tags at most every `intervalSeconds`. */
+/**
+ * An idle tick checks the registries of followed tags at most every `intervalSeconds`. A last check
+ * in the future means the clock went back: due now, or no check would come until the clock caught
+ * up (found by the chaos run).
+ */
 export function imageCheckDue(u: ImageUpdates | undefined, intervalSeconds: number, now = Date.now()): boolean {
-  return !u?.checkedAt || now - Date.parse(u.checkedAt) >= intervalSeconds * 1000;
+  if (!u?.checkedAt) return true;
+  const since = now - Date.parse(u.checkedAt);
+  return since < 0 || since >= intervalSeconds * 1000;
 }
 
 export function emptyState(): State {

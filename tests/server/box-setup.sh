@@ -15,7 +15,7 @@ for v in 1 2; do
   mkdir -p "$root"/{bin,etc,tmp,www,data,proc,sys,dev,root}
   chmod 1777 "$root/tmp"
   cp /bin/busybox "$root/bin/busybox"
-  for a in sh sleep httpd echo cat ls mkdir true false env kill touch rm test printf id wget nc date grep ps tail head wc seq cp; do
+  for a in sh sleep httpd echo cat ls mkdir true false env kill touch rm test printf id wget nc date grep ps tail head wc seq cp mv; do
     ln -s busybox "$root/bin/$a"
   done
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"

@@ -8,7 +8,7 @@
 import { resolve } from "node:path";
 import { BOX_LABEL, sh } from "../support/docker.ts";
 
-export const BOX_IMAGE = process.env.KONTA_BOX_IMAGE ?? "konta-test/server-box:4";
+export const BOX_IMAGE = process.env.KONTA_BOX_IMAGE ?? "konta-test/server-box:5";
 export const SRC = "/opt/konta-src";
 const ROOT = resolve(import.meta.dir, "../..");
 

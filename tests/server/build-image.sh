@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Build the "server in a box" image: a Debian 12 root with systemd as PID 1 and Debian's docker.io,
 # a private registry (docker-registry + htpasswd from apache2-utils), git for the test Git server and
-# OpenSSH (client and server) for Git over SSH.
+# OpenSSH (client and server) for Git over SSH, libfaketime for the chaos run's clock jumps.
 # Cached: the root is made once with debootstrap, its tarball kept under /var/cache/konta-tests/,
 # and the image is imported again only when the engine lacks it.
 set -euo pipefail
-IMAGE=${KONTA_BOX_IMAGE:-konta-test/server-box:4}
+IMAGE=${KONTA_BOX_IMAGE:-konta-test/server-box:5}
 CACHE=${KONTA_BOX_CACHE:-/var/cache/konta-tests}
-TARBALL="$CACHE/server-box-4.tar"
-PACKAGES=systemd,systemd-sysv,dbus,ca-certificates,curl,git,docker.io,busybox-static,docker-registry,apache2-utils,procps,iproute2,openssh-client,openssh-server
+TARBALL="$CACHE/server-box-5.tar"
+PACKAGES=systemd,systemd-sysv,dbus,ca-certificates,curl,git,docker.io,busybox-static,docker-registry,apache2-utils,procps,iproute2,openssh-client,openssh-server,libfaketime
 
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then exit 0; fi
 mkdir -p "$CACHE"

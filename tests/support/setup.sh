@@ -26,6 +26,10 @@ if ! $demo; then
   command -v man >/dev/null || need+=(man-db)
   # the .deb is built with dpkg-deb and checked with lintian
   command -v lintian >/dev/null || need+=(lintian)
+  # clock jumps as Konta sees them (tests/faults/clock.test.ts)
+  [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || need+=(libfaketime)
+  # the chaos run's state disk (tests/chaos/): a loop-mounted ext4
+  command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"

@@ -7,7 +7,8 @@ import { hookEnvironment, hookPath, runHook } from "../../lib/hooks/index.ts";
 import { gateVerdict } from "../../lib/targets/engine/health.ts";
 import { clearSecrets, registerSecret } from "../../lib/base/redact.ts";
 
-const NOW = Date.parse("2026-11-26T10:00:10Z");
+// how long the gate has seen the container running
+const UP = 10_000;
 const container = (state: Record<string, unknown>, restarts = 0) => ({
   RestartCount: restarts,
   State: { Status: "running", Running: true, Restarting: false, ExitCode: 0, StartedAt: "2026-11-26T10:00:00Z", FinishedAt: "", ...state },
@@ -15,28 +16,28 @@ const container = (state: Record<string, unknown>, restarts = 0) => ({
 
 describe("gateVerdict", () => {
   test("up for min_uptime without a healthcheck: passes; not yet: waits", () => {
-    expect(gateVerdict(container({}), 0, false, 5_000, NOW)).toEqual({ done: true, ok: true });
-    expect(gateVerdict(container({}), 0, false, 20_000, NOW)).toEqual({ done: false, why: "running" });
+    expect(gateVerdict(container({}), 0, false, 5_000, UP)).toEqual({ done: true, ok: true });
+    expect(gateVerdict(container({}), 0, false, 20_000, UP)).toEqual({ done: false, why: "running" });
   });
   test("a healthcheck decides: healthy passes, starting waits, unhealthy fails with its last output", () => {
-    expect(gateVerdict(container({ Health: { Status: "healthy" } }), 0, false, 60_000, NOW)).toEqual({ done: true, ok: true });
-    expect(gateVerdict(container({ Health: { Status: "starting" } }), 0, false, 0, NOW)).toEqual({ done: false, why: "health: starting" });
-    expect(gateVerdict(container({ Health: { Status: "unhealthy", Log: [{ ExitCode: 1, Output: "db down\nmore" }] } }), 0, false, 0, NOW)).toEqual({
+    expect(gateVerdict(container({ Health: { Status: "healthy" } }), 0, false, 60_000, UP)).toEqual({ done: true, ok: true });
+    expect(gateVerdict(container({ Health: { Status: "starting" } }), 0, false, 0, UP)).toEqual({ done: false, why: "health: starting" });
+    expect(gateVerdict(container({ Health: { Status: "unhealthy", Log: [{ ExitCode: 1, Output: "db down\nmore" }] } }), 0, false, 0, UP)).toEqual({
       done: true,
       ok: false,
       why: "unhealthy: db down",
     });
   });
   test("a restart since the gate began, or a restart loop, fails", () => {
-    expect(gateVerdict(container({}, 3), 2, false, 0, NOW)).toMatchObject({ done: true, ok: false, why: expect.stringContaining("restarting in a loop (restarted 1 times") });
-    expect(gateVerdict(container({ Restarting: true, Running: false, ExitCode: 3 }), 0, false, 0, NOW)).toMatchObject({ ok: false, why: "restarting in a loop (last exit code 3)" });
+    expect(gateVerdict(container({}, 3), 2, false, 0, UP)).toMatchObject({ done: true, ok: false, why: expect.stringContaining("restarting in a loop (restarted 1 times") });
+    expect(gateVerdict(container({ Restarting: true, Running: false, ExitCode: 3 }), 0, false, 0, UP)).toMatchObject({ ok: false, why: "restarting in a loop (last exit code 3)" });
   });
   test("exited: a one-shot job with code 0 passes; anything else fails; created waits", () => {
     const exited = (code: number) => container({ Running: false, Status: "exited", ExitCode: code });
-    expect(gateVerdict(exited(0), 0, true, 0, NOW)).toEqual({ done: true, ok: true });
-    expect(gateVerdict(exited(0), 0, false, 0, NOW)).toMatchObject({ ok: false, why: "exited with code 0" });
-    expect(gateVerdict(exited(2), 0, true, 0, NOW)).toMatchObject({ ok: false, why: "exited with code 2" });
-    expect(gateVerdict(container({ Running: false, Status: "created" }), 0, false, 0, NOW)).toEqual({ done: false, why: "not started yet" });
+    expect(gateVerdict(exited(0), 0, true, 0, UP)).toEqual({ done: true, ok: true });
+    expect(gateVerdict(exited(0), 0, false, 0, UP)).toMatchObject({ ok: false, why: "exited with code 0" });
+    expect(gateVerdict(exited(2), 0, true, 0, UP)).toMatchObject({ ok: false, why: "exited with code 2" });
+    expect(gateVerdict(container({ Running: false, Status: "created" }), 0, false, 0, UP)).toEqual({ done: false, why: "not started yet" });
   });
 });
 

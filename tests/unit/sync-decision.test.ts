@@ -1,7 +1,7 @@
 // What one `konta sync` does (lib/state decideSync): idle at the live release, deploy a new head,
 // skip a head that failed before unless --now, and keep a rollback hold until the branch moves on.
 import { describe, expect, test } from "bun:test";
-import { decideSync, rollbackTarget, type State } from "../../lib/state/index.ts";
+import { decideSync, imageCheckDue, recordRan, rollbackTarget, type State } from "../../lib/state/index.ts";
 
 const A = "a".repeat(40);
 const B = "b".repeat(40);
@@ -44,5 +44,33 @@ describe("rollbackTarget", () => {
   test("a release a rollback stepped away from is not a target again", () => {
     // B was live, rolled back to A (A replaced B): the next plain rollback does not go to B
     expect(rollbackTarget(state([record(A, B), record(B), record(A)]), () => true)).toBeUndefined();
+  });
+});
+
+describe("imageCheckDue", () => {
+  const at = "2026-12-04T12:00:00.000Z";
+  const now = Date.parse(at);
+  test("never checked, or the interval passed: due; within it: not", () => {
+    expect(imageCheckDue(undefined, 600, now)).toBe(true);
+    expect(imageCheckDue({ checkedAt: at }, 600, now + 600_000)).toBe(true);
+    expect(imageCheckDue({ checkedAt: at }, 600, now + 599_000)).toBe(false);
+  });
+
+  test("the clock went back (the last check is in the future): due now, not once the clock catches up (chaos run, seed 20261204)", () => {
+    expect(imageCheckDue({ checkedAt: at }, 600, now - 3 * 3600_000)).toBe(true);
+    expect(imageCheckDue({ checkedAt: at }, 600, now - 1)).toBe(true);
+  });
+});
+
+describe("recordRan", () => {
+  test("remembers the images of kept releases only, the newest record of a release replacing the older", () => {
+    const state: State = { version: 1, history: [], expected: {} };
+    const img = (id: string) => ({ web: { app: { image: "app:1", id } } });
+    recordRan(state, "a", img("1"), () => true);
+    recordRan(state, "b", img("2"), () => true);
+    recordRan(state, "a", img("3"), () => true);
+    expect(state.ran).toEqual({ a: img("3"), b: img("2") });
+    recordRan(state, "c", img("4"), (sha) => sha !== "a");
+    expect(Object.keys(state.ran ?? {}).sort()).toEqual(["b", "c"]);
   });
 });

@@ -39,7 +39,8 @@ export async function fail(run: SyncRun, sha: string, err: unknown, touched: str
   if (mode !== "repaired" && rt.store.has(sha)) {
     await run.hook("failure", sha, touched, { summary, error: e.message }).catch((err) => log.error(`hooks/failure.sh: ${errorMessage(err)}`));
   }
-  await notify(rt.config.notify, { event: "failure", commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - run.started });
+  const images = run.updatedImages();
+  await notify(rt.config.notify, { event: "failure", commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - run.started, ...(images.length ? { images } : {}) });
   return run.report({
     result: "failed",
     exitCode: engineLost ? ExitCode.unreachable : e.exitCode === ExitCode.badInput ? ExitCode.badInput : ExitCode.deployFailed,

@@ -291,6 +291,7 @@ async function ranImages(docker: DockerClient, expected: Record<string, ProjectE
     for (const r of Object.values(services)) {
       const digests = inspected.get(r.id)?.RepoDigests ?? [];
       const repo = splitImageRef(r.image).repo;
+      // another repository's digest of the same image ID pulls the very same image
       const digest = digests.find((d) => d.startsWith(`${repo}@`)) ?? digests[0];
       if (digest) r.digest = digest;
     }

@@ -45,11 +45,12 @@ export function demux(buf: Buffer): string {
 export async function waitHealthy(docker: DockerClient, entries: GateEntry[], opts: GateOptions): Promise<void> {
   const pending = new Map(entries.map((e) => [e.id, e]));
   const restarts = new Map<string, number>();
+  const seen = new Map<string, { startedAt: string; at: number }>();
   const deadline = Date.now() + opts.timeoutMs;
   const last = new Map<string, string>();
   while (pending.size) {
     for (const entry of [...pending.values()]) {
-      const v = await verdict(docker, entry, restarts, opts.minUptimeMs);
+      const v = await verdict(docker, entry, restarts, seen, opts.minUptimeMs);
       if (!v.done) {
         last.set(entry.id, v.why);
         continue;
@@ -75,11 +76,19 @@ export async function waitHealthy(docker: DockerClient, entries: GateEntry[], op
   }
 }
 
-async function verdict(docker: DockerClient, e: GateEntry, restarts: Map<string, number>, minUptimeMs: number): Promise<Verdict> {
+/**
+ * Uptime is counted on Konta's own monotonic clock from when the gate first saw this start of the
+ * container, not from the engine's StartedAt: a clock that jumps, or an engine on another host with
+ * another clock, would pass or fail min_uptime by the skew.
+ */
+async function verdict(docker: DockerClient, e: GateEntry, restarts: Map<string, number>, seen: Map<string, { startedAt: string; at: number }>, minUptimeMs: number): Promise<Verdict> {
   const c = await inspectContainer(docker, e.id);
   if (!c) return { done: true, ok: false, why: "the container disappeared" };
   if (!restarts.has(e.id)) restarts.set(e.id, c.RestartCount);
-  return gateVerdict(c, restarts.get(e.id) as number, e.oneShot, minUptimeMs, Date.now());
+  const now = performance.now();
+  let first = seen.get(e.id);
+  if (first?.startedAt !== c.State.StartedAt) seen.set(e.id, (first = { startedAt: c.State.StartedAt, at: now }));
+  return gateVerdict(c, restarts.get(e.id) as number, e.oneShot, minUptimeMs, now - first.at);
 }
 
 /**
@@ -92,7 +101,8 @@ export function gateVerdict(
   restartsAtStart: number,
   oneShot: boolean,
   minUptimeMs: number,
-  now: number,
+  /** how long the gate has seen this start of the container running */
+  upMs: number,
 ): Verdict {
   if (c.RestartCount > restartsAtStart) return { done: true, ok: false, why: `restarting in a loop (restarted ${c.RestartCount - restartsAtStart} times, last exit code ${c.State.ExitCode})` };
   const s = c.State;
@@ -110,6 +120,5 @@ export function gateVerdict(
     }
     return { done: false, why: `health: ${s.Health.Status}` };
   }
-  const up = now - Date.parse(s.StartedAt);
-  return up >= minUptimeMs ? { done: true, ok: true } : { done: false, why: "running" };
+  return upMs >= minUptimeMs ? { done: true, ok: true } : { done: false, why: "running" };
 }

@@ -1,0 +1,29 @@
+// The long chaos run: `bun bench/chaos.ts [--steps N] [--seed S]` (default 500 steps, seed
+// 20261204) on a server in a box (tests/chaos/chaos.ts), then bench/CHAOS.md: the steps by kind,
+// the duration, the invariants checked. A violation exits 1 with the seed, step and evidence.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runChaos, STEP_KINDS } from "../tests/chaos/chaos.ts";
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const steps = arg("steps", 500);
+const seed = arg("seed", 20261204);
+
+const started = new Date();
+const r = await runChaos({ steps, seed, log: (line) => console.log(line) });
+const rows = STEP_KINDS.map((k) => `| ${k} | ${r.kinds[k]} |`).join("\n");
+const doc = `# Chaos run (\`bun bench/chaos.ts --steps ${steps} --seed ${seed}\`)
+
+Started ${started.toISOString()}; ${r.steps} steps in ${(r.durationMs / 60_000).toFixed(1)} min; ${r.checks} invariant checks passed
+(after the set-up and after every step). What each step is and what is checked: tests/chaos/chaos.ts
+and docs/reliability.md.
+
+| step | times |
+|---|---|
+${rows}
+`;
+writeFileSync(join(import.meta.dir, "CHAOS.md"), doc);
+console.log(doc);

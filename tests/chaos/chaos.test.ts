@@ -1,0 +1,13 @@
+// The chaos run's short variant, in every CI run: 60 random steps on a server in a box with a fixed
+// seed (tests/chaos/chaos.ts). KONTA_CHAOS_SEED / KONTA_CHAOS_STEPS replay or lengthen a run;
+// bench/chaos.ts is the 500-step run.
+import { expect, test } from "bun:test";
+import { runChaos } from "./chaos.ts";
+
+const SEED = Number(process.env.KONTA_CHAOS_SEED ?? 20261204);
+const STEPS = Number(process.env.KONTA_CHAOS_STEPS ?? 60);
+
+test(`${STEPS} random faults and commits (seed ${SEED}): after each, what runs is the live release's, nothing lost`, async () => {
+  const r = await runChaos({ steps: STEPS, seed: SEED, log: (line) => console.log(line) });
+  expect(r.checks).toBe(STEPS + 1);
+}, 3_600_000);
