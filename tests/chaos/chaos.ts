@@ -216,7 +216,8 @@ class Chaos {
       { input: `${TOKEN}\n` },
     );
     await this.box.sh(`
-      sed -i 's/^deploy:/deploy:\\n  image_update_interval: 10\\n  min_uptime: 1/; s/^  health_timeout: 120/  health_timeout: 30/' /etc/konta/config.yaml
+      # a hung Git server costs a run 5 s per attempt, not the default 30
+      sed -i 's/^repository:/repository:\\n  timeout: 5\\n  retries: 1/; s/^deploy:/deploy:\\n  image_update_interval: 10\\n  min_uptime: 1/; s/^  health_timeout: 120/  health_timeout: 30/' /etc/konta/config.yaml
       printf 'notify:\\n  url: http://127.0.0.1:18090/\\n  format: json\\n' >> /etc/konta/config.yaml
       mkdir -p /etc/systemd/system/konta.timer.d /etc/systemd/system/konta.service.d
       # after konta install's own drop-in (konta-install.conf): a 2 s interval, no jitter
