@@ -304,9 +304,15 @@ async function ranImages(docker: DockerClient, expected: Record<string, ProjectE
  * its digest when it is gone; when no registry has it, exit 1 naming the service.
  */
 export async function ensureEngineImages(docker: DockerClient, pins: ReleaseImages): Promise<void> {
+  // services of one image look once: this is on the way to serving the rollback
+  const present = new Set<string>();
   for (const [project, services] of Object.entries(pins)) {
     for (const [service, r] of Object.entries(services)) {
-      if (await inspectImage(docker, r.id)) continue;
+      if (present.has(r.id)) continue;
+      if (await inspectImage(docker, r.id)) {
+        present.add(r.id);
+        continue;
+      }
       const gone = `${project}/${service} ran ${r.image} (${r.id.slice(0, 19)}), which is no longer on this host`;
       if (!r.digest) throw new DeployError(`${gone} and came from no registry; nothing was changed`, { hint: `load that image again, or deploy a new commit instead` });
       log.info(`${gone}; pulling ${r.digest}`);
@@ -316,6 +322,7 @@ export async function ensureEngineImages(docker: DockerClient, pins: ReleaseImag
         throw new DeployError(`${gone} and cannot be pulled again (${errorMessage(err).split("\n")[0]}); nothing was changed`);
       }
       if (!(await inspectImage(docker, r.id))) throw new DeployError(`${gone}; ${r.digest} pulled, but it is another image; nothing was changed`);
+      present.add(r.id);
     }
   }
 }

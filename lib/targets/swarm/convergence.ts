@@ -136,9 +136,13 @@ const digestsOf = (pins: ReleaseImages) => new Map(Object.values(pins).flatMap((
  * nodes pull it), or at least the manager does; otherwise exit 1 naming the service.
  */
 export async function ensureSwarmImages(docker: DockerClient, pins: ReleaseImages): Promise<void> {
+  // services of one image ask once: this is on the way to serving the rollback
+  const checked = new Set<string>();
   for (const [project, services] of Object.entries(pins)) {
     for (const [service, r] of Object.entries(services)) {
       const ref = `${splitImageRef(r.image).repo}@${r.id}`;
+      if (checked.has(ref)) continue;
+      checked.add(ref);
       const asked = await registryDigest(docker, ref).catch((err: unknown) => err);
       if (typeof asked === "string") continue;
       if (await inspectImage(docker, ref)) {
