@@ -16,6 +16,7 @@ export const commands: Record<string, Lazy> = {
   resume: () => import("./commands/resume.ts").then((m) => m.default),
   status: () => import("./commands/status.ts").then((m) => m.default),
   releases: () => import("./commands/releases.ts").then((m) => m.default),
+  history: () => import("./commands/history.ts").then((m) => m.default),
   install: () => import("./commands/install.ts").then((m) => m.default),
   uninstall: () => import("./commands/uninstall.ts").then((m) => m.default),
   token: () => import("./commands/token.ts").then((m) => m.default),

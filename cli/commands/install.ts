@@ -37,7 +37,7 @@ export default defineCommand({
       if (!Number.isInteger(interval) || interval < 10) throw new InputError("--interval must be a whole number of seconds, at least 10");
       const webhookPort = a["webhook-port"] ? Number(a["webhook-port"]) : undefined;
       if (webhookPort !== undefined && !(Number.isInteger(webhookPort) && webhookPort > 0 && webhookPort < 65536)) throw new InputError("--webhook-port must be a TCP port (1-65535)");
-      const units = { binary: a.binary || defaultBinary(), config, stateDir, interval, hookPaths: existing?.hooks.writable_paths ?? [], webhookPort };
+      const units = { binary: a.binary || defaultBinary(), config, stateDir, interval, hookPaths: [...(existing?.hooks.writable_paths ?? []), ...(existing?.metrics?.textfile_dir ? [existing.metrics.textfile_dir] : [])], webhookPort };
       if (a.print) {
         for (const [name, text] of Object.entries(renderUnits(units))) out(`# ${name}\n${text}`);
         return;

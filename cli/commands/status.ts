@@ -1,9 +1,25 @@
 import { defineCommand } from "citty";
-import { ExitCode } from "../../lib/base/errors.ts";
+import { ExitCode, InputError } from "../../lib/base/errors.ts";
+import { log } from "../../lib/base/log.ts";
+import { storeSecretInConfig } from "../../lib/config/token.ts";
+import { readSecret } from "../stdin.ts";
 import { status } from "../../lib/flows/status.ts";
 import { globalArgs, jsonArg } from "../args.ts";
 import { ago, duration } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";
+
+const passwordSet = defineCommand({
+  meta: { name: "set", description: "Store the status page's password (status.password) in the config, encrypted; read from stdin. The page, /status.json and /metrics then answer with HTTP Basic auth (any user name)." },
+  args: { ...globalArgs },
+  run: (ctx) =>
+    withRuntime(ctx, async (rt) => {
+      const password = await readSecret("status page password (input hidden): ");
+      if (password.length < 8) throw new InputError("the status page password must have at least 8 characters");
+      rt.ensureStateDirs();
+      await storeSecretInConfig(rt.config.file, ["status", "password"], password, rt.paths.key);
+      log.success(`status page password stored encrypted in ${rt.config.file}`);
+    }),
+});
 
 export default defineCommand({
   meta: {
@@ -12,8 +28,11 @@ export default defineCommand({
       "Show the live release, the last run and its result, a held or failed commit, every managed service (state, health, image, uptime) and drift: containers that no longer match the live release.",
   },
   args: { ...globalArgs, ...jsonArg },
-  run: (ctx) =>
-    withRuntime(ctx, async (rt) => {
+  subCommands: { password: defineCommand({ meta: { name: "password", description: "Manage the status page's password." }, subCommands: { set: passwordSet } }) },
+  run: (ctx) => {
+    // citty runs a parent's run after its subcommand's
+    if (ctx.rawArgs[0] === "password") return;
+    return withRuntime(ctx, async (rt) => {
       const s = await status(rt);
       if (ctx.args.json) {
         printJson(s);
@@ -60,5 +79,6 @@ export default defineCommand({
       for (const d of s.drift) lines.push(`  ${d.project}${d.service ? `/${d.service}` : ""}: ${d.what}`);
       out(`${lines.join("\n")}`);
       return s.engineError ? ExitCode.unreachable : ExitCode.ok;
-    }),
+    });
+  },
 });

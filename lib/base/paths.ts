@@ -11,6 +11,10 @@ export interface StatePaths {
   releases: string;
   current: string;
   state: string;
+  /** every run that did something, see lib/history */
+  history: string;
+  /** left by `konta webhook` for the run it starts, so that run says what triggered it */
+  webhookMark: string;
   lock: string;
   key: string;
   /** the validated config, see loadConfig */
@@ -31,6 +35,8 @@ export function statePaths(root: string): StatePaths {
     releases: join(root, "releases"),
     current: join(root, "current"),
     state: join(root, "state.json"),
+    history: join(root, "history.jsonl"),
+    webhookMark: join(root, "webhook-request"),
     lock: join(root, "konta.lock"),
     key: join(root, "key"),
     configCache: join(root, "config.cache.json"),

@@ -17,6 +17,8 @@ type Raw = {
   hooks?: Partial<HooksConfig>;
   notify?: Partial<NotifyConfig> & { url: string };
   webhook?: { secret: string };
+  metrics?: { textfile_dir?: string };
+  status?: { password?: string };
   secrets?: { age_key_file?: string };
 };
 
@@ -63,6 +65,8 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
     },
     notify: raw.notify ? { url: raw.notify.url, format: raw.notify.format ?? "json", timeout: raw.notify.timeout ?? 10 } : undefined,
     ...(raw.webhook ? { webhook: { secret: raw.webhook.secret } } : {}),
+    ...(raw.metrics?.textfile_dir ? { metrics: { textfile_dir: raw.metrics.textfile_dir } } : {}),
+    ...(raw.status?.password ? { status: { password: raw.status.password } } : {}),
     secrets: { age_key_file: raw.secrets?.age_key_file ?? join(dirname(file), "age.key") },
     warnings: [],
   };

@@ -68,6 +68,16 @@ export const configSchema = {
       required: ["secret"],
       properties: { secret: { type: "string", minLength: 16 } },
     },
+    metrics: {
+      type: "object",
+      additionalProperties: false,
+      properties: { textfile_dir: { type: "string", pattern: "^/" } },
+    },
+    status: {
+      type: "object",
+      additionalProperties: false,
+      properties: { password: { type: "string", minLength: 8 } },
+    },
     secrets: {
       type: "object",
       additionalProperties: false,

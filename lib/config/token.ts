@@ -108,8 +108,16 @@ export function setTokenInConfig(configFile: string, token: string, keyFile: str
 }
 
 /** webhook.secret, decrypted when stored encrypted, registered for redaction. */
-export async function resolveWebhookSecret(config: KontaConfig, keyFile: string): Promise<string | undefined> {
-  const v = config.webhook?.secret;
+export function resolveWebhookSecret(config: KontaConfig, keyFile: string): Promise<string | undefined> {
+  return resolveStoredSecret(config.webhook?.secret, keyFile);
+}
+
+/** status.password (the status page's), decrypted when stored encrypted, registered for redaction. */
+export function resolveStatusPassword(config: KontaConfig, keyFile: string): Promise<string | undefined> {
+  return resolveStoredSecret(config.status?.password, keyFile);
+}
+
+async function resolveStoredSecret(v: string | undefined, keyFile: string): Promise<string | undefined> {
   if (!v) return undefined;
   registerSecret(v);
   const secret = v.startsWith(PREFIX) ? await decryptToken(v, keyFile) : v;

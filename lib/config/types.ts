@@ -72,6 +72,10 @@ export interface KontaConfig {
   notify?: NotifyConfig;
   /** `konta webhook`: the shared secret (plain, or enc:v1: like the token) */
   webhook?: { secret: string };
+  /** node_exporter's textfile collector folder: konta.prom is written there after every run */
+  metrics?: { textfile_dir?: string };
+  /** the status page's Basic-auth password (plain, or enc:v1:); unset: GET routes answer 404 */
+  status?: { password?: string };
   /** SOPS-encrypted files in the repository are opened with the age identity in age_key_file */
   secrets: { age_key_file: string };
   /** what the file says that Konta does not use (keys of the original Konta, a plain-text token) */

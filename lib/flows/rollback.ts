@@ -9,7 +9,9 @@ import type { Summary } from "../base/summary.ts";
 import { commitInfo } from "../git/index.ts";
 import type { Runtime } from "./runtime.ts";
 import { log } from "../base/log.ts";
-import { readState, recordDeploy, recordRan, rollbackTarget, writeState } from "../state/index.ts";
+import { readState, recordDeploy, recordRan, rollbackTarget, type State } from "../state/index.ts";
+import { actionsOf, recordRun } from "./history.ts";
+import { writeTextfile } from "./metrics.ts";
 import { ensureImages, prepareConvergence, rollBack } from "../targets/index.ts";
 
 export interface RollbackReport {
@@ -30,6 +32,14 @@ export function resolveRelease(rt: Runtime, ref: string): string {
 }
 
 export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): Promise<RollbackReport> {
+  try {
+    return await rollbackLocked(rt, ref, wait);
+  } finally {
+    await writeTextfile(rt);
+  }
+}
+
+async function rollbackLocked(rt: Runtime, ref: string | undefined, wait: number): Promise<RollbackReport> {
   const started = Date.now();
   rt.ensureStateDirs();
   const lock = await acquireLock(rt.paths.lock, "konta rollback", wait);
@@ -53,8 +63,9 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
     } catch (err) {
       const { rolledBack, restored } = live ? await rollBack(err, `rollback to ${target.slice(0, 12)}`, rt.release(live), opts, state.expected) : { rolledBack: false, restored: false };
       const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
-      if (!rolledBack) throw e;
-      throw new DeployError(`${e.message}${restored ? ` (${live?.slice(0, 12)} put back)` : " (putting back the live release failed too; see the log)"}`, e.hint ? { hint: e.hint } : {});
+      const final = rolledBack ? new DeployError(`${e.message}${restored ? ` (${live?.slice(0, 12)} put back)` : " (putting back the live release failed too; see the log)"}`, e.hint ? { hint: e.hint } : {}) : e;
+      recordRollback(rt, state, { result: "failed", sha: target, live, started, error: final.message, rolledBack: restored });
+      throw final;
     }
     rt.store.switchTo(target);
     const info = await commitInfo(rt.paths.repo, target).catch(() => state.history.find((h) => h.sha === target) ?? { sha: target, message: "", author: "", date: "" });
@@ -71,7 +82,7 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
       ignore: [...new Set([live, state.lastRemoteHead].filter((s): s is string => !!s))],
     };
     state.lastAttempt = { sha: target, at: new Date().toISOString(), result: "rolled-back", durationMs };
-    writeState(rt.paths.state, state);
+    recordRollback(rt, state, { result: "rolled-back", sha: target, live, started, summary, info });
     await notify(rt.config.notify, { event: "rollback", commit: target, projects: run.changed, summary, durationMs });
     return { sha: target, from: live, summary, durationMs };
   } finally {
@@ -79,16 +90,41 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
   }
 }
 
+/** A manual rollback in the history: what it went back to and from, what it changed, or why it failed. */
+function recordRollback(
+  rt: Runtime,
+  state: State,
+  r: { result: string; sha: string; live?: string; started: number; summary?: Summary; info?: { message: string; author: string }; error?: string; rolledBack?: boolean },
+): void {
+  recordRun(rt, state, {
+    at: new Date(r.started).toISOString(),
+    kind: "rollback",
+    trigger: "rollback",
+    result: r.result,
+    sha: r.sha,
+    ...(r.info?.message ? { subject: r.info.message.split("\n")[0] } : {}),
+    ...(r.info?.author ? { author: r.info.author } : {}),
+    ...(r.live ? { previous: r.live } : {}),
+    actions: actionsOf(r.summary),
+    durationMs: Date.now() - r.started,
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.rolledBack ? { rolledBack: true } : {}),
+  });
+}
+
 export async function resume(rt: Runtime, wait = 0): Promise<string | undefined> {
+  const started = Date.now();
   rt.ensureStateDirs();
   const lock = await acquireLock(rt.paths.lock, "konta resume", wait);
   try {
     const { state } = readState(rt.paths.state);
     const held = state.hold?.sha;
+    if (!held) return undefined;
     state.hold = undefined;
-    writeState(rt.paths.state, state);
+    recordRun(rt, state, { at: new Date(started).toISOString(), kind: "resume", trigger: "manual", result: "resumed", sha: held, actions: [], durationMs: Date.now() - started });
     return held;
   } finally {
     lock.release();
+    await writeTextfile(rt);
   }
 }

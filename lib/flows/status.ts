@@ -1,6 +1,7 @@
 // `konta status`: what is live, what the last run did, held or failed commits, every managed
-// service with its state, health, image and uptime, and drift (containers that no longer match
-// the live release). Read-only: it takes no lock and changes nothing.
+// service with its state, health, image and uptime, drift (containers that no longer match the
+// live release) and the recent history. Read-only: it takes no lock and changes nothing. The one
+// read model of `konta status --json`, the status page, /status.json and the metrics.
 import { errorMessage, KontaError } from "../base/errors.ts";
 import { inspectContainer } from "../docker/engine.ts";
 import { detectDrift } from "../targets/engine/drift.ts";
@@ -11,6 +12,8 @@ import { parseSshUrl } from "../git/url.ts";
 import { redact } from "../base/redact.ts";
 import type { Runtime } from "./runtime.ts";
 import { type Attempt, type DeployRecord, type ImageUpdates, readState } from "../state/index.ts";
+import { type HistoryEntry, type HistoryKind, readHistory } from "../history/index.ts";
+import { COMMIT, VERSION } from "../base/version.ts";
 
 export interface ContainerStatus {
   name: string;
@@ -19,6 +22,8 @@ export interface ContainerStatus {
   node?: string;
   error?: string;
   health?: string;
+  /** the engine's words ("Up 3 hours (healthy)"); a listing without inspect has only these */
+  status?: string;
   startedAt?: string;
   uptimeSeconds?: number;
 }
@@ -51,12 +56,30 @@ export interface StatusReport {
   /** what the config says that Konta does not use (keys of the original Konta, a plain-text token) */
   configWarnings: string[];
   imageUpdates?: ImageUpdates;
+  /** the newest entries of the deploy history, newest first */
+  history: HistoryEntry[];
+  /** runs of each kind since state began */
+  totals: Partial<Record<HistoryKind, number>>;
+  konta: { version: string; commit: string };
+  generatedAt: string;
 }
 
-export async function status(rt: Runtime): Promise<StatusReport> {
+export interface StatusOptions {
+  /** history entries to include (default 20) */
+  history?: number;
+  /**
+   * inspect every container for its start time (exact uptime); without it the engine's listing
+   * alone answers (one request: the page and the metrics' textfile after a run)
+   */
+  inspect?: boolean;
+}
+
+export async function status(rt: Runtime, opts: StatusOptions = {}): Promise<StatusReport> {
   const { state } = readState(rt.paths.state);
   const live = rt.store.current();
   const report: StatusReport = {
+    konta: { version: VERSION, commit: COMMIT },
+    generatedAt: new Date().toISOString(),
     repository: repositoryStatus(rt),
     ...(state.current && state.current.sha === live ? { live: state.current } : live ? { live: { sha: live, message: "", author: "", date: "", deployedAt: "", trigger: "sync", durationMs: 0 } } : {}),
     ...(state.lastAttempt ? { lastAttempt: state.lastAttempt } : {}),
@@ -67,6 +90,8 @@ export async function status(rt: Runtime): Promise<StatusReport> {
     configWarnings: rt.config.warnings,
     target: rt.config.deploy.target,
     ...(state.imageUpdates ? { imageUpdates: state.imageUpdates } : {}),
+    history: readHistory(rt.paths.history, opts.history ?? 20),
+    totals: state.totals ?? {},
   };
   let docker;
   try {
@@ -96,11 +121,12 @@ export async function status(rt: Runtime): Promise<StatusReport> {
       const mine = containers.filter((c) => c.project === project && c.service === name && c.managed).sort((a, b) => a.number - b.number);
       const details = await Promise.all(
         mine.map(async (c): Promise<ContainerStatus> => {
+          const listed = { name: c.name, state: c.state, ...(c.health ? { health: c.health } : {}), status: c.status };
+          if (opts.inspect === false) return listed;
           const info = await inspectContainer(docker, c.id);
           const startedAt = info?.State.Running ? info.State.StartedAt : undefined;
           return {
-            name: c.name,
-            state: c.state,
+            ...listed,
             ...(info?.State.Health ? { health: info.State.Health.Status } : {}),
             ...(startedAt ? { startedAt, uptimeSeconds: Math.max(0, Math.round((Date.now() - Date.parse(startedAt)) / 1000)) } : {}),
           };

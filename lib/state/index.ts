@@ -6,6 +6,7 @@ import { failpoint } from "../base/failpoint.ts";
 import { writeFileAtomic } from "../base/fsutil.ts";
 import { log } from "../base/log.ts";
 import { redactValue } from "../base/redact.ts";
+import type { HistoryKind } from "../history/index.ts";
 
 export interface CommitRecord {
   sha: string;
@@ -92,6 +93,8 @@ export interface State {
   imageUpdates?: ImageUpdates;
   /** per release that went live, what its services ran: `konta rollback` brings back these images, not what the tags point at now */
   ran?: Record<string, ReleaseImages>;
+  /** runs of each kind since state began (the history keeps only the newest): the metrics' counters */
+  totals?: Partial<Record<HistoryKind, number>>;
 }
 
 export interface ImageUpdates {

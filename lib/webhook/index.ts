@@ -1,7 +1,8 @@
 // `konta webhook`: one HTTP request, socket-activated by systemd (konta-webhook.socket, Accept=yes),
 // read from stdin and answered on stdout. Nothing stays resident: an accepted push only starts
-// konta.service, so the deploy runs in the timer's sandbox, under the same lock.
-// The decision is pure (decide); reading and answering the socket is readRequest/formatResponse.
+// konta.service, so the deploy runs in the timer's sandbox, under the same lock; GET answers the
+// status page, status.json and metrics behind Basic auth.
+// The decisions are pure (route, decide); reading and answering the socket is readRequest/formatHttp.
 import { timingSafeEqual } from "node:crypto";
 
 export const MAX_BODY = 1024 * 1024;
@@ -32,7 +33,7 @@ export class RequestError extends Error {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 405: "Method Not Allowed",
+  200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
   408: "Request Timeout", 411: "Length Required", 413: "Content Too Large", 500: "Internal Server Error",
 };
 
@@ -57,6 +58,38 @@ function authenticated(req: WebhookRequest, secret: string): boolean {
   return false;
 }
 
+export type StatusPage = "html" | "json" | "metrics";
+
+const PAGES: Record<string, StatusPage> = { "/": "html", "/status.json": "json", "/metrics": "metrics" };
+
+/** What a request is: a push for the webhook, a page of the status read model, or a refusal. */
+export type Route = { kind: "webhook" } | { kind: "page"; page: StatusPage } | { kind: "refuse"; status: number; reason: string };
+
+/** The status page's Basic auth: any user name, the password compared in constant time (over digests, so not even its length shows). */
+export function basicAuthOk(header: string | undefined, password: string): boolean {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? "");
+  if (!m) return false;
+  const decoded = Buffer.from(m[1] as string, "base64").toString("utf8");
+  const i = decoded.indexOf(":");
+  if (i < 0) return false;
+  const digest = (v: string) => new Bun.CryptoHasher("sha256").update(v).digest();
+  return timingSafeEqual(digest(decoded.slice(i + 1)), digest(password));
+}
+
+/**
+ * POST is the webhook. GET and HEAD read the status routes; with no status.password set they do not
+ * exist (404). A path that is not a route is 404 with or without auth (the routes are documented);
+ * a route without the password is 401.
+ */
+export function route(req: WebhookRequest, password: string | undefined): Route {
+  if (req.method === "POST") return { kind: "webhook" };
+  if (req.method !== "GET" && req.method !== "HEAD") return { kind: "refuse", status: 405, reason: "only GET, HEAD and POST are accepted" };
+  const page = PAGES[req.path.split("?")[0] ?? ""];
+  if (!password || !page) return { kind: "refuse", status: 404, reason: password ? "no such page (/, /status.json, /metrics)" : "not found" };
+  if (!basicAuthOk(req.headers.authorization, password)) return { kind: "refuse", status: 401, reason: "the status page needs the password (HTTP Basic auth, any user name)" };
+  return { kind: "page", page };
+}
+
 /** What to answer, and whether to deploy. `branch` is repository.branch (a branch or a tag). */
 export function decide(req: WebhookRequest, secret: string, branch: string): WebhookAnswer {
   if (req.method !== "POST") return { status: 405, reason: "only POST is accepted", deploy: false };
@@ -77,9 +110,29 @@ export function decide(req: WebhookRequest, secret: string, branch: string): Web
   return { status: 202, reason: "accepted: konta.service started", deploy: true };
 }
 
-export function formatResponse(status: number, reason: string): string {
-  const body = `${JSON.stringify({ status, reason })}\n`;
-  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Status"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${status === 405 ? "Allow: POST\r\n" : ""}Connection: close\r\n\r\n${body}`;
+export interface HttpAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+  /** HEAD: the headers of the answer without its body */
+  head?: boolean;
+  /** more header lines, "Name: value" */
+  headers?: string[];
+}
+
+/** The header a 401 of the status routes carries, so that a browser asks for the password. */
+export const BASIC_CHALLENGE = 'WWW-Authenticate: Basic realm="konta", charset="UTF-8"';
+
+const SECURITY_HEADERS = "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\nContent-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n";
+
+export function formatHttp(a: HttpAnswer): string {
+  const extra = [...(a.status === 405 ? ["Allow: GET, HEAD, POST"] : []), ...(a.headers ?? [])].map((h) => `${h}\r\n`).join("");
+  return `HTTP/1.1 ${a.status} ${STATUS_TEXT[a.status] ?? "Status"}\r\nContent-Type: ${a.contentType}\r\nContent-Length: ${Buffer.byteLength(a.body)}\r\n${extra}${SECURITY_HEADERS}Connection: close\r\n\r\n${a.head ? "" : a.body}`;
+}
+
+/** A JSON answer: {status, reason}. */
+export function formatResponse(status: number, reason: string, opts: { head?: boolean; headers?: string[] } = {}): string {
+  return formatHttp({ status, contentType: "application/json", body: `${JSON.stringify({ status, reason })}\n`, ...opts });
 }
 
 /**
@@ -115,6 +168,8 @@ export async function readRequest(stream: ReadableStream<Uint8Array>, timeoutMs:
       if (buf.length > MAX_HEAD) throw new RequestError(413, "request head too large");
       if (!(await more())) throw new RequestError(400, "the request ended before its head did");
     }
+    // a head that came in one piece is held to the same bound
+    if (end > MAX_HEAD) throw new RequestError(413, "request head too large");
     const head = new TextDecoder().decode(buf.subarray(0, end)).split("\r\n");
     const [method = "", path = ""] = (head[0] ?? "").split(" ");
     const headers: Record<string, string> = {};

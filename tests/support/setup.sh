@@ -30,6 +30,10 @@ if ! $demo; then
   [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || need+=(libfaketime)
   # the chaos run's state disk (tests/chaos/): a loop-mounted ext4
   command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+  # the status page: metrics checked by Prometheus (promtool, and a real scrape), the page opened
+  # by a real browser
+  command -v promtool >/dev/null || need+=(prometheus)
+  command -v chromium >/dev/null || need+=(chromium fonts-dejavu-core)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"

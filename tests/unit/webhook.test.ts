@@ -1,6 +1,6 @@
 // `konta webhook` decides from one request: who signed it, for which branch, whether it parses.
 import { describe, expect, test } from "bun:test";
-import { decide, MAX_BODY, readRequest, RequestError, type WebhookRequest } from "../../lib/webhook/index.ts";
+import { BASIC_CHALLENGE, basicAuthOk, decide, formatResponse, MAX_BODY, readRequest, RequestError, route, type WebhookRequest } from "../../lib/webhook/index.ts";
 
 const SECRET = "a-webhook-secret-0123456789";
 const body = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
@@ -68,5 +68,43 @@ describe("readRequest", () => {
     const started = Date.now();
     expect(await err(readRequest(slow, 300))).toBe(408);
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe("route: the status routes behind Basic auth", () => {
+  const PASSWORD = "a-status-password";
+  const basic = (user: string, pw: string) => `Basic ${Buffer.from(`${user}:${pw}`).toString("base64")}`;
+  const get = (path: string, headers: Record<string, string> = {}, method = "GET"): WebhookRequest => ({ method, path, headers, body: new Uint8Array() });
+
+  test("POST is the webhook, whatever the password", () => {
+    expect(route(req(), PASSWORD)).toEqual({ kind: "webhook" });
+    expect(route(req(), undefined)).toEqual({ kind: "webhook" });
+  });
+  test("each page with the password (any user name), GET or HEAD, a query string ignored", () => {
+    expect(route(get("/", { authorization: basic("me", PASSWORD) }), PASSWORD)).toEqual({ kind: "page", page: "html" });
+    expect(route(get("/status.json", { authorization: basic("", PASSWORD) }), PASSWORD)).toEqual({ kind: "page", page: "json" });
+    expect(route(get("/metrics?x=1", { authorization: basic("prometheus", PASSWORD) }, "HEAD"), PASSWORD)).toEqual({ kind: "page", page: "metrics" });
+  });
+  test("no password set: 404 for every GET, with or without auth", () => {
+    expect(route(get("/", { authorization: basic("me", PASSWORD) }), undefined)).toMatchObject({ status: 404 });
+    expect(route(get("/metrics"), undefined)).toMatchObject({ status: 404 });
+  });
+  test("missing, wrong or malformed auth: 401; a path that is no route: 404; PUT: 405", () => {
+    expect(route(get("/"), PASSWORD)).toMatchObject({ status: 401 });
+    expect(route(get("/", { authorization: basic("me", `${PASSWORD}x`) }), PASSWORD)).toMatchObject({ status: 401 });
+    expect(route(get("/", { authorization: basic("me", PASSWORD.slice(0, -1)) }), PASSWORD)).toMatchObject({ status: 401 });
+    expect(route(get("/", { authorization: `Bearer ${PASSWORD}` }), PASSWORD)).toMatchObject({ status: 401 });
+    expect(route(get("/", { authorization: "Basic !!!" }), PASSWORD)).toMatchObject({ status: 401 });
+    expect(route(get("/", { authorization: `Basic ${Buffer.from(PASSWORD).toString("base64")}` }), PASSWORD)).toMatchObject({ status: 401 });
+    expect(route(get("/state.json", { authorization: basic("me", PASSWORD) }), PASSWORD)).toMatchObject({ status: 404 });
+    expect(route(get("/../etc/passwd"), PASSWORD)).toMatchObject({ status: 404 });
+    expect(route(get("/", {}, "PUT"), PASSWORD)).toMatchObject({ status: 405 });
+  });
+  test("a 401 asks for Basic auth; HEAD has the headers without the body", () => {
+    const r = formatResponse(401, "no", { headers: [BASIC_CHALLENGE], head: true });
+    expect(r).toContain('\r\nWWW-Authenticate: Basic realm="konta"');
+    expect(r).toContain("Content-Length: ");
+    expect(r.endsWith("\r\n\r\n")).toBe(true);
+    expect(basicAuthOk(basic("x", "pw:with:colons"), "pw:with:colons")).toBe(true);
   });
 });

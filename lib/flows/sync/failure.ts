@@ -49,6 +49,7 @@ export async function fail(run: SyncRun, sha: string, err: unknown, touched: str
     summary,
     error: redact(e.message),
     hint: e.hint,
+    ...(rollBack && restored ? { rolledBack: true } : {}),
     message: `deploy of ${sha.slice(0, 12)} failed: ${redact(message)}`,
   });
 }

@@ -2,20 +2,31 @@
 // differs from the live release fetch, check out, validate, run hooks and converge the engine;
 // switch `current`, record state, exit. With no new commit it still repairs drift.
 // The decision is here; the paths it takes are idle.ts, deploy.ts and failure.ts.
-import { KontaError } from "../../base/errors.ts";
+import { errorMessage, KontaError } from "../../base/errors.ts";
 import { acquireLock } from "../../base/lock.ts";
 import { log } from "../../base/log.ts";
 import { remoteHead } from "../../git/head.ts";
 import type { GitSource } from "../../git/remote.ts";
 import { decideSync, readState, recordDeploy, type State } from "../../state/index.ts";
+import { actionsOf, kindOf, recordRun, syncTrigger } from "../history.ts";
 import type { Runtime } from "../runtime.ts";
 import { deployCommit } from "./deploy.ts";
 import { idle } from "./idle.ts";
 import { gitModule, type SyncOptions, type SyncReport, SyncRun } from "./run.ts";
+import type { Trigger } from "../../history/index.ts";
 
 export type { SyncOptions, SyncReport } from "./run.ts";
 
 export async function sync(rt: Runtime, opts: SyncOptions = {}): Promise<SyncReport> {
+  try {
+    return await locked(rt, opts);
+  } finally {
+    // after the lock is released: the textfile collector reads the run's outcome, whatever it was
+    if (rt.config.metrics?.textfile_dir && !opts.dryRun) await (await import("../metrics.ts")).writeTextfile(rt);
+  }
+}
+
+async function locked(rt: Runtime, opts: SyncOptions): Promise<SyncReport> {
   const run = new SyncRun(rt, opts);
   rt.ensureStateDirs();
   const lock = await acquireLock(rt.paths.lock, "konta sync", opts.wait ?? 0);
@@ -23,10 +34,42 @@ export async function sync(rt: Runtime, opts: SyncOptions = {}): Promise<SyncRep
     rt.store.cleanTemporaries();
     run.live = rt.store.current();
     run.state = await loadState(rt, run.live);
-    return await decide(run);
+    const trigger = opts.dryRun ? "manual" : syncTrigger(rt, opts.now);
+    let report: SyncReport;
+    try {
+      report = await decide(run);
+    } catch (err) {
+      if (!opts.dryRun) await record(run, trigger, { result: "failed", sha: run.state.lastAttempt?.sha, error: errorMessage(err), durationMs: Date.now() - run.started });
+      throw err;
+    }
+    if (!opts.dryRun) await record(run, trigger, report);
+    return report;
   } finally {
     lock.release();
   }
+}
+
+/** A run that did something goes into the history (an idle or skipped one does not). */
+async function record(run: SyncRun, trigger: Trigger, r: Pick<SyncReport, "result" | "sha" | "error" | "durationMs" | "summary" | "previous" | "rolledBack">): Promise<void> {
+  const kind = kindOf(r.result);
+  if (!kind) return;
+  const current = run.state.current?.sha === r.sha ? run.state.current : undefined;
+  const info = current ?? (r.sha ? await (await gitModule()).commitInfo(run.rt.paths.repo, r.sha).catch(() => undefined) : undefined);
+  recordRun(run.rt, run.state, {
+    at: new Date(run.started).toISOString(),
+    kind,
+    trigger,
+    result: r.result,
+    ...(r.sha ? { sha: r.sha } : {}),
+    ...(info?.message ? { subject: info.message.split("\n")[0] } : {}),
+    ...(info?.author ? { author: info.author } : {}),
+    ...(r.previous && r.previous !== r.sha ? { previous: r.previous } : {}),
+    actions: actionsOf(r.summary),
+    durationMs: r.durationMs,
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.rolledBack ? { rolledBack: true } : {}),
+    ...(run.updates.length ? { images: run.updatedImages() } : {}),
+  });
 }
 
 /** Bring state in line with the disk after a crash or a corrupt state.json. */

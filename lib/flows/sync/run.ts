@@ -38,6 +38,8 @@ export interface SyncReport {
   drift?: DriftItem[];
   error?: string;
   hint?: string;
+  /** a failed deploy: the touched projects were put back to the live release */
+  rolledBack?: boolean;
   durationMs: number;
 }
 

@@ -16,6 +16,10 @@ export interface ObservedContainer {
   /** running, exited, created, restarting, paused, dead */
   state: string;
   exitCode?: number;
+  /** the healthcheck's verdict as the engine's listing says it: healthy, unhealthy, starting */
+  health?: string;
+  /** the engine's words: "Up 3 hours (healthy)", "Exited (1) 2 minutes ago" */
+  status?: string;
   managed: boolean;
   kontaCreated: boolean;
   commit?: string;
@@ -39,6 +43,7 @@ export interface Observed {
 export function toObserved(c: ContainerSummary): ObservedContainer {
   const labels = c.Labels ?? {};
   const exit = /Exited \((-?\d+)\)/.exec(c.Status ?? "");
+  const health = /\((healthy|unhealthy|health: starting)\)/.exec(c.Status ?? "")?.[1]?.replace("health: ", "");
   return {
     id: c.Id,
     name: (c.Names[0] ?? "").replace(/^\//, ""),
@@ -49,6 +54,8 @@ export function toObserved(c: ContainerSummary): ObservedContainer {
     imageId: c.ImageID,
     state: c.State,
     ...(exit ? { exitCode: Number(exit[1]) } : {}),
+    ...(health ? { health } : {}),
+    status: c.Status ?? "",
     managed: isManaged(labels),
     kontaCreated: isKontaCreated(labels),
     commit: labels[LABEL.commit],
