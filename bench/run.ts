@@ -9,6 +9,7 @@
 //                                  for profiling between full runs
 //   bun bench/run.ts --ssh         only the idle tick at 50 apps over SSH (a deploy key, a real sshd on
 //                                  loopback) beside the same over HTTP, printed
+//   bun bench/run.ts --status      only the status page and metrics rows at 50 apps, printed
 //   bun bench/run.ts --bytecode-order
 //                                  only write packaging/bytecode-order.txt: the order in which an
 //                                  idle tick at 50 apps runs Konta's functions, which the build
@@ -325,6 +326,16 @@ async function main(): Promise<void> {
     targets.push({ what: "idle tick at 50 apps vs baseline", target: "≥ 5× faster", value: `${ratio.toFixed(1)}×`, met: ratio >= 5 });
   }
 
+  out.push("", "### Status page and metrics", "", `50 apps of 3 services. Each request is one \`konta webhook\` process reading it from stdin, as konta-webhook@.service runs it (Basic auth checked, state and the engine's container listing read, the page rendered). The two idle ticks are alternated, without and with metrics.textfile_dir.`, "");
+  const sc = await statusCost(QUICK ? 10 : 50, RUNS);
+  out.push(...statusRows(sc));
+  const pageWall = stats(sc.page.map((x) => x.wallMs));
+  const pageRss = stats(sc.page.map((x) => x.peakRssKb));
+  const textfileAdds = stats(sc.tickTextfile.map((x) => x.wallMs)).median - stats(sc.tickPlain.map((x) => x.wallMs)).median;
+  targets.push({ what: "status page `GET /` at 50 apps, wall", target: "≤ 150 ms", value: fmtMs(pageWall.median), met: pageWall.median <= 150 });
+  targets.push({ what: "status page `GET /` at 50 apps, peak RSS", target: "≤ 60 MB", value: fmtMb(pageRss.median), met: pageRss.median <= 60 * 1024 });
+  targets.push({ what: "konta.prom written by the idle tick: time added (difference of medians)", target: "≤ 5 ms", value: fmtMs(textfileAdds), met: textfileAdds <= 5 });
+
   out.push("", "### Idle tick over SSH", "", "50 apps of 3 services; the same tick with the repository reached over SSH (a deploy key; a real sshd on loopback, git-shell) and over HTTP (a token). Peak RSS is that of the largest process of the run (Konta; the `ssh` it starts is a smaller child, and the two are not added up).", "");
   out.push(...sshRows(await idleHttpVsSsh(QUICK ? 10 : 50, RUNS)));
 
@@ -486,6 +497,65 @@ async function probe(): Promise<void> {
   console.log(`large repository first sync: peak RSS ${large.map((x) => fmtMb(x.peakRssKb)).join(", ")}`);
 }
 
+const STATUS_PASSWORD = "bench-status-password";
+
+/**
+ * The status routes at `apps` apps: one `konta webhook` process answering GET / (and /metrics) as
+ * the socket unit runs it, and the idle tick with and without metrics.textfile_dir, alternated.
+ */
+async function statusCost(apps: number, runs: number): Promise<{ page: Sample[]; metrics: Sample[]; tickPlain: Sample[]; tickTextfile: Sample[] }> {
+  const s = await setup(apps, 3);
+  writeFileSync(s.config, `${readFileSync(s.config, "utf8")}status:\n  password: ${STATUS_PASSWORD}\n`);
+  const auth = Buffer.from(`bench:${STATUS_PASSWORD}`).toString("base64");
+  const get = (path: string) => async () => {
+    const r = await measure(["bash", "-c", `printf 'GET ${path} HTTP/1.1\\r\\nAuthorization: Basic ${auth}\\r\\n\\r\\n' | "$@"`, "get", ...konta(s, "webhook")]);
+    if (!r.output.startsWith("HTTP/1.1 200 ")) throw new Error(`GET ${path} did not answer 200:\n${r.output.slice(0, 500)}`);
+    return r;
+  };
+  const page = await repeat(runs, 1, get("/"));
+  const metrics = await repeat(runs, 1, get("/metrics"));
+  const textfiles = join(work, `textfile${s.id}`);
+  sh("mkdir", ["-p", textfiles]);
+  const plain = readFileSync(s.config, "utf8");
+  const withTextfile = `${plain}metrics:\n  textfile_dir: ${textfiles}\n`;
+  const tickPlain: Sample[] = [];
+  const tickTextfile: Sample[] = [];
+  for (let i = 0; i <= runs; i++) {
+    for (const [text, into] of [[plain, tickPlain], [withTextfile, tickTextfile]] as const) {
+      writeFileSync(s.config, text);
+      const r = await measure(konta(s, "sync"));
+      if (r.code !== 0 || !r.output.includes("up to date")) throw new Error(`idle konta sync did not say up to date:\n${r.output}`);
+      // the first of each (the config cache rebuilt) is the warm-up
+      if (i > 0) into.push(r);
+    }
+  }
+  if (!existsSync(join(textfiles, "konta.prom"))) throw new Error("no konta.prom written");
+  await teardown();
+  return { page, metrics, tickPlain, tickTextfile };
+}
+
+function statusRows(r: Awaited<ReturnType<typeof statusCost>>): string[] {
+  const w = (x: Sample[]) => fmtStats(stats(x.map((y) => y.wallMs)));
+  const m = (x: Sample[]) => fmtStats(stats(x.map((y) => y.peakRssKb)), fmtMb);
+  return [
+    row(["request or run", "wall, median (min–max)", "peak RSS, median (min–max)"]),
+    row(["---", "---", "---"]),
+    row(["`GET /` (the HTML page), one `konta webhook` process", w(r.page), m(r.page)]),
+    row(["`GET /metrics`, one `konta webhook` process", w(r.metrics), m(r.metrics)]),
+    row(["idle tick", w(r.tickPlain), m(r.tickPlain)]),
+    row(["idle tick writing konta.prom (metrics.textfile_dir)", w(r.tickTextfile), m(r.tickTextfile)]),
+  ];
+}
+
+async function statusOnly(): Promise<void> {
+  await ensureEngine();
+  await cleanup();
+  const r = await statusCost(50, RUNS);
+  console.log(statusRows(r).join("\n"));
+  const added = stats(r.tickTextfile.map((x) => x.wallMs)).median - stats(r.tickPlain.map((x) => x.wallMs)).median;
+  console.log(`textfile adds ${fmtMs(added)} to the idle tick (medians)`);
+}
+
 /** Only the SSH row, printed. */
 async function sshOnly(): Promise<void> {
   await ensureEngine();
@@ -494,7 +564,15 @@ async function sshOnly(): Promise<void> {
 }
 
 try {
-  const mode = process.argv.includes("--bytecode-order") ? writeBytecodeOrder : process.argv.includes("--probe") ? probe : process.argv.includes("--ssh") ? sshOnly : main;
+  const mode = process.argv.includes("--bytecode-order")
+    ? writeBytecodeOrder
+    : process.argv.includes("--probe")
+      ? probe
+      : process.argv.includes("--ssh")
+        ? sshOnly
+        : process.argv.includes("--status")
+          ? statusOnly
+          : main;
   await mode();
 } finally {
   await sshd?.close();

@@ -2,12 +2,14 @@
 // seed (tests/chaos/chaos.ts). KONTA_CHAOS_SEED / KONTA_CHAOS_STEPS replay or lengthen a run;
 // bench/chaos.ts is the 500-step run.
 import { expect, test } from "bun:test";
-import { runChaos } from "./chaos.ts";
+import { runChaos, type StepKind } from "./chaos.ts";
 
 const SEED = Number(process.env.KONTA_CHAOS_SEED ?? 20261204);
 const STEPS = Number(process.env.KONTA_CHAOS_STEPS ?? 60);
+// KONTA_CHAOS_ONLY=reboot,good: draw only these kinds
+const ONLY = process.env.KONTA_CHAOS_ONLY?.split(",") as StepKind[] | undefined;
 
 test(`${STEPS} random faults and commits (seed ${SEED}): after each, what runs is the live release's, nothing lost`, async () => {
-  const r = await runChaos({ steps: STEPS, seed: SEED, log: (line) => console.log(line) });
+  const r = await runChaos({ steps: STEPS, seed: SEED, only: ONLY, log: (line) => console.log(line) });
   expect(r.checks).toBe(STEPS + 1);
 }, 3_600_000);

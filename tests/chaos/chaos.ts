@@ -57,6 +57,8 @@ const WEIGHTS: Record<StepKind, number> = {
 export interface ChaosOptions {
   steps: number;
   seed: number;
+  /** draw only these kinds (to replay one fault over and over) */
+  only?: StepKind[];
   log?: (line: string) => void;
 }
 
@@ -220,8 +222,10 @@ class Chaos {
       sed -i 's/^repository:/repository:\\n  timeout: 5\\n  retries: 1/; s/^deploy:/deploy:\\n  image_update_interval: 10\\n  min_uptime: 1/; s/^  health_timeout: 120/  health_timeout: 30/' /etc/konta/config.yaml
       printf 'notify:\\n  url: http://127.0.0.1:18090/\\n  format: json\\n' >> /etc/konta/config.yaml
       mkdir -p /etc/systemd/system/konta.timer.d /etc/systemd/system/konta.service.d
-      # after konta install's own drop-in (konta-install.conf): a 2 s interval, no jitter
-      printf '[Timer]\\nOnBootSec=\\nOnBootSec=2s\\nOnUnitInactiveSec=\\nOnUnitInactiveSec=2s\\nRandomizedDelaySec=0\\n' > /etc/systemd/system/konta.timer.d/zz-chaos.conf
+      # after konta install's own drop-in (konta-install.conf): a 2 s interval, no jitter. One empty
+      # assignment resets every trigger of the timer (a second one, before OnUnitInactiveSec, would
+      # drop OnBootSec, and no run would come after a reboot)
+      printf '[Timer]\\nOnBootSec=\\nOnBootSec=2s\\nOnUnitInactiveSec=2s\\nRandomizedDelaySec=0\\n' > /etc/systemd/system/konta.timer.d/zz-chaos.conf
       # the clock Konta sees: moved by the clock-jump steps
       printf '[Service]\\nEnvironment=${FAKETIME_ENV}\\n' > /etc/systemd/system/konta.service.d/zz-chaos.conf
       systemctl daemon-reload && systemctl enable --now konta.timer >/dev/null 2>&1
@@ -533,12 +537,13 @@ class Chaos {
   async run(): Promise<ChaosResult> {
     const started = Date.now();
     const kinds = Object.fromEntries(STEP_KINDS.map((k) => [k, 0])) as Record<StepKind, number>;
-    const total = STEP_KINDS.reduce((n, k) => n + WEIGHTS[k], 0);
+    const weight = (k: StepKind) => (!this.opts.only || this.opts.only.includes(k) ? WEIGHTS[k] : 0);
+    const total = STEP_KINDS.reduce((n, k) => n + weight(k), 0);
     try {
       await this.setUp();
       for (this.step = 1; this.step <= this.opts.steps; this.step++) {
         let r = this.rand() * total;
-        this.kind = STEP_KINDS.find((k) => (r -= WEIGHTS[k]) < 0) ?? "good";
+        this.kind = STEP_KINDS.find((k) => (r -= weight(k)) < 0) ?? "good";
         kinds[this.kind]++;
         const t = Date.now();
         await this.runStep(this.kind);

@@ -3,7 +3,8 @@
 // systemd as PID 1 and its own Docker engine, a private registry and the test Git server on
 // loopback. The scenarios run in order on one box, as one server's life.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kontaBinary } from "../support/konta.ts";
 import { TestRepo } from "../support/repo.ts";
@@ -325,6 +326,66 @@ echo '{"credHelpers":{"${REGISTRY}":"ktest"}}' > /root/.docker/config.json`);
     expect(refused).toStartWith("HTTP/1.1 401");
     expect((await box.exec("pgrep -f 'konta webhook'")).code).not.toBe(0);
     await box.sh("systemctl start konta.timer");
+  });
+
+  test("the status page behind konta-webhook.socket: Chromium shows the live commit and every service; Prometheus scrapes /metrics; the history names the triggers", async () => {
+    const password = "box-status-password-3e1";
+    await box.sh("konta status password set", { input: `${password}\n` });
+    const ip = (await box.sh("hostname -I")).trim().split(" ")[0] as string;
+    const s = await status();
+    // kept after the run, to be looked at
+    const out = join(process.env.KONTA_TEST_OUTPUT ?? "/var/tmp/konta-test-output", "status-page");
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    // Debian's chromium, headless, with the password in the URL (Basic auth of a top-level page)
+    const chromium = (...args: string[]) =>
+      spawnSync("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", `--user-data-dir=${join(out, "profile")}`, ...args, `http://konta:${password}@${ip}:9000/`], { encoding: "utf8", timeout: 90_000 });
+    const dom = chromium("--dump-dom");
+    expect(dom.status).toBe(0);
+    const live = s.live?.sha as string;
+    expect(dom.stdout).toContain(live.slice(0, 12));
+    for (const p of s.projects) for (const svc of p.services) expect(dom.stdout).toContain(`${p.name}</b>/${svc.name}`);
+    // the history: the webhook's deploy and the timer's
+    expect(dom.stdout).toContain("v4 through the webhook");
+    const shot = chromium("--window-size=1100,1400", `--screenshot=${join(out, "status-page.png")}`);
+    expect(shot.status).toBe(0);
+    expect(statSync(join(out, "status-page.png")).size).toBeGreaterThan(10_000);
+    const phone = chromium("--window-size=390,1200", `--screenshot=${join(out, "status-page-phone.png")}`);
+    expect(phone.status).toBe(0);
+    console.log(`status page screenshots: ${out}/status-page.png, status-page-phone.png`);
+    // without the password: 401, and the browser shows nothing of it
+    const denied = spawnSync("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", `http://${ip}:9000/`], { encoding: "utf8" });
+    expect(denied.stdout).toBe("401");
+
+    const history = JSON.parse(await box.sh("konta history --json")) as { trigger: string; subject?: string }[];
+    expect(history.find((e) => e.subject === "v4 through the webhook")?.trigger).toBe("webhook");
+    expect(history.some((e) => e.trigger === "timer")).toBe(true);
+
+    // a real Prometheus (Debian's package) scrapes /metrics with Basic auth
+    const port = 19_090 + Math.floor(Math.random() * 500);
+    writeFileSync(join(out, "prometheus.yml"), `global: { scrape_interval: 1s }
+scrape_configs:
+  - job_name: konta
+    basic_auth: { username: prometheus, password: ${password} }
+    static_configs: [{ targets: ["${ip}:9000"] }]
+`);
+    const prom = Bun.spawn(["prometheus", `--config.file=${join(out, "prometheus.yml")}`, `--storage.tsdb.path=${join(out, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`], { stdout: "ignore", stderr: "ignore" });
+    try {
+      const query = async (q: string) => {
+        const r = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => undefined);
+        const doc = (await r?.json().catch(() => undefined)) as { data?: { result: { metric: Record<string, string>; value: [number, string] }[] } } | undefined;
+        return doc?.data?.result.length ? doc.data.result : undefined;
+      };
+      const up = await poll("Prometheus to scrape konta", () => query('konta_up{job="konta"}'), 60_000);
+      expect(up[0]?.value[1]).toBe("1");
+      expect((await query('up{job="konta"}'))?.[0]?.value[1]).toBe("1");
+      const info = await query("konta_live_release_info");
+      expect(info?.[0]?.metric.sha).toBe(live);
+      expect(Number((await query("konta_deploys_total"))?.[0]?.value[1])).toBeGreaterThan(0);
+    } finally {
+      prom.kill();
+      await prom.exited;
+    }
   });
 
   test("konta.image-updates: a new image under the same tag is deployed by a due tick; a broken one is rolled back and not retried", async () => {
