@@ -17,9 +17,10 @@ echo "== tests: the host's engine restarted (alone: every server box and swarm n
 RESTARTS_ENGINE=tests/faults/engine.test.ts
 bun run test "$RESTARTS_ENGINE"
 
-# Then three groups at once, each one bun process: the host engine's tests, the server boxes, the
-# swarms. Boxes and swarm nodes carry their own label and subnets, so no clean-up or address-pool
-# test of one group touches another; most of the boxes' time is waiting on timers and rollouts.
+# Then four groups at once, each one bun process: the host engine's tests, the server boxes, the
+# swarms, and the chaos run (60 random faults with a fixed seed on a box of its own; the 500-step
+# run is bench/chaos.ts). Boxes and swarm nodes carry their own label and subnets, so no clean-up or
+# address-pool test of one group touches another; most of the boxes' time is waiting on timers.
 # `bun run test <paths>` runs any group alone.
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
@@ -37,11 +38,12 @@ mapfile -t host < <(find tests/unit tests/integration tests/faults tests/oracle 
 group host "${host[@]}"
 group server tests/server
 group swarm tests/swarm
+group chaos tests/chaos
 failed=()
-for name in host server swarm; do
+for name in host server swarm chaos; do
   wait "${pids[$name]}" || failed+=("$name")
 done
-for name in host server swarm; do
+for name in host server swarm chaos; do
   echo "== tests: $name"
   cat "$logs/$name"
 done

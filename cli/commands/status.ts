@@ -3,7 +3,7 @@ import { ExitCode, InputError } from "../../lib/base/errors.ts";
 import { log } from "../../lib/base/log.ts";
 import { storeSecretInConfig } from "../../lib/config/token.ts";
 import { readSecret } from "../stdin.ts";
-import { status } from "../../lib/flows/status.ts";
+import { serviceProgress, status } from "../../lib/flows/status.ts";
 import { globalArgs, jsonArg } from "../args.ts";
 import { ago, duration } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";
@@ -63,8 +63,7 @@ export default defineCommand({
       for (const p of s.projects) {
         lines.push("", p.name);
         for (const svc of p.services) {
-          const running = svc.containers.filter((c) => c.state === "running").length;
-          const want = svc.stopped ? "stopped (konta.stopped)" : svc.completed !== undefined ? `${svc.completed}/${svc.replicas} completed (job)` : `${running}/${svc.replicas} running`;
+          const want = serviceProgress(svc).text;
           lines.push(`  ${svc.name.padEnd(16)} ${want.padEnd(24)} ${svc.image}`);
           for (const c of svc.containers) {
             const health = c.health ? ` ${c.health}` : "";

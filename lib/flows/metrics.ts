@@ -7,7 +7,7 @@ import { errorMessage } from "../base/errors.ts";
 import { log } from "../base/log.ts";
 import type { HistoryEntry, HistoryKind } from "../history/index.ts";
 import type { Runtime } from "./runtime.ts";
-import type { StatusReport } from "./status.ts";
+import { serviceProgress, type StatusReport } from "./status.ts";
 
 type Labels = Record<string, string>;
 type Sample = [labels: Labels, value: number];
@@ -57,8 +57,7 @@ function serviceCounts(s: StatusReport): { managed: number; running: number; unh
   for (const p of s.projects) {
     for (const svc of p.services) {
       managed++;
-      const up = svc.containers.filter((c) => c.state === "running");
-      if (!svc.stopped && svc.completed === undefined && up.length >= svc.replicas && svc.replicas > 0) running++;
+      if (!svc.stopped && serviceProgress(svc).ok) running++;
       if (svc.containers.some((c) => c.health === "unhealthy")) unhealthy++;
     }
   }
@@ -92,7 +91,7 @@ export function renderMetrics(s: StatusReport): string {
   for (const [name, kind, help] of COUNTERS) m.metric(name, "counter", help, s.totals[kind] ?? 0);
   const c = serviceCounts(s);
   m.metric("konta_services_managed", "gauge", "Managed services of the live release.", c.managed);
-  m.metric("konta_services_running", "gauge", "Managed services with every replica running.", c.running);
+  m.metric("konta_services_running", "gauge", "Managed services with every replica running (a finished job counts).", c.running);
   m.metric("konta_services_unhealthy", "gauge", "Managed services with a container whose healthcheck fails.", c.unhealthy);
   m.metric("konta_services_drifted", "gauge", "Managed services that no longer match the live release (the next sync repairs them).", c.drifted);
   m.metric("konta_hold", "gauge", "1 while konta rollback holds timer runs at a release.", s.held ? 1 : 0);

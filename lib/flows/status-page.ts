@@ -2,7 +2,7 @@
 // its style inline — no script, no external asset, readable on a phone and in dark mode. Pure
 // rendering; every value is escaped.
 import type { HistoryEntry } from "../history/index.ts";
-import type { ContainerStatus, ServiceStatus, StatusReport } from "./status.ts";
+import { type ContainerStatus, type ServiceStatus, serviceProgress, type StatusReport } from "./status.ts";
 
 function esc(v: unknown): string {
   return String(v ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -46,14 +46,14 @@ function stateClass(c: ContainerStatus): string {
 }
 
 function serviceRows(project: string, svc: ServiceStatus, drifted: Set<string>): string {
-  const running = svc.containers.filter((c) => c.state === "running").length;
-  const want = svc.stopped ? "stopped (konta.stopped)" : svc.completed !== undefined ? `${svc.completed}/${svc.replicas} completed` : `${running}/${svc.replicas} running`;
+  const want = serviceProgress(svc).text;
   const drift = drifted.has(`${project}/${svc.name}`) ? ` <span class="warn">drift</span>` : "";
   const containers = svc.containers.length
     ? svc.containers
         .map((c) => {
-          const up = c.uptimeSeconds !== undefined ? `up ${span(c.uptimeSeconds * 1000)}` : (c.status ?? "");
-          return `<div><span class="${stateClass(c)}">${esc(c.state)}${c.health ? ` · ${esc(c.health)}` : ""}</span> <span class="muted">${esc(up)}${c.node ? ` on ${esc(c.node)}` : ""}</span></div>`;
+          // the engine's words already say the state ("Up 3 hours (healthy)"); an inspected start says the uptime
+          const words = c.uptimeSeconds !== undefined ? `${c.state}, up ${span(c.uptimeSeconds * 1000)}` : c.status || c.state;
+          return `<div><span class="${stateClass(c)}">${esc(words)}</span>${c.node ? ` <span class="muted">on ${esc(c.node)}</span>` : ""}</div>`;
         })
         .join("")
     : `<span class="${svc.stopped ? "muted" : "bad"}">no container</span>`;

@@ -35,6 +35,8 @@ export interface ServiceStatus {
   stopped: boolean;
   /** swarm target, a job: its tasks completed so far (of `replicas`) */
   completed?: number;
+  /** a one-shot job (a migration): done once its container exited 0 */
+  job?: boolean;
   /** swarm target: the containers are the service's tasks */
   containers: ContainerStatus[];
 }
@@ -132,11 +134,20 @@ export async function status(rt: Runtime, opts: StatusOptions = {}): Promise<Sta
           };
         }),
       );
-      services.push({ name, image: target.image, replicas: target.replicas, stopped: target.stopped, containers: details });
+      services.push({ name, image: target.image, replicas: target.replicas, stopped: target.stopped, ...(target.job ? { job: true } : {}), containers: details });
     }
     report.projects.push({ name: project, services });
   }
   return report;
+}
+
+/** What a service is doing against what it should: "2/2 running", "stopped (konta.stopped)", "completed (job)". */
+export function serviceProgress(svc: ServiceStatus): { text: string; ok: boolean } {
+  if (svc.stopped) return { text: "stopped (konta.stopped)", ok: true };
+  if (svc.completed !== undefined) return { text: `${svc.completed}/${svc.replicas} completed (job)`, ok: svc.completed >= svc.replicas };
+  const running = svc.containers.filter((c) => c.state === "running").length;
+  if (svc.job && svc.containers.length && svc.containers.every((c) => c.state === "exited" && /^Exited \(0\)/.test(c.status ?? "Exited (0)"))) return { text: "completed (job)", ok: true };
+  return { text: `${running}/${svc.replicas} running`, ok: running >= svc.replicas && svc.replicas > 0 };
 }
 
 function repositoryStatus(rt: Runtime): StatusReport["repository"] {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { sh } from "../support/docker.ts";
 import { kontaBinary } from "../support/konta.ts";
 import { TestRepo } from "../support/repo.ts";
 import { Box, SRC } from "./box.ts";
@@ -331,7 +332,8 @@ echo '{"credHelpers":{"${REGISTRY}":"ktest"}}' > /root/.docker/config.json`);
   test("the status page behind konta-webhook.socket: Chromium shows the live commit and every service; Prometheus scrapes /metrics; the history names the triggers", async () => {
     const password = "box-status-password-3e1";
     await box.sh("konta status password set", { input: `${password}\n` });
-    const ip = (await box.sh("hostname -I")).trim().split(" ")[0] as string;
+    // the box's address on the host's bridge (inside, its own engine's bridge has addresses too)
+    const ip = sh("docker", ["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", box.name]).trim();
     const s = await status();
     // kept after the run, to be looked at
     const out = join(process.env.KONTA_TEST_OUTPUT ?? "/var/tmp/konta-test-output", "status-page");

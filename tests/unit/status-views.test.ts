@@ -23,6 +23,7 @@ function report(over: Partial<StatusReport> = {}): StatusReport {
         services: [
           { name: "app", image: "nginx:1.27", replicas: 2, stopped: false, containers: [{ name: "web-app-1", state: "running", health: "healthy", status: "Up 2 minutes (healthy)" }, { name: "web-app-2", state: "running", health: "unhealthy", status: "Up 2 minutes (unhealthy)" }] },
           { name: "worker", image: "busybox", replicas: 1, stopped: true, containers: [] },
+          { name: "migrate", image: "busybox", replicas: 1, stopped: false, job: true, containers: [{ name: "web-migrate-1", state: "exited", status: "Exited (0) 5 minutes ago" }] },
         ],
       },
       { name: "db", services: [{ name: "pg", image: "postgres:16", replicas: 1, stopped: false, containers: [{ name: "db-pg-1", state: "exited", status: "Exited (1) 1 minute ago" }] }] },
@@ -88,8 +89,9 @@ describe("metrics", () => {
     expect(value("konta_failures_total")).toBe("2");
     expect(value("konta_rollbacks_total")).toBe("1");
     expect(value("konta_repairs_total")).toBe("0");
-    expect(value("konta_services_managed")).toBe("3");
-    expect(value("konta_services_running")).toBe("1");
+    expect(value("konta_services_managed")).toBe("4");
+    // web/app (both replicas up) and the finished job
+    expect(value("konta_services_running")).toBe("2");
     expect(value("konta_services_unhealthy")).toBe("1");
     expect(value("konta_services_drifted")).toBe("1");
     expect(value("konta_failed_commit")).toBe("1");
@@ -128,7 +130,8 @@ describe("status page", () => {
     expect(html).toContain("db</b>/pg");
     expect(html).toContain("web</b>/worker");
     expect(html).toContain("stopped (konta.stopped)");
-    expect(html).toContain("running · unhealthy");
+    expect(html).toContain('<span class="bad">Up 2 minutes (unhealthy)</span>');
+    expect(html).toContain("<td>completed (job)</td>");
     expect(html).toContain("web: healthcheck failed");
     expect(html).toContain("container db-pg-1 is exited");
     expect(html).toContain("<svg");
