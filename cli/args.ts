@@ -5,6 +5,7 @@ import { DEFAULT_UNIT_DIR } from "../lib/base/paths.ts";
 export const globalArgs = {
   config: { type: "string", description: "config file (default /etc/konta/config.yaml, or KONTA_CONFIG)", valueHint: "file" },
   "state-dir": { type: "string", description: "state directory (default /var/lib/konta, or KONTA_HOME)", valueHint: "dir" },
+  instance: { type: "string", description: "a named instance (or KONTA_INSTANCE): /etc/konta/instances/NAME.yaml, /var/lib/konta/NAME, konta@NAME.timer", valueHint: "name" },
   verbose: { type: "boolean", description: "show debug detail" },
   quiet: { type: "boolean", description: "print errors only" },
 } as const satisfies ArgsDef;

@@ -9,6 +9,7 @@ import { Runtime } from "../lib/flows/runtime.ts";
 export interface CommonArgs {
   config?: string;
   "state-dir"?: string;
+  instance?: string;
   verbose?: boolean;
   quiet?: boolean;
   json?: boolean;
@@ -71,5 +72,5 @@ export async function execute(ctx: Ctx, body: () => Promise<number | void>, opts
 
 /** Like execute, with the config and state dir loaded. */
 export function withRuntime(ctx: Ctx, body: (rt: Runtime) => Promise<number | void>, opts: { progress?: boolean } = {}): Promise<void> {
-  return execute(ctx, async () => body(await Runtime.load({ config: ctx.args.config, stateDir: ctx.args["state-dir"] })), opts);
+  return execute(ctx, async () => body(await Runtime.load({ config: ctx.args.config, stateDir: ctx.args["state-dir"], instance: ctx.args.instance })), opts);
 }

@@ -4,7 +4,8 @@ import { loadConfig } from "../../lib/config/index.ts";
 import { InputError } from "../../lib/base/errors.ts";
 import { parseSshUrl } from "../../lib/git/url.ts";
 import { defaultBinary, install, renderUnits } from "../../lib/flows/install.ts";
-import { DEFAULT_UNIT_DIR, resolveConfigFile, resolveStateDir } from "../../lib/base/paths.ts";
+import { DEFAULT_UNIT_DIR } from "../../lib/base/paths.ts";
+import { resolveInstance } from "../../lib/base/instances.ts";
 import { globalArgs, unitArgs } from "../args.ts";
 import { execute, out } from "../run.ts";
 import { readSecret } from "../stdin.ts";
@@ -13,7 +14,7 @@ export default defineCommand({
   meta: {
     name: "install",
     description:
-      "Set Konta up on this server: write the config if it is missing (token from stdin, stored encrypted), create the state directory, install and enable konta.service and konta.timer. Safe to re-run.",
+      "Set Konta up on this server: write the config if it is missing (token from stdin, stored encrypted), create the state directory, install and enable konta.service and konta.timer. Safe to re-run. With --instance NAME: another repository or branch beside it (/etc/konta/instances/NAME.yaml, /var/lib/konta/NAME, konta@NAME.timer).",
   },
   args: {
     ...globalArgs,
@@ -30,14 +31,15 @@ export default defineCommand({
   run: (ctx) =>
     execute(ctx, async () => {
       const a = ctx.args;
-      const config = resolveConfigFile(a.config);
-      const stateDir = resolveStateDir(a["state-dir"]);
+      const { ref, family } = resolveInstance({ config: a.config, stateDir: a["state-dir"], instance: a.instance });
+      const { config, stateDir } = ref;
+      const instance = ref.name ? { name: ref.name, family } : undefined;
       const existing = existsSync(config) ? await loadConfig(config) : undefined;
       const interval = a.interval ? Number(a.interval) : (existing?.repository.interval ?? 120);
       if (!Number.isInteger(interval) || interval < 10) throw new InputError("--interval must be a whole number of seconds, at least 10");
       const webhookPort = a["webhook-port"] ? Number(a["webhook-port"]) : undefined;
       if (webhookPort !== undefined && !(Number.isInteger(webhookPort) && webhookPort > 0 && webhookPort < 65536)) throw new InputError("--webhook-port must be a TCP port (1-65535)");
-      const units = { binary: a.binary || defaultBinary(), config, stateDir, interval, hookPaths: [...(existing?.hooks.writable_paths ?? []), ...(existing?.metrics?.textfile_dir ? [existing.metrics.textfile_dir] : [])], webhookPort };
+      const units = { binary: a.binary || defaultBinary(), config, stateDir, interval, hookPaths: [...(existing?.hooks.writable_paths ?? []), ...(existing?.metrics?.textfile_dir ? [existing.metrics.textfile_dir] : [])], webhookPort, instance };
       if (a.print) {
         for (const [name, text] of Object.entries(renderUnits(units))) out(`# ${name}\n${text}`);
         return;

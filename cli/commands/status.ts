@@ -6,7 +6,34 @@ import { readSecret } from "../stdin.ts";
 import { serviceProgress, status } from "../../lib/flows/status.ts";
 import { globalArgs, jsonArg } from "../args.ts";
 import { ago, duration } from "../format.ts";
-import { out, printJson, withRuntime } from "../run.ts";
+import { execute, out, printJson, withRuntime } from "../run.ts";
+import { resolveInstance } from "../../lib/base/instances.ts";
+import { instancesOverview } from "../../lib/flows/instances.ts";
+
+async function allInstances(a: { config?: string; "state-dir"?: string; instance?: string; json?: boolean }): Promise<number> {
+  const { family } = resolveInstance({ config: a.config, stateDir: a["state-dir"], instance: a.instance });
+  const list = await instancesOverview(family);
+  if (a.json) {
+    printJson(list);
+    return ExitCode.ok;
+  }
+  if (!list.length) {
+    out(`no instance set up here (no ${family.configDir}/config.yaml nor ${family.configDir}/instances/*.yaml)`);
+    return ExitCode.ok;
+  }
+  const lines: string[] = [];
+  for (const i of list) {
+    lines.push(`${i.name}  (${i.timer}, ${i.config})`);
+    if (i.error) lines.push(`  config     ${i.error.split("\n")[0]}`);
+    if (i.repository) lines.push(`  repository ${i.repository.url} (branch ${i.repository.branch}${i.repository.path !== "." ? `, path ${i.repository.path}` : ""})`);
+    lines.push(`  live       ${i.live ? i.live.slice(0, 12) : "nothing deployed yet"}${i.lastAttempt ? `; last run ${ago(i.lastAttempt.at)}: ${i.lastAttempt.result}` : ""}`);
+    if (i.held) lines.push(`  held       at ${i.held.slice(0, 12)}`);
+    if (i.failed) lines.push(`  failed     ${i.failed.sha.slice(0, 12)}: ${i.failed.error.split("\n")[0]}`);
+    lines.push(`  projects   ${i.projects.length ? `${i.projects.length}: ${i.projects.join(", ")}` : "none"}`);
+  }
+  out(lines.join("\n"));
+  return ExitCode.ok;
+}
 
 const passwordSet = defineCommand({
   meta: { name: "set", description: "Store the status page's password (status.password) in the config, encrypted; read from stdin. The page, /status.json and /metrics then answer with HTTP Basic auth (any user name)." },
@@ -27,11 +54,12 @@ export default defineCommand({
     description:
       "Show the live release, the last run and its result, a held or failed commit, every managed service (state, health, image, uptime) and drift: containers that no longer match the live release.",
   },
-  args: { ...globalArgs, ...jsonArg },
+  args: { ...globalArgs, ...jsonArg, all: { type: "boolean", description: "every instance of this server: its live commit, hold, failed commit and projects" } },
   subCommands: { password: defineCommand({ meta: { name: "password", description: "Manage the status page's password." }, subCommands: { set: passwordSet } }) },
   run: (ctx) => {
     // citty runs a parent's run after its subcommand's
     if (ctx.rawArgs[0] === "password") return;
+    if (ctx.args.all) return execute(ctx, () => allInstances(ctx.args));
     return withRuntime(ctx, async (rt) => {
       const s = await status(rt);
       if (ctx.args.json) {

@@ -4,7 +4,6 @@ import { log } from "../../lib/base/log.ts";
 import { resolveStatusPassword, resolveWebhookSecret, storeSecretInConfig } from "../../lib/config/token.ts";
 import {
   BASIC_CHALLENGE,
-  decide,
   formatHttp,
   formatResponse,
   type HttpAnswer,
@@ -12,6 +11,7 @@ import {
   RequestError,
   route,
   type StatusPage,
+  routePush,
   type WebhookAnswer,
   type WebhookRequest,
 } from "../../lib/webhook/index.ts";
@@ -19,6 +19,8 @@ import { globalArgs } from "../args.ts";
 import { execute, withRuntime } from "../run.ts";
 import { Runtime } from "../../lib/flows/runtime.ts";
 import { markWebhookRequest } from "../../lib/flows/history.ts";
+import { type Family, instanceLabel, listInstances, resolveInstance, serviceUnit } from "../../lib/base/instances.ts";
+import { errorMessage } from "../../lib/base/errors.ts";
 import { readSecret } from "../stdin.ts";
 
 const READ_TIMEOUT_MS = 10_000;
@@ -47,14 +49,12 @@ export default defineCommand({
     // citty runs a parent's run after its subcommand's
     if (ctx.rawArgs[0] === "secret") return;
     return execute(ctx, async () => {
-      let rt: Runtime;
-      try {
-        rt = await Runtime.load({ config: ctx.args.config, stateDir: ctx.args["state-dir"] });
-      } catch (err) {
-        // the client still gets an answer; the reason goes to the journal
-        await Bun.write(Bun.stdout, formatResponse(500, "the webhook is not configured"));
-        throw err;
-      }
+      const { ref, family } = resolveInstance({ config: ctx.args.config, stateDir: ctx.args["state-dir"], instance: ctx.args.instance });
+      // the instance the unit names (the default) answers the status routes; a push may be for any instance here
+      const main = await Runtime.of(ref, family).catch((err) => {
+        log.warn(`webhook: ${errorMessage(err)}`);
+        return undefined;
+      });
       let req: WebhookRequest;
       try {
         req = await readRequest(Bun.stdin.stream(), READ_TIMEOUT_MS);
@@ -64,9 +64,9 @@ export default defineCommand({
         await Bun.write(Bun.stdout, formatResponse(err.status, err.message));
         return 2;
       }
-      const r = route(req, await resolveStatusPassword(rt.config, rt.paths.key));
-      if (r.kind === "page") {
-        await Bun.write(Bun.stdout, formatHttp({ ...(await statusPage(rt, r.page)), head: req.method === "HEAD" }));
+      const r = route(req, main ? await resolveStatusPassword(main.config, main.paths.key) : undefined);
+      if (r.kind === "page" && main) {
+        await Bun.write(Bun.stdout, formatHttp({ ...(await statusPage(main, r.page)), head: req.method === "HEAD" }));
         return 0;
       }
       if (r.kind === "refuse") {
@@ -74,7 +74,7 @@ export default defineCommand({
         await Bun.write(Bun.stdout, formatResponse(r.status, r.reason, { head: req.method === "HEAD", headers: r.status === 401 ? [BASIC_CHALLENGE] : [] }));
         return 2;
       }
-      const a = await push(rt, req);
+      const a = await push(family, main, req);
       log.info(`webhook: ${a.status} ${a.reason}`);
       await Bun.write(Bun.stdout, formatResponse(a.status, a.reason));
       return a.status < 400 ? 0 : 2;
@@ -82,21 +82,32 @@ export default defineCommand({
   },
 });
 
-/** A POST: check its signature and branch; an accepted push starts konta.service. */
-async function push(rt: Runtime, req: WebhookRequest): Promise<WebhookAnswer> {
-  const secret = await resolveWebhookSecret(rt.config, rt.paths.key);
-  if (!secret) {
-    log.error("webhook: no webhook.secret in the config; every push is refused (konta webhook secret set)");
-    return { status: 500, reason: "the webhook is not configured", deploy: false };
+/** A POST: the instances whose secret signs it and whose repository and branch it is for; each one's unit is started. */
+async function push(family: Family, main: Runtime | undefined, req: WebhookRequest): Promise<WebhookAnswer> {
+  const runtimes = new Map<string, Runtime>();
+  for (const ref of listInstances(family)) {
+    const rt = main && ref.config === main.ref.config ? main : await Runtime.of(ref, family).catch((err) => log.warn(`webhook: instance ${instanceLabel(ref)}: ${errorMessage(err)}`));
+    if (rt) runtimes.set(instanceLabel(ref), rt);
   }
-  const a = decide(req, secret, rt.config.repository.branch);
-  if (!a.deploy) return a;
-  markWebhookRequest(rt);
-  // the deploy runs in the timer's unit (its sandbox, its lock); this process exits at once
-  const r = spawnSync("systemctl", ["start", "--no-block", "konta.service"], { encoding: "utf8" });
-  if (r.status === 0) return a;
-  log.error(`webhook: systemctl start --no-block konta.service failed: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
-  return { status: 500, reason: "could not start konta.service", deploy: false };
+  // a config outside the family's layout (konta webhook --config elsewhere) is an instance too
+  if (main && !runtimes.has(instanceLabel(main.ref))) runtimes.set(instanceLabel(main.ref), main);
+  const targets = await Promise.all(
+    [...runtimes].map(async ([name, rt]) => ({ name, secret: await resolveWebhookSecret(rt.config, rt.paths.key), branch: rt.config.repository.branch, url: rt.config.repository.url })),
+  );
+  if (!targets.some((t) => t.secret)) log.error("webhook: no instance has a webhook.secret; every push is refused (konta webhook secret set)");
+  const a = routePush(req, targets);
+  for (const name of a.start) {
+    const rt = runtimes.get(name) as Runtime;
+    markWebhookRequest(rt);
+    // the deploy runs in the timer's unit (its sandbox, its lock); this process exits at once
+    const unit = serviceUnit(rt.ref);
+    const r = spawnSync("systemctl", ["start", "--no-block", unit], { encoding: "utf8" });
+    if (r.status !== 0) {
+      log.error(`webhook: systemctl start --no-block ${unit} failed: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
+      return { status: 500, reason: `could not start ${unit}`, deploy: false };
+    }
+  }
+  return a;
 }
 
 /** One page of the status read model (the same data as `konta status --json`). */

@@ -93,3 +93,25 @@ export function sortPorts(ports: PortModel[]): PortModel[] {
       (a.published ?? "").localeCompare(b.published ?? ""),
   );
 }
+
+/** The host ports a service holds, "ip:port/protocol" (ip empty: every address), ranges expanded (up to 1024). */
+export function hostBindings(ports: PortModel[] | undefined): string[] {
+  const out: string[] = [];
+  for (const p of ports ?? []) {
+    if (!p.published) continue;
+    const [from, to = from] = p.published.split("-").map(Number) as [number, number?];
+    for (let port = from; port <= Math.min(to, from + 1023); port++) out.push(`${p.host_ip ?? ""}:${port}/${p.protocol}`);
+  }
+  return [...new Set(out)].sort();
+}
+
+/** Two host bindings that cannot both be held: the same port and protocol on the same or every address. */
+export function bindingsClash(a: string, b: string): boolean {
+  const split = (x: string) => {
+    const i = x.lastIndexOf(":");
+    return { ip: x.slice(0, i), rest: x.slice(i + 1) };
+  };
+  const [x, y] = [split(a), split(b)];
+  const any = (ip: string) => ip === "" || ip === "0.0.0.0" || ip === "::" || ip === "[::]";
+  return x.rest === y.rest && (x.ip === y.ip || any(x.ip) || any(y.ip));
+}

@@ -1,7 +1,7 @@
 // `konta install` / `konta uninstall`: the config (if missing), the state directory, and the
 // systemd units from packaging/systemd/ (embedded in the binary), enabled with systemctl.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import serviceTemplate from "../../packaging/systemd/konta.service" with { type: "text" };
@@ -17,11 +17,11 @@ import { InputError } from "../base/errors.ts";
 import { ensureDir, writeFileAtomic } from "../base/fsutil.ts";
 import { log } from "../base/log.ts";
 import { DEFAULT_UNIT_DIR, statePaths } from "../base/paths.ts";
+import { type Family, listInstances, timerUnit } from "../base/instances.ts";
 import { encryptToken } from "../config/token.ts";
 import { dockerConfigFile } from "../docker/credentials.ts";
 
 const WEBHOOK_SOCKET = "konta-webhook.socket";
-const ALL_UNITS = ["konta.timer", "konta.service", WEBHOOK_SOCKET, "konta-webhook@.service"];
 
 export interface UnitOptions {
   binary: string;
@@ -34,6 +34,8 @@ export interface UnitOptions {
   webhookPort?: number;
   /** the Docker config the unit may read (registry credentials); default: root's, as `docker login` writes it */
   dockerConfigDir?: string;
+  /** a named instance: the template units konta@.service / konta@.timer and drop-ins of konta@NAME.* */
+  instance?: { name: string; family: Family };
 }
 
 /** Where the .deb puts the units (installed, not enabled), and what they were rendered with. */
@@ -49,7 +51,39 @@ export function defaultBinary(): string {
   return basename(process.execPath).startsWith("bun") ? "/usr/local/bin/konta" : process.execPath;
 }
 
+/**
+ * The template units of named instances, made from the plain ones (one source, so they never
+ * differ in hardening): `konta sync --instance %i`, the state dir of %i writable, and the family's
+ * paths in the environment so that an instance finds its files wherever the default's are. What
+ * differs per instance (interval, hook paths) goes into drop-ins of konta@NAME.*.
+ */
+function renderInstanceUnits(o: UnitOptions, inst: { name: string; family: Family }): Record<string, string> {
+  const plain = renderUnits({ ...o, instance: undefined, stateDir: join(inst.family.stateRoot, "%i"), hookPaths: [] });
+  const env = `Environment="KONTA_CONFIG=${join(inst.family.configDir, "config.yaml")}" "KONTA_HOME=${inst.family.stateRoot}"`;
+  const service = (plain["konta.service"] as string)
+    .replace(/^ExecStart=.*$/m, `ExecStart=${o.binary} sync --instance %i\n${env}`)
+    .replace(/^Description=(.*)$/m, "Description=$1 (instance %i)")
+    .replace("`konta install` rewrites this line", "a drop-in of konta@NAME.service adds them");
+  const timer = (plain["konta.timer"] as string).replace(/^Unit=konta\.service$/m, "Unit=konta@%i.service").replace(/^Description=(.*) every \d+ seconds$/m, "Description=$1 of instance %i");
+  const jitter = Math.max(1, Math.min(30, Math.floor(o.interval / 4)));
+  const header = `${INSTALL_HEADER} --instance ${inst.name}.`;
+  const units: Record<string, string> = {
+    "konta@.service": service,
+    "konta@.timer": timer,
+    // one empty assignment resets every trigger of a timer: then all of them again
+    [`konta@${inst.name}.timer.d/konta-install.conf`]: `${header}\n[Timer]\nOnBootSec=\nOnBootSec=30s\nOnUnitInactiveSec=${o.interval}s\nRandomizedDelaySec=${jitter}s\n`,
+  };
+  const paths = [...new Set(o.hookPaths)].map((p) => `-${p}`);
+  if (paths.length) units[`konta@${inst.name}.service.d/konta-install.conf`] = `${header}\n[Service]\nReadWritePaths=${paths.join(" ")}\n`;
+  if (o.webhookPort) {
+    const shared = renderUnits({ ...o, instance: undefined, config: join(inst.family.configDir, "config.yaml"), stateDir: inst.family.stateRoot });
+    Object.assign(units, { [WEBHOOK_SOCKET]: shared[WEBHOOK_SOCKET], "konta-webhook@.service": shared["konta-webhook@.service"] });
+  }
+  return units;
+}
+
 export function renderUnits(o: UnitOptions): Record<string, string> {
+  if (o.instance) return renderInstanceUnits(o, o.instance);
   const fill = (t: string) =>
     t
       .replaceAll("@BIN@", o.binary)
@@ -177,35 +211,47 @@ export async function install(o: InstallOptions): Promise<string[]> {
   done.push(`state directory ${o.stateDir} (mode 0700)`);
   ensureDir(o.unitDir, 0o755);
   const units = renderUnits(o);
-  const packaged = o.unitDir === DEFAULT_UNIT_DIR && existsSync(join(PACKAGED_UNIT_DIR, "konta.service"));
+  const packaged = !o.instance && o.unitDir === DEFAULT_UNIT_DIR && existsSync(join(PACKAGED_UNIT_DIR, "konta.service"));
   if (packaged) done.push(...packagedUnits(o, units));
   for (const [name, text] of Object.entries(units)) {
     if (packaged && (name === "konta.service" || name === "konta.timer")) continue;
+    ensureDir(dirname(join(o.unitDir, name)), 0o755);
     writeFileSync(join(o.unitDir, name), text, { mode: 0o644 });
     done.push(`installed ${join(o.unitDir, name)}`);
   }
+  const timer = timerUnit({ name: o.instance?.name, config: o.config, stateDir: o.stateDir });
   if (o.enable && systemdRunning()) {
     systemctl("daemon-reload");
-    systemctl("enable", "--now", "konta.timer");
-    done.push("enabled and started konta.timer");
+    systemctl("enable", "--now", timer);
+    done.push(`enabled and started ${timer}`);
     if (o.webhookPort) {
       systemctl("enable", "--now", WEBHOOK_SOCKET);
       done.push(`enabled and started ${WEBHOOK_SOCKET} (port ${o.webhookPort}; set the secret with \`konta webhook secret set\`)`);
     }
   } else {
-    done.push("not enabled (no running systemd here, or --no-enable): run `systemctl daemon-reload && systemctl enable --now konta.timer`");
+    done.push(`not enabled (no running systemd here, or --no-enable): run \`systemctl daemon-reload && systemctl enable --now ${timer}\``);
   }
   return done;
 }
 
-export function uninstall(o: { unitDir: string; config: string; stateDir: string; purge: boolean; enable: boolean }): string[] {
+export function uninstall(o: { unitDir: string; config: string; stateDir: string; purge: boolean; enable: boolean; instance?: { name: string; family: Family } }): string[] {
   const done: string[] = [];
+  const name = o.instance?.name;
+  // the other instances of this server keep running: their units, the shared webhook socket and their state dirs stay
+  const family = o.instance?.family ?? { configDir: dirname(o.config), stateRoot: o.stateDir };
+  const others = listInstances(family).filter((i) => i.name !== name && i.config !== o.config);
+  const timer = name ? `konta@${name}.timer` : "konta.timer";
+  const shared = others.length ? [] : [WEBHOOK_SOCKET];
   if (o.enable && systemdRunning()) {
-    spawnSync("systemctl", ["disable", "--now", "konta.timer", WEBHOOK_SOCKET], { encoding: "utf8" });
-    spawnSync("systemctl", ["stop", "konta.service"], { encoding: "utf8" });
+    spawnSync("systemctl", ["disable", "--now", timer, ...shared], { encoding: "utf8" });
+    spawnSync("systemctl", ["stop", name ? `konta@${name}.service` : "konta.service"], { encoding: "utf8" });
   }
   // the packaged units stay (the package owns them); what konta install wrote goes
-  for (const file of [...ALL_UNITS.map((n) => join(o.unitDir, n)), join(o.unitDir, "konta.service.d/konta-install.conf"), join(o.unitDir, "konta.timer.d/konta-install.conf")]) {
+  const own = name
+    ? [`konta@${name}.timer.d/konta-install.conf`, `konta@${name}.service.d/konta-install.conf`, ...(others.some((i) => i.name) ? [] : ["konta@.service", "konta@.timer"])]
+    : ["konta.timer", "konta.service", "konta.service.d/konta-install.conf", "konta.timer.d/konta-install.conf"];
+  const webhook = others.length ? [] : [WEBHOOK_SOCKET, "konta-webhook@.service"];
+  for (const file of [...own, ...webhook].map((n) => join(o.unitDir, n))) {
     if (existsSync(file)) {
       rmSync(file);
       done.push(`removed ${file}`);
@@ -213,12 +259,19 @@ export function uninstall(o: { unitDir: string; config: string; stateDir: string
   }
   if (o.enable && systemdRunning()) spawnSync("systemctl", ["daemon-reload"]);
   if (o.purge) {
-    rmSync(o.stateDir, { recursive: true, force: true });
+    // the default instance's state dir holds the named instances' own: those stay
+    const keep = new Set(others.map((i) => i.stateDir).filter((d) => dirname(d) === o.stateDir));
+    if (keep.size && existsSync(o.stateDir)) {
+      for (const e of readdirSync(o.stateDir)) if (!keep.has(join(o.stateDir, e))) rmSync(join(o.stateDir, e), { recursive: true, force: true });
+    } else {
+      rmSync(o.stateDir, { recursive: true, force: true });
+    }
     rmSync(o.config, { force: true });
-    done.push(`purged ${o.stateDir} and ${o.config}`);
+    done.push(`purged ${o.stateDir} and ${o.config}${keep.size ? ` (the other instances' state dirs kept)` : ""}`);
   } else {
     done.push(`kept ${o.stateDir} and ${o.config} (--purge removes them)`);
   }
+  if (others.length) done.push(`left the other instances running: ${others.map((i) => i.name ?? "default").join(", ")}`);
   done.push("running containers were left as they are");
   return done;
 }

@@ -96,6 +96,13 @@ export function renderMetrics(s: StatusReport): string {
   m.metric("konta_services_drifted", "gauge", "Managed services that no longer match the live release (the next sync repairs them).", c.drifted);
   m.metric("konta_hold", "gauge", "1 while konta rollback holds timer runs at a release.", s.held ? 1 : 0);
   m.metric("konta_failed_commit", "gauge", "1 while a failed commit waits for a new one (or konta sync --now).", s.failed ? 1 : 0);
+  if (s.instances) {
+    const each = (f: (i: NonNullable<StatusReport["instances"]>[number]) => number): Sample[] => (s.instances ?? []).map((i) => [{ instance: i.name }, f(i)]);
+    m.metric("konta_instance_info", "gauge", "Every Konta instance of this server: its live commit and branch, as labels.", (s.instances ?? []).map((i) => [{ instance: i.name, sha: i.live ?? "", branch: i.repository?.branch ?? "" }, 1]));
+    m.metric("konta_instance_projects", "gauge", "Projects each instance deploys.", each((i) => i.projects.length));
+    m.metric("konta_instance_hold", "gauge", "1 while konta rollback holds the instance.", each((i) => (i.held ? 1 : 0)));
+    m.metric("konta_instance_failed_commit", "gauge", "1 while a failed commit waits in the instance.", each((i) => (i.failed ? 1 : 0)));
+  }
   if (s.imageUpdates?.checkedAt) m.metric("konta_image_check_timestamp_seconds", "gauge", "When the registries of followed tags were last checked.", seconds(s.imageUpdates.checkedAt) ?? 0);
   return m.text();
 }

@@ -12,6 +12,7 @@ import { log } from "../base/log.ts";
 import { readState, recordDeploy, recordRan, rollbackTarget, type State } from "../state/index.ts";
 import { actionsOf, recordRun } from "./history.ts";
 import { writeTextfile } from "./metrics.ts";
+import { checkOwnership } from "./instances.ts";
 import { ensureImages, prepareConvergence, rollBack } from "../targets/index.ts";
 
 export interface RollbackReport {
@@ -57,6 +58,7 @@ async function rollbackLocked(rt: Runtime, ref: string | undefined, wait: number
     if (pins) await ensureImages(rt.config.deploy.target, docker, pins);
     else log.info(`no record of the images ${target.slice(0, 12)} ran (deployed by an older Konta); its services run what their tags point at now`);
     const run = await prepareConvergence(rt.config.deploy.target, rt.release(target), opts, pins);
+    checkOwnership(rt.ref, rt.family, run.projects);
     let summary: Summary;
     try {
       summary = await run.apply(target);

@@ -11,7 +11,8 @@ import { DockerClient } from "../docker/client.ts";
 import type { GitSource } from "../git/remote.ts";
 import { parseSshUrl } from "../git/url.ts";
 import { ensureDir } from "../base/fsutil.ts";
-import { resolveConfigFile, resolveStateDir, type StatePaths, statePaths } from "../base/paths.ts";
+import { type StatePaths, statePaths } from "../base/paths.ts";
+import { type Family, type InstanceRef, resolveInstance } from "../base/instances.ts";
 import { ReleaseStore } from "../releases/index.ts";
 import { resolveToken } from "../config/token.ts";
 import type { LoadOptions } from "../compose/index.ts";
@@ -27,6 +28,8 @@ const BUILD = COMMIT === "dev" ? undefined : `${VERSION} ${COMMIT}`;
 export interface RuntimeFlags {
   config?: string;
   stateDir?: string;
+  /** a named instance (KONTA_INSTANCE): its config and state dir beside the default one's */
+  instance?: string;
 }
 
 export class Runtime {
@@ -46,6 +49,9 @@ export class Runtime {
   constructor(
     readonly config: KontaConfig,
     stateDir: string,
+    /** which instance this is, and where the others are (a bare runtime: the default, alone) */
+    readonly ref: InstanceRef = { config: config.file, stateDir },
+    readonly family: Family = { configDir: dirname(config.file), stateRoot: stateDir },
   ) {
     this.paths = statePaths(stateDir);
     this.store = new ReleaseStore(this.paths, config.repository.path);
@@ -54,12 +60,20 @@ export class Runtime {
     this.keyring = new SopsKeyring(config.secrets.age_key_file, this.paths.secrets);
   }
 
-  static async load(flags: RuntimeFlags): Promise<Runtime> {
-    const stateDir = resolveStateDir(flags.stateDir);
-    const paths = statePaths(stateDir);
+  static load(flags: RuntimeFlags): Promise<Runtime> {
+    const { ref, family } = resolveInstance(flags);
+    return Runtime.of(ref, family);
+  }
+
+  /** The runtime of one instance of a family (the webhook answers for all of them). */
+  static async of(ref: InstanceRef, family: Family): Promise<Runtime> {
+    const paths = statePaths(ref.stateDir);
     const cache = BUILD ? { file: paths.configCache, build: BUILD, keyFile: paths.key } : undefined;
-    const config = await loadConfig(resolveConfigFile(flags.config), cache);
-    return new Runtime(config, stateDir);
+    if (ref.name && !existsSync(ref.config)) {
+      throw new InputError(`there is no instance "${ref.name}" (no ${ref.config})`, { hint: `set it up with: konta install --instance ${ref.name} --repo <url>` });
+    }
+    const config = await loadConfig(ref.config, cache);
+    return new Runtime(config, ref.stateDir, ref, family);
   }
 
   ensureStateDirs(): void {

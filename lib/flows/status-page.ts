@@ -89,6 +89,17 @@ function historyRows(history: HistoryEntry[], now: number): string {
     .join("");
 }
 
+function instanceRows(s: StatusReport, now: number): string {
+  if (!s.instances) return "";
+  const rows = s.instances
+    .map((i) => {
+      const state = i.error ? `<span class="bad">${esc(i.error.split("\n")[0])}</span>` : i.failed ? `<span class="bad">failed ${short(i.failed.sha)}</span>` : i.held ? `<span class="warn">held at ${short(i.held)}</span>` : `<span class="ok">${esc(i.lastAttempt?.result ?? "")}</span>`;
+      return `<tr><td><b>${esc(i.name)}</b>${i.name === s.instance ? " <span class=\"muted\">(this page)</span>" : ""}</td><td class="mono">${short(i.live)}</td><td>${esc(i.repository ? `${i.repository.url} · ${i.repository.branch}` : "")}</td><td>${state} <span class="muted">${esc(ago(i.lastAttempt?.at, now))}</span></td><td>${i.projects.length}</td></tr>`;
+    })
+    .join("");
+  return `<h2>Instances</h2>\n<div class="scroll"><table><thead><tr><th>instance</th><th>live</th><th>repository</th><th>last run</th><th>projects</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+}
+
 export function renderStatusPage(s: StatusReport): string {
   const now = Date.parse(s.generatedAt) || Date.now();
   const drifted = new Set(s.drift.map((d) => `${d.project}/${d.service ?? ""}`));
@@ -112,6 +123,7 @@ export function renderStatusPage(s: StatusReport): string {
 <h1>Konta</h1>
 <div class="muted">${esc(s.repository.url)} · branch <b>${esc(s.repository.branch)}</b>${s.target === "swarm" ? " · swarm" : ""}${s.engine ? ` · Docker ${esc(s.engine.version)}` : ""}</div>
 ${live}${banners}${last}
+${instanceRows(s, now)}
 <h2>Services</h2>
 <div class="scroll"><table><thead><tr><th>service</th><th>wanted</th><th>containers</th><th class="hide-s">image</th></tr></thead><tbody>${rows || `<tr><td colspan="4" class="muted">no managed services</td></tr>`}</tbody></table></div>
 <h2>Recent runs</h2>

@@ -14,6 +14,8 @@ import type { Runtime } from "./runtime.ts";
 import { type Attempt, type DeployRecord, type ImageUpdates, readState } from "../state/index.ts";
 import { type HistoryEntry, type HistoryKind, readHistory } from "../history/index.ts";
 import { COMMIT, VERSION } from "../base/version.ts";
+import { instanceLabel } from "../base/instances.ts";
+import { type InstanceOverview, instancesOverview } from "./instances.ts";
 
 export interface ContainerStatus {
   name: string;
@@ -64,6 +66,9 @@ export interface StatusReport {
   totals: Partial<Record<HistoryKind, number>>;
   konta: { version: string; commit: string };
   generatedAt: string;
+  /** this instance's name, and every instance of the server when there is more than one */
+  instance: string;
+  instances?: InstanceOverview[];
 }
 
 export interface StatusOptions {
@@ -94,7 +99,10 @@ export async function status(rt: Runtime, opts: StatusOptions = {}): Promise<Sta
     ...(state.imageUpdates ? { imageUpdates: state.imageUpdates } : {}),
     history: readHistory(rt.paths.history, opts.history ?? 20),
     totals: state.totals ?? {},
+    instance: instanceLabel(rt.ref),
   };
+  const all = await instancesOverview(rt.family);
+  if (all.length > 1) report.instances = all;
   let docker;
   try {
     docker = await rt.docker();

@@ -60,6 +60,8 @@ export interface ServiceTarget {
   containerName?: string;
   /** konta.image-updates: follow new images pushed under the same tag */
   imageUpdates?: true;
+  /** host ports it publishes, "ip:port/protocol" (another instance may not take them) */
+  hostPorts?: string[];
   /** swarm target: digest of the service's spec as the engine holds it after the deploy; another one is a change by hand */
   engineSpec?: string;
 }
@@ -125,6 +127,16 @@ export function emptyState(): State {
 function isState(v: unknown): v is State {
   const s = v as State;
   return !!s && s.version === 1 && Array.isArray(s.history) && typeof s.expected === "object" && s.expected !== null;
+}
+
+/** Another instance's state.json, read and never repaired (its own runs do that); undefined when it does not parse. */
+export function peekState(path: string): State | undefined {
+  try {
+    const s = JSON.parse(readFileSync(path, "utf8")) as unknown;
+    return isState(s) ? s : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Read state.json; a corrupt one is moved aside (state.json.corrupt-<time>) and an empty state returned. */

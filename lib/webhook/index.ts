@@ -90,6 +90,54 @@ export function route(req: WebhookRequest, password: string | undefined): Route 
   return { kind: "page", page };
 }
 
+/** A repository URL reduced to host/path, so that https://, ssh:// and git@host:path forms of one repository compare equal. */
+export function repositoryKey(url: string): string {
+  let u = url.trim().toLowerCase();
+  const scp = /^[^/@]+@([^:/]+):(.+)$/.exec(u);
+  if (scp) u = `${scp[1]}/${scp[2]}`;
+  else u = u.replace(/^[a-z+]+:\/\//, "").replace(/^[^@/]*@/, "").replace(/^([^/:]+):\d+/, "$1");
+  return u.replace(/\/+$/, "").replace(/\.git$/, "");
+}
+
+/** The repository URLs a push names (GitHub, Gitea, GitLab); none for a bare request. */
+export function pushedRepositories(body: Uint8Array): string[] {
+  try {
+    const p = JSON.parse(new TextDecoder().decode(body)) as { repository?: Record<string, unknown>; project?: Record<string, unknown> };
+    const keys = ["clone_url", "ssh_url", "git_url", "html_url", "url", "git_http_url", "git_ssh_url", "web_url", "http_url"];
+    return [p.repository, p.project].flatMap((o) => (o ? keys.map((k) => o[k]).filter((v): v is string => typeof v === "string") : []));
+  } catch {
+    return [];
+  }
+}
+
+/** One instance a push may be for. */
+export interface PushTarget {
+  name: string;
+  secret?: string;
+  branch: string;
+  url: string;
+}
+
+/**
+ * A push to a server with several instances: the ones whose secret signs it, whose branch it is
+ * and whose repository it names (when it names one) are started. Signed for none: 401. Signed, but
+ * for no instance's repository and branch: 202 with the reason, nothing started.
+ */
+export function routePush(req: WebhookRequest, targets: PushTarget[]): WebhookAnswer & { start: string[] } {
+  const signed = targets.filter((t) => t.secret);
+  if (!signed.length) return { status: 500, reason: "the webhook is not configured", deploy: false, start: [] };
+  const answers = signed.map((t) => ({ t, a: decide(req, t.secret as string, t.branch) }));
+  const authentic = answers.filter(({ a }) => a.status !== 401);
+  if (!authentic.length) return { ...(answers[0] as { a: WebhookAnswer }).a, start: [] };
+  const repos = pushedRepositories(req.body).map(repositoryKey);
+  const named = (t: PushTarget) => !repos.length || repos.includes(repositoryKey(t.url));
+  const start = authentic.filter(({ t, a }) => a.deploy && named(t)).map(({ t }) => t.name);
+  if (start.length) return { status: 202, reason: `accepted: ${start.length === 1 && start[0] === "default" ? "konta.service started" : `started ${start.join(", ")}`}`, deploy: true, start };
+  const first = (authentic[0] as { a: WebhookAnswer }).a;
+  if (!first.deploy) return { ...first, start: [] };
+  return { status: 202, reason: "ignored: no instance here deploys that repository and branch", deploy: false, start: [] };
+}
+
 /** What to answer, and whether to deploy. `branch` is repository.branch (a branch or a tag). */
 export function decide(req: WebhookRequest, secret: string, branch: string): WebhookAnswer {
   if (req.method !== "POST") return { status: 405, reason: "only POST is accepted", deploy: false };

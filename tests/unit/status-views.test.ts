@@ -37,6 +37,7 @@ function report(over: Partial<StatusReport> = {}): StatusReport {
       { at: "2026-12-04T11:00:00.000Z", kind: "failure", trigger: "timer", result: "failed", sha: "b".repeat(40), actions: [], durationMs: 9000, error: "web: healthcheck failed", rolledBack: true, repeated: 2, lastAt: "2026-12-04T11:04:00.000Z" },
     ],
     totals: { deploy: 7, failure: 2, rollback: 1 },
+    instance: "default",
     ...over,
   };
 }
@@ -103,6 +104,22 @@ describe("metrics", () => {
     expect(value('konta_last_run_result{result="up-to-date"}')).toBe("1");
     expect(value("konta_up")).toBeDefined();
     expect(renderMetrics(report({ engineError: "down" }))).toContain("\nkonta_up 0\n");
+  });
+
+  test("several instances: one series each", () => {
+    const instances = [
+      { name: "default", config: "/etc/konta/config.yaml", stateDir: "/var/lib/konta", timer: "konta.timer", live: SHA, projects: ["web", "db"], repository: { url: "u", branch: "main", path: "." } },
+      { name: "staging", config: "/etc/konta/instances/staging.yaml", stateDir: "/var/lib/konta/staging", timer: "konta@staging.timer", held: SHA, projects: ["web-staging"] },
+    ];
+    const text = renderMetrics(report({ instances }));
+    expect(checkExposition(text)).toEqual([]);
+    expect(text).toContain(`konta_instance_info{instance="default",sha="${SHA}",branch="main"} 1`);
+    expect(text).toContain('konta_instance_hold{instance="staging"} 1');
+    expect(text).toContain('konta_instance_projects{instance="default"} 2');
+    const html = renderStatusPage(report({ instances }));
+    expect(html).toContain("<h2>Instances</h2>");
+    expect(html).toContain("<b>staging</b>");
+    expect(html).toContain("held at");
   });
 
   test("label values are escaped", () => {

@@ -6,6 +6,7 @@ import { failpoint } from "../../base/failpoint.ts";
 import { log, progress } from "../../base/log.ts";
 import { redact } from "../../base/redact.ts";
 import { emptySummary, type Summary } from "../../base/summary.ts";
+import { checkOwnership } from "../instances.ts";
 import type { GitSource } from "../../git/remote.ts";
 import { notify } from "../../notify/index.ts";
 import { type CommitRecord, imagesOf, recordDeploy, recordRan, type ReleaseImages, rollbackTarget } from "../../state/index.ts";
@@ -43,6 +44,7 @@ export async function converge(run: SyncRun, sha: string, mode: ConvergeMode): P
   let c: Convergence;
   try {
     c = await prepareConvergence(rt.config.deploy.target, rt.release(sha), opts, keptImages(run, mode));
+    checkOwnership(rt.ref, rt.family, c.projects);
   } catch (err) {
     return fail(run, sha, err, [], emptySummary(), mode);
   }

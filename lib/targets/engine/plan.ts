@@ -8,6 +8,7 @@ import { canonicalJson, sha256 } from "../../base/digest.ts";
 import type { NetworkSummary } from "../../docker/engine.ts";
 import { LABEL } from "../../base/labels.ts";
 import { containerName, isOurs } from "./labels.ts";
+import { hostBindings } from "../../compose/ports.ts";
 import { startLevels } from "./order.ts";
 import { byProjectService, type Observed, type ObservedContainer } from "./observe.ts";
 import type { ServiceTarget } from "../../state/index.ts";
@@ -98,6 +99,7 @@ export function serviceTarget(s: ServiceModel, imageId: string | undefined, job 
     job,
     ...(s.container_name ? { containerName: s.container_name } : {}),
     ...(s.labels?.[LABEL.imageUpdates] === "true" ? { imageUpdates: true as const } : {}),
+    ...(hostBindings(s.ports).length ? { hostPorts: hostBindings(s.ports) } : {}),
   };
 }
 
