@@ -1,6 +1,6 @@
 // Parsing and validating config.yaml (yaml + the generated validator): only when the file changed
 // since the last run, see loadConfig.
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { InputError } from "../base/errors.ts";
 import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./types.ts";
 import validateConfig from "../generated/config-validator.js";
@@ -25,6 +25,8 @@ type Raw = {
 export function withDefaults(raw: Raw, file: string): KontaConfig {
   const r = raw.repository;
   const d = raw.deploy ?? {};
+  // a named instance's config (instances/NAME.yaml) has keys of its own beside it: NAME.deploy_key, ...
+  const own = basename(dirname(file)) === "instances" ? `${basename(file).replace(/\.ya?ml$/, "")}.` : "";
   return {
     file,
     version: 1,
@@ -38,8 +40,8 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
       timeout: r.timeout ?? 20,
       retries: r.retries ?? 4,
       username: r.username ?? "x-access-token",
-      ssh_key_file: r.ssh_key_file ?? join(dirname(file), "deploy_key"),
-      known_hosts_file: r.known_hosts_file ?? join(dirname(file), "known_hosts"),
+      ssh_key_file: r.ssh_key_file ?? join(dirname(file), `${own}deploy_key`),
+      known_hosts_file: r.known_hosts_file ?? join(dirname(file), `${own}known_hosts`),
       ...(r.allow_insecure_http ? { allow_insecure_http: true } : {}),
     },
     deploy: {
@@ -67,7 +69,7 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
     ...(raw.webhook ? { webhook: { secret: raw.webhook.secret } } : {}),
     ...(raw.metrics?.textfile_dir ? { metrics: { textfile_dir: raw.metrics.textfile_dir } } : {}),
     ...(raw.status?.password ? { status: { password: raw.status.password } } : {}),
-    secrets: { age_key_file: raw.secrets?.age_key_file ?? join(dirname(file), "age.key") },
+    secrets: { age_key_file: raw.secrets?.age_key_file ?? join(dirname(file), `${own}age.key`) },
     warnings: [],
   };
 }

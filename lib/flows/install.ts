@@ -119,7 +119,7 @@ repository:
   branch: ${JSON.stringify(o.branch ?? "main")}
   path: ${JSON.stringify(o.path ?? ".")}
   interval: ${o.interval}
-${token ? `  token: ${token}\n` : parseSshUrl(o.repo ?? "") ? "  # ssh_key_file and known_hosts_file: default beside this file (deploy_key, known_hosts)\n" : "  # token: set it with `konta token set` (read from stdin, stored encrypted)\n"}deploy:
+${token ? `  token: ${token}\n` : parseSshUrl(o.repo ?? "") ? "  # ssh_key_file and known_hosts_file: default beside this file (deploy_key, known_hosts; NAME.deploy_key, NAME.known_hosts for an instance)\n" : "  # token: set it with `konta token set` (read from stdin, stored encrypted)\n"}deploy:
   health_timeout: 120
   keep_releases: 5
   prune_removed_apps: true
