@@ -122,10 +122,11 @@ describe("several repositories on one server", () => {
   }, 300_000);
 
   test("staging and production from one repository's branches, promoted by a merge", async () => {
-    // both paths read one shared file: a change to it is tried on staging, then merged into main
-    const app = (port: number) => `services:\n  web:\n    image: konta-test/busybox:1\n    init: true\n    command: ["sleep", "3600"]\n    env_file: ../../../../shared/shop.env\n    ports: ["127.0.0.1:${port}:8080"]\n    labels: { konta.managed: "true" }\n`;
+    // a release only holds repository.path: a release number goes into both environments' files on
+    // the staging branch, and reaches production when staging is merged into main
+    const app = (v: string, port: number) => `services:\n  web:\n    image: konta-test/busybox:1\n    init: true\n    command: ["sleep", "3600"]\n    environment: { RELEASE: "${v}" }\n    ports: ["127.0.0.1:${port}:8080"]\n    labels: { konta.managed: "true" }\n`;
     // apps/shop-<env> so that neither takes the other's project name
-    const releaseOf = (v: string) => ({ "shared/shop.env": `RELEASE=${v}\n`, "envs/prod/apps/shop-prod/docker-compose.yml": app(18281), "envs/staging/apps/shop-staging/docker-compose.yml": app(18282) });
+    const releaseOf = (v: string) => ({ "envs/prod/apps/shop-prod/docker-compose.yml": app(v, 18281), "envs/staging/apps/shop-staging/docker-compose.yml": app(v, 18282) });
     const shop = new TestRepo(join(tmp, "git"), "shop");
     try {
       const m1 = shop.write(releaseOf("1")).commit("shop 1");
@@ -140,7 +141,7 @@ describe("several repositories on one server", () => {
       expect(await release("shop-prod-web-1")).toBe("RELEASE=1");
 
       // tried on staging first
-      shop.write({ "shared/shop.env": "RELEASE=2\n" });
+      shop.write(releaseOf("2"));
       shop.git("add", "-A");
       shop.git("commit", "-q", "-m", "shop 2");
       shop.git("push", "-q", shop.bare, "HEAD:refs/heads/staging");
