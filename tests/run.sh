@@ -18,7 +18,7 @@ RESTARTS_ENGINE=tests/faults/engine.test.ts
 bun run test "$RESTARTS_ENGINE"
 
 # Then four groups at once, each one bun process: the host engine's tests, the server boxes, the
-# swarms, and the chaos run (60 random faults with a fixed seed on a box of its own; the 500-step
+# swarms, and the chaos run (20 random faults with a fixed seed, every kind once, on a box of its own; the 500-step
 # run is bench/chaos.ts). Boxes and swarm nodes carry their own label and subnets, so no clean-up or
 # address-pool test of one group touches another; most of the boxes' time is waiting on timers.
 # `bun run test <paths>` runs any group alone.

@@ -183,7 +183,7 @@ describe("a server in a box, driven by konta.timer", () => {
     const env = await box.sh("docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' web-web-1");
     expect(env).toContain("GREETING=from-konta-env");
     const before = await containerId("web-web-1");
-    const manual = await box.exec("GREETING=from-shell konta sync --now");
+    const manual = await box.exec("GREETING=from-shell konta sync --now --wait 120");
     expect(manual.code).toBe(0);
     expect(await containerId("web-web-1")).toBe(before);
     // two more timer runs: nothing to repair either
@@ -238,7 +238,7 @@ echo '{"credHelpers":{"${REGISTRY}":"ktest"}}' > /root/.docker/config.json`);
 
     // the rollback itself serves v1 (its time is a bench figure, bench/NOTES.md); the hold below
     // shows the timer had no part in it
-    await box.sh("konta rollback");
+    await box.sh("konta rollback --wait 120");
     await poll("v1 served again", async () => (await curl()) === "hello v1" || undefined, 30_000);
     expect((await status()).held?.sha).toBe(shas.helper);
     // the timer runs on and must not undo the operator's rollback
@@ -247,7 +247,7 @@ echo '{"credHelpers":{"${REGISTRY}":"ktest"}}' > /root/.docker/config.json`);
     expect(await curl()).toBe("hello v1");
     expect((await status()).live?.sha).toBe(shas.helper);
 
-    await box.sh("konta resume");
+    await box.sh("konta resume --wait 120");
     await liveAt(shas.v2);
     await poll("v2 served after resume", async () => (await curl()) === "hello v2" || undefined);
   });
@@ -467,11 +467,11 @@ scrape_configs:
     expect(await running()).toBe(b);
     // v1's image pruned from the host; the registry still has it under its digest
     await box.sh(`docker rmi konta-test/rb-a:1 >/dev/null && docker rmi -f ${a} >/dev/null; ! docker image inspect ${a} >/dev/null 2>&1`);
-    const out = await box.sh(`konta rollback ${r1} 2>&1`);
+    const out = await box.sh(`konta rollback --wait 120 ${r1} 2>&1`);
     expect(out).toContain(`rb/app ran ${ref} (${a.slice(0, 19)}), which is no longer on this host; pulling ${REGISTRY}/team/rb@sha256:`);
     expect(await running()).toBe(a);
     expect(await id(ref)).toBe(b);
-    await box.sh("konta resume");
+    await box.sh("konta resume --wait 120");
     await poll("v2 running again", async () => ((await running()) === b ? true : undefined));
   });
 
@@ -538,7 +538,7 @@ secrets:
     since = await now();
     await waitRuns(2);
     expect(await journalSince(since)).toContain("up to date");
-    expect(await box.sh("konta sync")).toContain("up to date");
+    expect(await box.sh("konta sync --wait 120")).toContain("up to date");
     // the next commit: fetched on top of what the cache has
     const s2 = repo.write(APP("2")).commit("over ssh, 2");
     await liveAt(s2, 90_000);
