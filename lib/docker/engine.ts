@@ -88,7 +88,8 @@ export async function startContainer(docker: DockerClient, id: string, name: str
     await docker.request("POST", `/containers/${id}/start`, { what: `start container ${name}` });
   } catch (err) {
     if (err instanceof EngineError && err.status === 304) return; // already running
-    throw err;
+    // loaded only when a start fails: the idle path stays small
+    throw await (await import("./port-conflict.ts")).explainStartFailure(docker, id, name, err);
   }
 }
 

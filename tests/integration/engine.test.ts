@@ -2,13 +2,14 @@
 // pulls (errors inside a 200 stream, registry credentials, pull_policy), builds, start order,
 // replicas, address-pool exhaustion and every service key applied to a real container.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DockerClient } from "../../lib/docker/client.ts";
 import { pullImage } from "../../lib/docker/images.ts";
 import { registryAuthHeader } from "../../lib/docker/credentials.ts";
 import { compose, httpService, MANAGED, sleeper } from "../support/compose.ts";
+import { envOf } from "../support/converged.ts";
 import { engine, execIn, freePort, httpGet, IMAGE, inspect, projectContainers, TEST_LABEL } from "../support/docker.ts";
 import { startDockerProxy } from "../support/docker-proxy.ts";
 import { useRig } from "../support/rig.ts";
@@ -391,5 +392,68 @@ describe("every service key the engine can apply", () => {
     await rig.env(repoStarted).ok(["sync"]);
     expect((await inspect("kt-run-web-1"))?.State.Running).toBe(true);
     void httpGet;
+  });
+});
+
+describe("a port the engine refuses (port is already allocated)", () => {
+  // Docker 20.10 keeps a port after a power cut during a container start or removal (seen by the
+  // chaos run; docs/reliability.md) and only a restart frees it. The engine cannot be made to do
+  // that on demand (nor, on this rig's engine run with --iptables=false, refuse a port another
+  // container publishes: that case is tests/unit/port-conflict.test.ts), so a proxy gives its answer to the start of the new container, word for word;
+  // everything else is the real engine.
+  test("no container publishes it (the engine keeps it): exit 3, the commit not blamed, told once; deployed once the engine lets go", async () => {
+    const port = await freePort();
+    const out = mkdtempSync(join(tmpdir(), "konta-stale-"));
+    const received: unknown[] = [];
+    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: async (req) => (received.push(await req.json()), new Response("ok")) });
+    const proxy = startDockerProxy();
+    try {
+      const repo = rig.repo();
+      const app = (v: string) => ({
+        "apps/kt-stale/docker-compose.yml": compose({ services: { web: httpService(port, { environment: { V: v } }) } }),
+        "hooks/failure.sh": `echo "$KONTA_COMMIT" >> ${out}/failures\n`,
+      });
+      repo.write(app("1")).commit("v1");
+      const env = rig.env(repo, { notify: { url: `http://127.0.0.1:${server.port}/hook`, format: "json" } });
+      expect((await env.run(["sync"], { env: { DOCKER_HOST: proxy.host } })).code).toBe(0);
+      const v2 = repo.write(app("2")).commit("v2");
+      proxy.inject((req, path) =>
+        req.method === "POST" && /^\/v[\d.]+\/containers\/[0-9a-f]{64}\/start/.test(path)
+          ? Response.json(
+              { message: `driver failed programming external connectivity on endpoint kt-stale-web-1 (${"e69b0c6b".repeat(8)}): Bind for 127.0.0.1:${port} failed: port is already allocated` },
+              { status: 500 },
+            )
+          : undefined,
+      );
+      const stale = `start container kt-stale-web-1: the Docker engine holds 127.0.0.1:${port} although no container publishes it`;
+      const first = await env.run(["sync"], { env: { DOCKER_HOST: proxy.host } });
+      expect(first.code).toBe(3);
+      expect(first.all).toContain(stale);
+      expect(first.all).toContain("restart the Docker engine to free it (systemctl restart docker)");
+      // the previous release needs the same port: nothing to roll back to, and the commit is not remembered as failed
+      expect(first.all).not.toContain("rolling back");
+      expect(env.readState().failed).toBeUndefined();
+      expect(readFileSync(join(out, "failures"), "utf8")).toBe(`${v2}\n`);
+      const failures = () => received.filter((n) => (n as { event: string }).event === "failure");
+      expect(failures()).toEqual([expect.objectContaining({ event: "failure", commit: v2 })]);
+
+      // the next tick meets the same fault: said in the log, not notified again
+      const second = await env.run(["sync"], { env: { DOCKER_HOST: proxy.host } });
+      expect(second.code).toBe(3);
+      expect(second.all).toContain(stale);
+      expect(second.all).toContain("the same engine fault as the last run");
+      expect(readFileSync(join(out, "failures"), "utf8")).toBe(`${v2}\n`);
+      expect(failures().length).toBe(1);
+
+      // the engine restarted (the port free again): the next tick deploys v2
+      proxy.inject(undefined);
+      expect((await env.run(["sync"], { env: { DOCKER_HOST: proxy.host } })).code).toBe(0);
+      const web = (await projectContainers("kt-stale")).get("kt-stale-web-1");
+      expect(web && envOf(web, "V")).toBe("2");
+      expect(await httpGet(port, "/")).toBeDefined();
+    } finally {
+      proxy.close();
+      server.stop(true);
+    }
   });
 });

@@ -27,6 +27,10 @@ export async function fail(run: SyncRun, sha: string, err: unknown, touched: str
       ? { rolledBack: false, restored: false }
       : await rollBackFailure(err, `deploy of ${sha.slice(0, 12)}`, run.live ? rt.release(run.live) : undefined, rt.deployOptions(await rt.docker()), run.state.expected);
   const message = `${e.message}${rollBack ? (restored ? " (rolled back)" : " (rollback failed too; see the log)") : ""}`;
+  // an engine fault that outlives runs (a port the engine keeps, until someone restarts it) fails
+  // every tick the same way: failure.sh and the notification come once, the log says it each time
+  const before = run.state.lastAttempt;
+  const again = engineLost && before?.result === "failed" && before.sha === sha && before.error === redact(message);
   if (mode === "deployed" && !engineLost) run.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
   if (mode === "updated" && !engineLost) {
     // the engine's local tags point at the failed image; a swarm's services are put back to their digests
@@ -36,11 +40,12 @@ export async function fail(run: SyncRun, sha: string, err: unknown, touched: str
     run.state.imageUpdates = { ...run.state.imageUpdates, failed };
   }
   run.attempt("failed", sha, message);
-  if (mode !== "repaired" && rt.store.has(sha)) {
+  if (again) log.warn("the same engine fault as the last run: failure.sh and notifications were told then");
+  else if (mode !== "repaired" && rt.store.has(sha)) {
     await run.hook("failure", sha, touched, { summary, error: e.message }).catch((err) => log.error(`hooks/failure.sh: ${errorMessage(err)}`));
   }
   const images = run.updatedImages();
-  await notify(rt.config.notify, { event: "failure", commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - run.started, ...(images.length ? { images } : {}) });
+  if (!again) await notify(rt.config.notify, { event: "failure", commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - run.started, ...(images.length ? { images } : {}) });
   return run.report({
     result: "failed",
     exitCode: engineLost ? ExitCode.unreachable : e.exitCode === ExitCode.badInput ? ExitCode.badInput : ExitCode.deployFailed,

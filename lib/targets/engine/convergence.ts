@@ -154,7 +154,7 @@ export class ApplyFailure extends DeployError {
     readonly touched: string[],
     readonly summary: Summary,
   ) {
-    super(errorMessage(original), original instanceof DeployError ? { hint: original.hint } : {});
+    super(errorMessage(original), original instanceof KontaError ? { hint: original.hint } : {});
   }
 }
 
