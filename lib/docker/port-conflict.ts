@@ -9,15 +9,13 @@ import { bindingsClash } from "../compose/ports.ts";
 import type { DockerClient } from "./client.ts";
 import { EngineError } from "./client.ts";
 
-/** The fields of GET /containers/json this reads (engine.ts's RunningContainer has them). */
+/** The fields of GET /containers/json this reads (engine.ts's ContainerSummary has them). */
 export interface RunningContainer {
   Id: string;
   Names: string[];
   Labels: Record<string, string>;
   Ports?: { IP?: string; PublicPort?: number }[];
 }
-
-const ALLOCATED = /Bind for (.+):(\d+) failed: port is already allocated/;
 
 export interface PortConflict {
   /** "127.0.0.1:18080" */
@@ -26,13 +24,16 @@ export interface PortConflict {
   holders: string[];
 }
 
-/** Which running containers (besides `self`) publish the port the engine refused; undefined when the error is another one. */
-export function portConflict(engineMessage: string, self: string, running: RunningContainer[]): PortConflict | undefined {
-  const m = ALLOCATED.exec(engineMessage);
-  if (!m) return undefined;
-  const [ip, port] = [m[1] as string, m[2] as string];
+/** The host binding a refused start names ("127.0.0.1:18080"), or undefined when the error is another one. */
+export function refusedBinding(engineMessage: string): string | undefined {
+  const m = /Bind for (.+:\d+) failed: port is already allocated/.exec(engineMessage);
+  return m?.[1];
+}
+
+/** Which running containers (besides `self`) publish `binding`. */
+export function portConflict(binding: string, self: string, running: RunningContainer[]): PortConflict {
   // the engine's message names no protocol: a holder of either protocol on the port counts
-  const wanted = `${ip}:${port}/any`;
+  const wanted = `${binding}/any`;
   const holders = running
     .filter((c) => c.Id !== self && (c.Ports ?? []).some((p) => p.PublicPort !== undefined && bindingsClash(`${p.IP ?? ""}:${p.PublicPort}/any`, wanted)))
     .map((c) => {
@@ -40,25 +41,26 @@ export function portConflict(engineMessage: string, self: string, running: Runni
       const project = c.Labels["com.docker.compose.project"];
       return c.Labels["konta.managed"] === "true" && project ? `${name} (project ${project})` : `${name} (not managed by Konta)`;
     });
-  return { binding: `${ip}:${port}`, holders };
+  return { binding, holders };
 }
 
 /** The error to report for a failed start: a port conflict explained, anything else as it was. */
 export async function explainStartFailure(docker: DockerClient, id: string, name: string, err: unknown): Promise<unknown> {
-  if (!(err instanceof EngineError) || !ALLOCATED.test(err.engineMessage)) return err;
+  const binding = err instanceof EngineError ? refusedBinding(err.engineMessage) : undefined;
+  if (!binding) return err;
   let running: RunningContainer[];
   try {
     running = await docker.request<RunningContainer[]>("GET", "/containers/json");
   } catch {
     return err;
   }
-  const c = portConflict(err.engineMessage, id, running) as PortConflict;
-  if (c.holders.length) {
-    return new DeployError(`start container ${name}: ${c.binding} is already published by ${c.holders.join(", ")}`, {
+  const { holders } = portConflict(binding, id, running);
+  if (holders.length) {
+    return new DeployError(`start container ${name}: ${binding} is already published by ${holders.join(", ")}`, {
       hint: "give one of them another host port, or stop the other container",
     });
   }
-  return new StalePortError(name, c.binding);
+  return new StalePortError(name, binding);
 }
 
 export class StalePortError extends UnreachableError {
