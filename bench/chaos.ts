@@ -13,7 +13,7 @@ const steps = arg("steps", 500);
 const seed = arg("seed", 20261204);
 
 const started = new Date();
-const r = await runChaos({ steps, seed, log: (line) => console.log(line) });
+const r = await runChaos({ steps, seed, box: "kt-chaos-bench-box", log: (line) => console.log(line) });
 const rows = STEP_KINDS.map((k) => `| ${k} | ${r.kinds[k]} |`).join("\n");
 const doc = `# Chaos run (\`bun bench/chaos.ts --steps ${steps} --seed ${seed}\`)
 

@@ -59,6 +59,8 @@ export interface ChaosOptions {
   seed: number;
   /** draw only these kinds (to replay one fault over and over) */
   only?: StepKind[];
+  /** the box's name: the long run in bench/ takes its own, so that CI's chaos group can run beside it */
+  box?: string;
   log?: (line: string) => void;
 }
 
@@ -209,7 +211,7 @@ class Chaos {
     sh("mount", ["-o", "loop", join(this.tmp, "state.img"), state]);
     this.mounted = true;
     this.repo = new TestRepo(join(this.tmp, "git"), "infra");
-    this.box = await Box.start({ name: "kt-chaos-box", mounts: { [join(this.tmp, "git")]: "/srv/git", [state]: STATE } });
+    this.box = await Box.start({ name: this.opts.box ?? "kt-chaos-box", mounts: { [join(this.tmp, "git")]: "/srv/git", [state]: STATE } });
     await this.services();
     await this.box.sh(`echo pw-chaos | docker login -u chaos --password-stdin ${REGISTRY} >/dev/null
       docker tag konta-test/busybox:1 ${FOLLOW} && docker push -q ${FOLLOW} >/dev/null
