@@ -9,10 +9,11 @@ import { keyPath, assertValid } from "../base/schema.ts";
 import { parseYaml, type ParsedYaml } from "../base/yaml.ts";
 import { ProjectCache } from "./cache.ts";
 import { canonicalFile, type Raw } from "./canonical.ts";
-import { unlocking } from "./decrypt.ts";
+import { envFileVars, unlocking } from "./decrypt.ts";
 import { checkInside, projectEnvironment } from "./environment.ts";
 import type { LoadOptions } from "./options.ts";
 import { ComposeKeyError, type KeyPath } from "./errors.ts";
+import { type Include, importResources, parseIncludes } from "./include.ts";
 import { exists, isDirectory, listDir, readText, realpath } from "./inputs.ts";
 import { InterpolationError, interpolateTree, type Lookup } from "./interpolate.ts";
 import { mergeFiles, mergeService } from "./merge.ts";
@@ -84,17 +85,31 @@ interface LoadedFile {
   canonical: Raw;
 }
 
+/** How Compose files are read: as the project's own, or as an included project's. */
+interface Scope {
+  lookup: Lookup;
+  /** relative paths in a file resolve against this folder; undefined: the file's own folder */
+  dir?: string;
+  /** the folder `include` paths and env files resolve against */
+  workDir: string;
+  /** tells apart loads of one file with different variables */
+  key: string;
+}
+
 class ProjectLoader {
   private readonly files = new Map<string, LoadedFile>();
   readonly warnings = new Set<string>();
   private readonly unset = new Set<string>();
+  private readonly root: Scope;
 
   constructor(
     readonly project: string,
     readonly dir: string,
     readonly opts: LoadOptions,
-    readonly lookup: Lookup,
-  ) {}
+    lookup: Lookup,
+  ) {
+    this.root = { lookup, workDir: dir, key: "" };
+  }
 
   rel(abs: string): string {
     return relative(this.opts.repoRoot, abs) || ".";
@@ -109,8 +124,9 @@ class ProjectLoader {
     throw new InputError(path.length ? `${where}: ${keyPath(path)}: ${message}` : `${where}: ${message}`, { where: name });
   }
 
-  load(abs: string): LoadedFile {
-    const cached = this.files.get(abs);
+  load(abs: string, scope: Scope): LoadedFile {
+    const id = `${scope.key}\0${scope.dir ?? ""}\0${abs}`;
+    const cached = this.files.get(id);
     if (cached) return cached;
     const rel = this.rel(abs);
     if (!exists(abs)) this.fail("file does not exist", rel);
@@ -118,11 +134,11 @@ class ProjectLoader {
     const yaml = parseYaml(readText(abs), rel);
     const partial: LoadedFile = { abs, rel, yaml, canonical: {} };
     if (yaml.value === null || yaml.value === undefined) {
-      this.files.set(abs, partial);
+      this.files.set(id, partial);
       return partial;
     }
     if (typeof yaml.value !== "object" || Array.isArray(yaml.value)) this.fail("a Compose file must be a mapping", partial);
-    const interpolated = interpolateTree(yaml.value, this.lookup, { onUnset: (n) => this.unset.add(n) }, [], (err: InterpolationError, path) =>
+    const interpolated = interpolateTree(yaml.value, scope.lookup, { onUnset: (n) => this.unset.add(n) }, [], (err: InterpolationError, path) =>
       this.fail(
         err.variable
           ? `${err.message} (define ${err.variable} in ${this.rel(join(this.dir, ".env"))}, in the host file <config dir>/env/${this.project}.env, or allow it with deploy.env_passthrough)`
@@ -134,16 +150,16 @@ class ProjectLoader {
     this.checkUnsupported(interpolated, partial);
     assertValid(validateCompose, interpolated, { file: rel, yaml }, "Compose file");
     try {
-      partial.canonical = canonicalFile(interpolated, { dir: dirname(abs), repoRoot: this.opts.repoRoot });
+      partial.canonical = canonicalFile(interpolated, { dir: scope.dir ?? dirname(abs), repoRoot: this.opts.repoRoot });
     } catch (err) {
-      this.rethrow(err, partial);
+      this.rethrow(err, partial, scope);
     }
-    this.files.set(abs, partial);
+    this.files.set(id, partial);
     return partial;
   }
 
-  rethrow(err: unknown, file: LoadedFile): never {
-    if (err instanceof ComposeKeyError) this.fail(err.message, err.file ? this.load(err.file) : file, err.path);
+  rethrow(err: unknown, file: LoadedFile, scope = this.root): never {
+    if (err instanceof ComposeKeyError) this.fail(err.message, err.file ? this.load(err.file, scope) : file, err.path);
     if (err instanceof PathEscapeError) this.fail(err.message, file);
     throw err;
   }
@@ -164,8 +180,8 @@ class ProjectLoader {
   }
 
   /** A service with its `extends` chain resolved. */
-  resolveService(abs: string, name: string, trail: string[]): Raw {
-    const file = this.load(abs);
+  resolveService(abs: string, name: string, trail: string[], scope: Scope): Raw {
+    const file = this.load(abs, scope);
     const svc = file.canonical.services?.[name];
     if (!svc) this.fail(`extends: service "${name}" not found`, file, ["services"]);
     if (!svc.extends) return svc;
@@ -179,23 +195,62 @@ class ProjectLoader {
         this.fail((err as Error).message, file, ["services", name, "extends", "file"]);
       }
     }
-    const base = this.resolveService(target, svc.extends.service, [...trail, id]);
+    // another file's paths resolve against its own folder, as Compose resolves them
+    const base = this.resolveService(target, svc.extends.service, [...trail, id], target === abs ? scope : { ...scope, dir: undefined });
     const { extends: _ext, ...rest } = svc;
     return mergeService(base, rest);
   }
 
-  loadProject(fileNames: string[]): ProjectModel {
+  /** Files merged in order (the first the main one), each with its `extends` resolved and its includes imported. */
+  private loadFiles(abses: string[], scope: Scope, chain: string[], loaded: LoadedFile[]): Raw {
     let merged: Raw = {};
-    const loaded: LoadedFile[] = [];
-    for (const f of fileNames) {
-      const abs = join(this.dir, f);
-      const file = this.load(abs);
+    for (const abs of abses) {
+      const file = this.load(abs, scope);
+      const { include, ...own } = file.canonical;
+      if (own.services) own.services = Object.fromEntries(Object.keys(own.services).map((n) => [n, this.resolveService(abs, n, [], scope)]));
+      const model = include ? this.include(file, include, own, scope, [...chain, abs], loaded) : own;
       loaded.push(file);
-      const services: Raw = {};
-      for (const name of Object.keys(file.canonical.services ?? {})) services[name] = this.resolveService(abs, name, []);
-      merged = mergeFiles(merged, { ...file.canonical, ...(file.canonical.services ? { services } : {}) }, [...file.yaml.tagged.reset, ...file.yaml.tagged.override]);
+      merged = mergeFiles(merged, model, [...file.yaml.tagged.reset, ...file.yaml.tagged.override]);
     }
-    const main = loaded[0] as LoadedFile;
+    return merged;
+  }
+
+  /** `own` (a file's model) with what its `include` entries define imported. */
+  private include(file: LoadedFile, entries: unknown[], own: Raw, scope: Scope, chain: string[], loaded: LoadedFile[]): Raw {
+    let includes: Include[] = [];
+    try {
+      includes = parseIncludes(entries, scope.workDir, this.opts.repoRoot);
+    } catch (err) {
+      this.rethrow(err, file, scope);
+    }
+    let model = own;
+    includes.forEach((inc, i) => {
+      const main = inc.paths[0] as string;
+      if (chain.includes(main)) this.fail(`include cycle: ${[...chain, main].map((f) => this.rel(f)).join(" -> ")}`, file, ["include", i]);
+      const vars: Record<string, string> = Object.create(null);
+      for (const f of inc.envFiles) {
+        if (!exists(f) || isDirectory(f)) this.fail(`env file ${this.rel(f)} does not exist`, file, ["include", i]);
+        Object.assign(vars, envFileVars(f, readText(f), this.rel(f), this.opts.sops, (n) => scope.lookup(n) ?? vars[n]));
+      }
+      // the including project's variables win over the included one's env files, as in Compose
+      const lookup: Lookup = (n) => scope.lookup(n) ?? vars[n];
+      const sub: Scope = { lookup, dir: inc.projectDirectory, workDir: inc.projectDirectory, key: `${scope.key}>${file.abs}#${i}` };
+      const imported = this.loadFiles(inc.paths, sub, chain, loaded);
+      try {
+        model = importResources(model, imported, own, ["include", i]);
+      } catch (err) {
+        this.rethrow(err, file, scope);
+      }
+    });
+    return model;
+  }
+
+  loadProject(fileNames: string[]): ProjectModel {
+    const loaded: LoadedFile[] = [];
+    const merged = this.loadFiles(fileNames.map((f) => join(this.dir, f)), this.root, [], loaded);
+    const main = this.load(join(this.dir, fileNames[0] as string), this.root);
+    // Compose refuses a project that defines nothing at all (`services: {}` is something)
+    if (!Object.keys(merged).length) this.fail(`empty compose file: ${fileNames.join(", ")} define${fileNames.length > 1 ? "" : "s"} nothing`, main);
     if (typeof merged.name === "string" && merged.name !== this.project) {
       this.warnings.add(`${main.rel}: name "${merged.name}" is ignored; the project is named after its folder: ${this.project}`);
     }
@@ -206,7 +261,7 @@ class ProjectLoader {
       project: this.project,
       dir: this.dir,
       repoRoot: this.opts.repoRoot,
-      env: this.lookup,
+      env: this.root.lookup,
       policy: this.opts.policy ?? { allowPrivileged: true },
       warn: (m) => this.warnings.add(`${this.rel(this.dir)}: ${m}`),
       ...(this.opts.sops ? { sops: this.opts.sops } : {}),
@@ -225,7 +280,7 @@ class ProjectLoader {
   }
 
   private applyProfiles(services: Raw): Raw {
-    const enabled = new Set([...(this.opts.profiles ?? []), ...(this.lookup("COMPOSE_PROFILES") ?? "").split(",").filter(Boolean)]);
+    const enabled = new Set([...(this.opts.profiles ?? []), ...(this.root.lookup("COMPOSE_PROFILES") ?? "").split(",").filter(Boolean)]);
     const all = enabled.has("*");
     return Object.fromEntries(
       Object.entries(services).filter(([, s]) => !s.profiles?.length || all || s.profiles.some((p: string) => enabled.has(p))),

@@ -297,6 +297,7 @@ export const composeSchema = {
   properties: {
     version: str,
     name: str,
+    include: { type: "array", items: { anyOf: [str, obj({ path: stringOrList, env_file: stringOrList, project_directory: str }, ["path"])] } },
     services: { type: "object", additionalProperties: service },
     networks: { type: "object", additionalProperties: { anyOf: [network, { type: "null" }] } },
     volumes: { type: "object", additionalProperties: { anyOf: [volume, { type: "null" }] } },
@@ -307,7 +308,6 @@ export const composeSchema = {
 
 /** Compose keys Konta recognises but does not apply, with the reason shown to the user. */
 export const UNSUPPORTED: Record<string, string> = {
-  include: "split the project into apps/<name>/ folders, or merge the files with an override file",
   models: "AI model runners are a Docker Desktop feature",
   "services.*.develop": "watch mode is for development machines, not a deploy server",
   "services.*.provider": "service providers are a Docker Desktop extension point",

@@ -1,0 +1,60 @@
+// Compose features beyond one file per project (issue "The Compose features Konta still refuses"),
+// through the binary against the real engine: how Compose reads them is in tests/oracle/.
+import { describe, expect, test } from "bun:test";
+import { compose, sleeper } from "../support/compose.ts";
+import { inspect } from "../support/docker.ts";
+import { useRig } from "../support/rig.ts";
+
+const rig = useRig();
+
+describe("include", () => {
+  test("an app split into included files deploys; a change in one recreates exactly its services; a bad include changes nothing", async () => {
+    const repo = rig.repo();
+    const app = "apps/kt-include";
+    const db = (color: string) => compose({ services: { db: sleeper({ environment: { COLOR: color } }) } });
+    repo
+      .write({
+        [`${app}/compose.yaml`]: compose({ include: ["db/compose.yaml", { path: "web/compose.yaml", env_file: "web/web.env" }], services: { proxy: sleeper() } }),
+        [`${app}/db/compose.yaml`]: db("blue"),
+        [`${app}/web/compose.yaml`]: compose({ services: { web: sleeper({ environment: { GREETING: "${GREETING}" } }) } }),
+        [`${app}/web/web.env`]: "GREETING=hello\n",
+      })
+      .commit("split app");
+    const env = rig.env(repo);
+    await env.ok(["sync"]);
+    const ids = async () => Object.fromEntries(await Promise.all(["proxy", "db", "web"].map(async (s) => [s, (await inspect(`kt-include-${s}-1`))?.Id]))) as Record<string, string>;
+    const before = await ids();
+    expect(Object.values(before).every(Boolean)).toBe(true);
+    expect((await inspect("kt-include-web-1"))?.Config.Env).toContain("GREETING=hello");
+
+    repo.write({ [`${app}/db/compose.yaml`]: db("green") }).commit("db only");
+    const r = await env.ok(["sync"]);
+    expect(r.stdout).toContain("updated db");
+    const after = await ids();
+    expect(after.db).not.toBe(before.db as string);
+    expect(after.web).toBe(before.web as string);
+    expect(after.proxy).toBe(before.proxy as string);
+    expect((await inspect("kt-include-db-1"))?.Config.Env).toContain("COLOR=green");
+    const live = env.readState().current.sha;
+
+    // a file outside the repository (the state dir is on this host): exit 2, nothing touched
+    repo.write({ [`${app}/compose.yaml`]: compose({ include: ["../../../../../../etc/hostname", "db/compose.yaml"], services: { proxy: sleeper() } }) }).commit("escape");
+    const escape = await env.run(["sync"]);
+    expect(escape.code).toBe(2);
+    expect(escape.all).toContain('include path "../../../../../../etc/hostname" leads outside the repository');
+    expect(await ids()).toEqual(after);
+    expect(env.readState().current.sha).toBe(live);
+
+    repo
+      .write({
+        [`${app}/compose.yaml`]: compose({ include: ["db/compose.yaml"], services: { proxy: sleeper() } }),
+        [`${app}/db/compose.yaml`]: compose({ include: ["../compose.yaml"], services: { db: sleeper({ environment: { COLOR: "green" } }) } }),
+      })
+      .commit("cycle");
+    const cycle = await env.run(["sync"]);
+    expect(cycle.code).toBe(2);
+    expect(cycle.all).toContain(`include cycle: ${app}/compose.yaml -> ${app}/db/compose.yaml -> ${app}/compose.yaml`);
+    expect(await ids()).toEqual(after);
+    expect(env.readState().current.sha).toBe(live);
+  });
+});
