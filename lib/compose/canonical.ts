@@ -135,9 +135,6 @@ function canonicalBuild(v: unknown, ctx: FileContext): Raw {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith("git@")) {
     throw new Error(`build context "${context}" is a URL; Konta builds from folders in the repository only`);
   }
-  if (b.dockerfile_inline !== undefined) {
-    throw new Error("build.dockerfile_inline is not supported by Konta; commit the Dockerfile to the repository and use build.dockerfile");
-  }
   b.context = hostPath(context, ctx);
   if (b.args !== undefined) b.args = toMap(b.args);
   if (b.labels !== undefined) b.labels = toMap(b.labels);

@@ -80,6 +80,8 @@ export interface HealthcheckModel {
 export interface BuildModel {
   context: string;
   dockerfile?: string;
+  /** the Dockerfile's text, written in the Compose file */
+  dockerfile_inline?: string;
   args?: Record<string, string>;
   target?: string;
   labels?: Record<string, string>;

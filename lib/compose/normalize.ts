@@ -253,7 +253,8 @@ export class Normalizer {
     const inRepo = isInside(this.ctx.repoRoot, b.context);
     if (!inRepo) this.mounts.checkHostPath(b.context);
     const out: NonNullable<ServiceModel["build"]> = { context: inRepo ? this.mounts.rel(b.context) : b.context };
-    for (const k of ["dockerfile", "target", "network", "isolation"] as const) if (b[k] !== undefined) out[k] = b[k];
+    if (b.dockerfile !== undefined && b.dockerfile_inline !== undefined) throw new ComposeKeyError("dockerfile and dockerfile_inline exclude each other (as in Compose); keep one", ["build"]);
+    for (const k of ["dockerfile", "dockerfile_inline", "target", "network", "isolation"] as const) if (b[k] !== undefined) out[k] = b[k];
     for (const k of ["no_cache", "pull"] as const) if (b[k] !== undefined) out[k] = b[k];
     if (nonEmpty(b.args)) out.args = this.resolveNulls(b.args);
     if (nonEmpty(b.labels)) out.labels = stringMap(b.labels);

@@ -1,6 +1,7 @@
 // `build:` services: tar the context (honouring .dockerignore), POST /build, and tag the result
 // with a hash of the context and build options, so a rebuild happens only when one of them changes.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { isAbsolute, join, relative } from "node:path";
 import ignore from "@balena/dockerignore";
 import * as tar from "tar";
@@ -26,12 +27,15 @@ export async function buildImage(docker: DockerClient, project: ProjectModel, s:
   const b = s.build;
   if (!b) return false;
   const contextDir = isAbsolute(b.context) ? b.context : join(project.dir, b.context);
-  const dockerfile = b.dockerfile ?? "Dockerfile";
-  if (!existsSync(join(contextDir, dockerfile))) {
+  const inline = b.dockerfile_inline;
+  const dockerfile = inline !== undefined ? INLINE_DOCKERFILE : (b.dockerfile ?? "Dockerfile");
+  if (inline === undefined && !existsSync(join(contextDir, dockerfile))) {
     throw new DeployError(`${project.name}/${s.name}: no ${dockerfile} in the build context ${relative(project.dir, contextDir) || "."}`);
   }
-  const include = dockerignore(contextDir, dockerfile);
-  const options = { dockerfile, args: b.args, target: b.target, labels: b.labels, platform: b.platform, network: b.network, shm: b.shm_size, hosts: b.extra_hosts };
+  const ignored = dockerignore(contextDir, dockerfile);
+  // a file of the context with the inline Dockerfile's name would be a second entry of that name
+  const include = inline === undefined ? ignored : (rel: string) => rel !== INLINE_DOCKERFILE && ignored(rel);
+  const options = { dockerfile, inline, args: b.args, target: b.target, labels: b.labels, platform: b.platform, network: b.network, shm: b.shm_size, hosts: b.extra_hosts };
   const hash = sha256(contentDigest(contextDir, include) + canonicalJson(options)).slice(0, 32);
   const existing = await inspectImage(docker, s.image);
   if (existing?.Config?.Labels?.[LABEL.buildHash] === hash && !b.no_cache) {
@@ -39,8 +43,49 @@ export async function buildImage(docker: DockerClient, project: ProjectModel, s:
     return false;
   }
   progress(`building ${s.image} for ${project.name}/${s.name}`);
+  const extra = inline === undefined ? undefined : inlineArchive(inline);
+  try {
+    await postBuild(docker, project, s, { contextDir, include, extra, dockerfile, hash });
+  } finally {
+    if (extra) rmSync(extra.dir, { recursive: true, force: true });
+  }
+  for (const extra of b.tags ?? []) {
+    const i = extra.lastIndexOf(":");
+    const [repo, tag] = i > extra.lastIndexOf("/") ? [extra.slice(0, i), extra.slice(i + 1)] : [extra, "latest"];
+    await docker.request("POST", `/images/${encodeURIComponent(s.image)}/tag`, { query: { repo, tag }, what: `tag ${s.image} as ${extra}` });
+  }
+  return true;
+}
+
+/** The name the inline Dockerfile has in the context sent to the engine (Compose: `.dockerfile.<random>`). */
+const INLINE_DOCKERFILE = ".konta-dockerfile-inline";
+
+/** A one-file archive holding the inline Dockerfile, appended to the context's (tar's `@archive`). */
+function inlineArchive(text: string): { dir: string; archive: string } {
+  const dir = mkdtempSync(join(tmpdir(), "konta-build-"));
+  writeFileSync(join(dir, INLINE_DOCKERFILE), text, { mode: 0o644 });
+  const archive = join(dir, "inline.tar");
+  tar.create({ cwd: dir, portable: true, sync: true, file: archive }, [INLINE_DOCKERFILE]);
+  return { dir, archive };
+}
+
+interface BuildInput {
+  contextDir: string;
+  include: (rel: string) => boolean;
+  extra: { archive: string } | undefined;
+  dockerfile: string;
+  hash: string;
+}
+
+async function postBuild(docker: DockerClient, project: ProjectModel, s: ServiceModel, input: BuildInput): Promise<void> {
+  const b = s.build as NonNullable<ServiceModel["build"]>;
+  const { contextDir, include, extra, dockerfile, hash } = input;
   const body = toWebStream(
-    tar.create({ cwd: contextDir, portable: true, filter: (p) => p === "." || include(p.replace(/^\.\//, "")) }, ["."]) as unknown as AsyncIterable<Uint8Array>,
+    tar.create(
+      // an entry of the appended archive (the inline Dockerfile) comes as a ReadEntry, the context's with an fs.Stats
+      { cwd: contextDir, portable: true, filter: (p, entry) => entry instanceof tar.ReadEntry || p === "." || include(p.replace(/^\.\//, "")) },
+      [".", ...(extra ? [`@${extra.archive}`] : [])],
+    ) as unknown as AsyncIterable<Uint8Array>,
   );
   const stream = await docker.stream("POST", "/build", {
     query: {
@@ -81,12 +126,6 @@ export async function buildImage(docker: DockerClient, project: ProjectModel, s:
     }
     throw err;
   }
-  for (const extra of b.tags ?? []) {
-    const i = extra.lastIndexOf(":");
-    const [repo, tag] = i > extra.lastIndexOf("/") ? [extra.slice(0, i), extra.slice(i + 1)] : [extra, "latest"];
-    await docker.request("POST", `/images/${encodeURIComponent(s.image)}/tag`, { query: { repo, tag }, what: `tag ${s.image} as ${extra}` });
-  }
-  return true;
 }
 
 function toWebStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {

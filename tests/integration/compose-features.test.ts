@@ -1,8 +1,8 @@
 // Compose features beyond one file per project (issue "The Compose features Konta still refuses"),
 // through the binary against the real engine: how Compose reads them is in tests/oracle/.
 import { describe, expect, test } from "bun:test";
-import { compose, sleeper } from "../support/compose.ts";
-import { inspect } from "../support/docker.ts";
+import { compose, MANAGED, sleeper } from "../support/compose.ts";
+import { engine, execIn, IMAGE, inspect } from "../support/docker.ts";
 import { useRig } from "../support/rig.ts";
 
 const rig = useRig();
@@ -56,5 +56,54 @@ describe("include", () => {
     expect(cycle.all).toContain(`include cycle: ${app}/compose.yaml -> ${app}/db/compose.yaml -> ${app}/compose.yaml`);
     expect(await ids()).toEqual(after);
     expect(env.readState().current.sha).toBe(live);
+  });
+});
+
+describe("build.dockerfile_inline", () => {
+  test("the inline text is the Dockerfile the engine builds; a change in it rebuilds and recreates", async () => {
+    const repo = rig.repo();
+    const file = "apps/kt-inline/compose.yaml";
+    const doc = (version: string) =>
+      compose({
+        services: {
+          app: {
+            build: { context: "./src", dockerfile_inline: `FROM ${IMAGE}\nCOPY data.txt /data.txt\nRUN echo ${version} > /version\n` },
+            init: true,
+            command: ["sleep", "3600"],
+            labels: MANAGED,
+          },
+        },
+      });
+    try {
+      // a context file with the name Konta gives the inline Dockerfile is not sent in its place
+      repo.write({ [file]: doc("one"), "apps/kt-inline/src/data.txt": "context\n", "apps/kt-inline/src/.konta-dockerfile-inline": "FROM scratch\n" }).commit("inline");
+      const env = rig.env(repo);
+      await env.ok(["sync"]);
+      const first = await inspect("kt-inline-app-1");
+      // execIn's output keeps the engine's stream framing: compare what it contains
+      const out = await execIn(first?.Id as string, ["cat", "/version", "/data.txt"]);
+      expect(out).toContain("one\n");
+      expect(out).toContain("context\n");
+
+      repo.write({ "README.md": "unrelated\n" }).commit("docs");
+      await env.ok(["sync"]);
+      expect((await inspect("kt-inline-app-1"))?.Id).toBe(first?.Id as string);
+
+      repo.write({ [file]: doc("two") }).commit("inline changed");
+      expect((await env.ok(["sync"])).stdout).toContain("updated app");
+      const second = await inspect("kt-inline-app-1");
+      expect(second?.Id).not.toBe(first?.Id as string);
+      expect(await execIn(second?.Id as string, ["cat", "/version"])).toContain("two\n");
+    } finally {
+      await engine("/images/kt-inline-app", { method: "DELETE", query: { force: 1 } }).catch(() => {});
+    }
+  });
+
+  test("dockerfile and dockerfile_inline together are refused, as Compose refuses them", async () => {
+    const repo = rig.repo();
+    repo.write({ "apps/kt-inline2/compose.yaml": compose({ services: { app: { build: { context: ".", dockerfile: "Dockerfile", dockerfile_inline: `FROM ${IMAGE}\n` }, labels: MANAGED } } }) }).commit("both");
+    const r = await rig.env(repo).run(["sync"]);
+    expect(r.code).toBe(2);
+    expect(r.all).toContain("services.app.build: dockerfile and dockerfile_inline exclude each other");
   });
 });

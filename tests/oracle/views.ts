@@ -209,6 +209,7 @@ export function composeBuild(b: any, dir: string): View | undefined {
   return clean({
     context: resolve(dir, c.context ?? "."),
     dockerfile: c.dockerfile && c.dockerfile !== "Dockerfile" ? c.dockerfile : undefined,
+    dockerfile_inline: c.dockerfile_inline,
     args: nonEmpty(Object.fromEntries(Object.entries(c.args ?? {}).filter(([, x]) => x !== null))),
     target: c.target,
     labels: nonEmpty(c.labels),
@@ -225,6 +226,7 @@ export function kontaBuild(b: ServiceModel["build"], dir: string): View | undefi
   return clean({
     context: resolve(dir, b.context),
     dockerfile: b.dockerfile && b.dockerfile !== "Dockerfile" ? b.dockerfile : undefined,
+    dockerfile_inline: b.dockerfile_inline,
     args: nonEmpty(b.args),
     target: b.target,
     labels: nonEmpty(b.labels),
