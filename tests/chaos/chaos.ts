@@ -456,8 +456,11 @@ class Chaos {
       if (s.lastAttempt?.result === "failed" && s.lastAttempt.error?.includes("the Docker engine holds")) {
         // Docker 20.10 keeps a port after a power cut mid-start or mid-removal, and only a restart
         // frees it: Konta says so (exit 3, the commit not blamed); the operator does what it says
-        if (this.kind !== "reboot") this.fail(`Konta reported a port kept by the engine after a ${this.kind}, not a reboot`, s.lastAttempt);
-        this.log(`  the engine kept a port after the reboot (${s.lastAttempt.error.split(": ")[1]?.slice(0, 60)}); systemctl restart docker, as Konta's message says`);
+        const port = /holds [^ ]*:(\d+)/.exec(s.lastAttempt.error)?.[1];
+        // what the engine and the host say about the port, for the log: the evidence that no container holds it
+        const evidence = await this.box.exec(`docker ps -a --format '{{.Names}} {{.State}} {{.Ports}}'; ss -ltnp 'sport = :${port}'`);
+        if (this.kind !== "reboot") this.fail(`Konta reported a port kept by the engine after a ${this.kind}, not a reboot`, `${JSON.stringify(s.lastAttempt)}\n${evidence.out}`);
+        this.log(`  the engine kept a port after the reboot (${s.lastAttempt.error.split(": ")[1]?.slice(0, 60)}); systemctl restart docker, as Konta's message says\n${evidence.out.replace(/^/gm, "    ")}`);
         this.engineRestarts++;
         await this.box.sh("systemctl restart docker");
       }
