@@ -14,6 +14,16 @@ export interface ParsedYaml {
   lineOf(path: readonly (string | number)[]): number | undefined;
 }
 
+// An integer with a leading 0 is octal, as go-yaml (Compose's parser) reads it: `mode: 0440` is
+// r--r-----, not the decimal 440 that YAML 1.2's core schema makes of it.
+const GO_OCTAL = {
+  identify: (v: unknown) => typeof v === "number",
+  default: true,
+  tag: "tag:yaml.org,2002:int",
+  test: /^[-+]?0[0-7]+$/,
+  resolve: (s: string) => Number.parseInt(s, 8),
+};
+
 export function parseYaml(text: string, file: string): ParsedYaml {
   if (text.length > YAML_LIMITS.maxBytes) {
     throw new InputError(`${file} is ${text.length} bytes; Konta reads YAML files up to ${YAML_LIMITS.maxBytes} bytes`, { where: file });
@@ -21,7 +31,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   const lineCounter = new LineCounter();
   let doc: Document;
   try {
-    doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false, strict: true });
+    doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false, strict: true, customTags: (tags) => [GO_OCTAL, ...tags] });
   } catch (err) {
     throw new InputError(`${file}: invalid YAML: ${(err as Error).message}`, { where: file });
   }

@@ -29,7 +29,19 @@ export interface BindMount {
   digest?: string;
   /** a SOPS-encrypted secret file of the release (relative path) whose decrypted copy `source` is */
   decrypted_from?: string;
+  /** a secret or config from `content:` or `environment:`, which the deploy writes to `source` */
+  written?: WrittenFile;
   bind?: { propagation?: string; create_host_path?: boolean; selinux?: "z" | "Z"; recursive?: string };
+}
+
+export interface WrittenFile {
+  /** the secret's or config's key in the project */
+  name: string;
+  from: "content" | "environment";
+  /** owner and mode of the file in the container, as Compose sets them (default root, 0444) */
+  uid: number;
+  gid: number;
+  mode: number;
 }
 
 export interface VolumeMount {

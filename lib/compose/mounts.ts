@@ -9,7 +9,8 @@ import { openSops, secretFilePath } from "./decrypt.ts";
 import { at } from "./errors.ts";
 import { nonEmpty } from "./fields.ts";
 import { bindDigest, exists, isDirectory, readText } from "./inputs.ts";
-import type { BindMount, MountModel } from "./model.ts";
+import type { BindMount, MountModel, WrittenFile } from "./model.ts";
+import { canonicalJson, sha256 } from "../base/digest.ts";
 import type { NormalizeContext } from "./options.ts";
 import { checkHostPath } from "./policy.ts";
 import { parseBytes } from "./units.ts";
@@ -95,12 +96,10 @@ export class Mounts {
       const def: Raw | undefined = this.raw[kind]?.[ref.source];
       if (!def) throw new Error(`${kind.slice(0, -1)} "${ref.source}" is not declared in the top-level ${kind}: section`);
       if (def.external) throw new Error(`external ${kind} are a Swarm feature; use file: instead`);
-      if (def.environment !== undefined || def.content !== undefined) {
-        throw new Error(`${kind} from environment: or content: are not supported; use file: (a file in the repository or on the host)`);
-      }
-      if (!def.file) throw new Error(`${kind.slice(0, -1)} "${ref.source}" needs file:`);
       const defaultDir = kind === "secrets" ? "/run/secrets/" : "/";
       const target: string = ref.target ? (isAbsolute(ref.target) ? ref.target : `${defaultDir}${ref.target}`) : `${defaultDir}${ref.source}`;
+      if (def.environment !== undefined || def.content !== undefined) return this.writtenFile(kind, ref, def, target);
+      if (!def.file) throw new Error(`${kind.slice(0, -1)} "${ref.source}" needs file:, content: or environment:`);
       if (ref.uid !== undefined || ref.gid !== undefined || ref.mode !== undefined) {
         this.ctx.warn(`${kind}.${ref.source}: uid, gid and mode are not applied to file-based ${kind} (Docker Compose ignores them too)`);
       }
@@ -110,6 +109,30 @@ export class Mounts {
       if (kind === "secrets" && digest && !isDirectory(def.file)) this.decryptedSecret(out, def.file, ref.source, digest);
       return out;
     });
+  }
+
+  /**
+   * A secret or config whose text is in the Compose file (`content:`) or a variable of the project
+   * (`environment:`): the deploy writes it under the state dir (beside decrypted SOPS secrets, never
+   * in the release) with the owner and mode Compose gives it, named by a digest of all of that, and
+   * mounts it. The model holds the path and digest, never the text.
+   */
+  private writtenFile(kind: "secrets" | "configs", ref: Raw, def: Raw, target: string): BindMount {
+    const what = `${kind.slice(0, -1)} "${ref.source}"`;
+    const from = def.content !== undefined ? "content" : "environment";
+    const text = from === "content" ? String(def.content) : this.ctx.env(String(def.environment));
+    if (text === undefined) {
+      throw new Error(`${what}: the variable ${def.environment} is not set (define it in the project's .env, in the host file <config dir>/env/${this.ctx.project}.env, or allow it with deploy.env_passthrough)`);
+    }
+    if (!this.ctx.sops) throw new Error(`${what} from ${from}: needs Konta's state dir to write it to`);
+    const mode = ref.mode === undefined ? 0o444 : typeof ref.mode === "string" ? Number.parseInt(ref.mode, 8) : Number(ref.mode);
+    const id = (v: unknown) => (v === undefined ? 0 : Number(v));
+    const written: WrittenFile = { name: ref.source, from, uid: id(ref.uid), gid: id(ref.gid), mode };
+    if (![written.uid, written.gid, mode].every((n) => Number.isInteger(n) && n >= 0)) throw new Error(`${what}: uid, gid and mode must be numbers`);
+    const digest = `sha256:${sha256(canonicalJson({ kind, project: this.ctx.project, text, written }))}`;
+    const source = secretFilePath(this.ctx.sops, this.ctx.project, `${kind.slice(0, -1)}-${ref.source}`, digest);
+    this.ctx.sops.files.set(source, text);
+    return { type: "bind", source, target, read_only: true, digest, written };
   }
 
   /**

@@ -57,6 +57,17 @@ describe("the loader answers as docker compose config does", () => {
     expect(web.dns).toEqual(oracle.dns);
   });
 
+  test("an integer with a leading 0 is octal, as go-yaml reads it (YAML 1.2 would make 0755 the decimal 755)", () => {
+    const p = project({
+      "compose.yaml": "services:\n  web:\n    image: busybox\n    volumes:\n      - type: tmpfs\n        target: /t\n        tmpfs: { mode: 0755 }\n    stop_grace_period: 010s\n    cpu_shares: 010\n",
+    });
+    const oracle = composeConfig(p.dir, p.name).services.web;
+    const web = konta(p).services.web!;
+    expect(web.volumes?.[0]).toMatchObject({ tmpfs: { mode: oracle.volumes[0].tmpfs.mode } });
+    expect(oracle.volumes[0].tmpfs.mode).toBe(0o755);
+    expect(web.cpu_shares).toBe(oracle.cpu_shares);
+  });
+
   test("the override file is found whatever the main file is called, in Compose's order", () => {
     const p = project({
       "compose.yaml": "services:\n  web:\n    image: busybox\n",

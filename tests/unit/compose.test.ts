@@ -235,7 +235,16 @@ describe("errors name the file and the key", () => {
     ],
     ["the host root outside allowed_bind_roots", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    volumes: ['/:/host']\n" }, [file, "allowed_bind_roots"], { policy: { allowPrivileged: true, allowedBindRoots: ["/srv"] } }],
     ["a service with neither image nor build", { "docker-compose.yml": "services:\n  s:\n    command: [true]\n" }, [file, "neither image nor build"]],
-    ["dockerfile_inline", { "docker-compose.yml": "services:\n  s:\n    build: {dockerfile_inline: 'FROM busybox'}\n" }, [file, "dockerfile_inline is not supported"]],
+    [
+      "dockerfile with dockerfile_inline",
+      { "docker-compose.yml": "services:\n  s:\n    build: {dockerfile: Dockerfile, dockerfile_inline: 'FROM busybox'}\n" },
+      [file, "services.s.build", "exclude each other"],
+    ],
+    [
+      "a secret from an unset variable",
+      { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    secrets: [x]\nsecrets:\n  x: {environment: NOPE}\n" },
+      [file, "services.s.secrets[0]", 'secret "x": the variable NOPE is not set'],
+    ],
     ["an invalid port", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    ports: ['80:99999']\n" }, [file, "services.s.ports[0]", "invalid"]],
     ["an invalid duration", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    stop_grace_period: 10 seconds\n" }, [file, "services.s.stop_grace_period", "invalid duration"]],
     ["a bad interpolation", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    command: echo ${\n" }, [file, "services.s.command", "invalid interpolation"]],

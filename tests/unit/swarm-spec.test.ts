@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadProject } from "../../lib/compose/index.ts";
+import { loadProject, SopsKeyring } from "../../lib/compose/index.ts";
 import { serviceHash } from "../../lib/compose/hash.ts";
 import { serviceSpec, SwarmKeyError, type SwarmServiceSpec } from "../../lib/targets/swarm/spec.ts";
 import { swarmDrift } from "../../lib/targets/swarm/drift.ts";
@@ -236,4 +236,32 @@ describe("gateStatus: has a service converged (pure, over the service and its ta
     expect(gateStatus(globalJob, [task("complete", template, "complete"), task("running", template, "complete")]).done).toBe(false);
     expect(gateStatus(globalJob, []).done).toBe(false);
   });
+});
+
+test("a secret from a variable and a config from content: Swarm objects named after their key, with the owner and mode Compose gives them; the text reaches only the keyring", () => {
+  const keyring = new SopsKeyring(join(dir, "no-key"), join(dir, "secrets"));
+  writeFileSync(
+    join(dir, "docker-compose.yml"),
+    `services:
+  app:
+    image: konta-test/busybox:1
+    labels: { konta.managed: "true" }
+    secrets: [{ source: token, uid: "1000", mode: 0400 }]
+    configs: [{ source: conf, target: /etc/app.conf }]
+secrets:
+  token: { environment: TOKEN }
+configs:
+  conf: { content: "port=\${PORT}" }
+`,
+  );
+  const project = loadProject(dir, "st", { repoRoot: dir, processEnv: { TOKEN: "t0k3n", PORT: "80" }, passthrough: ["TOKEN", "PORT"], profiles: [], sops: keyring });
+  const app = project.services.app as NonNullable<(typeof project.services)[string]>;
+  const spec = serviceSpec(project, app, (_kind, file) => ({ name: objectName("st", file), id: "id" }));
+  const cs = spec.TaskTemplate.ContainerSpec as { Secrets: { File: unknown; SecretName: string }[]; Configs: { File: unknown; ConfigName: string }[] };
+  expect(cs.Secrets[0]?.File).toEqual({ Name: "token", UID: "1000", GID: "0", Mode: 0o400 });
+  expect(cs.Secrets[0]?.SecretName).toMatch(/^st_token-[0-9a-f]{12}$/);
+  expect(cs.Configs[0]?.File).toEqual({ Name: "/etc/app.conf", UID: "0", GID: "0", Mode: 0o444 });
+  expect(cs.Configs[0]?.ConfigName).toMatch(/^st_conf-[0-9a-f]{12}$/);
+  expect([...keyring.files.values()].sort()).toEqual(["port=80", "t0k3n"]);
+  expect(JSON.stringify(project)).not.toContain("t0k3n");
 });

@@ -127,7 +127,7 @@ async function prune(run: SyncRun, c: Convergence): Promise<void> {
   if (removed.length) log.debug(`releases: pruned ${removed.map((s) => s.slice(0, 12)).join(", ")}`);
   // decrypted secrets: those of this release, and any a container (now) mounts
   const keep = new Set((await observeContainers(await rt.docker())).flatMap((x) => x.binds));
-  for (const project of c.projects) for (const s of Object.values(project.services)) for (const m of s.secrets ?? []) keep.add(m.source);
+  for (const project of c.projects) for (const s of Object.values(project.services)) for (const m of [...(s.secrets ?? []), ...(s.configs ?? [])]) keep.add(m.source);
   const gone = pruneSecretFiles(rt.paths.secrets, keep);
   if (gone.length) log.debug(`secrets: removed ${gone.length} decrypted file(s) no container uses`);
 }

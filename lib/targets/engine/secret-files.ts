@@ -1,29 +1,38 @@
-// Decrypted SOPS secret files on the host (`<state>/secrets/<project>/<name>-<digest>`): written
-// just before a container that mounts one is created, removed once no container or deploy needs
-// them. Never in the release directory, which is readable by others and kept for rollbacks.
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+// Files a deploy writes on the host for its containers (`<state>/secrets/<project>/<name>-<digest>`):
+// decrypted SOPS secrets, and secrets and configs from `content:` or `environment:`. Written just
+// before a container that mounts one is created, removed once no container or deploy needs them.
+// Never in the release directory, which is readable by others and kept for rollbacks.
+import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ServiceModel } from "../../compose/model.ts";
 import { DeployError } from "../../base/errors.ts";
 import { ensureDir, writeFileAtomic } from "../../base/fsutil.ts";
 
-/** Write the decrypted secret files `s` mounts (from the run's keyring), unless already there. */
+/** Write the files `s` mounts that the deploy writes (their text from the run's keyring), unless already there. */
 export function writeSecretFiles(s: ServiceModel, files: Map<string, string> | undefined): void {
-  for (const m of s.secrets ?? []) {
-    if (!m.decrypted_from) continue;
+  for (const m of [...(s.secrets ?? []), ...(s.configs ?? [])]) {
+    if (!m.decrypted_from && !m.written) continue;
+    const what = m.decrypted_from ? `the decrypted copy of ${m.decrypted_from}` : `the file of ${m.written?.name}`;
     const text = files?.get(m.source);
+    const { uid = 0, gid = 0, mode = 0o444 } = m.written ?? {};
     if (text === undefined) {
       if (existsSync(m.source)) continue;
-      throw new DeployError(`${s.name}: the decrypted copy of ${m.decrypted_from} is missing (${m.source})`, { hint: "run `konta sync --now` to decrypt it again" });
+      throw new DeployError(`${s.name}: ${what} is missing (${m.source})`, { hint: "run `konta sync --now` to write it again" });
     }
-    if (existsSync(m.source) && readFileSync(m.source, "utf8") === text) continue;
+    if (existsSync(m.source) && readFileSync(m.source, "utf8") === text && owned(m.source, uid, gid, mode)) continue;
     ensureDir(dirname(dirname(m.source)), 0o700);
     ensureDir(dirname(m.source), 0o700);
     writeFileAtomic(m.source, text, 0o400);
-    // readable by any user in the container (the folders above stay root-only); set after the
-    // write, whatever the umask
-    chmodSync(m.source, 0o444);
+    // what the container sees (by default root's and readable by any user; the folders above stay
+    // root-only), set after the write, whatever the umask
+    chownSync(m.source, uid, gid);
+    chmodSync(m.source, mode);
   }
+}
+
+function owned(path: string, uid: number, gid: number, mode: number): boolean {
+  const st = statSync(path);
+  return st.uid === uid && st.gid === gid && (st.mode & 0o7777) === mode;
 }
 
 /** Remove decrypted secret files that no path in `keep` names, and project folders left empty. */

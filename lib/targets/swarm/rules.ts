@@ -81,8 +81,8 @@ export function checkSwarmRules(projects: ProjectModel[], facts: SwarmFacts): { 
       }
       for (const [kind, files] of [["secrets", s.secrets], ["configs", s.configs]] as const) {
         for (const f of files ?? []) {
-          // a SOPS secret is opened by the deploy itself
-          if (!f.decrypted_from && !facts.fileExists(f.source.startsWith("/") ? f.source : `${project.dir}/${f.source}`)) {
+          // a SOPS secret is opened by the deploy itself, one from content or a variable written by it
+          if (!f.decrypted_from && !f.written && !facts.fileExists(f.source.startsWith("/") ? f.source : `${project.dir}/${f.source}`)) {
             return { project, error: new SwarmKeyError(s.name, kind, `the file ${f.source} does not exist on the manager, which makes the Swarm ${kind.slice(0, -1)} from it`) };
           }
         }

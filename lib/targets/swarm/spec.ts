@@ -116,7 +116,7 @@ function fileRef(kind: "secret" | "config", file: BindMount, refs: ObjectRefs) {
   // a secret's target is a name under /run/secrets; a config's is a path
   const target = kind === "secret" ? file.target.replace(/^\/run\/secrets\//, "") : file.target;
   const { name, id } = refs(kind, file);
-  const File = { Name: target, UID: "0", GID: "0", Mode: 0o444 };
+  const File = { Name: target, UID: String(file.written?.uid ?? 0), GID: String(file.written?.gid ?? 0), Mode: file.written?.mode ?? 0o444 };
   return kind === "secret" ? { File, SecretID: id, SecretName: name } : { File, ConfigID: id, ConfigName: name };
 }
 

@@ -74,7 +74,7 @@ export interface StackContext extends SpecContext {
 /** A config or secret of the release, named by its content: a changed file is a new object. */
 export function objectName(stack: string, file: BindMount): string {
   // a SOPS secret's source is its decrypted copy under the state dir: named after the release's file
-  const base = (file.decrypted_from ?? file.source).replace(/^\.\//, "").replace(/[^A-Za-z0-9_.-]/g, "-");
+  const base = (file.decrypted_from ?? file.written?.name ?? file.source).replace(/^\.\//, "").replace(/[^A-Za-z0-9_.-]/g, "-");
   const digest = (file.digest ?? "").replace(/^sha256:/, "").slice(0, 12);
   return `${stack}_${base}`.slice(0, 50).replace(/[^A-Za-z0-9]+$/, "") + `-${digest}`;
 }
