@@ -25,7 +25,14 @@ export function writeSecretFiles(s: ServiceModel, files: Map<string, string> | u
     writeFileAtomic(m.source, text, 0o400);
     // what the container sees (by default root's and readable by any user; the folders above stay
     // root-only), set after the write, whatever the umask
-    chownSync(m.source, uid, gid);
+    const st = statSync(m.source);
+    if (st.uid !== uid || st.gid !== gid) {
+      try {
+        chownSync(m.source, uid, gid);
+      } catch (err) {
+        throw new DeployError(`${s.name}: cannot give ${what} the owner ${uid}:${gid}: ${(err as Error).message}`, { hint: "Konta runs as root under konta.service; run it as root, or drop uid/gid from the service's secrets/configs" });
+      }
+    }
     chmodSync(m.source, mode);
   }
 }
