@@ -6,7 +6,7 @@ import { LABEL } from "../base/labels.ts";
 import type { ServiceModel } from "./model.ts";
 
 
-const NOT_IN_HASH = ["replicas", "depends_on", "pull_policy", "build", "update_order", "managed", "stopped", "swarm"] as const;
+const NOT_IN_HASH = ["replicas", "depends_on", "pull_policy", "pull_every", "build", "update_order", "managed", "stopped", "swarm"] as const;
 
 export function serviceHash(service: ServiceModel): string {
   const subject: Record<string, unknown> = { ...service };

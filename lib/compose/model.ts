@@ -128,6 +128,8 @@ export interface ServiceModel {
   image: string;
   build?: BuildModel;
   pull_policy: "always" | "missing" | "never" | "build";
+  /** pull_policy daily, weekly or every_<duration>: seconds after which the idle ticks pull the image again */
+  pull_every?: number;
   /** Konta's own knobs, from labels */
   managed: boolean;
   stopped: boolean;

@@ -140,14 +140,18 @@ export class Normalizer {
 
     let pullPolicy = (s.pull_policy ?? (s.build && !s.image ? "build" : "missing")) as string;
     if (pullPolicy === "if_not_present") pullPolicy = "missing";
+    const pullEvery = at(["pull_policy"], () => pullInterval(pullPolicy));
+    // periodic: pulled when missing, and again by the idle ticks once that long has passed
+    if (pullEvery !== undefined) pullPolicy = "missing";
     if (!["always", "missing", "never", "build"].includes(pullPolicy)) {
-      throw new ComposeKeyError(`pull_policy "${pullPolicy}" is not supported (always, missing, never, build)`, ["pull_policy"]);
+      throw new ComposeKeyError(`pull_policy "${pullPolicy}" is not supported (always, missing, never, build, daily, weekly, every_<duration>)`, ["pull_policy"]);
     }
 
     const model: ServiceModel = {
       name,
       image: s.image ?? `${project}-${name}`,
       pull_policy: pullPolicy as ServiceModel["pull_policy"],
+      ...(pullEvery !== undefined ? { pull_every: pullEvery } : {}),
       managed: labels[LABEL.managed] === "true",
       stopped: labels[LABEL.stopped] === "true",
       replicas,
@@ -343,4 +347,18 @@ export class Normalizer {
       warnings: [],
     };
   }
+}
+
+/**
+ * Seconds between pulls of `daily`, `weekly` and `every_<duration>` (Go units, and `d`, `w`);
+ * undefined for the other policies.
+ */
+function pullInterval(policy: string): number | undefined {
+  if (policy === "daily") return 86_400;
+  if (policy === "weekly") return 7 * 86_400;
+  if (!policy.startsWith("every_")) return undefined;
+  const text = policy.slice("every_".length).replace(/(\d+)([wd])/g, (_m, n: string, u: string) => `${Number(n) * (u === "w" ? 168 : 24)}h`);
+  const seconds = Math.floor(parseDuration(text) / 1e9);
+  if (seconds < 1) throw new Error(`pull_policy "${policy}": the interval must be at least 1s`);
+  return seconds;
 }

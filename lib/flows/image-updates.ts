@@ -1,7 +1,8 @@
 // Image updates for moving tags: services labelled konta.image-updates follow new images pushed
-// under the same tag. An idle tick due for a check (deploy.image_update_interval apart) asks the
-// registry for each such tag's digest; one that the running image does not have is pulled, and the
-// tick converges the live release on it, health-gated, rolled back to the old image ID on failure.
+// under the same tag, and so do those with pull_policy daily, weekly or every_<duration> on their
+// own schedule. An idle tick due for a check (state.imagesDue) asks the registry for each such
+// tag's digest; one that the running image does not have is pulled, and the tick converges the
+// live release on it, health-gated, rolled back to the old image ID on failure.
 import type { DockerClient } from "../docker/client.ts";
 import { inspectImage, splitImageRef } from "../docker/images.ts";
 import { remoteDigest } from "../docker/registry.ts";
@@ -14,12 +15,13 @@ export interface PendingUpdate {
   digest: string;
 }
 
-/** Image references followed by the live release, with the image IDs they run now. */
-export function followedImages(expected: Record<string, ProjectExpectation>): Map<string, Set<string>> {
+/** Image references followed by the live release (those in `due`, when given), with the image IDs they run now. */
+export function followedImages(expected: Record<string, ProjectExpectation>, due?: Set<string>): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const p of Object.values(expected)) {
     for (const t of Object.values(p.services)) {
-      if (!t.imageUpdates) continue;
+      if (!t.imageUpdates && t.pullEvery === undefined) continue;
+      if (due && !due.has(t.image)) continue;
       const ids = out.get(t.image) ?? new Set<string>();
       if (t.imageId) ids.add(t.imageId);
       out.set(t.image, ids);
@@ -29,9 +31,9 @@ export function followedImages(expected: Record<string, ProjectExpectation>): Ma
 }
 
 /** Tags whose registry digest none of the running images has, skipping digests that failed before. */
-export async function findUpdates(docker: DockerClient, expected: Record<string, ProjectExpectation>, failed: Record<string, string>): Promise<PendingUpdate[]> {
+export async function findUpdates(docker: DockerClient, expected: Record<string, ProjectExpectation>, failed: Record<string, string>, due: Set<string>): Promise<PendingUpdate[]> {
   const out: PendingUpdate[] = [];
-  for (const [ref, ids] of followedImages(expected)) {
+  for (const [ref, ids] of followedImages(expected, due)) {
     let digest: string;
     try {
       digest = await remoteDigest(ref);

@@ -60,6 +60,8 @@ export interface ServiceTarget {
   containerName?: string;
   /** konta.image-updates: follow new images pushed under the same tag */
   imageUpdates?: true;
+  /** pull_policy daily, weekly, every_<duration>: the same, that many seconds apart */
+  pullEvery?: number;
   /** host ports it publishes, "ip:port/protocol" (another instance may not take them) */
   hostPorts?: string[];
   /** swarm target: digest of the service's spec as the engine holds it after the deploy; another one is a change by hand */
@@ -105,6 +107,8 @@ export interface ImageUpdates {
   updated?: { at: string; images: string[] };
   /** image reference -> a digest whose deploy failed and was rolled back; not tried again */
   failed?: Record<string, string>;
+  /** image reference -> when the registry was last asked for it on its pull_policy's schedule */
+  pulled?: Record<string, string>;
 }
 
 const HISTORY = 50;
@@ -118,6 +122,19 @@ export function imageCheckDue(u: ImageUpdates | undefined, intervalSeconds: numb
   if (!u?.checkedAt) return true;
   const since = now - Date.parse(u.checkedAt);
   return since < 0 || since >= intervalSeconds * 1000;
+}
+
+/**
+ * The image references an idle tick should ask the registry about: those konta.image-updates
+ * follows once the interval has passed (`followed`: that check was due), and each one with a
+ * periodic pull_policy once its own has (`periodic`).
+ */
+export function imagesDue(expected: Record<string, ProjectExpectation>, u: ImageUpdates | undefined, intervalSeconds: number, now = Date.now()): { refs: Set<string>; followed: boolean; periodic: string[] } {
+  const services = Object.values(expected).flatMap((p) => Object.values(p.services));
+  const followed = services.some((t) => t.imageUpdates) && imageCheckDue(u, intervalSeconds, now);
+  const periodic = new Set(services.filter((t) => t.pullEvery !== undefined && imageCheckDue({ checkedAt: u?.pulled?.[t.image] }, t.pullEvery, now)).map((t) => t.image));
+  const refs = new Set([...(followed ? services.filter((t) => t.imageUpdates).map((t) => t.image) : []), ...periodic]);
+  return { refs, followed, periodic: [...periodic] };
 }
 
 export function emptyState(): State {

@@ -390,14 +390,16 @@ scrape_configs:
     }
   });
 
-  test("konta.image-updates: a new image under the same tag is deployed by a due tick; a broken one is rolled back and not retried", async () => {
+  test("konta.image-updates and pull_policy every_<duration>: a new image under the same tag is deployed by a due tick; a broken one is rolled back and not retried", async () => {
     const ref = `${REGISTRY}/team/live:latest`;
+    const periodic = `${REGISTRY}/team/periodic:latest`;
     const id = async (image: string) => (await box.sh(`docker image inspect -f '{{.Id}}' ${image}`)).trim();
     const running = async () => (await box.exec("docker inspect -f '{{.Image}} {{.State.Running}}' upd-app-1")).out.trim();
     // what a CI job elsewhere does: push under the tag, the server's own tag stays where it was
-    const pushAs = (image: string, after: string) => box.sh(`docker tag ${image} ${ref} && docker push -q ${ref} >/dev/null && docker tag ${after} ${ref}`);
+    const pushAs = (image: string, after: string, to = ref) => box.sh(`docker tag ${image} ${to} && docker push -q ${to} >/dev/null && docker tag ${after} ${to}`);
     await box.sh(`sed -i 's/^deploy:/deploy:\\n  image_update_interval: 10/' ${CONFIG}`);
     await pushAs("konta-test/busybox:1", "konta-test/busybox:1");
+    await pushAs("konta-test/busybox:1", "konta-test/busybox:1", periodic);
     const sha = repo
       .write({
         "apps/upd/docker-compose.yml": `services:
@@ -406,9 +408,15 @@ scrape_configs:
     init: true
     command: ["sleep", "3600"]
     labels: { konta.managed: "true", konta.image-updates: "true" }
+  periodic:
+    image: ${periodic}
+    pull_policy: every_3s
+    init: true
+    command: ["sleep", "3600"]
+    labels: { konta.managed: "true" }
 `,
       })
-      .commit("a service following its tag");
+      .commit("a service following its tag, one pulled every 3 s");
     await liveAt(sha);
     const [v1, v2] = [await id("konta-test/busybox:1"), await id("konta-test/busybox:2")];
     expect(await running()).toBe(`${v1} true`);
@@ -420,6 +428,14 @@ scrape_configs:
     expect(updated.images).toEqual([ref]);
     expect(await running()).toBe(`${v2} true`);
     expect(await journalSince(since)).toContain(`updated ${ref} at ${sha.slice(0, 12)}`);
+
+    // pull_policy every_3s, no label: only the pull policy can bring the new image
+    const runningPeriodic = async () => (await box.exec("docker inspect -f '{{.Image}}' upd-periodic-1")).out.trim();
+    expect(await runningPeriodic()).toBe(v1);
+    await pushAs("konta-test/busybox:2", "konta-test/busybox:1", periodic);
+    await poll("the periodic pull", async () => ((await runningPeriodic()) === v2 ? true : undefined), 60_000);
+    const pulledAt = (await status() as unknown as { imageUpdates?: { pulled?: Record<string, string> } }).imageUpdates?.pulled;
+    expect(Object.keys(pulledAt ?? {})).toEqual([periodic]);
 
     // a broken image (no sleep in it): health gate fails, the old image runs again, the digest is remembered
     await box.sh(`r=$(mktemp -d) && chmod 755 $r && mkdir -p $r/bin && cp /bin/busybox $r/bin/ && ln -s busybox $r/bin/sh && tar -C $r -c . | docker import - konta-test/broken:1 >/dev/null`);

@@ -250,7 +250,8 @@ describe("errors name the file and the key", () => {
     ["a bad interpolation", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    command: echo ${\n" }, [file, "services.s.command", "invalid interpolation"]],
     ["a network_mode and networks together", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    network_mode: host\n    networks: [default]\n" }, [file, "network_mode"]],
     ["an external secret", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    secrets: [x]\nsecrets:\n  x: {external: true}\n" }, [file, "services.s.secrets[0]", "Swarm"]],
-    ["pull_policy daily", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    pull_policy: daily\n" }, [file, "services.s.pull_policy", "not supported"]],
+    ["an unknown pull_policy", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    pull_policy: hourly\n" }, [file, "services.s.pull_policy", "not supported", "every_<duration>"]],
+    ["pull_policy every_ with a bad duration", { "docker-compose.yml": "services:\n  s:\n    image: busybox\n    pull_policy: every_soon\n" }, [file, "services.s.pull_policy", "invalid duration"]],
   ];
   for (const [name, files, expected, opts] of cases) {
     test(name, () => {
@@ -343,4 +344,21 @@ describe("variables", () => {
     expect(s.read_only).toBe(true);
     expect(s.replicas).toBe(3);
   });
+});
+
+describe("periodic pull policies (newer than Compose 2.26; the specification: pulled again once that long has passed since the last pull)", () => {
+  for (const [policy, seconds] of [
+    ["daily", 86_400],
+    ["weekly", 604_800],
+    ["every_12h", 43_200],
+    ["every_1d2h", 93_600],
+    ["every_2w", 1_209_600],
+    ["every_90s", 90],
+  ] as const) {
+    test(`${policy}: every ${seconds} s, pulled when missing meanwhile; not in the config hash`, () => {
+      const s = service(`services:\n  s:\n    image: busybox\n    pull_policy: ${policy}\n`);
+      expect({ policy: s.pull_policy, every: s.pull_every }).toEqual({ policy: "missing", every: seconds });
+      expect(serviceHash(s)).toBe(hashOf("services:\n  s:\n    image: busybox\n"));
+    });
+  }
 });

@@ -1,7 +1,7 @@
 // What one `konta sync` does (lib/state decideSync): idle at the live release, deploy a new head,
 // skip a head that failed before unless --now, and keep a rollback hold until the branch moves on.
 import { describe, expect, test } from "bun:test";
-import { decideSync, imageCheckDue, recordRan, rollbackTarget, type State } from "../../lib/state/index.ts";
+import { decideSync, imageCheckDue, imagesDue, recordRan, rollbackTarget, type ServiceTarget, type State } from "../../lib/state/index.ts";
 
 const A = "a".repeat(40);
 const B = "b".repeat(40);
@@ -59,6 +59,34 @@ describe("imageCheckDue", () => {
   test("the clock went back (the last check is in the future): due now, not once the clock catches up (chaos run, seed 20261204)", () => {
     expect(imageCheckDue({ checkedAt: at }, 600, now - 3 * 3600_000)).toBe(true);
     expect(imageCheckDue({ checkedAt: at }, 600, now - 1)).toBe(true);
+  });
+});
+
+describe("imagesDue: konta.image-updates on deploy.image_update_interval, periodic pull policies on their own", () => {
+  const at = "2026-12-04T12:00:00.000Z";
+  const now = Date.parse(at);
+  const t = (image: string, extra: Partial<ServiceTarget>): ServiceTarget => ({ hash: "h", image, replicas: 1, stopped: false, job: false, ...extra });
+  const expected = { p: { services: { a: t("followed:1", { imageUpdates: true }), b: t("daily:1", { pullEvery: 86_400 }), c: t("fast:1", { pullEvery: 5 }), d: t("plain:1", {}) } } } as never;
+
+  test("nothing recorded: every followed and periodic image, never a plain one", () => {
+    const due = imagesDue(expected, undefined, 600, now);
+    expect([...due.refs].sort()).toEqual(["daily:1", "fast:1", "followed:1"]);
+    expect(due.followed).toBe(true);
+    expect(due.periodic.sort()).toEqual(["daily:1", "fast:1"]);
+  });
+
+  test("each on its own clock: the label's check just done, the daily pull an hour ago, the 5 s one 6 s ago", () => {
+    const ago = (ms: number) => new Date(now - ms).toISOString();
+    const due = imagesDue(expected, { checkedAt: ago(1000), pulled: { "daily:1": ago(3600_000), "fast:1": ago(6000) } }, 600, now);
+    expect([...due.refs]).toEqual(["fast:1"]);
+    expect(due.followed).toBe(false);
+    // a record in the future (the clock went back) is due now
+    expect([...imagesDue(expected, { checkedAt: ago(1000), pulled: { "daily:1": ago(-3600_000), "fast:1": ago(1000) } }, 600, now).refs]).toEqual(["daily:1"]);
+  });
+
+  test("no followed service: the label's interval never makes a check due", () => {
+    const only = { p: { services: { b: t("daily:1", { pullEvery: 86_400 }) } } } as never;
+    expect(imagesDue(only, { pulled: { "daily:1": at } }, 600, now + 1000)).toEqual({ refs: new Set(), followed: false, periodic: [] });
   });
 });
 

@@ -5,7 +5,7 @@ import { log, progress } from "../../base/log.ts";
 import { detectDrift } from "../../targets/engine/drift.ts";
 import { observeContainers } from "../../targets/engine/observe.ts";
 import type { DriftItem } from "../../targets/index.ts";
-import { type AttemptResult, imageCheckDue, writeState } from "../../state/index.ts";
+import { type AttemptResult, imagesDue, writeState } from "../../state/index.ts";
 import { converge } from "./deploy.ts";
 import type { SyncReport, SyncRun } from "./run.ts";
 
@@ -50,16 +50,23 @@ async function findDrift(run: SyncRun, sha: string): Promise<DriftItem[]> {
 async function updateImages(run: SyncRun, sha: string): Promise<SyncReport | undefined> {
   const rt = run.rt;
   const u = run.state.imageUpdates;
-  const followed = Object.values(run.state.expected).some((p) => Object.values(p.services).some((t) => t.imageUpdates));
   // a rollback hold keeps the images the operator went back to
-  if (run.opts.dryRun || run.state.hold || !followed || !imageCheckDue(u, rt.config.deploy.image_update_interval)) return undefined;
+  if (run.opts.dryRun || run.state.hold) return undefined;
+  const due = imagesDue(run.state.expected, u, rt.config.deploy.image_update_interval);
+  if (!due.refs.size) return undefined;
   const swarm = rt.config.deploy.target === "swarm";
   const docker = await rt.docker();
   // a swarm's nodes pull the new digest themselves
   const updates = swarm
-    ? await (await import("../../targets/swarm/images.ts")).findSwarmUpdates(docker, run.state.expected, u?.failed ?? {})
-    : await (await import("../image-updates.ts")).findUpdates(docker, run.state.expected, u?.failed ?? {});
-  run.state.imageUpdates = { ...u, checkedAt: new Date().toISOString() };
+    ? await (await import("../../targets/swarm/images.ts")).findSwarmUpdates(docker, run.state.expected, u?.failed ?? {}, due.refs)
+    : await (await import("../image-updates.ts")).findUpdates(docker, run.state.expected, u?.failed ?? {}, due.refs);
+  const now = new Date().toISOString();
+  run.state.imageUpdates = {
+    ...u,
+    ...(due.followed ? { checkedAt: now } : {}),
+    // the images of the live release only: one no service pulls periodically any more is forgotten
+    ...(due.periodic.length ? { pulled: Object.fromEntries(Object.entries({ ...u?.pulled, ...Object.fromEntries(due.periodic.map((ref) => [ref, now])) }).filter(([ref]) => periodicRefs(run).has(ref))) } : {}),
+  };
   if (!updates.length) {
     writeState(rt.paths.state, run.state);
     return undefined;
@@ -78,4 +85,8 @@ async function updateImages(run: SyncRun, sha: string): Promise<SyncReport | und
   }
   run.updates = updates;
   return converge(run, sha, "updated");
+}
+
+function periodicRefs(run: SyncRun): Set<string> {
+  return new Set(Object.values(run.state.expected).flatMap((p) => Object.values(p.services).filter((t) => t.pullEvery !== undefined).map((t) => t.image)));
 }

@@ -99,6 +99,7 @@ export function serviceTarget(s: ServiceModel, imageId: string | undefined, job 
     job,
     ...(s.container_name ? { containerName: s.container_name } : {}),
     ...(s.labels?.[LABEL.imageUpdates] === "true" ? { imageUpdates: true as const } : {}),
+    ...(s.pull_every !== undefined ? { pullEvery: s.pull_every } : {}),
     ...(hostBindings(s.ports).length ? { hostPorts: hostBindings(s.ports) } : {}),
   };
 }

@@ -118,6 +118,7 @@ export async function swarmExpectations(p: SwarmPrepared, docker: DockerClient, 
         // for a swarm: the registry digest the service is pinned to
         ...(s && p.digests.has(s.image) ? { imageId: p.digests.get(s.image) } : {}),
         ...(s?.labels?.[LABEL.imageUpdates] === "true" ? { imageUpdates: true as const } : {}),
+        ...(s?.pull_every !== undefined ? { pullEvery: s.pull_every } : {}),
         ...(now ? { engineSpec: now.specDigest } : {}),
       };
     }

@@ -54,9 +54,9 @@ export async function resolveImages(docker: DockerClient, refs: string[], known:
  * konta.image-updates on a swarm: the followed tags whose registry digest moved away from the one
  * their services are pinned to, skipping digests that failed before.
  */
-export async function findSwarmUpdates(docker: DockerClient, expected: Record<string, ProjectExpectation>, failed: Record<string, string>): Promise<{ ref: string; digest: string }[]> {
+export async function findSwarmUpdates(docker: DockerClient, expected: Record<string, ProjectExpectation>, failed: Record<string, string>, due: Set<string>): Promise<{ ref: string; digest: string }[]> {
   const followed = new Map<string, string | undefined>();
-  for (const p of Object.values(expected)) for (const t of Object.values(p.services)) if (t.imageUpdates) followed.set(t.image, t.imageId);
+  for (const p of Object.values(expected)) for (const t of Object.values(p.services)) if ((t.imageUpdates || t.pullEvery !== undefined) && due.has(t.image)) followed.set(t.image, t.imageId);
   const out: { ref: string; digest: string }[] = [];
   for (const [ref, current] of followed) {
     let digest: string;
