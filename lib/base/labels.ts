@@ -26,4 +26,6 @@ export const LABEL = {
   imageUpdates: "konta.image-updates",
   /** digest of a built image's recipe */
   buildHash: "konta.build-hash",
+  /** the container's pre_stop hooks (JSON): run before Konta stops it, whatever release is live then */
+  preStop: "konta.pre-stop",
 } as const;

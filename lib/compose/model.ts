@@ -34,6 +34,15 @@ export interface BindMount {
   bind?: { propagation?: string; create_host_path?: boolean; selinux?: "z" | "Z"; recursive?: string };
 }
 
+/** A post_start or pre_stop entry: an exec in the container, as Compose runs it. */
+export interface LifecycleHook {
+  command: string[];
+  user?: string;
+  privileged?: boolean;
+  working_dir?: string;
+  environment?: Record<string, string>;
+}
+
 export interface WrittenFile {
   /** the secret's or config's key in the project */
   name: string;
@@ -128,6 +137,9 @@ export interface ServiceModel {
   image: string;
   build?: BuildModel;
   pull_policy: "always" | "missing" | "never" | "build";
+  /** commands run in the container after it starts (a failure fails its gate) / before Konta stops it */
+  post_start?: LifecycleHook[];
+  pre_stop?: LifecycleHook[];
   /** pull_policy daily, weekly or every_<duration>: seconds after which the idle ticks pull the image again */
   pull_every?: number;
   /** Konta's own knobs, from labels */

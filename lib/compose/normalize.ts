@@ -4,14 +4,14 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
 import { isInside } from "../base/fsutil.ts";
 import { LABEL } from "../base/labels.ts";
-import { scalarString, type Raw } from "./canonical.ts";
+import { scalarString, toMap, type Raw } from "./canonical.ts";
 import { envFileVars } from "./decrypt.ts";
 import { at, ComposeKeyError, type KeyPath, LockedSopsFile } from "./errors.ts";
 import { bytesOrUnlimited, command, deviceRequests, healthcheck, micros, nonEmpty, number, restartPolicy, sortedMap, sortedUnique, stringMap, swarmDeploy } from "./fields.ts";
 import { exists, isDirectory, readText } from "./inputs.ts";
 import type { Lookup } from "./interpolate.ts";
 import type { NormalizeContext } from "./options.ts";
-import type { DependsOn, NetworkModel, ProjectModel, ServiceModel, ServiceNetwork, VolumeModel } from "./model.ts";
+import type { DependsOn, LifecycleHook, NetworkModel, ProjectModel, ServiceModel, ServiceNetwork, VolumeModel } from "./model.ts";
 import { Mounts } from "./mounts.ts";
 import { checkServicePolicy, checkVolumePolicy } from "./policy.ts";
 import { sortPorts } from "./ports.ts";
@@ -177,6 +177,9 @@ export class Normalizer {
     if (cmd) model.command = cmd;
     const entrypoint = at(["entrypoint"], () => command(s.entrypoint));
     if (entrypoint) model.entrypoint = entrypoint;
+    for (const key of ["post_start", "pre_stop"] as const) {
+      if (s[key]?.length) model[key] = (s[key] as Raw[]).map((h, i) => at([key, i], () => this.hook(h)));
+    }
     if (nonEmpty(env)) model.environment = sortedMap(env);
     if (nonEmpty(labels)) model.labels = sortedMap(labels);
     if (nonEmpty(s.annotations)) model.annotations = stringMap(s.annotations);
@@ -251,6 +254,18 @@ export class Normalizer {
 
     this.checkPolicy(model);
     return model;
+  }
+
+  private hook(h: Raw): LifecycleHook {
+    const cmd = command(h.command);
+    if (!cmd?.length) throw new Error("command must not be empty");
+    const out: LifecycleHook = { command: cmd };
+    if (h.user !== undefined) out.user = String(h.user);
+    if (h.privileged) out.privileged = true;
+    if (h.working_dir !== undefined) out.working_dir = String(h.working_dir);
+    const env = h.environment === undefined ? undefined : this.resolveNulls(toMap(h.environment));
+    if (env && nonEmpty(env)) out.environment = env;
+    return out;
   }
 
   private build(b: Raw): ServiceModel["build"] {

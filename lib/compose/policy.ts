@@ -37,6 +37,9 @@ export function checkServicePolicy(s: ServiceModel, policy: HostPolicy): void {
     throw new ComposeKeyError(`${what} ${FORBIDDEN}`, path);
   };
   if (s.privileged) refuse("privileged: true", ["privileged"]);
+  for (const key of ["post_start", "pre_stop"] as const) {
+    s[key]?.forEach((h, i) => h.privileged && refuse("a privileged lifecycle hook", [key, i, "privileged"]));
+  }
   const allowed = new Set([...DEFAULT_CAPABILITIES, ...(policy.allowedCapabilities ?? []).map(capName)]);
   for (const cap of s.cap_add ?? []) {
     if (!allowed.has(capName(cap))) refuse(`cap_add: ${cap} (beyond Docker's default set; deploy.allowed_capabilities may list it)`, ["cap_add"]);

@@ -39,6 +39,11 @@ const serviceMount = {
   anyOf: [str, obj({ source: str, target: str, uid: strOrNum, gid: strOrNum, mode: strOrNum }, ["source"])],
 };
 
+const lifecycleHooks = {
+  type: "array",
+  items: obj({ command: { anyOf: [str, strList] }, user: str, privileged: bool, working_dir: str, environment: listOrDict }, ["command"]),
+} as const;
+
 const service = obj({
   annotations: listOrDict,
   attach: bool,
@@ -214,6 +219,8 @@ const service = obj({
       ],
     },
   },
+  post_start: lifecycleHooks,
+  pre_stop: lifecycleHooks,
   privileged: bool,
   profiles: strList,
   pull_policy: str,
@@ -312,8 +319,6 @@ export const UNSUPPORTED: Record<string, string> = {
   "services.*.develop": "watch mode is for development machines, not a deploy server",
   "services.*.provider": "service providers are a Docker Desktop extension point",
   "services.*.models": "AI model runners are a Docker Desktop feature",
-  "services.*.post_start": "lifecycle hooks are not applied; use an entrypoint script or hooks/success.sh",
-  "services.*.pre_stop": "lifecycle hooks are not applied; use stop_signal/stop_grace_period",
   "services.*.credential_spec": "credential specs are for Windows containers",
   "services.*.use_api_socket": "mount the Docker socket explicitly in volumes: instead",
   "services.*.pull_refresh_after": "periodic refresh is not applied; use pull_policy: always",

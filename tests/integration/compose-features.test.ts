@@ -107,3 +107,73 @@ describe("build.dockerfile_inline", () => {
     expect(r.all).toContain("services.app.build: dockerfile and dockerfile_inline exclude each other");
   });
 });
+
+// Compose 2.26 predates post_start and pre_stop (its `config` drops them): the Compose
+// specification stands in ("post_start: run after the container has started, with user,
+// privileged, working_dir, environment; pre_stop: run before the container is stopped"), and so
+// does current Compose's failing post_start (the service fails to start)
+describe("lifecycle hooks", () => {
+  const hooked = (version: string, extra: Record<string, unknown> = {}) =>
+    compose({
+      services: {
+        app: sleeper({
+          environment: { VERSION: version },
+          volumes: ["marks:/marks"],
+          // $$: the container's variables, not the project's (Compose interpolates hooks too)
+          post_start: [{ command: ["sh", "-c", 'echo "$$GREETING $$VERSION $$(id -u) $$(pwd)" >> post_start'], user: "65534", working_dir: "/tmp", environment: { GREETING: "hello" } }],
+          pre_stop: [{ command: 'sh -c "echo stopping $$VERSION >> /marks/pre_stop"' }],
+          ...extra,
+        }),
+      },
+      volumes: { marks: {} },
+    });
+  const cat = async (path: string) => (await execIn("kt-hooks-app-1", ["cat", path])).replace(/[\x00-\x08]\x00\x00\x00[\s\S]{4}/g, "");
+
+  test("post_start runs after the start as the hook's user, folder and environment; pre_stop runs in the old container before a recreate", async () => {
+    const repo = rig.repo();
+    const file = "apps/kt-hooks/compose.yaml";
+    repo.write({ [file]: hooked("v1") }).commit("v1");
+    const env = rig.env(repo);
+    await env.ok(["sync"]);
+    // the deploy waited for the hook: its mark is there when sync returns
+    expect(await cat("/tmp/post_start")).toBe("hello v1 65534 /tmp\n");
+
+    repo.write({ [file]: hooked("v2") }).commit("v2");
+    await env.ok(["sync"]);
+    expect(await cat("/marks/pre_stop")).toBe("stopping v1\n");
+    expect(await cat("/tmp/post_start")).toBe("hello v2 65534 /tmp\n");
+  });
+
+  test("a failing post_start fails the deploy and brings the previous release back; a failing pre_stop is reported and the stop goes on", async () => {
+    const repo = rig.repo();
+    const file = "apps/kt-hooks2/compose.yaml";
+    const doc = (postStart: string, preStop: string) =>
+      compose({ services: { app: sleeper({ post_start: [{ command: ["sh", "-c", postStart] }], pre_stop: [{ command: ["sh", "-c", preStop] }] }) } });
+    const good = repo.write({ [file]: doc("true", "echo cannot stop cleanly >&2; exit 4") }).commit("good");
+    const env = rig.env(repo);
+    await env.ok(["sync"]);
+    const before = (await inspect("kt-hooks2-app-1"))?.Id;
+
+    const bad = repo.write({ [file]: doc("echo no config >&2; exit 3", "true") }).commit("post_start fails");
+    const r = await env.run(["sync"]);
+    expect(r.code).toBe(1);
+    expect(r.all).toContain("kt-hooks2/app: post_start[0] (sh -c echo no config >&2; exit 3) exited with status 3");
+    expect(r.all).toContain("no config");
+    // the old container's own pre_stop ran (and failed) when it was replaced: reported, not blocking
+    expect(r.all).toContain("pre_stop[0] (sh -c echo cannot stop cleanly >&2; exit 4) exited with status 4; stopping it anyway");
+    expect(r.all).toContain("rolled back");
+    expect(env.readState().failed.sha).toBe(bad);
+    expect(env.readState().current.sha).toBe(good);
+    const back = await inspect("kt-hooks2-app-1");
+    expect(back?.State.Running).toBe(true);
+    expect(back?.Id).not.toBe(before as string);
+  });
+
+  test("a privileged hook is refused where the server forbids privileged containers", async () => {
+    const repo = rig.repo();
+    repo.write({ "apps/kt-hooks3/compose.yaml": compose({ services: { app: sleeper({ post_start: [{ command: ["true"], privileged: true }] }) } }) }).commit("privileged hook");
+    const r = await rig.env(repo, { deploy: { allow_privileged: false } }).run(["sync"]);
+    expect(r.code).toBe(2);
+    expect(r.all).toContain("services.app.post_start[0].privileged: a privileged lifecycle hook");
+  });
+});

@@ -127,6 +127,8 @@ describe("config hash: every meaningful change gives a new hash", () => {
     shm_size: 64m
     init: true
     secrets: [s1]
+    post_start: [{command: "touch /ready", user: "0"}]
+    pre_stop: [{command: [drain], environment: [MODE=fast]}]
 volumes: {data: {}}
 secrets: {s1: {file: ./secret.txt}}
 `;
@@ -167,6 +169,9 @@ secrets: {s1: {file: ./secret.txt}}
     ["the content of a bind-mounted file", "|", { "conf/a.conf": "changed\n" }],
     ["the content of an env_file", "|", { "vars.env": "V=2\n" }],
     ["the content of a secret file", "|", { "secret.txt": "t\n" }],
+    ["a post_start command", "touch /ready|touch /started"],
+    ["a post_start user", 'user: "0"}]|user: "1"}]'],
+    ["a pre_stop variable", "MODE=fast|MODE=slow"],
     ["network_mode instead of networks", "    networks: {default: {aliases: [x]}}\n|    network_mode: host\n"],
   ];
   for (const [name, change, extra] of changes) {
@@ -361,4 +366,9 @@ describe("periodic pull policies (newer than Compose 2.26; the specification: pu
       expect(serviceHash(s)).toBe(hashOf("services:\n  s:\n    image: busybox\n"));
     });
   }
+});
+
+test("lifecycle hooks: a command string split as a shell would, variables without a value taken from the project", () => {
+  const s = service("services:\n  s:\n    image: busybox\n    post_start:\n      - command: sh -c 'echo a b'\n        environment: [FROM_ENV, SET=1]\n        working_dir: /w\n", { ".env": "FROM_ENV=dotenv\n" });
+  expect(s.post_start).toEqual([{ command: ["sh", "-c", "echo a b"], environment: { FROM_ENV: "dotenv", SET: "1" }, working_dir: "/w" }]);
 });

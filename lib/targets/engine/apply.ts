@@ -1,7 +1,8 @@
 // Apply a project plan to the engine: volumes and networks first, then removals (they free host
 // ports), then services level by level in depends_on order (a few at once), each change behind
 // the health gate. Recreate is stop-first unless the service asks for start-first.
-import type { NetworkModel, ProjectModel, ServiceModel, VolumeModel } from "../../compose/model.ts";
+import type { LifecycleHook, NetworkModel, ProjectModel, ServiceModel, VolumeModel } from "../../compose/model.ts";
+import { execIn, type ExecResult } from "../../docker/exec.ts";
 import { DeployError, errorMessage } from "../../base/errors.ts";
 import type { DockerClient } from "../../docker/client.ts";
 import { EngineError } from "../../docker/client.ts";
@@ -44,6 +45,15 @@ export interface ApplyOptions {
 }
 
 const DEFAULT_STOP_SECONDS = 10;
+
+function runHook(docker: DockerClient, id: string, h: LifecycleHook, timeoutMs: number): Promise<ExecResult> {
+  progress(`exec in ${id.slice(0, 12)}: ${h.command.join(" ")}`);
+  return execIn(docker, id, h, timeoutMs);
+}
+
+function hookFailure(r: { exitCode: number | undefined }, timeoutMs: number): string {
+  return r.exitCode === undefined ? `did not finish within ${Math.round(timeoutMs / 1000)} s` : `exited with status ${r.exitCode}`;
+}
 
 function stopSeconds(s: ServiceModel | undefined): number {
   return s?.stop_grace_period === undefined ? DEFAULT_STOP_SECONDS : Math.ceil(s.stop_grace_period / 1e9);
@@ -139,8 +149,30 @@ class ProjectApplier {
 
   async remove(c: ObservedContainer, why: string): Promise<void> {
     progress(`${c.name}: removing (${why})`);
-    await stopContainer(this.opts.docker, c.id, c.name, stopSeconds(this.model?.services[c.service ?? ""]));
+    await this.stop(c, stopSeconds(this.model?.services[c.service ?? ""]));
     await removeContainer(this.opts.docker, c.id, c.name);
+  }
+
+  /**
+   * Stop a container, its pre_stop hooks first (those it was created with, from its label). A
+   * failing one is reported and the stop goes on: the hooks of a release being replaced must not
+   * block the commit that fixes them.
+   */
+  private async stop(c: ObservedContainer, seconds: number): Promise<void> {
+    const raw = c.labels[LABEL.preStop];
+    if (raw && c.state === "running") {
+      let hooks: LifecycleHook[] = [];
+      try {
+        hooks = JSON.parse(raw) as LifecycleHook[];
+      } catch {
+        log.warn(`${c.name}: its ${LABEL.preStop} label is not JSON; stopping it without pre_stop hooks`);
+      }
+      for (const [i, h] of hooks.entries()) {
+        const r = await runHook(this.opts.docker, c.id, h, seconds * 1000).catch((err: unknown) => ({ exitCode: -1, output: errorMessage(err) }));
+        if (r.exitCode !== 0) log.warn(`${c.name}: pre_stop[${i}] (${h.command.join(" ")}) ${hookFailure(r, seconds * 1000)}; stopping it anyway`);
+      }
+    }
+    await stopContainer(this.opts.docker, c.id, c.name, seconds);
   }
 
   /** Mounts of containers removed ahead of their replacement (a replaced network), by service#number. */
@@ -168,6 +200,15 @@ class ProjectApplier {
   /** Start a container; it joins the project's gate unless `gateNow`, which waits for this one alone. */
   private async start(id: string, name: string, s: ServiceModel, gateNow = false): Promise<void> {
     await startContainer(this.opts.docker, id, name);
+    // post_start hooks in order, each to its end; a failing one fails the service's gate
+    for (const [i, h] of (s.post_start ?? []).entries()) {
+      const r = await runHook(this.opts.docker, id, h, this.opts.gate.timeoutMs);
+      if (r.exitCode !== 0) {
+        throw new DeployError(`${this.model?.name}/${s.name}: post_start[${i}] (${h.command.join(" ")}) ${hookFailure(r, this.opts.gate.timeoutMs)}`, {
+          hint: r.output ? `its last output:\n${r.output.split("\n").slice(-8).map((l) => `    ${l}`).join("\n")}` : undefined,
+        });
+      }
+    }
     const entry = { id, name, service: s.name, oneShot: isOneShot(s) };
     // services apply in parallel: a shared list is no place to take "my" entry back from
     if (gateNow) await waitHealthy(this.opts.docker, [entry], this.opts.gate);
@@ -184,12 +225,12 @@ class ProjectApplier {
         return;
       case "stop":
         progress(`${a.container.name}: stopping (${a.reason})`);
-        await stopContainer(this.opts.docker, a.container.id, a.container.name, stopSeconds(s));
+        await this.stop(a.container, stopSeconds(s));
         this.summary.stopped.push(label);
         return;
       case "restart":
         progress(`${a.container.name}: restarting (${a.reason})`);
-        await stopContainer(this.opts.docker, a.container.id, a.container.name, stopSeconds(s));
+        await this.stop(a.container, stopSeconds(s));
         await this.start(a.container.id, a.container.name, s as ServiceModel);
         this.summary.started.push(label);
         return;
@@ -225,7 +266,7 @@ class ProjectApplier {
           // once, the old one is removed after (renaming a container that runs, or has just
           // exited, races with the engine's own clean-up; stopped or never started ones do not)
           progress(`${a.container.name}: stopping (replaced)`);
-          await stopContainer(this.opts.docker, a.container.id, a.container.name, stopSeconds(svc));
+          await this.stop(a.container, stopSeconds(svc));
           await renameContainer(this.opts.docker, a.container.id, `${id.slice(0, 12)}_replaced_${name}`);
           failpoint("mid-recreate");
           await renameContainer(this.opts.docker, id, name);

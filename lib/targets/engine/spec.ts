@@ -162,6 +162,7 @@ export function containerLabels(s: ServiceModel, n: number, ctx: SpecContext): R
     [LABEL.image]: ctx.imageId,
     [LABEL.commit]: ctx.commit,
     ...(ctx.instance ? { [LABEL.instance]: ctx.instance } : {}),
+    ...(s.pre_stop ? { [LABEL.preStop]: JSON.stringify(s.pre_stop) } : {}),
   };
 }
 

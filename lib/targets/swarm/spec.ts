@@ -47,6 +47,8 @@ const NOT_ON_SWARM: [key: keyof ServiceModel, why: string][] = [
   ["cpuset", "a Swarm service cannot set it"],
   ["blkio_config", "a Swarm service cannot set it"],
   ["storage_opt", "a Swarm service cannot set it"],
+  ["post_start", "a Swarm starts tasks on other nodes and runs no command in them; use the image's entrypoint"],
+  ["pre_stop", "a Swarm stops tasks on other nodes and runs no command in them first; use stop_signal and stop_grace_period"],
 ];
 
 function compact<T extends Record<string, unknown>>(o: T): T {
