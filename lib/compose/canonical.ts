@@ -3,6 +3,7 @@
 // paths become absolute (against the file's own folder, which matters for `extends` across
 // folders). Merging and normalising then only deal with one form of each key.
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
+import { redact } from "../base/redact.ts";
 import { at, ComposeKeyError, type KeyPath } from "./errors.ts";
 import { parseLongPort, parseShortPort } from "./ports.ts";
 import { resolveComposePath } from "./paths.ts";
@@ -129,13 +130,29 @@ function canonicalEnvFiles(v: unknown, ctx: FileContext, path: KeyPath): Raw[] {
   );
 }
 
+/** A build context the engine clones, as docker's urlutil tells them: git://, git@, github.com/, or http(s) to a .git path. */
+export function isGitContext(context: string): boolean {
+  if (/^(git:\/\/|git@|github\.com\/)/.test(context)) return true;
+  const m = /^https?:\/\/[^#]*?\.git(#.*)?$/i.exec(context);
+  return m !== null;
+}
+
+/** The commit a Git build context pins (`#<40 hex>` or `#<40 hex>:dir`), if it names one. */
+export function pinnedCommit(url: string): string | undefined {
+  return /#([0-9a-f]{40})(:|$)/i.exec(url)?.[1]?.toLowerCase();
+}
+
 function canonicalBuild(v: unknown, ctx: FileContext): Raw {
   const b: Raw = typeof v === "string" ? { context: v } : { ...(v as Raw) };
   const context = b.context ?? ".";
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith("git@")) {
-    throw new Error(`build context "${context}" is a URL; Konta builds from folders in the repository only`);
+  if (isGitContext(context)) {
+    // the engine clones it (POST /build?remote=); Dockerfile paths are the remote's
+    b.git = true;
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context)) {
+    throw new Error(`build context "${redact(context)}" is a URL but not a Git repository; Konta builds from folders in the repository or from Git URLs`);
+  } else {
+    b.context = hostPath(context, ctx);
   }
-  b.context = hostPath(context, ctx);
   if (b.args !== undefined) b.args = toMap(b.args);
   if (b.labels !== undefined) b.labels = toMap(b.labels);
   if (b.extra_hosts !== undefined) b.extra_hosts = extraHosts(b.extra_hosts);

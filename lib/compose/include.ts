@@ -8,6 +8,7 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { canonicalJson } from "../base/digest.ts";
 import { isInside } from "../base/fsutil.ts";
+import { redact } from "../base/redact.ts";
 import type { Raw } from "./canonical.ts";
 import { ComposeKeyError, type KeyPath } from "./errors.ts";
 import { exists, isDirectory, realpath } from "./inputs.ts";
@@ -31,9 +32,7 @@ function isRemote(p: string): boolean {
 /** `p` against `base`, refused unless it stays inside the repository (symlinks followed). */
 function inside(p: string, base: string, repoRoot: string, what: string, path: KeyPath): string {
   if (isRemote(p)) {
-    // credentials in a URL are never repeated
-    const shown = p.replace(/\/\/[^@/]*@/, "//***@");
-    throw new ComposeKeyError(`${what} "${shown}" is remote; Konta deploys only what the repository holds (copy the file into it)`, path);
+    throw new ComposeKeyError(`${what} "${redact(p)}" is remote; Konta deploys only what the repository holds (copy the file into it)`, path);
   }
   const abs = isAbsolute(p) ? resolve(p) : resolve(base, p);
   if (!isInside(repoRoot, abs) || !isInside(realpath(repoRoot), realpathLoose(abs))) {

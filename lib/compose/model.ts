@@ -99,7 +99,10 @@ export interface HealthcheckModel {
 }
 
 export interface BuildModel {
+  /** a folder (relative to the project's, or a host path), or a Git URL when `git` */
   context: string;
+  /** the engine clones `context` (`https://host/repo.git#ref:dir`) */
+  git?: true;
   dockerfile?: string;
   /** the Dockerfile's text, written in the Compose file */
   dockerfile_inline?: string;

@@ -4,7 +4,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw Compose YAML */
 import { isInside } from "../base/fsutil.ts";
 import { LABEL } from "../base/labels.ts";
-import { scalarString, toMap, type Raw } from "./canonical.ts";
+import { redact } from "../base/redact.ts";
+import { pinnedCommit, scalarString, toMap, type Raw } from "./canonical.ts";
 import { envFileVars } from "./decrypt.ts";
 import { at, ComposeKeyError, type KeyPath, LockedSopsFile } from "./errors.ts";
 import { bytesOrUnlimited, command, deviceRequests, healthcheck, micros, nonEmpty, number, restartPolicy, sortedMap, sortedUnique, stringMap, swarmDeploy } from "./fields.ts";
@@ -269,9 +270,16 @@ export class Normalizer {
   }
 
   private build(b: Raw): ServiceModel["build"] {
-    const inRepo = isInside(this.ctx.repoRoot, b.context);
-    if (!inRepo) this.mounts.checkHostPath(b.context);
-    const out: NonNullable<ServiceModel["build"]> = { context: inRepo ? this.mounts.rel(b.context) : b.context };
+    const out: NonNullable<ServiceModel["build"]> = { context: b.context };
+    if (b.git) {
+      if (b.dockerfile_inline !== undefined) throw new ComposeKeyError("dockerfile_inline cannot go with a Git context (the engine clones the context itself); commit the Dockerfile there", ["build"]);
+      out.git = true;
+      if (!pinnedCommit(b.context)) this.ctx.warn(`build context ${redact(b.context)} names no commit: it is built again at every deploy; end it with #<commit sha> to build it once`);
+    } else {
+      const inRepo = isInside(this.ctx.repoRoot, b.context);
+      if (!inRepo) this.mounts.checkHostPath(b.context);
+      out.context = inRepo ? this.mounts.rel(b.context) : b.context;
+    }
     if (b.dockerfile !== undefined && b.dockerfile_inline !== undefined) throw new ComposeKeyError("dockerfile and dockerfile_inline exclude each other (as in Compose); keep one", ["build"]);
     for (const k of ["dockerfile", "dockerfile_inline", "target", "network", "isolation"] as const) if (b[k] !== undefined) out[k] = b[k];
     for (const k of ["no_cache", "pull"] as const) if (b[k] !== undefined) out[k] = b[k];

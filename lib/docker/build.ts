@@ -10,8 +10,10 @@ import { canonicalJson, contentDigest, sha256 } from "../base/digest.ts";
 import { DeployError } from "../base/errors.ts";
 import { LABEL } from "../base/labels.ts";
 import { log, progress } from "../base/log.ts";
-import { type DockerClient, readJsonStream, StreamError } from "./client.ts";
+import { type DockerClient, EngineError, readJsonStream, StreamError } from "./client.ts";
 import { inspectImage } from "./images.ts";
+import { pinnedCommit } from "../compose/canonical.ts";
+import { redact } from "../base/redact.ts";
 
 function dockerignore(contextDir: string, dockerfile: string): (rel: string) => boolean {
   const candidates = [join(contextDir, `${dockerfile}.dockerignore`), join(contextDir, ".dockerignore")];
@@ -26,6 +28,7 @@ function dockerignore(contextDir: string, dockerfile: string): (rel: string) => 
 export async function buildImage(docker: DockerClient, project: ProjectModel, s: ServiceModel): Promise<boolean> {
   const b = s.build;
   if (!b) return false;
+  if (b.git) return buildFromGit(docker, project, s);
   const contextDir = isAbsolute(b.context) ? b.context : join(project.dir, b.context);
   const inline = b.dockerfile_inline;
   const dockerfile = inline !== undefined ? INLINE_DOCKERFILE : (b.dockerfile ?? "Dockerfile");
@@ -57,6 +60,25 @@ export async function buildImage(docker: DockerClient, project: ProjectModel, s:
   return true;
 }
 
+/**
+ * A Git URL context: the engine clones it (`remote=`). Pinned to a commit, the build hash is the
+ * URL's and options' (built once); a branch or tag can move, so it is built at every deploy (the
+ * engine's layer cache keeps an unchanged result the same image, and so the same container).
+ */
+async function buildFromGit(docker: DockerClient, project: ProjectModel, s: ServiceModel): Promise<boolean> {
+  const b = s.build as NonNullable<ServiceModel["build"]>;
+  const dockerfile = b.dockerfile ?? "Dockerfile";
+  const options = { remote: b.context, dockerfile, args: b.args, target: b.target, labels: b.labels, platform: b.platform, network: b.network, shm: b.shm_size, hosts: b.extra_hosts };
+  const hash = sha256(canonicalJson(options)).slice(0, 32);
+  if (pinnedCommit(b.context) && !b.no_cache && (await inspectImage(docker, s.image))?.Config?.Labels?.[LABEL.buildHash] === hash) {
+    log.debug(`build ${s.image}: up to date`);
+    return false;
+  }
+  progress(`building ${s.image} for ${project.name}/${s.name} from ${redact(b.context)}`);
+  await postBuild(docker, project, s, { remote: b.context, dockerfile, hash });
+  return true;
+}
+
 /** The name the inline Dockerfile has in the context sent to the engine (Compose: `.dockerfile.<random>`). */
 const INLINE_DOCKERFILE = ".konta-dockerfile-inline";
 
@@ -69,26 +91,28 @@ function inlineArchive(text: string): { dir: string; archive: string } {
   return { dir, archive };
 }
 
-interface BuildInput {
-  contextDir: string;
-  include: (rel: string) => boolean;
-  extra: { archive: string } | undefined;
-  dockerfile: string;
-  hash: string;
-}
+/** What is sent: a folder (tarred, with the inline Dockerfile appended when there is one) or a Git URL the engine clones. */
+type BuildInput = { dockerfile: string; hash: string } & (
+  | { contextDir: string; include: (rel: string) => boolean; extra: { archive: string } | undefined }
+  | { remote: string }
+);
 
 async function postBuild(docker: DockerClient, project: ProjectModel, s: ServiceModel, input: BuildInput): Promise<void> {
   const b = s.build as NonNullable<ServiceModel["build"]>;
-  const { contextDir, include, extra, dockerfile, hash } = input;
-  const body = toWebStream(
-    tar.create(
-      // an entry of the appended archive (the inline Dockerfile) comes as a ReadEntry, the context's with an fs.Stats
-      { cwd: contextDir, portable: true, filter: (p, entry) => entry instanceof tar.ReadEntry || p === "." || include(p.replace(/^\.\//, "")) },
-      [".", ...(extra ? [`@${extra.archive}`] : [])],
-    ) as unknown as AsyncIterable<Uint8Array>,
-  );
-  const stream = await docker.stream("POST", "/build", {
+  const { dockerfile, hash } = input;
+  const body =
+    "remote" in input
+      ? undefined
+      : toWebStream(
+          tar.create(
+            // an entry of the appended archive (the inline Dockerfile) comes as a ReadEntry, the context's with an fs.Stats
+            { cwd: input.contextDir, portable: true, filter: (p, entry) => entry instanceof tar.ReadEntry || p === "." || input.include(p.replace(/^\.\//, "")) },
+            [".", ...(input.extra ? [`@${input.extra.archive}`] : [])],
+          ) as unknown as AsyncIterable<Uint8Array>,
+        );
+  const request = docker.stream("POST", "/build", {
     query: {
+      ...("remote" in input ? { remote: input.remote } : {}),
       t: s.image,
       dockerfile,
       buildargs: JSON.stringify(b.args ?? {}),
@@ -103,15 +127,18 @@ async function postBuild(docker: DockerClient, project: ProjectModel, s: Service
       rm: 1,
       forcerm: 1,
     },
-    rawBody: body,
-    headers: { "Content-Type": "application/x-tar" },
+    ...(body ? { rawBody: body, headers: { "Content-Type": "application/x-tar" } } : {}),
     what: `build ${s.image}`,
+  });
+  const stream = await request.catch((err: unknown) => {
+    throw err instanceof EngineError ? new DeployError(`build of ${s.image} for ${project.name}/${s.name} failed: ${redact(err.engineMessage.trim())}`) : err;
   });
   const lines: string[] = [];
   try {
     await readJsonStream(stream, (e) => {
       if (typeof e.stream === "string") {
-        const line = e.stream.trimEnd();
+        // a Git URL context may carry credentials, and the engine's words repeat the URL
+        const line = redact(e.stream.trimEnd());
         if (line) {
           lines.push(line);
           log.debug(`build ${s.image}: ${line}`);
@@ -120,7 +147,7 @@ async function postBuild(docker: DockerClient, project: ProjectModel, s: Service
     });
   } catch (err) {
     if (err instanceof StreamError) {
-      throw new DeployError(`build of ${s.image} for ${project.name}/${s.name} failed: ${err.message}`, {
+      throw new DeployError(`build of ${s.image} for ${project.name}/${s.name} failed: ${redact(err.message)}`, {
         hint: lines.length ? `last build output:\n${lines.slice(-8).map((l) => `    ${l}`).join("\n")}` : undefined,
       });
     }

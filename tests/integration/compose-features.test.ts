@@ -1,8 +1,13 @@
 // Compose features beyond one file per project (issue "The Compose features Konta still refuses"),
 // through the binary against the real engine: how Compose reads them is in tests/oracle/.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { compose, MANAGED, sleeper } from "../support/compose.ts";
 import { engine, execIn, IMAGE, inspect } from "../support/docker.ts";
+import { startGitServer } from "../support/git-server.ts";
+import { TestRepo } from "../support/repo.ts";
 import { useRig } from "../support/rig.ts";
 
 const rig = useRig();
@@ -175,5 +180,60 @@ describe("lifecycle hooks", () => {
     const r = await rig.env(repo, { deploy: { allow_privileged: false } }).run(["sync"]);
     expect(r.code).toBe(2);
     expect(r.all).toContain("services.app.post_start[0].privileged: a privileged lifecycle hook");
+  });
+});
+
+describe("a Git URL as a build context", () => {
+  test("the engine clones and builds it; pinned to a commit it is built once; following a branch, at every deploy", async () => {
+    // the context's own repository, on a server of its own without auth (a public repository)
+    const root = mkdtempSync(join(tmpdir(), "konta-ctx-git-"));
+    const server = await startGitServer({ root });
+    const ctx = new TestRepo(root, "ctx");
+    try {
+      const v1 = ctx.write({ "docker/Dockerfile": `FROM ${IMAGE}\nCOPY hello.txt /hello.txt\n`, "docker/hello.txt": "one\n" }).commit("one");
+      ctx.push();
+      const url = (ref: string) => `${server.repoUrl("ctx")}#${ref}:docker`;
+      const doc = (ref: string) => compose({ services: { app: { build: { context: url(ref) }, init: true, command: ["sleep", "3600"], labels: MANAGED } } });
+      const repo = rig.repo();
+      const file = "apps/kt-gitctx/compose.yaml";
+      repo.write({ [file]: doc(v1) }).commit("pinned");
+      const env = rig.env(repo);
+      await env.ok(["sync"]);
+      const hello = async () => (await execIn("kt-gitctx-app-1", ["cat", "/hello.txt"])).replace(/[\x00-\x08]\x00\x00\x00[\s\S]{4}/g, "");
+      expect(await hello()).toBe("one\n");
+      const clones = () => server.requests.filter((r) => r.path.includes("git-upload-pack") && r.method === "POST").length;
+
+      // pinned: another commit of the deploy repository builds nothing
+      const before = clones();
+      repo.write({ "README.md": "unrelated\n" }).commit("docs");
+      const r = await env.ok(["sync"]);
+      expect(clones()).toBe(before);
+      expect(r.all).not.toContain("names no commit");
+
+      // following main: built at every deploy, so a push to the context's repository arrives with the next commit
+      repo.write({ [file]: doc("main") }).commit("follow main");
+      const follow = await env.ok(["sync"]);
+      expect(follow.all).toContain("names no commit: it is built again at every deploy");
+      expect(await hello()).toBe("one\n");
+      ctx.write({ "docker/hello.txt": "two\n" }).commit("two");
+      ctx.push();
+      repo.write({ "README.md": "again\n" }).commit("docs again");
+      await env.ok(["sync"]);
+      expect(await hello()).toBe("two\n");
+    } finally {
+      await server.close();
+      ctx.dispose();
+      rmSync(root, { recursive: true, force: true });
+      await engine("/images/kt-gitctx-app", { method: "DELETE", query: { force: 1 } }).catch(() => {});
+    }
+  });
+
+  test("credentials in a context URL are repeated nowhere: a failed build names the service, not the secret", async () => {
+    const repo = rig.repo();
+    repo.write({ "apps/kt-gitctx2/compose.yaml": compose({ services: { app: { build: "http://deploy:s3cr3t-tok@127.0.0.1:9/none.git#main", labels: MANAGED } } }) }).commit("unreachable");
+    const r = await rig.env(repo).run(["sync"]);
+    expect(r.code).toBe(1);
+    expect(r.all).toContain("build of kt-gitctx2-app");
+    expect(r.all).not.toContain("s3cr3t-tok");
   });
 });

@@ -8,6 +8,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- Compose's JSON model */
 import { isAbsolute, join, resolve } from "node:path";
 import type { ProjectModel, ServiceModel } from "../../lib/compose/model.ts";
+import { isGitContext } from "../../lib/compose/canonical.ts";
 
 export type View = Record<string, unknown>;
 
@@ -207,7 +208,7 @@ export function composeBuild(b: any, dir: string): View | undefined {
   if (!b) return undefined;
   const c = unescapeDollars(b);
   return clean({
-    context: resolve(dir, c.context ?? "."),
+    context: isGitContext(c.context ?? ".") ? c.context : resolve(dir, c.context ?? "."),
     dockerfile: c.dockerfile && c.dockerfile !== "Dockerfile" ? c.dockerfile : undefined,
     dockerfile_inline: c.dockerfile_inline,
     args: nonEmpty(Object.fromEntries(Object.entries(c.args ?? {}).filter(([, x]) => x !== null))),
@@ -224,7 +225,7 @@ export function composeBuild(b: any, dir: string): View | undefined {
 export function kontaBuild(b: ServiceModel["build"], dir: string): View | undefined {
   if (!b) return undefined;
   return clean({
-    context: resolve(dir, b.context),
+    context: b.git ? b.context : resolve(dir, b.context),
     dockerfile: b.dockerfile && b.dockerfile !== "Dockerfile" ? b.dockerfile : undefined,
     dockerfile_inline: b.dockerfile_inline,
     args: nonEmpty(b.args),
