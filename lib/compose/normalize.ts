@@ -12,13 +12,16 @@ import { bytesOrUnlimited, command, deviceRequests, healthcheck, micros, nonEmpt
 import { exists, isDirectory, readText } from "./inputs.ts";
 import type { Lookup } from "./interpolate.ts";
 import type { NormalizeContext } from "./options.ts";
-import type { DependsOn, LifecycleHook, NetworkModel, ProjectModel, ServiceModel, ServiceNetwork, VolumeModel } from "./model.ts";
+import type { BindMount, DependsOn, LifecycleHook, NetworkModel, ProjectModel, ServiceModel, ServiceNetwork, VolumeModel } from "./model.ts";
 import { Mounts } from "./mounts.ts";
-import { checkServicePolicy, checkVolumePolicy } from "./policy.ts";
+import { checkApiSocketPolicy, checkServicePolicy, checkVolumePolicy } from "./policy.ts";
 import { sortPorts } from "./ports.ts";
 import { addImplicitDependencies, checkReferences } from "./references.ts";
 import { SWARM_ONLY } from "./schema.ts";
 import { parseBytes, parseDuration } from "./units.ts";
+
+// use_api_socket: the engine's default socket, at the same path in the container (as Compose)
+const DOCKER_SOCKET = "/var/run/docker.sock";
 
 export class Normalizer {
   readonly networks: Record<string, NetworkModel> = {};
@@ -186,8 +189,10 @@ export class Normalizer {
     if (nonEmpty(s.annotations)) model.annotations = stringMap(s.annotations);
     if (s.ports?.length) model.ports = sortPorts(s.ports);
     if (s.expose?.length) model.expose = sortedUnique(s.expose);
-    if (s.volumes?.length) {
-      model.volumes = (s.volumes as Raw[]).map((v, i) => this.mounts.mount(v, i)).sort((a, b) => a.target.localeCompare(b.target));
+    if (s.volumes?.length || s.use_api_socket) {
+      const mounts = ((s.volumes ?? []) as Raw[]).map((v, i) => this.mounts.mount(v, i));
+      if (s.use_api_socket) mounts.push(at(["use_api_socket"], () => this.apiSocket(mounts)));
+      model.volumes = mounts.sort((a, b) => a.target.localeCompare(b.target));
     }
     if (s.volumes_from?.length) model.volumes_from = [...s.volumes_from];
 
@@ -255,6 +260,18 @@ export class Normalizer {
 
     this.checkPolicy(model);
     return model;
+  }
+
+  /**
+   * use_api_socket: the engine's socket at /var/run/docker.sock, as a bind the service could have
+   * written: root on the host, so only where the policy allows privileged services and that bind.
+   * Konta's registry credentials are not handed over (Compose copies the CLI's into the container).
+   */
+  private apiSocket(mounts: ServiceModel["volumes"] & object): BindMount {
+    checkApiSocketPolicy(this.ctx.policy);
+    this.mounts.checkHostPath(DOCKER_SOCKET);
+    if (mounts.some((m) => m.target === DOCKER_SOCKET)) throw new Error(`use_api_socket and a volume at ${DOCKER_SOCKET}: keep one`);
+    return { type: "bind", source: DOCKER_SOCKET, target: DOCKER_SOCKET };
   }
 
   private hook(h: Raw): LifecycleHook {

@@ -58,6 +58,11 @@ export function checkServicePolicy(s: ServiceModel, policy: HostPolicy): void {
   }
 }
 
+/** use_api_socket hands the service the engine's socket: root on the host, privileged in all but name. */
+export function checkApiSocketPolicy(policy: HostPolicy): void {
+  if (!policy.allowPrivileged) throw new ComposeKeyError(`use_api_socket (the Docker socket is root on the host) ${FORBIDDEN}`, ["use_api_socket"]);
+}
+
 /** `container:<name>` references of a service (volumes_from, network_mode, pid, ipc). */
 export function containerReferences(s: ServiceModel): { key: string; container: string }[] {
   const out: { key: string; container: string }[] = [];

@@ -219,6 +219,7 @@ const service = obj({
       ],
     },
   },
+  use_api_socket: bool,
   post_start: lifecycleHooks,
   pre_stop: lifecycleHooks,
   privileged: bool,
@@ -320,7 +321,6 @@ export const UNSUPPORTED: Record<string, string> = {
   "services.*.provider": "service providers are a Docker Desktop extension point",
   "services.*.models": "AI model runners are a Docker Desktop feature",
   "services.*.credential_spec": "credential specs are for Windows containers",
-  "services.*.use_api_socket": "mount the Docker socket explicitly in volumes: instead",
   "services.*.pull_refresh_after": "periodic refresh is not applied; use pull_policy: always",
 };
 

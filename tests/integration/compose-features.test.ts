@@ -1,11 +1,11 @@
 // Compose features beyond one file per project (issue "The Compose features Konta still refuses"),
 // through the binary against the real engine: how Compose reads them is in tests/oracle/.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compose, MANAGED, sleeper } from "../support/compose.ts";
-import { engine, execIn, IMAGE, inspect } from "../support/docker.ts";
+import { engine, execText, IMAGE, inspect } from "../support/docker.ts";
 import { startGitServer } from "../support/git-server.ts";
 import { TestRepo } from "../support/repo.ts";
 import { useRig } from "../support/rig.ts";
@@ -85,10 +85,7 @@ describe("build.dockerfile_inline", () => {
       const env = rig.env(repo);
       await env.ok(["sync"]);
       const first = await inspect("kt-inline-app-1");
-      // execIn's output keeps the engine's stream framing: compare what it contains
-      const out = await execIn(first?.Id as string, ["cat", "/version", "/data.txt"]);
-      expect(out).toContain("one\n");
-      expect(out).toContain("context\n");
+      expect(await execText(first?.Id as string, ["cat", "/version", "/data.txt"])).toBe("one\ncontext\n");
 
       repo.write({ "README.md": "unrelated\n" }).commit("docs");
       await env.ok(["sync"]);
@@ -98,7 +95,7 @@ describe("build.dockerfile_inline", () => {
       expect((await env.ok(["sync"])).stdout).toContain("updated app");
       const second = await inspect("kt-inline-app-1");
       expect(second?.Id).not.toBe(first?.Id as string);
-      expect(await execIn(second?.Id as string, ["cat", "/version"])).toContain("two\n");
+      expect(await execText(second?.Id as string, ["cat", "/version"])).toBe("two\n");
     } finally {
       await engine("/images/kt-inline-app", { method: "DELETE", query: { force: 1 } }).catch(() => {});
     }
@@ -132,7 +129,7 @@ describe("lifecycle hooks", () => {
       },
       volumes: { marks: {} },
     });
-  const cat = async (path: string) => (await execIn("kt-hooks-app-1", ["cat", path])).replace(/[\x00-\x08]\x00\x00\x00[\s\S]{4}/g, "");
+  const cat = (path: string) => execText("kt-hooks-app-1", ["cat", path]);
 
   test("post_start runs after the start as the hook's user, folder and environment; pre_stop runs in the old container before a recreate", async () => {
     const repo = rig.repo();
@@ -199,7 +196,7 @@ describe("a Git URL as a build context", () => {
       repo.write({ [file]: doc(v1) }).commit("pinned");
       const env = rig.env(repo);
       await env.ok(["sync"]);
-      const hello = async () => (await execIn("kt-gitctx-app-1", ["cat", "/hello.txt"])).replace(/[\x00-\x08]\x00\x00\x00[\s\S]{4}/g, "");
+      const hello = () => execText("kt-gitctx-app-1", ["cat", "/hello.txt"]);
       expect(await hello()).toBe("one\n");
       const clones = () => server.requests.filter((r) => r.path.includes("git-upload-pack") && r.method === "POST").length;
 
@@ -236,4 +233,15 @@ describe("a Git URL as a build context", () => {
     expect(r.all).toContain("build of kt-gitctx2-app");
     expect(r.all).not.toContain("s3cr3t-tok");
   });
+});
+
+// Compose 2.26 predates use_api_socket (2.35): the specification stands in ("the container can talk
+// to the engine through the API socket")
+test("use_api_socket: the engine's own socket is in the container at /var/run/docker.sock", async () => {
+  const repo = rig.repo();
+  repo.write({ "apps/kt-apisock/compose.yaml": compose({ services: { app: sleeper({ use_api_socket: true }) } }) }).commit("socket");
+  await rig.env(repo).ok(["sync"]);
+  // the same socket (its inode) as the engine's on the host; busybox has no client to call it with
+  const out = await execText("kt-apisock-app-1", ["ls", "-liL", "/var/run/docker.sock"]);
+  expect(out).toMatch(new RegExp(`^${statSync("/var/run/docker.sock").ino} s`));
 });

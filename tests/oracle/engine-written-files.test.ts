@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dockerCompose } from "../support/compose-oracle.ts";
-import { execIn, IMAGE, inspect } from "../support/docker.ts";
+import { execText, IMAGE, inspect } from "../support/docker.ts";
 import { useRig } from "../support/rig.ts";
 
 const rig = useRig();
@@ -55,11 +55,7 @@ const DOTENV = "TOKEN=t0k3n-from-env\nDB_PASSWORD=pw with spaces\nPORT=8080\nMOT
 /** What a process in the container finds at each path: owner, mode, text. */
 async function seen(container: string, paths: string[]): Promise<string[]> {
   const out: string[] = [];
-  for (const p of paths) {
-    const raw = await execIn(container, ["sh", "-c", `stat -c '%u:%g %a' ${p}; cat ${p}`]);
-    // the engine's stream framing: 8 bytes before each chunk
-    out.push(raw.replace(/[\x00-\x08]\x00\x00\x00[\s\S]{4}/g, ""));
-  }
+  for (const p of paths) out.push(await execText(container, ["sh", "-c", `stat -c '%u:%g %a' ${p}; cat ${p}`]));
   return out;
 }
 

@@ -166,6 +166,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** What a command in a running container prints (stdout and stderr), the engine's stream framing taken out. */
+export async function execText(container: string, cmd: string[]): Promise<string> {
+  return (await execIn(container, cmd)).replace(/[\x00-\x08]\x00\x00\x00[\s\S]{4}/g, "");
+}
+
 /** Run a command in a running container; stdout and stderr as text (frame headers included). */
 export async function execIn(container: string, cmd: string[]): Promise<string> {
   const { Id } = await engine<{ Id: string }>(`/containers/${container}/exec`, { method: "POST", body: { Cmd: cmd, AttachStdout: true, AttachStderr: true } });

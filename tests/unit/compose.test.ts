@@ -372,3 +372,17 @@ test("lifecycle hooks: a command string split as a shell would, variables withou
   const s = service("services:\n  s:\n    image: busybox\n    post_start:\n      - command: sh -c 'echo a b'\n        environment: [FROM_ENV, SET=1]\n        working_dir: /w\n", { ".env": "FROM_ENV=dotenv\n" });
   expect(s.post_start).toEqual([{ command: ["sh", "-c", "echo a b"], environment: { FROM_ENV: "dotenv", SET: "1" }, working_dir: "/w" }]);
 });
+
+describe("use_api_socket: the engine's socket, only where the policy allows it", () => {
+  const yaml = "services:\n  s:\n    image: busybox\n    use_api_socket: true\n";
+  test("allowed: a bind of /var/run/docker.sock at the same path", () => {
+    expect(service(yaml).volumes).toEqual([{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }]);
+  });
+  test("refused under allow_privileged: false, and outside allowed_bind_roots", () => {
+    expect(loadError({ "docker-compose.yml": yaml }, { policy: { allowPrivileged: false } })).toContain("services.s.use_api_socket: use_api_socket (the Docker socket is root on the host) is forbidden on this server");
+    expect(loadError({ "docker-compose.yml": yaml }, { policy: { allowPrivileged: true, allowedBindRoots: ["/srv"] } })).toMatch(/services.s.use_api_socket: host path \/var\/run\/docker.sock .*is outside deploy.allowed_bind_roots/);
+  });
+  test("with a volume at the same target: refused", () => {
+    expect(loadError({ "docker-compose.yml": `${yaml}    volumes: ["/var/run/docker.sock:/var/run/docker.sock"]\n` })).toContain("use_api_socket and a volume at /var/run/docker.sock");
+  });
+});
