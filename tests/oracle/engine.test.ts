@@ -136,8 +136,55 @@ const SHARED: Record<string, string> = {
 /** A difference kept on purpose (README "Differences from Docker Compose"): asserted, then aligned. */
 type Known = (service: string, ours: any, theirs: any) => void;
 
+// a project split by include: files in sub-folders with their own .env, an include env_file, a
+// relative bind in an included file, a network two files define identically
+const INCLUDE: Record<string, string> = {
+  "compose.yaml": `include:
+  - db/compose.yaml
+  - path: web/compose.yaml
+    env_file: web/web.env
+services:
+  proxy:
+    image: ${IMAGE}
+    command: sleep 3600
+    depends_on: [web]
+    networks: [front]
+    labels: { konta.managed: "true" }
+networks:
+  front: {}
+`,
+  "db/compose.yaml": `services:
+  db:
+    image: ${IMAGE}
+    command: sleep 3600
+    environment: ["MODE=\${MODE}"]
+    volumes: [data:/data, ./init:/init:ro]
+    networks: [back]
+    labels: { konta.managed: "true" }
+volumes:
+  data: {}
+networks:
+  back: {}
+`,
+  "db/.env": "MODE=from-db-env\n",
+  "db/init/schema.sql": "create table t (id int);\n",
+  "web/compose.yaml": `services:
+  web:
+    image: ${IMAGE}
+    command: sleep 3600
+    environment: ["GREETING=\${GREETING}"]
+    networks: [front, back]
+    labels: { konta.managed: "true" }
+networks:
+  front: {}
+  back: {}
+`,
+  "web/web.env": "GREETING=hello\n",
+};
+
 const PROJECTS: { name: string; files: Record<string, string>; services: string[]; known?: Known }[] = [
   { name: "kt-eo", files: WEB, services: ["web", "worker"] },
+  { name: "kt-ei", files: INCLUDE, services: ["proxy", "db", "web"] },
   {
     name: "kt-es",
     files: SHARED,

@@ -72,6 +72,20 @@ describe("an include must stay in the repository", () => {
     expect(refusal(release({ "apps/app/compose.yaml": main("db/compose.yaml") }))).toContain("apps/app/db/compose.yaml: file does not exist");
   });
 
+  test("the security policy applies to what an included file names", () => {
+    const root = release({ "apps/app/compose.yaml": main("../../shared/db.yaml"), "shared/db.yaml": "services:\n  db:\n    image: busybox\n    privileged: true\n    volumes: ['/etc:/host-etc']\n" });
+    const refused = (policy: { allowPrivileged: boolean; allowedBindRoots?: string[] }) => {
+      try {
+        loadProject(join(root, "apps", "app"), "app", { repoRoot: root, processEnv: {}, policy });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error("expected a refusal");
+    };
+    expect(refused({ allowPrivileged: false })).toContain("shared/db.yaml:4: services.db.privileged: privileged: true is forbidden on this server");
+    expect(refused({ allowPrivileged: true, allowedBindRoots: ["/srv"] })).toMatch(/shared\/db.yaml:\d+: services.db.volumes\[0\]: .*outside deploy.allowed_bind_roots/);
+  });
+
   test("the included file's keys go through the same checks (schema, unsupported keys)", () => {
     const root = release({ "apps/app/compose.yaml": main("db.yaml"), "apps/app/db.yaml": "services:\n  db:\n    image: busybox\n    develop: {}\n" });
     expect(refusal(root)).toContain("apps/app/db.yaml:4: services.db.develop: not supported by Konta");
