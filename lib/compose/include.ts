@@ -31,6 +31,7 @@ function isRemote(p: string): boolean {
 
 /** `p` against `base`, refused unless it stays inside the repository (symlinks followed). */
 function inside(p: string, base: string, repoRoot: string, what: string, path: KeyPath): string {
+  if (!p) throw new ComposeKeyError(`${what} is empty`, path);
   if (isRemote(p)) {
     throw new ComposeKeyError(`${what} "${redact(p)}" is remote; Konta deploys only what the repository holds (copy the file into it)`, path);
   }

@@ -130,6 +130,7 @@ class ProjectLoader {
     if (cached) return cached;
     const rel = this.rel(abs);
     if (!exists(abs)) this.fail("file does not exist", rel);
+    if (isDirectory(abs)) this.fail("is a folder, not a Compose file", rel);
     checkInside(abs, this.opts.repoRoot, rel);
     const yaml = parseYaml(readText(abs), rel);
     const partial: LoadedFile = { abs, rel, yaml, canonical: {} };

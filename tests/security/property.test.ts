@@ -21,6 +21,7 @@ const SERVICE_KEYS = [
   "network_mode", "depends_on", "healthcheck", "restart", "deploy", "scale", "labels", "user", "working_dir",
   "container_name", "extends", "profiles", "privileged", "cap_add", "ulimits", "sysctls", "tmpfs", "secrets",
   "configs", "logging", "pull_policy", "init", "stop_grace_period", "mem_limit", "cpus", "x-custom", "bogus",
+  "post_start", "pre_stop", "use_api_socket",
 ];
 
 const scalar = fc.oneof(fc.string({ maxLength: 12 }), fc.integer({ min: -5, max: 70000 }), fc.boolean(), fc.constant(null), fc.constantFrom(
@@ -38,6 +39,8 @@ const composeDoc = fc.record(
     name: scalar,
     version: scalar,
     include: value,
+    secrets: fc.dictionary(fc.string({ maxLength: 6 }), value, { maxKeys: 2 }),
+    configs: fc.dictionary(fc.string({ maxLength: 6 }), value, { maxKeys: 2 }),
   },
   { requiredKeys: ["services"] },
 );
