@@ -277,6 +277,8 @@ class ProjectLoader {
       this.rethrow(err, owner);
     }
     model.warnings = [...this.warnings];
+    const included = [...new Set(loaded.map((f) => relative(this.dir, f.abs)))].filter((f) => !fileNames.includes(f));
+    if (included.length) model.included = included;
     return model;
   }
 
@@ -295,12 +297,13 @@ class ProjectLoader {
  * service, the line, the key. The files are read again: this is the error path only.
  */
 export function refuseKey(project: ProjectModel, repoRoot: string, err: ComposeKeyError, hint?: string): InputError {
-  const files = project.files.map((f) => {
+  // included files first: a key the project's own files define again is theirs
+  const files = [...(project.included ?? []), ...project.files].map((f) => {
     const abs = join(project.dir, f);
     const rel = relative(repoRoot, abs);
     return { rel, yaml: exists(abs) ? parseYaml(readText(abs), rel) : undefined };
   });
-  const owner = [...files].reverse().find((f) => f.yaml?.lineOf(err.path.slice(0, 2)) !== undefined) ?? files[0];
+  const owner = [...files].reverse().find((f) => f.yaml?.lineOf(err.path.slice(0, 2)) !== undefined) ?? files[project.included?.length ?? 0];
   let line: number | undefined;
   for (let n = err.path.length; n > 0 && line === undefined; n--) line = owner?.yaml?.lineOf(err.path.slice(0, n));
   const where = `${owner?.rel ?? relative(repoRoot, project.dir)}${line ? `:${line}` : ""}`;

@@ -291,6 +291,8 @@ export interface ProjectModel {
   dir: string;
   /** Compose files, relative to `dir`, in merge order */
   files: string[];
+  /** files they include, relative to `dir` (to point at the file that defines a key) */
+  included?: string[];
   services: Record<string, ServiceModel>;
   networks: Record<string, NetworkModel>;
   volumes: Record<string, VolumeModel>;

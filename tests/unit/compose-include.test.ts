@@ -4,7 +4,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { loadProject } from "../../lib/compose/index.ts";
+import { loadProject, refuseKey } from "../../lib/compose/index.ts";
+import { ComposeKeyError } from "../../lib/compose/errors.ts";
 import { serviceHash } from "../../lib/compose/hash.ts";
 
 const work = mkdtempSync(join(tmpdir(), "konta-include-"));
@@ -115,4 +116,15 @@ describe("the config hash of an included service", () => {
     expect(hashes(b).db).not.toBe(hashes(a).db as string);
     expect(hashes(b).web).toBe(hashes(a).web as string);
   });
+});
+
+test("a target's refusal of a key points at the included file that defines it", () => {
+  const root = release({
+    "apps/app/compose.yaml": "include: [../../shared/db.yaml]\nservices:\n  web:\n    image: busybox\n",
+    "shared/db.yaml": "services:\n  db:\n    image: busybox\n    container_name: the-db\n    scale: 2\n",
+  });
+  const project = load(root);
+  expect(project.included).toEqual(["../../shared/db.yaml"]);
+  expect(refuseKey(project, root, new ComposeKeyError("container_name with replicas", ["services", "db", "container_name"])).message).toBe("shared/db.yaml:4: services.db.container_name: container_name with replicas");
+  expect(refuseKey(project, root, new ComposeKeyError("x", ["services", "web", "image"])).message).toBe("apps/app/compose.yaml:4: services.web.image: x");
 });
