@@ -3,7 +3,7 @@ import type { Summary } from "../lib/base/summary.ts";
 import type { Action, Plan, ProjectPlan } from "../lib/targets/engine/plan.ts";
 import { describeCause, projectHasChanges } from "../lib/targets/engine/plan.ts";
 import type { StackPlan } from "../lib/targets/swarm/stack.ts";
-import { stackHasChanges } from "../lib/targets/swarm/stack.ts";
+import { stackHasChanges } from "../lib/targets/swarm/plan-changes.ts";
 
 export interface ActionView {
   type: Action["type"];

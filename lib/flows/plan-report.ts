@@ -5,7 +5,7 @@ import { loadReleaseUnlocking } from "../compose/index.ts";
 import { planDetails, plannedServices } from "../targets/engine/diff.ts";
 import { ExitCode } from "../base/errors.ts";
 import { planHasChanges } from "../targets/engine/plan.ts";
-import { stackHasChanges } from "../targets/swarm/stack.ts";
+import { stackHasChanges } from "../targets/swarm/plan-changes.ts";
 import type { Runtime } from "./runtime.ts";
 import { sync, type SyncReport } from "./sync/index.ts";
 

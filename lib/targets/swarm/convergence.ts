@@ -14,6 +14,7 @@ import { emptySummary, sortSummary } from "../../base/summary.ts";
 import { imagesOf, type ProjectExpectation, type ReleaseImages, type ServiceTarget } from "../../state/index.ts";
 import type { Convergence, DeployOptions, ReleaseRef } from "../types.ts";
 import { registryDigest, resolveImages } from "./images.ts";
+import { stackHasChanges } from "./plan-changes.ts";
 import { checkSwarmRules, portHolders, swarmNodes } from "./rules.ts";
 import { SwarmKeyError } from "./spec.ts";
 import {
@@ -27,7 +28,6 @@ import {
   replicasOf,
   SPEC_HASH,
   type StackPlan,
-  stackHasChanges,
 } from "./stack.ts";
 
 export interface SwarmPrepared {

@@ -15,6 +15,7 @@ import { log, progress } from "../../base/log.ts";
 import type { Summary } from "../../base/summary.ts";
 import { pinned, registryAuthHeaders } from "./images.ts";
 import { networkSpecs, serviceSpec, STACK_NAMESPACE, SwarmKeyError, type SwarmServiceSpec } from "./spec.ts";
+import { stackHasChanges } from "./plan-changes.ts";
 
 /** The label holding the hash of the spec Konta sent (its object IDs left out). */
 export const SPEC_HASH = "konta.spec-hash";
@@ -171,10 +172,6 @@ export function removedStacks(observed: ObservedService[], desired: Set<string>,
     if (known.has(stack) || (instance && o.instance === instance)) out.add(stack);
   }
   return [...out].sort();
-}
-
-export function stackHasChanges(p: StackPlan): boolean {
-  return p.steps.length > 0 || p.networks.length > 0 || p.objects.length > 0;
 }
 
 export interface EngineService {
