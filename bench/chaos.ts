@@ -1,6 +1,8 @@
 // The long chaos run: `bun bench/chaos.ts [--steps N] [--seed S]` (default 500 steps, seed
 // 20261204) on a server in a box (tests/chaos/chaos.ts), then bench/CHAOS.md: the steps by kind,
 // the duration, the invariants checked. A violation exits 1 with the seed, step and evidence.
+// Beside CI, give it an engine of its own (the suite restarts the default one):
+//   bash bench/chaos-engine.sh && DOCKER_HOST=unix:///var/run/docker-chaos.sock bun bench/chaos.ts
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runChaos, STEP_KINDS } from "../tests/chaos/chaos.ts";
