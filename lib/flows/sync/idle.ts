@@ -64,8 +64,7 @@ async function updateImages(run: SyncRun, sha: string): Promise<SyncReport | und
   run.state.imageUpdates = {
     ...u,
     ...(due.followed ? { checkedAt: now } : {}),
-    // the images of the live release only: one no service pulls periodically any more is forgotten
-    ...(due.periodic.length ? { pulled: Object.fromEntries(Object.entries({ ...u?.pulled, ...Object.fromEntries(due.periodic.map((ref) => [ref, now])) }).filter(([ref]) => periodicRefs(run).has(ref))) } : {}),
+    ...(due.periodic.length ? { pulled: pulledRecord(run, { ...u?.pulled, ...Object.fromEntries(due.periodic.map((ref) => [ref, now])) }) } : {}),
   };
   if (!updates.length) {
     writeState(rt.paths.state, run.state);
@@ -87,6 +86,8 @@ async function updateImages(run: SyncRun, sha: string): Promise<SyncReport | und
   return converge(run, sha, "updated");
 }
 
-function periodicRefs(run: SyncRun): Set<string> {
-  return new Set(Object.values(run.state.expected).flatMap((p) => Object.values(p.services).filter((t) => t.pullEvery !== undefined).map((t) => t.image)));
+/** When each image was last checked on its pull_policy's schedule, kept for those the live release still pulls so. */
+function pulledRecord(run: SyncRun, pulled: Record<string, string>): Record<string, string> {
+  const live = new Set(Object.values(run.state.expected).flatMap((p) => Object.values(p.services).filter((t) => t.pullEvery !== undefined).map((t) => t.image)));
+  return Object.fromEntries(Object.entries(pulled).filter(([ref]) => live.has(ref)));
 }
