@@ -453,7 +453,8 @@ scrape_configs:
     await waitRuns(2, 60_000);
     expect(await pulls()).toBe(before);
     expect(await running()).toBe(`${v2} true`);
-  });
+    // three image changes, each behind a timer tick and a health gate: more than the group's 120 s on a loaded machine
+  }, 360_000);
 
   test("konta rollback runs the image the release ran: its tag moved since, and the image, gone from the host, is pulled again by its digest", async () => {
     const ref = `${REGISTRY}/team/rb:1`;

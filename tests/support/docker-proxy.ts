@@ -32,7 +32,10 @@ export function startDockerProxy(target = SOCKET): DockerProxy {
   let injector: Injector | undefined;
   const server = Bun.serve({
     unix: socket,
-    async fetch(req) {
+    async fetch(req, srv) {
+      // an engine under load can take longer than Bun's default 10 s to answer (a start on vfs, a
+      // pull): the proxy must not be what times out
+      srv.timeout(req, 0);
       const url = new URL(req.url);
       const path = url.pathname + url.search;
       requests.push({ method: req.method, path, headers: Object.fromEntries(req.headers.entries()) });
