@@ -1,14 +1,10 @@
 // A command run in a running container (POST /containers/{id}/exec), as Compose runs post_start and
 // pre_stop hooks: its output collected, its exit code read once it ends.
+import type { LifecycleHook } from "../compose/model.ts";
 import type { DockerClient } from "./client.ts";
 
-export interface ExecSpec {
-  command: string[];
-  user?: string;
-  privileged?: boolean;
-  working_dir?: string;
-  environment?: Record<string, string>;
-}
+/** What to run: a lifecycle hook's fields are exactly the exec's. */
+export type ExecSpec = LifecycleHook;
 
 export interface ExecResult {
   /** undefined: still running when `timeoutMs` passed */
