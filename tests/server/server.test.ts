@@ -339,29 +339,34 @@ echo '{"credHelpers":{"${REGISTRY}":"ktest"}}' > /root/.docker/config.json`);
     const out = join(process.env.KONTA_TEST_OUTPUT ?? "/var/tmp/konta-test-output", "status-page");
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
-    // Debian's chromium, headless, with the password in the URL (Basic auth of a top-level page)
-    const chromium = (...args: string[]) =>
-      spawnSync("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", `--user-data-dir=${join(out, "profile")}`, ...args, `http://konta:${password}@${ip}:9000/`], { encoding: "utf8", timeout: 90_000 });
+    // Debian's chromium, headless, with the password in the URL (Basic auth of a top-level page);
+    // a profile of its own each time: a helper of the last one still holding the profile's lock
+    // makes chromium hand the URL to it and exit 0 having done nothing
+    let runs = 0;
+    const chromium = (...args: string[]) => {
+      const r = spawnSync("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", `--user-data-dir=${join(out, `profile-${++runs}`)}`, ...args, `http://konta:${password}@${ip}:9000/`], { encoding: "utf8", timeout: 90_000 });
+      return { ...r, why: `chromium ${args.join(" ")}: status ${r.status}, signal ${r.signal}\n${r.stderr}` };
+    };
     const dom = chromium("--dump-dom");
-    expect(dom.status).toBe(0);
+    expect(dom.status, dom.why).toBe(0);
     const live = s.live?.sha as string;
-    expect(dom.stdout).toContain(live.slice(0, 12));
+    expect(dom.stdout, dom.why).toContain(live.slice(0, 12));
     for (const p of s.projects) for (const svc of p.services) expect(dom.stdout).toContain(`${p.name}</b>/${svc.name}`);
     // the history: the webhook's deploy and the timer's
     expect(dom.stdout).toContain("v4 through the webhook");
     const shot = chromium("--window-size=1100,1400", `--screenshot=${join(out, "status-page.png")}`);
-    expect(shot.status).toBe(0);
+    expect(shot.status, shot.why).toBe(0);
     expect(statSync(join(out, "status-page.png")).size).toBeGreaterThan(10_000);
     const phone = chromium("--window-size=390,1200", `--screenshot=${join(out, "status-page-phone.png")}`);
-    expect(phone.status).toBe(0);
+    expect(phone.status, phone.why).toBe(0);
     console.log(`status page screenshots: ${out}/status-page.png, status-page-phone.png`);
     // without the password: 401, and the browser shows nothing of it
     const denied = spawnSync("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", `http://${ip}:9000/`], { encoding: "utf8" });
-    expect(denied.stdout).toBe("401");
+    expect(denied.stdout, denied.stderr).toBe("401");
 
     const history = JSON.parse(await box.sh("konta history --json")) as { trigger: string; subject?: string }[];
-    expect(history.find((e) => e.subject === "v4 through the webhook")?.trigger).toBe("webhook");
-    expect(history.some((e) => e.trigger === "timer")).toBe(true);
+    expect(history.find((e) => e.subject === "v4 through the webhook")?.trigger, JSON.stringify(history)).toBe("webhook");
+    expect(history.some((e) => e.trigger === "timer"), JSON.stringify(history)).toBe(true);
 
     // a real Prometheus (Debian's package) scrapes /metrics with Basic auth
     const port = 19_090 + Math.floor(Math.random() * 500);

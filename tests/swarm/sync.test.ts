@@ -84,6 +84,14 @@ interface Task {
 const tasks = async (service: string) =>
   (await swarmApi<Task[]>(swarm, `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [service], "desired-state": ["running"] }))}`)).filter((t) => t.Status.State === "running");
 
+/**
+ * The gate of the main repository's deploys: a rolling update of web's three tasks, one at a time
+ * with Swarm's 5 s monitor after each, took over 60 s on a loaded CI machine. The broken-image
+ * test does not wait for it (a task that cannot start pauses the update).
+ */
+const GATE_S = 180;
+const RUN_MS = (GATE_S + 60) * 1000;
+
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn())) {
@@ -110,7 +118,7 @@ describe("deploy.target: swarm, through konta sync", () => {
   test("plan, then the first deploy of two stacks: tasks spread over the nodes, docker stack ls shows them, secrets and configs in place", async () => {
     repo = rig.repo();
     shas.v1 = repo.write({ ...webFiles("v1"), "apps/api/docker-compose.yml": API(2) }).commit("v1");
-    env = rig.env(repo, { deploy: { target: "swarm", health_timeout: 60 } });
+    env = rig.env(repo, { deploy: { target: "swarm", health_timeout: GATE_S } });
 
     const plan = await env.run(["plan"], { env: host });
     expect(plan.code).toBe(10);
@@ -121,7 +129,7 @@ describe("deploy.target: swarm, through konta sync", () => {
     expect(plan.stdout).not.toContain("helper");
     expect(plan.all).not.toContain("Swarm-only");
 
-    const r = await env.run(["sync"], { env: host, timeoutMs: 120_000 });
+    const r = await env.run(["sync"], { env: host, timeoutMs: RUN_MS });
     expect(r.code, r.all).toBe(0);
     expect(r.stdout).toContain(`deployed ${shas.v1.slice(0, 12)}`);
     expect(r.stdout).toContain("web: added web");
@@ -140,7 +148,7 @@ describe("deploy.target: swarm, through konta sync", () => {
     expect(st.current.sha).toBe(shas.v1);
     expect(Object.keys(st.expected).sort()).toEqual(["api", "web"]);
     expect(st.expected.api.ignored).toEqual(["helper"]);
-  }, 240_000);
+  }, 480_000);
 
   test("the idle tick: one Git request and one cheap engine call, nothing written", async () => {
     const proxy: DockerProxy = startDockerProxy(swarm.socket);
@@ -338,7 +346,7 @@ describe("deploy.target: swarm, through konta sync (continued)", () => {
     expect(plan.stdout).toContain("+ config web_site.txt-");
     expect(plan.stdout).not.toContain("api (stack)");
 
-    const r = await env.run(["sync"], { env: host, timeoutMs: 120_000 });
+    const r = await env.run(["sync"], { env: host, timeoutMs: RUN_MS });
     expect(r.code, r.all).toBe(0);
     expect(r.stdout).toContain("web: updated web");
     const svc = await service("web_web");
@@ -351,11 +359,11 @@ describe("deploy.target: swarm, through konta sync (continued)", () => {
     expect(configsAfter.length).toBe(1);
     expect(configsBefore).not.toContain(configsAfter[0] as string);
     expect((await swarm.manager.sh("docker secret ls --format '{{.Name}}' | grep ^web_")).trim().split("\n").length).toBe(1);
-  }, 180_000);
+  }, 480_000);
 
   test("a broken image fails the gate: web is put back to v2 and still serves, exit 1, the commit is remembered", async () => {
     const bad = repo.write(webFiles("v3", { image: "konta-test/nope:1", site: "site v2\n", token: "s3cret-2\n" })).commit("broken image");
-    const r = await env.run(["sync"], { env: host, timeoutMs: 120_000 });
+    const r = await env.run(["sync"], { env: host, timeoutMs: RUN_MS });
     expect(r.code, r.all).toBe(1);
     expect(r.all).toMatch(/rolled back/);
     const svc = await service("web_web");
@@ -372,10 +380,10 @@ describe("deploy.target: swarm, through konta sync (continued)", () => {
     expect(again.stdout).toContain(`skipped ${bad.slice(0, 12)}`);
     // what Konta put back is not drift
     expect(again.stdout).toContain(`up to date at ${shas.v2.slice(0, 12)}`);
-  }, 180_000);
+  }, 480_000);
 
   test("konta rollback to v1 puts the services of v1 back and holds there", async () => {
-    const r = await env.run(["rollback", shas.v1], { env: host, timeoutMs: 120_000 });
+    const r = await env.run(["rollback", shas.v1], { env: host, timeoutMs: RUN_MS });
     expect(r.code, r.all).toBe(0);
     await until("three v1 tasks", async () => (await tasks("web_web")).every((t) => t.Spec.ContainerSpec.Env?.includes("VERSION=v1")) && (await tasks("web_web")).length === 3);
     expect(await page()).toBe("site v1\nv1\n");
@@ -387,16 +395,16 @@ describe("deploy.target: swarm, through konta sync (continued)", () => {
     expect(idle.stdout).toContain(`held at ${shas.v1.slice(0, 12)}`);
     // a new commit lifts the hold
     shas.v4 = repo.write(webFiles("v4", { site: "site v2\n", token: "s3cret-2\n" })).commit("v4");
-    const next = await env.run(["sync"], { env: host, timeoutMs: 120_000 });
+    const next = await env.run(["sync"], { env: host, timeoutMs: RUN_MS });
     expect(next.code, next.all).toBe(0);
     expect(await page()).toBe("site v2\nv4\n");
-  }, 240_000);
+  }, 720_000);
 
   test("drift: api scaled by hand, then changed by hand: status shows it, the next sync repairs it", async () => {
     await swarm.manager.sh("docker service scale -d api_api=1 >/dev/null");
     const status = await env.run(["status"], { env: host });
     expect(status.stdout).toContain("api/api: api_api: scaled to 1, should be 2");
-    const r = await env.run(["sync"], { env: host, timeoutMs: 120_000 });
+    const r = await env.run(["sync"], { env: host, timeoutMs: RUN_MS });
     expect(r.code, r.all).toBe(0);
     expect(r.stdout).toContain("repaired drift");
     expect((await service("api_api")).Spec.Mode.Replicated?.Replicas).toBe(2);
@@ -406,12 +414,12 @@ describe("deploy.target: swarm, through konta sync (continued)", () => {
     const plan = await env.run(["plan"], { env: host });
     expect(plan.code).toBe(10);
     expect(plan.stdout).toContain("drift api/api: api_api: changed by hand");
-    const repaired = await env.run(["sync"], { env: host, timeoutMs: 120_000 });
+    const repaired = await env.run(["sync"], { env: host, timeoutMs: RUN_MS });
     expect(repaired.code, repaired.all).toBe(0);
     expect((await service("api_api")).Spec.TaskTemplate.ContainerSpec.Env ?? []).not.toContain("BY_HAND=1");
     const idle = await env.run(["sync"], { env: host });
     expect(idle.stdout).toContain("up to date");
-  }, 180_000);
+  }, 720_000);
 
   test("a worker stops: Swarm moves its api task, konta status shows the node down and where the tasks run; no drift", async () => {
     // a worker that runs one of api's tasks
@@ -444,7 +452,7 @@ describe("deploy.target: swarm, through konta sync (continued)", () => {
 
   test("an app folder deleted from Git: its stack goes; a Swarm-incompatible key is an error naming file and key", async () => {
     repo.write({ "apps/api/docker-compose.yml": null }).commit("api gone");
-    const r = await env.run(["sync", "--verbose"], { env: host, timeoutMs: 120_000 });
+    const r = await env.run(["sync", "--verbose"], { env: host, timeoutMs: RUN_MS });
     expect(r.code, r.all).toBe(0);
     expect(r.stdout).toContain("api: removed api");
     expect(await swarm.manager.sh("docker stack ls --format '{{.Name}}'")).toBe("pin\nsec\nweb\n");
@@ -453,7 +461,7 @@ describe("deploy.target: swarm, through konta sync (continued)", () => {
     const bad = await env.run(["sync"], { env: host });
     expect(bad.code).toBe(2);
     expect(bad.all).toContain("apps/bad/docker-compose.yml:4: services.b.container_name: a Swarm names the tasks of a service itself");
-  }, 180_000);
+  }, 480_000);
 });
 
 describe("deploy.target: swarm, published ports (issue 27)", () => {
