@@ -60,5 +60,5 @@ describe("load", () => {
     expect(readdirSync(join(env.state, "releases")).length).toBeLessThanOrEqual(4);
     const final = await env.run(["sync"]);
     expect(final.stdout).toContain("up to date");
-  }, 180_000);
+  }, 420_000);
 });

@@ -12,8 +12,12 @@ export const BOX_IMAGE = process.env.KONTA_BOX_IMAGE ?? "konta-test/server-box:5
 export const SRC = "/opt/konta-src";
 const ROOT = resolve(import.meta.dir, "../..");
 
+// SYS_PTRACE: runc joins a container's namespaces through /proc/<pid>/ns of its first process; once
+// that process has changed its user (mariadbd --user=mysql, a service with user:) only a holder of
+// CAP_SYS_PTRACE may, and without it every docker exec and healthcheck in the box fails with
+// "error executing setns process" (root on a real server has it)
 export const BOX_FLAGS = [
-  "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
+  "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--cap-add", "SYS_PTRACE",
   "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
   "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
   "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
