@@ -19,7 +19,8 @@ bun run test "$RESTARTS_ENGINE"
 
 # Then four groups at once, each one bun process: the host engine's tests, the server boxes, the
 # swarms, and the chaos run (20 random faults with a fixed seed, every kind once, on a box of its own; the 500-step
-# run is bench/chaos.ts) followed by the tests that use no engine. Boxes and swarm nodes carry their own label
+# run is bench/chaos.ts) followed by the real applications (tests/apps, a box of their own) and the tests
+# that use no engine. Boxes and swarm nodes carry their own label
 # and subnets, so no clean-up or address-pool test of one group touches another; most of the boxes' time is
 # waiting on timers. The host group is the longest: what needs no engine (no test support for containers,
 # boxes or swarms) leaves it for the shorter chaos group, where it cannot meet the host group's clean-ups.
@@ -44,7 +45,7 @@ done
 group host "${engine[@]}"
 group server tests/server
 group swarm tests/swarm
-group chaos tests/chaos "${offline[@]}"
+group chaos tests/chaos tests/apps "${offline[@]}"
 failed=()
 for name in host server swarm chaos; do
   wait "${pids[$name]}" || failed+=("$name")

@@ -56,3 +56,5 @@ bash tests/support/compose-v2.sh
 # The server in a box (tests/server/): Debian 12 + systemd + docker.io, built once and cached
 # under /var/cache/konta-tests (debootstrap, about a minute the first time).
 bash tests/server/build-image.sh
+# The roots of the real applications' images (tests/apps/), cached the same way
+bash tests/apps/images.sh --roots
