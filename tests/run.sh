@@ -20,10 +20,10 @@ bun run test "$RESTARTS_ENGINE"
 # Then four groups at once, each one bun process: the host engine's tests, the server boxes, the
 # swarms, and the chaos run (20 random faults with a fixed seed, every kind once, on a box of its own; the 500-step
 # run is bench/chaos.ts) followed by the real applications (tests/apps, a box of their own) and the tests
-# that use no engine. Boxes and swarm nodes carry their own label
-# and subnets, so no clean-up or address-pool test of one group touches another; most of the boxes' time is
-# waiting on timers. The host group is the longest: what needs no engine (no test support for containers,
-# boxes or swarms) leaves it for the shorter chaos group, where it cannot meet the host group's clean-ups.
+# that use no engine. Boxes and swarm nodes carry their own label and subnets, so no clean-up or
+# address-pool test of one group touches another; most of the boxes' time is waiting on timers. The host
+# group is the longest: what needs no engine (no test support for containers, boxes or swarms) leaves it
+# for the shorter chaos group, where it cannot meet the host group's clean-ups.
 # `bun run test <paths>` runs any group alone.
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT

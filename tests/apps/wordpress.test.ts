@@ -26,15 +26,18 @@ let postId = "";
 /** the database container, which no scenario may recreate */
 let db = "";
 
-/** The example repository as a person copies it, with the images this machine has. */
-/** `berlin`: WordPress's environment changed (TZ), nothing else. */
+/**
+ * The example repository as a person copies it, with the images this machine has (`env`: more of
+ * apps/blog/.env); `berlin`: WordPress's environment changed (TZ), nothing else.
+ */
 function example(env: Record<string, string>, berlin = false): Record<string, FileSpec> {
   const files: Record<string, FileSpec> = {};
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(EXAMPLE, path)] = { content: readFileSync(path, "utf8"), mode: statSync(path).mode & 0o777 };
+      const st = statSync(path);
+      if (st.isDirectory()) walk(path);
+      else files[relative(EXAMPLE, path)] = { content: readFileSync(path, "utf8"), mode: st.mode & 0o777 };
     }
   };
   walk(EXAMPLE);
@@ -59,6 +62,8 @@ const containerId = async (name: string) => (await box.sh(`docker inspect -f '{{
 /** Whether the container runs that image (a put-back or rollback names it by ID: the image the release ran). */
 const runs = async (name: string, ref: string) => (await box.sh(`docker inspect -f '{{.Image}}' ${name}`)).trim() === (await box.sh(`docker image inspect -f '{{.Id}}' ${ref}`)).trim();
 const http = (path: string, args = "") => box.exec(`curl -sS --max-time 20 ${args} 'http://127.0.0.1:${PORT}${path}'`);
+/** The newest dump pre.sh made. */
+const lastDump = async () => (await box.sh("ls -1t /var/backups/konta/blog-*.sql.gz | head -n 1")).trim();
 /** The post, as a visitor sees it. */
 const served = async () => (await http(`/?p=${postId}`)).out.includes(POST);
 
@@ -171,7 +176,7 @@ describe("WordPress on a server in a box, driven by konta.timer", () => {
   }, 600_000);
 
   test("the last dump of pre.sh restores into an empty MariaDB", async () => {
-    const dump = (await box.sh("ls -1t /var/backups/konta/blog-*.sql.gz | head -n 1")).trim();
+    const dump = await lastDump();
     await box.sh("docker rm -f restore-check >/dev/null 2>&1; docker run -d --name restore-check -e MARIADB_ROOT_PASSWORD=check konta-apps/mariadb:10.11 >/dev/null");
     try {
       await box.waitFor("the empty MariaDB", "docker exec restore-check mariadb -uroot -pcheck -e 'SELECT 1' >/dev/null", 180_000, 1000);
@@ -185,7 +190,7 @@ describe("WordPress on a server in a box, driven by konta.timer", () => {
 
   test("disaster recovery: a new server, install.sh, the same repository and the last dump serve the same post", async () => {
     // what the operator kept: the last dump and the passwords (the repository is on the Git server)
-    const dump = (await box.sh("ls -1t /var/backups/konta/blog-*.sql.gz | head -n 1")).trim();
+    const dump = await lastDump();
     const kept = join(tmp, "kept.sql.gz");
     sh("docker", ["cp", `${box.name}:${dump}`, kept]);
     const passwords = await box.sh("cat /etc/konta/env/blog.env");
