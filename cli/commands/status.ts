@@ -77,7 +77,7 @@ export default defineCommand({
       );
       if (s.lastAttempt) {
         const a = s.lastAttempt;
-        lines.push(`last run   ${ago(a.at)}: ${a.result}${a.sha ? ` ${a.sha.slice(0, 12)}` : ""} (${duration(a.durationMs)})${a.error ? `: ${a.error.split("\n")[0]}` : ""}`);
+        lines.push(`last run   ${ago(a.at)}: ${a.result}${a.sha ? ` ${a.sha.slice(0, 12)}` : ""} (${duration(a.durationMs)}${a.peakRssBytes ? `, peak ${(a.peakRssBytes / 1048576).toFixed(1)} MB` : ""})${a.error ? `: ${a.error.split("\n")[0]}` : ""}`);
       }
       if (s.held) lines.push(`held       at ${s.held.sha.slice(0, 12)} since ${ago(s.held.since)} by konta rollback (a new commit or \`konta resume\` lifts it)`);
       if (s.failed) lines.push(`failed     ${s.failed.sha.slice(0, 12)} ${ago(s.failed.at)}: ${s.failed.error.split("\n")[0]} (not retried until a new commit or \`konta sync --now\`)`);

@@ -1,4 +1,4 @@
-// Facts about the host user Konta runs as, read so that a manual run and a systemd run agree.
+// Facts about the host user and process Konta runs as, read so that a manual run and a systemd run agree.
 import { userInfo } from "node:os";
 
 /** localhost, 127.0.0.0/8 or [::1]: where plain HTTP does not cross a network (as Docker assumes for registries). */
@@ -17,4 +17,13 @@ export function userHome(): string {
   } catch {
     return "/root";
   }
+}
+
+/**
+ * This process's peak resident memory so far (the kernel's ru_maxrss, as `time -v` reports it), in
+ * bytes: recorded with every run, so that the memory a server gives Konta can be read from its own
+ * history, not only from a bench.
+ */
+export function peakRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
 }

@@ -2,6 +2,7 @@
 // which trigger started it, and the entry a report or a rollback becomes.
 import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { log } from "../base/log.ts";
+import { peakRssBytes } from "../base/host.ts";
 import type { Summary } from "../base/summary.ts";
 import { errorMessage } from "../base/errors.ts";
 import { appendHistory, type HistoryEntry, type HistoryKind, type ServiceAction, type Trigger } from "../history/index.ts";
@@ -48,7 +49,7 @@ export function recordRun(rt: Runtime, state: State, entry: HistoryEntry): void 
   state.totals = { ...state.totals, [entry.kind]: (state.totals?.[entry.kind] ?? 0) + 1 };
   try {
     writeState(rt.paths.state, state);
-    appendHistory(rt.paths.history, entry);
+    appendHistory(rt.paths.history, { ...entry, peakRssBytes: peakRssBytes() });
   } catch (err) {
     log.warn(`history: could not record this run (${errorMessage(err)})`);
   }

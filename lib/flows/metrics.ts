@@ -78,6 +78,7 @@ export function renderMetrics(s: StatusReport): string {
   if (a) {
     m.metric("konta_last_run_timestamp_seconds", "gauge", "When the last konta sync or rollback ended.", seconds(a.at) ?? 0);
     m.metric("konta_last_run_duration_seconds", "gauge", "How long the last run took.", a.durationMs / 1000);
+    if (a.peakRssBytes) m.metric("konta_last_run_peak_rss_bytes", "gauge", "The last run's peak resident memory (ru_maxrss).", a.peakRssBytes);
     m.metric("konta_last_run_success", "gauge", "1 unless the last run failed.", a.result === "failed" ? 0 : 1);
     m.metric("konta_last_run_result", "gauge", "The last run's result, as a label.", [[{ result: a.result }, 1]]);
   }

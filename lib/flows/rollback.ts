@@ -4,6 +4,7 @@
 // the branch or `konta resume` is run.
 import { DeployError, errorMessage, InputError, KontaError } from "../base/errors.ts";
 import { acquireLock } from "../base/lock.ts";
+import { peakRssBytes } from "../base/host.ts";
 import { notify } from "../notify/index.ts";
 import type { Summary } from "../base/summary.ts";
 import { commitInfo } from "../git/index.ts";
@@ -83,7 +84,7 @@ async function rollbackLocked(rt: Runtime, ref: string | undefined, wait: number
       until: "a new commit on the branch or `konta resume`",
       ignore: [...new Set([live, state.lastRemoteHead].filter((s): s is string => !!s))],
     };
-    state.lastAttempt = { sha: target, at: new Date().toISOString(), result: "rolled-back", durationMs };
+    state.lastAttempt = { sha: target, at: new Date().toISOString(), result: "rolled-back", durationMs, peakRssBytes: peakRssBytes() };
     recordRollback(rt, state, { result: "rolled-back", sha: target, live, started, summary, info });
     await notify(rt.config.notify, { event: "rollback", commit: target, projects: run.changed, summary, durationMs });
     return { sha: target, from: live, summary, durationMs };

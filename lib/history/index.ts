@@ -32,6 +32,8 @@ export interface HistoryEntry {
   previous?: string;
   actions: ServiceAction[];
   durationMs: number;
+  /** the run's peak resident memory (ru_maxrss) when it was recorded, in bytes */
+  peakRssBytes?: number;
   error?: string;
   /** a failure deployed over: the target put the previous release back */
   rolledBack?: boolean;

@@ -30,6 +30,8 @@ export interface Attempt {
   at: string;
   result: AttemptResult;
   durationMs: number;
+  /** the run's peak resident memory (ru_maxrss), in bytes */
+  peakRssBytes?: number;
   error?: string;
 }
 

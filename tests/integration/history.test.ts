@@ -19,7 +19,7 @@ function addConfig(config: string, text: string): void {
 const history = async (env: { run(a: string[]): Promise<{ code: number; stdout: string; all: string }> }) => {
   const r = await env.run(["history", "--json"]);
   if (r.code !== 0) throw new Error(r.all);
-  return JSON.parse(r.stdout) as { kind: string; trigger: string; result: string; sha?: string; subject?: string; actions: { service: string; action: string }[]; error?: string; rolledBack?: boolean; durationMs: number }[];
+  return JSON.parse(r.stdout) as { kind: string; trigger: string; result: string; sha?: string; subject?: string; actions: { service: string; action: string }[]; error?: string; rolledBack?: boolean; durationMs: number; peakRssBytes?: number }[];
 };
 
 describe("konta history", () => {
@@ -63,6 +63,10 @@ describe("konta history", () => {
     expect(h[2]?.actions).toEqual([{ service: "kt-hist/app", action: "updated" }]);
     expect(h[1]?.actions).toEqual([{ service: "kt-hist/app", action: "updated" }]);
     for (const e of h) expect(e.durationMs).toBeGreaterThanOrEqual(0);
+    // each run's own peak memory (ru_maxrss): at least the runtime's, far below a small server's
+    for (const e of h) expect(e.peakRssBytes ?? 0).toBeWithin(16 * 2 ** 20, 256 * 2 ** 20);
+    expect(env.readState().lastAttempt?.peakRssBytes ?? 0).toBeWithin(16 * 2 ** 20, 256 * 2 ** 20);
+    expect(readFileSync(join(textfiles, "konta.prom"), "utf8")).toMatch(/\nkonta_last_run_peak_rss_bytes \d{8,9}\n/);
 
     const text = await env.ok(["history", "-n", "2"]);
     expect(text.stdout.split("\n").filter((l) => /^\d{4}-/.test(l))).toHaveLength(2);

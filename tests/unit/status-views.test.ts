@@ -15,7 +15,7 @@ function report(over: Partial<StatusReport> = {}): StatusReport {
     generatedAt: "2026-12-04T12:00:00.000Z",
     repository: { url: "https://git.example/acme/infra.git", branch: "main", path: ".", transport: "https" },
     live: { sha: SHA, message: 'Bump <web> to "2"\n\nbody', author: "Ann <ann@example>", date: "", deployedAt: "2026-12-04T11:58:00.000Z", trigger: "sync", durationMs: 2100 },
-    lastAttempt: { sha: SHA, at: "2026-12-04T11:59:00.000Z", result: "up-to-date", durationMs: 40 },
+    lastAttempt: { sha: SHA, at: "2026-12-04T11:59:00.000Z", result: "up-to-date", durationMs: 40, peakRssBytes: 41943040 },
     failed: { sha: "b".repeat(40), at: "2026-12-04T11:00:00.000Z", error: "web: healthcheck failed" },
     projects: [
       {
@@ -97,6 +97,7 @@ describe("metrics", () => {
       ["konta_services_drifted", "1"],
       ["konta_failed_commit", "1"],
       ["konta_hold", "0"],
+      ["konta_last_run_peak_rss_bytes", "41943040"],
       ['konta_last_success{kind="failure"}', "0"],
       ['konta_last_duration_seconds{kind="deploy"}', "2.1"],
       ['konta_last_timestamp_seconds{kind="failure"}', String(Date.parse("2026-12-04T11:04:00.000Z") / 1000)],

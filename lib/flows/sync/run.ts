@@ -6,6 +6,7 @@ import type { LoadedProject } from "../../compose/index.ts";
 import type { ExitCode } from "../../base/errors.ts";
 import { type HookContext, type HookEvent, hookPath, runHook } from "../../hooks/index.ts";
 import { redact } from "../../base/redact.ts";
+import { peakRssBytes } from "../../base/host.ts";
 import type { Summary } from "../../base/summary.ts";
 import type { DriftItem } from "../../targets/index.ts";
 import type { Plan } from "../../targets/engine/plan.ts";
@@ -73,7 +74,7 @@ export class SyncRun {
   }
 
   attempt(result: AttemptResult, sha: string | undefined, error?: string): void {
-    this.state.lastAttempt = { sha, at: new Date().toISOString(), result, durationMs: Date.now() - this.started, ...(error ? { error: redact(error) } : {}) };
+    this.state.lastAttempt = { sha, at: new Date().toISOString(), result, durationMs: Date.now() - this.started, peakRssBytes: peakRssBytes(), ...(error ? { error: redact(error) } : {}) };
     if (!this.opts.dryRun) writeState(this.rt.paths.state, this.state);
   }
 
