@@ -78,3 +78,43 @@ export function fmtMs(ms: number): string {
 export function fmtMb(kb: number): string {
   return `${(kb / 1024).toFixed(1)} MB`;
 }
+
+interface RssFigure {
+  runs: number;
+  medianKb: number;
+  maxKb: number;
+}
+
+/** What bench/wordpress-512.ts writes to bench/wordpress-512.json. */
+export interface Wordpress512 {
+  date: string;
+  commit: string;
+  commits: number;
+  kinds: { settings: number; image: number; broken: number };
+  minutes: number;
+  oomKills: number;
+  konta: { all: RssFigure; deploys: RssFigure; failed: RssFigure; idle: RssFigure };
+  boxAnonKb: { median: number; max: number };
+  recoveryMs: Stats;
+}
+
+/** The RESULTS.md section of the 512 MB WordPress run (printed by the run itself too). */
+export function wordpress512Section(r: Wordpress512): string[] {
+  const rss = (what: string, f: RssFigure) => `| ${what} | ${f.runs} | ${fmtMb(f.medianKb)} | ${fmtMb(f.maxKb)} |`;
+  return [
+    "## 7. WordPress on a 512 MB server",
+    "",
+    `\`bun bench/wordpress-512.ts\` (a run of its own, ${r.minutes} min; ${r.date.slice(0, 10)}, Konta at ${r.commit}): examples/wordpress (MariaDB and WordPress built from Debian's packages) in a server box limited to 512 MB of memory and swap, Konta installed by install.sh and run by konta.timer every 10 s, the Git server outside the box. ${r.commits} commits in a row: ${r.kinds.settings} settings changes, ${r.kinds.image} image updates, ${r.kinds.broken} images that cannot start (each rolled back). After every commit the blog's post was served and no process had been OOM-killed (${r.oomKills} OOM kills in all). Peak RSS is each run's own (ru_maxrss, as Konta records it in its state and history).`,
+    "",
+    "| runs | count | Konta peak RSS, median | max |",
+    "| --- | --- | --- | --- |",
+    rss("every run", r.konta.all),
+    rss("deploys", r.konta.deploys),
+    rss("failed deploys (rolled back)", r.konta.failed),
+    rss("idle ticks", r.konta.idle),
+    "",
+    `The box's anonymous memory (MariaDB, WordPress, the engine, systemd, Konta; page cache not counted), sampled every second: median ${fmtMb(r.boxAnonKb.median)}, max ${fmtMb(r.boxAnonKb.max)}.`,
+    "",
+    `Disaster recovery on a new 512 MB server (install.sh, the same repository, the passwords and the last dump; the images already on it): from install.sh until the post is served, ${fmtMs(r.recoveryMs.median)} (${fmtMs(r.recoveryMs.min)}–${fmtMs(r.recoveryMs.max)}), ${r.recoveryMs.n} runs.`,
+  ];
+}

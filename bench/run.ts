@@ -26,7 +26,7 @@ import { TestRepo } from "../tests/support/repo.ts";
 import { type SshServer, startSshServer } from "../tests/support/ssh-server.ts";
 import { renderChart } from "./chart.ts";
 import { benchComposeLoad } from "./compose-load.ts";
-import { appCompose, fmtMb, fmtMs, measure, NETWORK, repeat, type Sample, type Stats, stats } from "./lib.ts";
+import { appCompose, fmtMb, fmtMs, measure, NETWORK, repeat, type Sample, type Stats, stats, type Wordpress512, wordpress512Section } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BIN = process.env.KONTA_BIN ?? join(ROOT, "dist/konta");
@@ -422,6 +422,14 @@ async function main(): Promise<void> {
   const load = await benchComposeLoad(RUNS * 2);
   out.push("", "## 6. Compose loader", "", `Loading 50 projects of 5 services each (in process, after one warm-up): median ${fmtMs(load.median)} (${fmtMs(load.min)}–${fmtMs(load.max)}), ${load.n} runs.`);
   targets.push({ what: "load 50 projects × 5 services", target: "< 150 ms", value: fmtMs(load.median), met: load.median < 150 });
+
+  // 7: the 512 MB WordPress run, a run of its own (bench/wordpress-512.ts, ~40 min): its last figures
+  const wp512 = join(ROOT, "bench/wordpress-512.json");
+  if (existsSync(wp512)) {
+    const r = JSON.parse(readFileSync(wp512, "utf8")) as Wordpress512;
+    out.push("", ...wordpress512Section(r));
+    targets.push({ what: `WordPress in 512 MB, ${r.commits} commits: OOM kills, max run peak RSS`, target: "none, ≤ 50 MB", value: `${r.oomKills}, ${fmtMb(r.konta.all.maxKb)}`, met: r.oomKills === 0 && r.konta.all.maxKb <= 50 * 1024 });
+  }
 
   const header = [
     "# Benchmark results",

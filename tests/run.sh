@@ -18,12 +18,13 @@ RESTARTS_ENGINE=tests/faults/engine.test.ts
 bun run test "$RESTARTS_ENGINE"
 
 # Then four groups at once, each one bun process: the host engine's tests, the server boxes, the
-# swarms, and the chaos run (20 random faults with a fixed seed, every kind once, on a box of its own; the 500-step
-# run is bench/chaos.ts) followed by the real applications (tests/apps, a box of their own) and the tests
-# that use no engine. Boxes and swarm nodes carry their own label and subnets, so no clean-up or
-# address-pool test of one group touches another; most of the boxes' time is waiting on timers. The host
-# group is the longest: what needs no engine (no test support for containers, boxes or swarms) leaves it
-# for the shorter chaos group, where it cannot meet the host group's clean-ups.
+# swarms followed by the nginx/PostgreSQL/Redis stack, and the chaos run (20 random faults with a
+# fixed seed, every kind once, on a box of its own; the 500-step run is bench/chaos.ts) followed by
+# WordPress (each real application on a box of its own) and the tests that use no engine. Boxes and
+# swarm nodes carry their own label and subnets, so no clean-up or address-pool test of one group
+# touches another; most of the boxes' time is waiting on timers. The host group is the longest: what
+# needs no engine (no test support for containers, boxes or swarms) leaves it for the chaos group,
+# where it cannot meet the host group's clean-ups.
 # `bun run test <paths>` runs any group alone.
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
@@ -44,8 +45,8 @@ for f in "${host[@]}"; do
 done
 group host "${engine[@]}"
 group server tests/server
-group swarm tests/swarm
-group chaos tests/chaos tests/apps "${offline[@]}"
+group swarm tests/swarm tests/apps/notes.test.ts
+group chaos tests/chaos tests/apps/wordpress.test.ts "${offline[@]}"
 failed=()
 for name in host server swarm chaos; do
   wait "${pids[$name]}" || failed+=("$name")

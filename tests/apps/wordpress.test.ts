@@ -4,19 +4,19 @@
 // example's defaults are the official ones) and the server's /etc/konta/env/blog.env holds the
 // passwords. The scenarios run in order, as one blog's life: data must survive every one of them.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { sh } from "../support/docker.ts";
-import { kontaBinary } from "../support/konta.ts";
-import { type FileSpec, TestRepo } from "../support/repo.ts";
-import { Box, SRC } from "../server/box.ts";
+import type { TestRepo } from "../support/repo.ts";
+import type { Box } from "../server/box.ts";
+import { example as blog, IMAGES, installAndPost, passwords, POST, served as servedBy, type Variant } from "./blog.ts";
+import { exampleServer, installKonta, removeExampleServer, startBox } from "./examples.ts";
 
 const TOKEN = "wp-box-token-7c41a0";
-const EXAMPLE = resolve(import.meta.dir, "../../examples/wordpress");
-const APPS_CACHE = process.env.KONTA_APPS_CACHE ?? "/var/cache/konta-tests/apps-1";
 const PORT = 18090;
-const ADMIN = { user: "admin", password: "wp-admin-pw-51c2" };
-const POST = "Konta keeps this post";
+/** the box's own registry (tests/server/box-setup.sh), where a CI job elsewhere would push the blog's image */
+const REGISTRY = "localhost:5000";
+const FOLLOWED = `${REGISTRY}/blog/wordpress:6.1`;
+const REPO = "http://127.0.0.1:8418/blog.git";
 
 let box: Box;
 let repo: TestRepo;
@@ -26,111 +26,47 @@ let postId = "";
 /** the database container, which no scenario may recreate */
 let db = "";
 
-/**
- * The example repository as a person copies it, with the images this machine has (`env`: more of
- * apps/blog/.env); `berlin`: WordPress's environment changed (TZ), nothing else.
- */
-function example(env: Record<string, string>, berlin = false): Record<string, FileSpec> {
-  const files: Record<string, FileSpec> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      const st = statSync(path);
-      if (st.isDirectory()) walk(path);
-      else files[relative(EXAMPLE, path)] = { content: readFileSync(path, "utf8"), mode: st.mode & 0o777 };
-    }
-  };
-  walk(EXAMPLE);
-  if (berlin) {
-    const compose = files["apps/blog/docker-compose.yml"] as { content: string };
-    compose.content = compose.content.replace("      WORDPRESS_DB_NAME: wordpress\n", "      WORDPRESS_DB_NAME: wordpress\n      TZ: Europe/Berlin\n");
-  }
-  files["apps/blog/.env"] = Object.entries({ MARIADB_IMAGE: "konta-apps/mariadb:10.11", WORDPRESS_IMAGE: "konta-apps/wordpress:6.1", HTTP_PORT: `127.0.0.1:${PORT}`, ...env })
-    .map(([k, v]) => `${k}=${v}\n`)
-    .join("");
-  return files;
-}
+/** WordPress's environment changed (TZ), nothing else */
+const BERLIN = { TZ: "Europe/Berlin" };
+const example = (v: Variant = {}) => blog(PORT, v);
 
 interface Status {
   live?: { sha: string };
   failed?: { sha: string; error: string };
   held?: { sha: string };
+  imageUpdates?: { updated?: { at: string }; failed?: Record<string, string> };
 }
 const status = async () => JSON.parse(await box.sh("konta status --json")) as Status;
 const liveAt = (sha: string, timeoutMs = 240_000) => box.poll(`live release ${sha.slice(0, 12)}`, async () => (await status()).live?.sha === sha || undefined, timeoutMs);
 const containerId = async (name: string) => (await box.sh(`docker inspect -f '{{.Id}}' ${name}`)).trim();
 /** Whether the container runs that image (a put-back or rollback names it by ID: the image the release ran). */
 const runs = async (name: string, ref: string) => (await box.sh(`docker inspect -f '{{.Image}}' ${name}`)).trim() === (await box.sh(`docker image inspect -f '{{.Id}}' ${ref}`)).trim();
-const http = (path: string, args = "") => box.exec(`curl -sS --max-time 20 ${args} 'http://127.0.0.1:${PORT}${path}'`);
 /** The newest dump pre.sh made. */
 const lastDump = async () => (await box.sh("ls -1t /var/backups/konta/blog-*.sql.gz | head -n 1")).trim();
 /** The post, as a visitor sees it. */
-const served = async () => (await http(`/?p=${postId}`)).out.includes(POST);
+const served = () => servedBy(box, PORT, postId);
 
-/** A server in a box with the Git server (the repository mounted) and the application images. */
-async function startServer(name: string): Promise<Box> {
-  const server = await Box.start({ name, mounts: { [join(tmp, "git")]: "/srv/git", [APPS_CACHE]: "/opt/konta-apps" } });
-  await server.sh(`GIT_TOKEN=${TOKEN} bash ${SRC}/tests/server/box-setup.sh && KONTA_APPS_CACHE=/opt/konta-apps bash ${SRC}/tests/apps/images.sh`);
-  return server;
-}
-
-/**
- * As the README's worked example: install.sh as in the Quick start (timer every 10 s), the passwords
- * in the server's env file for the project, time for a first start of MariaDB on this disk, then the timer.
- */
-async function installKonta(target: Box, passwords: string): Promise<void> {
-  await target.sh(
-    `cd /root && bash ${SRC}/packaging/install.sh --binary ${SRC}/dist/konta --checksum-file ${SRC}/dist/konta-linux-x64.sha256 -- --repo http://127.0.0.1:8418/blog.git --branch main --interval 10 --no-enable`,
-    { input: `${TOKEN}\n` },
-  );
-  await target.sh("install -m 0600 /dev/null /etc/konta/env/blog.env && cat >/etc/konta/env/blog.env", { input: passwords });
-  await target.sh("sed -i 's/^  health_timeout: 120/  health_timeout: 300/' /etc/konta/config.yaml && systemctl enable --now konta.timer");
-}
+const SERVER = { repo: "blog", token: TOKEN, images: IMAGES, registryUsers: "ci:ci-pw-3e1" };
 
 beforeAll(async () => {
-  kontaBinary();
-  // the roots of the application images, made once on the host (debootstrap) and cached
-  sh("bash", [resolve(import.meta.dir, "images.sh"), "--roots"]);
-  tmp = mkdtempSync("/var/tmp/konta-wp-");
-  repo = new TestRepo(join(tmp, "git"), "blog");
-  box = await startServer("kt-wp-box");
+  ({ box, repo, tmp } = await exampleServer("kt-wp-box", SERVER));
 }, 900_000);
 
-afterAll(() => {
-  if (process.env.KONTA_KEEP_BOX) return console.log(`kept the box: docker exec -it ${box?.name} bash`);
-  box?.remove();
-  repo?.dispose();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => removeExampleServer({ box, repo, tmp }));
 
 describe("WordPress on a server in a box, driven by konta.timer", () => {
   test("first deploy by the timer; WordPress installed and a post published over HTTP", async () => {
-    shas.v1 = repo.write(example({})).commit("the blog");
-    const pw = () => Math.random().toString(36).slice(2);
-    await installKonta(box, `DB_PASSWORD=${pw()}\nDB_ROOT_PASSWORD=${pw()}\n`);
+    shas.v1 = repo.write(example()).commit("the blog");
+    await installKonta(box, { repo: REPO, token: TOKEN, project: "blog", secrets: passwords() });
     await liveAt(shas.v1, 600_000);
-    // the install form, as the browser posts it
-    const install = await http(
-      "/wp-admin/install.php?step=2",
-      `-d weblog_title=Konta -d user_name=${ADMIN.user} -d admin_password=${ADMIN.password} -d admin_password2=${ADMIN.password} -d pw_weak=1 -d admin_email=admin@konta.invalid -d blog_public=0`,
-    );
-    expect(install.out, install.err).toContain("Success!");
-    // a post over XML-RPC, with the administrator's password
-    const call = `<?xml version="1.0"?><methodCall><methodName>wp.newPost</methodName><params>
-<param><value><int>1</int></value></param><param><value><string>${ADMIN.user}</string></value></param><param><value><string>${ADMIN.password}</string></value></param>
-<param><value><struct><member><name>post_title</name><value><string>${POST}</string></value></member>
-<member><name>post_content</name><value><string>Written before every deploy of this test.</string></value></member>
-<member><name>post_status</name><value><string>publish</string></value></member></struct></value></param></params></methodCall>`;
-    const created = await box.exec(`curl -sS --max-time 20 -H 'Content-Type: text/xml' --data-binary @- http://127.0.0.1:${PORT}/xmlrpc.php`, { input: call });
-    postId = /<string>(\d+)<\/string>/.exec(created.out)?.[1] ?? "";
-    expect(postId, created.out + created.err).toMatch(/^\d+$/);
+    postId = await installAndPost(box, PORT);
     expect(await served()).toBe(true);
   }, 900_000);
 
   test("a commit that changes only WordPress's environment: WordPress is recreated, the database is not touched, pre.sh dumped it first", async () => {
     db = await containerId("blog-db-1");
     const wp = await containerId("blog-wordpress-1");
-    shas.env = repo.write(example({}, true)).commit("WordPress in Berlin time");
+    shas.env = repo.write(example({ wordpressEnv: BERLIN })).commit("WordPress in Berlin time");
     await liveAt(shas.env);
     expect(await containerId("blog-db-1")).toBe(db);
     expect(await containerId("blog-wordpress-1")).not.toBe(wp);
@@ -144,21 +80,54 @@ describe("WordPress on a server in a box, driven by konta.timer", () => {
     db = await containerId("blog-db-1");
     // a rebuild of the image under a new tag, as a CI job would push one
     await box.sh("printf 'FROM konta-apps/wordpress:6.1\\nLABEL org.example.revision=2\\n' | docker build -q -t konta-apps/wordpress:6.1-r2 - >/dev/null");
-    shas.r2 = repo.write(example({ WORDPRESS_IMAGE: "konta-apps/wordpress:6.1-r2" }, true)).commit("WordPress image r2");
+    shas.r2 = repo.write(example({ env: { WORDPRESS_IMAGE: "konta-apps/wordpress:6.1-r2" }, wordpressEnv: BERLIN })).commit("WordPress image r2");
     await liveAt(shas.r2);
     expect(await runs("blog-wordpress-1", "konta-apps/wordpress:6.1-r2")).toBe(true);
     expect(await containerId("blog-db-1")).toBe(db);
     expect(await box.poll("the post served", served, 120_000)).toBe(true);
   }, 600_000);
 
-  test("an image that fails its healthcheck: rolled back, the site serves the post, the commit is not retried", async () => {
-    // Apache serves its default site instead of WordPress: /wp-login.php answers 404
+  test("konta.image-updates: a new image pushed under WordPress's tag is deployed with no commit, the data kept; a broken push is rolled back", async () => {
+    const imageId = async (ref: string) => (await box.sh(`docker image inspect -f '{{.Id}}' ${ref}`)).trim();
+    const wordpressImage = async () => (await box.sh("docker inspect -f '{{.Image}}' blog-wordpress-1")).trim();
+    const imageUpdates = async () => (await status()).imageUpdates;
+    // what a CI job elsewhere does: push under the tag; the server's own tag stays where it was
+    const push = (image: string, after: string) => box.sh(`docker tag ${image} ${FOLLOWED} && docker push -q ${FOLLOWED} >/dev/null && docker tag ${after} ${FOLLOWED}`);
+    await box.sh(`echo ci-pw-3e1 | docker login -u ci --password-stdin ${REGISTRY} >/dev/null
+      sed -i 's/^deploy:/deploy:\\n  image_update_interval: 10/' /etc/konta/config.yaml`);
+    await push("konta-apps/wordpress:6.1-r2", "konta-apps/wordpress:6.1-r2");
+    shas.follow = repo.write(example({ env: { WORDPRESS_IMAGE: FOLLOWED }, wordpressEnv: BERLIN, follow: true })).commit("WordPress from the registry, following its tag");
+    await liveAt(shas.follow);
+    // r2 still, now by the registry's name
+    expect(await wordpressImage()).toBe(await imageId("konta-apps/wordpress:6.1-r2"));
+
+    // r3, a rebuild under the same tag
+    await box.sh("printf 'FROM konta-apps/wordpress:6.1\\nLABEL org.example.revision=3\\n' | docker build -q -t konta-apps/wordpress:6.1-r3 - >/dev/null");
+    const r3 = await imageId("konta-apps/wordpress:6.1-r3");
+    await push("konta-apps/wordpress:6.1-r3", "konta-apps/wordpress:6.1-r2");
+    await box.poll("r3 deployed by an idle tick", async () => ((await imageUpdates())?.updated && (await wordpressImage()) === r3) || undefined, 300_000);
+    expect((await status()).live?.sha).toBe(shas.follow);
+    expect(await containerId("blog-db-1")).toBe(db);
+    expect(await box.poll("the post served", served, 120_000)).toBe(true);
+
+    // a broken image pushed under the tag: the health gate fails, r3 runs again, the digest is not retried
     await box.sh("printf 'FROM konta-apps/wordpress:6.1\\nRUN a2dissite konta >/dev/null && a2ensite 000-default >/dev/null\\n' | docker build -q -t konta-apps/wordpress:broken - >/dev/null");
-    const bad = repo.write(example({ WORDPRESS_IMAGE: "konta-apps/wordpress:broken" }, true)).commit("a broken WordPress image");
+    await push("konta-apps/wordpress:broken", "konta-apps/wordpress:6.1-r3");
+    const failed = await box.poll("the broken push rolled back", async () => (await imageUpdates())?.failed?.[FOLLOWED], 600_000);
+    expect(failed).toMatch(/^sha256:/);
+    expect(await wordpressImage()).toBe(r3);
+    expect(await imageId(FOLLOWED)).toBe(r3);
+    expect(await containerId("blog-db-1")).toBe(db);
+    expect(await box.poll("the post served", served, 120_000)).toBe(true);
+  }, 1_200_000);
+
+  test("an image that fails its healthcheck: rolled back, the site serves the post, the commit is not retried", async () => {
+    // Apache serves its default site instead of WordPress: /wp-login.php answers 404 (built above)
+    const bad = repo.write(example({ env: { WORDPRESS_IMAGE: "konta-apps/wordpress:broken" }, wordpressEnv: BERLIN })).commit("a broken WordPress image");
     await box.poll("the broken commit failed", async () => (await status()).failed?.sha === bad || undefined, 600_000);
     const s = await status();
-    expect(s.live?.sha).toBe(shas.r2);
-    expect(await runs("blog-wordpress-1", "konta-apps/wordpress:6.1-r2")).toBe(true);
+    expect(s.live?.sha).toBe(shas.follow);
+    expect(await runs("blog-wordpress-1", "konta-apps/wordpress:6.1-r3")).toBe(true);
     expect(await containerId("blog-db-1")).toBe(db);
     expect(await box.poll("the post served", served, 120_000)).toBe(true);
     // the next ticks skip it
@@ -191,24 +160,21 @@ describe("WordPress on a server in a box, driven by konta.timer", () => {
   test("disaster recovery: a new server, install.sh, the same repository and the last dump serve the same post", async () => {
     // what the operator kept: the last dump and the passwords (the repository is on the Git server)
     const dump = await lastDump();
-    const kept = join(tmp, "kept.sql.gz");
-    sh("docker", ["cp", `${box.name}:${dump}`, kept]);
-    const passwords = await box.sh("cat /etc/konta/env/blog.env");
+    const keptDump = join(tmp, "kept.sql.gz");
+    sh("docker", ["cp", `${box.name}:${dump}`, keptDump]);
+    const kept = await box.sh("cat /etc/konta/env/blog.env");
     await box.sh("systemctl stop konta.timer");
     box.remove();
-    const fresh = await startServer("kt-wp-box-2");
+    const fresh = await startBox("kt-wp-box-2", tmp, SERVER);
     try {
-      sh("docker", ["cp", kept, `${fresh.name}:/root/blog.sql.gz`]);
+      sh("docker", ["cp", keptDump, `${fresh.name}:/root/blog.sql.gz`]);
       const started = Date.now();
-      await installKonta(fresh, passwords);
+      await installKonta(fresh, { repo: REPO, token: TOKEN, project: "blog", secrets: kept });
       // the branch as it should be (the broken image reverted): the old server's rollback hold was its own
-      const head = repo.write(example({}, true)).commit("revert the broken image");
+      const head = repo.write(example({ wordpressEnv: BERLIN })).commit("revert the broken image");
       await fresh.poll(`live release ${head.slice(0, 12)}`, async () => (JSON.parse(await fresh.sh("konta status --json")) as Status).live?.sha === head || undefined, 600_000);
       await fresh.sh(`gunzip -c /root/blog.sql.gz | docker exec -i blog-db-1 sh -c 'mariadb -uroot -p"$(cat /run/secrets/db_root_password)"'`);
-      const page = await fresh.poll("the post served", async () => {
-        const r = await fresh.exec(`curl -sS --max-time 20 'http://127.0.0.1:${PORT}/?p=${postId}'`);
-        return r.out.includes(POST) || undefined;
-      }, 120_000);
+      const page = await fresh.poll("the post served", () => servedBy(fresh, PORT, postId), 120_000);
       expect(page).toBe(true);
       console.log(`disaster recovery: install.sh to the post served in ${((Date.now() - started) / 1000).toFixed(1)} s (images already on the server)`);
     } finally {

@@ -5,7 +5,8 @@
 // --privileged is refused on these machines; the narrower set of flags below is what works
 // (../shared/FACTS.md). This checkout is mounted read-only at /opt/konta-src (dist/, packaging/,
 // the test Git server and Bun to run it).
-import { resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { BOX_LABEL, sh } from "../support/docker.ts";
 
 export const BOX_IMAGE = process.env.KONTA_BOX_IMAGE ?? "konta-test/server-box:5";
@@ -57,6 +58,7 @@ export class Box {
     sh("docker", ["run", "-d", "--name", o.name, "--hostname", o.name, "--label", `${BOX_LABEL}=1`, ...BOX_FLAGS, ...memory, "-v", `${ROOT}:${SRC}:ro`, ...mounts, ...(o.extra ?? []), ...command]);
     const box = new Box(o.name);
     await box.waitReady(!o.command);
+    if (o.memory) await box.chargeContainers();
     return box;
   }
 
@@ -72,6 +74,21 @@ export class Box {
       await Bun.sleep(500);
     }
     throw new Error(`box ${this.name} did not come up: ${last}\n${(await this.exec("systemctl --failed --no-pager; journalctl -b --no-pager | tail -n 40")).out}`);
+  }
+
+  /**
+   * The box's engine makes its containers' cgroups under the box's own (daemon.json cgroup-parent):
+   * the box sees the host's cgroup tree, and by default they would be the box's siblings, so that
+   * a limited box's apps would not count against its limit as a real server's do.
+   */
+  private async chargeContainers(): Promise<void> {
+    await this.sh(`parent=$(awk -F: '$2 == "memory" {print $3}' /proc/1/cgroup)
+      parent=\${parent%/init.scope}
+      [ -n "$parent" ] && [ "$parent" != / ]
+      mkdir -p /etc/docker
+      printf '{"cgroup-parent": "%s/containers"}\n' "$parent" >/etc/docker/daemon.json
+      systemctl restart docker`);
+    await this.waitReady(true);
   }
 
   /** Run a bash script inside the box as root (a login-less shell, like `ssh root@vps`). */
@@ -124,6 +141,29 @@ export class Box {
     }
     const journal = await this.exec("journalctl -u konta.service --no-pager -n 40");
     throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\nlast: ${last.out}${last.err}\njournal of konta.service:\n${journal.out}`);
+  }
+
+  /** The box's memory cgroup on the host (cgroup v1 with cgroupfs, or v2). */
+  private memoryCgroup(): { dir: string; v2: boolean } {
+    const id = sh("docker", ["inspect", "-f", "{{.Id}}", this.name]).trim();
+    for (const dir of [`/sys/fs/cgroup/memory/docker/${id}`, `/sys/fs/cgroup/system.slice/docker-${id}.scope`, `/sys/fs/cgroup/docker/${id}`]) {
+      if (existsSync(dir)) return { dir, v2: !dir.includes("/memory/") };
+    }
+    throw new Error(`no memory cgroup found for box ${this.name}`);
+  }
+
+  /** How many processes the kernel has OOM-killed in the box so far. */
+  oomKills(): number {
+    const { dir, v2 } = this.memoryCgroup();
+    const text = readFileSync(join(dir, v2 ? "memory.events" : "memory.oom_control"), "utf8");
+    return Number(/^oom_kill (\d+)$/m.exec(text)?.[1] ?? Number.NaN);
+  }
+
+  /** The box's anonymous memory now (its processes' own, page cache not counted), in bytes. */
+  anonMemory(): number {
+    const { dir, v2 } = this.memoryCgroup();
+    const text = readFileSync(join(dir, "memory.stat"), "utf8");
+    return Number(new RegExp(`^${v2 ? "anon" : "total_rss"} (\\d+)$`, "m").exec(text)?.[1] ?? Number.NaN);
   }
 
   remove(): void {

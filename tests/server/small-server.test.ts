@@ -4,9 +4,8 @@
 // runs outside the box, as GitHub would: only the server's own processes count against its memory.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { sh } from "../support/docker.ts";
 import { type GitServer, startGitServer } from "../support/git-server.ts";
 import { kontaBinary } from "../support/konta.ts";
 import { TestRepo } from "../support/repo.ts";
@@ -19,22 +18,6 @@ let box: Box;
 let server: GitServer;
 let repo: TestRepo;
 let tmp: string;
-
-/** The box's memory cgroup on the host (cgroup v1 with cgroupfs, or v2). */
-function boxCgroup(): { dir: string; v2: boolean } {
-  const id = sh("docker", ["inspect", "-f", "{{.Id}}", box.name]).trim();
-  for (const dir of [`/sys/fs/cgroup/memory/docker/${id}`, `/sys/fs/cgroup/system.slice/docker-${id}.scope`, `/sys/fs/cgroup/docker/${id}`]) {
-    if (existsSync(dir)) return { dir, v2: !dir.includes("/memory/") };
-  }
-  throw new Error(`no memory cgroup found for box ${box.name}`);
-}
-
-/** How many processes the kernel has OOM-killed in the box so far. */
-function oomKills(): number {
-  const { dir, v2 } = boxCgroup();
-  const text = readFileSync(join(dir, v2 ? "memory.events" : "memory.oom_control"), "utf8");
-  return Number(/^oom_kill (\d+)$/m.exec(text)?.[1] ?? Number.NaN);
-}
 
 beforeAll(async () => {
   kontaBinary();
@@ -77,13 +60,13 @@ test(`512 MB, ${FILL_MB} MB already taken: konta.service's first sync of the 32 
   await box.sh("sed -i 's#https://#http://#; s/^repository:/repository:\\n  allow_insecure_http: true/' /etc/konta/config.yaml && grep -q 'url: \"http://' /etc/konta/config.yaml");
   // the apps' memory: a tmpfs file is charged to the box like any process's memory
   await box.sh(`dd if=/dev/zero of=/tmp/apps-memory bs=1M count=${FILL_MB} status=none`);
-  const before = oomKills();
+  const before = box.oomKills();
   expect(before).toBe(0);
 
   const run = await box.exec("systemctl start konta.service");
   const result = (await box.sh("systemctl show konta.service -p Result --value")).trim();
   const journal = await box.sh("journalctl -u konta.service --no-pager -o cat");
-  expect(oomKills()).toBe(before);
+  expect(box.oomKills()).toBe(before);
   expect({ code: run.code, result, journal }).toMatchObject({ code: 0, result: "success" });
   expect(journal).toContain(`deployed ${repo.head().slice(0, 12)}`);
   expect((await box.sh("docker inspect -f '{{.State.Running}}' web-web-1")).trim()).toBe("true");
