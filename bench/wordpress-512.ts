@@ -143,6 +143,11 @@ try {
     if (i % 10 === 0) log(`${i} commits; box anonymous memory max ${fmtMb(anonMax / 1024)}; ${runs.size} runs seen`);
   }
   const minutes = (Date.now() - started) / 60_000;
+  // the branch as it should be before a new server takes it: the last commit (the hundredth) was broken
+  if (COMMITS % 10 === 0) {
+    live = repo.write(example(PORT, variant(COMMITS, image))).commit("revert the broken image");
+    await until(b, "the revert live", (s) => s.current?.sha === live || undefined, 600_000);
+  }
   if ((await b.sh("docker inspect -f '{{.Id}}' blog-db-1")).trim() !== db) throw new Error("the db container was recreated");
   const pw = await b.sh("cat /etc/konta/env/blog.env");
   const dump = join(tmp, "blog.sql.gz");
@@ -159,6 +164,15 @@ try {
     const st = stats(list.map((r) => (r.peakRssBytes as number) / 1024));
     return { runs: st.n, medianKb: st.median, maxKb: st.max };
   };
+  const konta = {
+    all: figure(all),
+    deploys: figure(all.filter((r) => r.result === "deployed")),
+    failed: figure(all.filter((r) => r.result === "failed")),
+    idle: figure(all.filter((r) => r.result === "up-to-date" || r.result === "skipped")),
+  };
+  const oomKills = b.oomKills();
+  // printed now: a failure in what follows does not lose them
+  log(`${COMMITS} commits in ${minutes.toFixed(1)} min, ${oomKills} OOM kills; Konta's peak RSS: ${JSON.stringify(konta)}`);
   // disaster recovery: a new 512 MB server, install.sh, the same repository, the passwords and
   // the last dump kept elsewhere; from install.sh until the post is served (images already there)
   const recoveries: number[] = [];
@@ -187,18 +201,12 @@ try {
     commits: COMMITS,
     kinds,
     minutes: Number(minutes.toFixed(1)),
-    oomKills: b.oomKills(),
-    konta: {
-      all: figure(all),
-      deploys: figure(all.filter((r) => r.result === "deployed")),
-      failed: figure(all.filter((r) => r.result === "failed")),
-      idle: figure(all.filter((r) => r.result === "up-to-date" || r.result === "skipped")),
-    },
+    oomKills,
+    konta,
     boxAnonKb: { median: stats(anonSamples).median / 1024, max: anonMax / 1024 },
     recoveryMs: stats(recoveries),
   };
   writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
-  log(`done in ${result.minutes} min: ${JSON.stringify(result.konta)}`);
   console.log(wordpress512Section(result).join("\n"));
 } finally {
   if (process.env.KONTA_KEEP_BOX) console.log(`kept the box: docker exec -it ${box?.name} bash`);
