@@ -11,8 +11,9 @@
 // container is the one of the first deploy (no commit touched the database). Recorded: every
 // konta run's peak RSS (ru_maxrss, as Konta records it in its state and history), and the box's
 // anonymous memory (apps, engine, Konta; page cache not counted), sampled every second.
-// Writes bench/wordpress-512.json and prints the table; bench/run.ts puts it into RESULTS.md.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// Writes bench/wordpress-512.json and bench/WORDPRESS-512.md (the table); bench/run.ts puts the same
+// section into RESULTS.md. `--report` only writes WORDPRESS-512.md again from the JSON.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startGitServer } from "../tests/support/git-server.ts";
 import { sh } from "../tests/support/docker.ts";
@@ -50,6 +51,13 @@ interface State {
 
 /** A rebuild of WordPress's image under a new tag (konta-apps/wordpress:6.1-r<N>), as a CI job would push one. */
 const rebuild = (tag: string) => `printf 'FROM konta-apps/wordpress:6.1\\nLABEL org.example.revision=${tag.split("-r")[1]}\\n' | docker build -q -t ${tag} - >/dev/null`;
+
+const REPORT = join(ROOT, "bench/WORDPRESS-512.md");
+const report = (r: Wordpress512) => writeFileSync(REPORT, `${["# WordPress on a 512 MB server", "", "Written by `bun bench/wordpress-512.ts`; do not edit by hand.", "", ...wordpress512Section(r).slice(2)].join("\n")}\n`);
+if (process.argv.includes("--report")) {
+  report(JSON.parse(readFileSync(OUT, "utf8")) as Wordpress512);
+  process.exit(0);
+}
 
 const tmp = mkdtempSync("/var/tmp/konta-wp512-");
 const repo = new TestRepo(join(tmp, "git"), "blog");
@@ -207,6 +215,7 @@ try {
     recoveryMs: stats(recoveries),
   };
   writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+  report(result);
   console.log(wordpress512Section(result).join("\n"));
 } finally {
   if (process.env.KONTA_KEEP_BOX) console.log(`kept the box: docker exec -it ${box?.name} bash`);

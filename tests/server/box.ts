@@ -78,13 +78,15 @@ export class Box {
 
   /**
    * The box's engine makes its containers' cgroups under the box's own (daemon.json cgroup-parent):
-   * the box sees the host's cgroup tree, and by default they would be the box's siblings, so that
-   * a limited box's apps would not count against its limit as a real server's do.
+   * the box sees the host's cgroup tree (cgroup v1 here), and by default they would be the box's
+   * siblings, so that a limited box's apps would not count against its limit as a real server's do.
+   * Where the box has a cgroup namespace of its own (its root is "/"), they are nested already.
    */
   private async chargeContainers(): Promise<void> {
     await this.sh(`parent=$(awk -F: '$2 == "memory" {print $3}' /proc/1/cgroup)
+      [ -n "$parent" ] || parent=$(awk -F: '$1 == "0" {print $3}' /proc/1/cgroup)
       parent=\${parent%/init.scope}
-      [ -n "$parent" ] && [ "$parent" != / ]
+      if [ -z "$parent" ] || [ "$parent" = / ]; then exit 0; fi
       mkdir -p /etc/docker
       printf '{"cgroup-parent": "%s/containers"}\n' "$parent" >/etc/docker/daemon.json
       systemctl restart docker`);
