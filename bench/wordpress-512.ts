@@ -71,12 +71,15 @@ function log(line: string): void {
   console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
 }
 
+/** One key per run, whether seen in state.json (its end) or in the history (its start): a commit is deployed or fails once. */
+const runKey = (r: Run) => (r.sha && r.result !== "up-to-date" && r.result !== "skipped" ? `${r.sha} ${r.result}` : r.at);
+
 /** state.json as the last run left it; every run seen is kept (a run every 10 s, read every second). */
 async function observe(b: Box): Promise<State> {
   // nothing before the first run has written it
   const s = JSON.parse(await b.sh("cat /var/lib/konta/state.json 2>/dev/null || echo {}")) as State;
   const a = s.lastAttempt;
-  if (a && !runs.has(a.at)) runs.set(a.at, a);
+  if (a && !runs.has(runKey(a))) runs.set(runKey(a), a);
   const anon = b.anonMemory();
   anonSamples.push(anon);
   anonMax = Math.max(anonMax, anon);
@@ -163,7 +166,7 @@ try {
   // the history holds every run that did something, including any a one-second poll missed
   for (const line of (await b.sh("cat /var/lib/konta/history.jsonl")).trim().split("\n")) {
     const e = JSON.parse(line) as Run & { kind: string };
-    if (!runs.has(e.at) && e.peakRssBytes) runs.set(e.at, e);
+    if (!runs.has(runKey(e)) && e.peakRssBytes) runs.set(runKey(e), e);
   }
 
   const all = [...runs.values()].filter((r) => r.peakRssBytes);

@@ -34,6 +34,8 @@ export interface ServerOptions {
   images: string[];
   /** users of the box's registry ("user:password ..."); none: no registry */
   registryUsers?: string;
+  /** the server's memory and swap, e.g. "512m" (its containers count against it) */
+  memory?: string;
 }
 
 export interface ExampleServer {
@@ -44,7 +46,7 @@ export interface ExampleServer {
 
 /** A server in a box with the Git server on its loopback (serving tmp/git, mounted), the images, and a registry if asked for. */
 export async function startBox(name: string, tmp: string, o: ServerOptions): Promise<Box> {
-  const box = await Box.start({ name, mounts: { [join(tmp, "git")]: "/srv/git", [APPS_CACHE]: "/opt/konta-apps" } });
+  const box = await Box.start({ name, memory: o.memory, mounts: { [join(tmp, "git")]: "/srv/git", [APPS_CACHE]: "/opt/konta-apps" } });
   await box.sh(`GIT_TOKEN=${o.token}${o.registryUsers ? ` REGISTRY_USERS="${o.registryUsers}"` : ""} bash ${SRC}/tests/server/box-setup.sh`);
   await loadImages(box, o.images);
   return box;
