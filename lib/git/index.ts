@@ -1,17 +1,15 @@
 // The Git side of a deploy: fetch a commit shallowly into a persistent bare repository (a cache of
-// loose objects), and write a commit's tree into a release directory with isomorphic-git. Asking
+// loose objects), and write a commit's tree into a release directory. Asking
 // for the head (every tick) is in remote.ts, the fetch itself in upload-pack.ts and pack.ts.
-import * as fs from "node:fs";
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import git from "isomorphic-git";
 import { InputError, UnreachableError } from "../base/errors.ts";
 import { failpoint } from "../base/failpoint.ts";
 import { ensureDir } from "../base/fsutil.ts";
 import { log } from "../base/log.ts";
 import { redact } from "../base/redact.ts";
 import { TransientHttpError } from "./http.ts";
-import { completeCommits, hasObject, incomingDir, markComplete, peel, readObject } from "./objects.ts";
+import { completeCommits, hasObject, incomingDir, markComplete, peel, readCommit, readObject, readTree } from "./objects.ts";
 import { unpack } from "./pack.ts";
 import { reclaimAfter } from "./reclaim.ts";
 import { advertisement, type GitSource, resolveRef, unreachable } from "./remote.ts";
@@ -47,7 +45,7 @@ function initCache(gitdir: string): void {
   writeFileSync(join(gitdir, "config"), "[core]\n\trepositoryformatversion = 0\n\tbare = true\n");
 }
 
-/** A cache written by isomorphic-git's fetch (packs, read whole into memory), or one grown too large. */
+/** A cache written by an older Konta's fetch (packs, read whole into memory), or one grown too large. */
 function outgrown(gitdir: string): boolean {
   const packs = join(gitdir, "objects/pack");
   return (existsSync(packs) && readdirSync(packs).some((f) => f.endsWith(".pack"))) || completeCommits(gitdir).length >= MAX_FETCHES;
@@ -105,7 +103,7 @@ export async function ensureCommit(src: GitSource, gitdir: string, sha: string):
 }
 
 export async function commitInfo(gitdir: string, sha: string): Promise<CommitInfo> {
-  const { commit } = await git.readCommit({ fs, gitdir, oid: sha });
+  const commit = readCommit(gitdir, sha);
   return {
     sha,
     message: commit.message.trim(),
@@ -116,41 +114,34 @@ export async function commitInfo(gitdir: string, sha: string): Promise<CommitInf
 
 /**
  * Write the tree of `sha` (only `subdir` when it is not ".") into `dir`, which must be empty, one
- * blob at a time: isomorphic-git's checkout reads every blob at once (220 MB for a 32 MB tree).
+ * blob at a time, depth first.
  */
 export async function checkoutTree(gitdir: string, sha: string, dir: string, subdir: string): Promise<void> {
   ensureDir(dir, 0o755);
   const only = subdir === "." ? "" : subdir.replace(/\/+$/, "");
-  const wanted = (path: string) => !only || path === "." || path === only || path.startsWith(`${only}/`) || only.startsWith(`${path}/`);
-  await git.walk({
-    fs,
-    gitdir,
-    trees: [git.TREE({ ref: sha })],
-    // children one after another (the default walks them all at once)
-    iterate: async (walk, children) => {
-      for (const child of children) await walk(child);
-      return [];
-    },
-    reduce: async () => undefined,
-    map: async (path, [entry]) => {
-      if (!entry || !wanted(path)) return null;
-      if (path.split("/").some((part) => part === ".." || part === ".git" || part === "")) {
+  const wanted = (path: string) => !only || path === only || path.startsWith(`${only}/`) || only.startsWith(`${path}/`);
+  const tree = /^tree ([0-9a-f]{40})$/m.exec(readObject(gitdir, sha).content.toString("latin1"))?.[1];
+  if (!tree) throw new Error(`commit ${sha} has no tree`);
+  const write = (treeOid: string, prefix: string) => {
+    for (const entry of readTree(gitdir, treeOid)) {
+      const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (!wanted(path)) continue;
+      if (path.split("/").some((part) => part === ".." || part === "." || part === ".git" || part === "")) {
         throw new UnreachableError(`commit ${sha.slice(0, 12)} holds an unsafe path "${path}"; refusing to check it out`);
       }
       const target = join(dir, path);
-      const type = await entry.type();
-      if (type === "tree") {
-        if (path !== ".") mkdirSync(target, { mode: 0o755 });
-        return true;
+      if (entry.mode === 0o40000) {
+        mkdirSync(target, { mode: 0o755 });
+        write(entry.oid, path);
+        continue;
       }
-      if (type !== "blob") return null; // a submodule: its commit is not in this repository
-      const mode = await entry.mode();
-      const { content } = readObject(gitdir, await entry.oid());
-      if (mode === 0o120000) symlinkSync(Buffer.from(content).toString("utf8"), target);
-      else writeFileSync(target, content, { mode: mode === 0o100755 ? 0o755 : 0o644 });
+      if (entry.mode === 0o160000) continue; // a submodule: its commit is not in this repository
+      const { content } = readObject(gitdir, entry.oid);
+      if (entry.mode === 0o120000) symlinkSync(content.toString("utf8"), target);
+      else writeFileSync(target, content, { mode: entry.mode === 0o100755 ? 0o755 : 0o644 });
       failpoint("checkout");
       reclaimAfter(content.length);
-      return null;
-    },
-  });
+    }
+  };
+  write(tree, "");
 }

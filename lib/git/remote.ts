@@ -1,6 +1,5 @@
 // The head of the configured branch or tag, from one GET of info/refs (the smart-HTTP ref
-// advertisement, a few pkt-lines). Every timer tick asks this; loading isomorphic-git for it would
-// cost the tick ~10 MB of its 50 MB memory target, so isomorphic-git loads only to fetch.
+// advertisement, a few pkt-lines). Every timer tick asks this, so it loads nothing of the fetch.
 import { UnreachableError } from "../base/errors.ts";
 import { redact } from "../base/redact.ts";
 import { requestWithRetries, type RetryPolicy, TransientHttpError } from "./http.ts";

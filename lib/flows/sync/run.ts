@@ -44,7 +44,7 @@ export interface SyncReport {
   durationMs: number;
 }
 
-// The loader, planner, engine code and isomorphic-git load only when there is something to fetch or
+// The loader, planner, engine code and the Git object code load only when there is something to fetch or
 // converge: an idle tick runs without them (its peak RSS is a target).
 export const targetModule = () => import("../../targets/index.ts");
 export const gitModule = () => import("../../git/index.ts");
