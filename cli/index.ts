@@ -1,9 +1,12 @@
 #!/usr/bin/env bun
 // konta: GitOps for Docker Compose on one small server. Each command is a file in cli/commands/,
 // a thin layer over lib/.
+import "./runtime.ts";
 import "./tty.ts";
 import { type CommandDef, runCommand, showUsage } from "citty";
 import { ExitCode } from "../lib/base/errors.ts";
+import { describeMemory, memoryBreakdown, peakRssBytes } from "../lib/base/host.ts";
+import { log } from "../lib/base/log.ts";
 import { VERSION } from "../lib/base/version.ts";
 import { EXIT_CODES, type Lazy, main } from "./main.ts";
 import { translateOriginal } from "./original.ts";
@@ -61,5 +64,14 @@ async function run(original: string[]): Promise<number> {
     return printError(err, false);
   }
 }
+/** With --verbose: what the run's memory is made of as it ends, near its peak (a one-shot run frees little). */
+function reportMemory(): void {
+  const m = log.level >= 4 ? memoryBreakdown() : undefined;
+  if (m) log.debug(describeMemory(m, peakRssBytes()));
+}
+
 // no top-level await: the binary is compiled to bytecode, which needs a CommonJS-shaped entry
-run(process.argv.slice(2)).then((code) => process.exit(code));
+run(process.argv.slice(2)).then((code) => {
+  reportMemory();
+  process.exit(code);
+});
