@@ -41,9 +41,9 @@ export async function measure(cmd: string[], env: Record<string, string> = {}): 
 }
 
 /** Warm up, then `runs` measured runs. */
-export async function repeat(runs: number, warmup: number, fn: () => Promise<Sample>): Promise<Sample[]> {
+export async function repeat<T extends Sample>(runs: number, warmup: number, fn: () => Promise<T>): Promise<T[]> {
   for (let i = 0; i < warmup; i++) await fn();
-  const samples: Sample[] = [];
+  const samples: T[] = [];
   for (let i = 0; i < runs; i++) samples.push(await fn());
   return samples;
 }
