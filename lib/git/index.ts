@@ -104,6 +104,7 @@ export async function ensureCommit(src: GitSource, gitdir: string, sha: string):
 
 export async function commitInfo(gitdir: string, sha: string): Promise<CommitInfo> {
   const commit = readCommit(gitdir, sha);
+  if (!commit.author) throw new Error(`commit ${sha} has no author line`);
   return {
     sha,
     message: commit.message.trim(),
@@ -120,8 +121,6 @@ export async function checkoutTree(gitdir: string, sha: string, dir: string, sub
   ensureDir(dir, 0o755);
   const only = subdir === "." ? "" : subdir.replace(/\/+$/, "");
   const wanted = (path: string) => !only || path === only || path.startsWith(`${only}/`) || only.startsWith(`${path}/`);
-  const tree = /^tree ([0-9a-f]{40})$/m.exec(readObject(gitdir, sha).content.toString("latin1"))?.[1];
-  if (!tree) throw new Error(`commit ${sha} has no tree`);
   const write = (treeOid: string, prefix: string) => {
     for (const entry of readTree(gitdir, treeOid)) {
       const path = prefix ? `${prefix}/${entry.name}` : entry.name;
@@ -143,5 +142,5 @@ export async function checkoutTree(gitdir: string, sha: string, dir: string, sub
       reclaimAfter(content.length);
     }
   };
-  write(tree, "");
+  write(readCommit(gitdir, sha).tree, "");
 }

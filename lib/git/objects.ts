@@ -40,16 +40,17 @@ export function readObject(gitdir: string, oid: string): GitObject {
   return { type: type as ObjectType, content };
 }
 
-/** A commit's author and message (its headers up to the first blank line, then the message). */
-export function readCommit(gitdir: string, oid: string): { author: { name: string; email: string; timestamp: number }; message: string } {
+/** A commit's tree, author and message (its headers up to the first blank line, then the message). */
+export function readCommit(gitdir: string, oid: string): { tree: string; author?: { name: string; email: string; timestamp: number }; message: string } {
   const obj = readObject(gitdir, oid);
   if (obj.type !== "commit") throw new Error(`object ${oid} is a ${obj.type}, not a commit`);
   const text = obj.content.toString("utf8");
   const end = text.indexOf("\n\n");
   const headers = end < 0 ? text : text.slice(0, end);
+  const tree = /^tree ([0-9a-f]{40})$/m.exec(headers)?.[1];
   const author = /^author (.*) <([^>]*)> (\d+) [+-]\d{4}$/m.exec(headers);
-  if (!author) throw new Error(`commit ${oid} has no author line`);
-  return { author: { name: author[1] as string, email: author[2] as string, timestamp: Number(author[3]) }, message: end < 0 ? "" : text.slice(end + 2) };
+  if (!tree) throw new Error(`commit ${oid} has no tree`);
+  return { tree, author: author ? { name: author[1] as string, email: author[2] as string, timestamp: Number(author[3]) } : undefined, message: end < 0 ? "" : text.slice(end + 2) };
 }
 
 export interface TreeEntry {
