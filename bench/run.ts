@@ -4,9 +4,9 @@
 // Writes bench/RESULTS.md and bench/scaling.svg/.png. Every number in those files comes from here.
 //
 //   bun bench/run.ts [--quick]     --quick: fewer runs, no 200-app series (for a first look)
-//   bun bench/run.ts --probe       only Konta's runs with memory and time targets (deploy and rollback
+//   bun bench/run.ts --probe [--quick]  only Konta's runs with memory and time targets (deploy and rollback
 //                                  at 50 apps, first deploy, large repository), printed, not written:
-//                                  for profiling between full runs
+//                                  for profiling between full runs (--quick: the idle tick and deploys only)
 //   bun bench/run.ts --ssh         only the idle tick at 50 apps over SSH (a deploy key, a real sshd on
 //                                  loopback) beside the same over HTTP, printed
 //   bun bench/run.ts --status      only the status page and metrics rows at 50 apps, printed
@@ -157,14 +157,20 @@ interface DeploySample extends Sample {
  * Push a commit changing one service of app 0, run the tool, time until the new version answers.
  * `coldCache`: delete Konta's cache of loaded projects first (the first deploy after an upgrade).
  */
-async function deployOnce(s: Setup, tool: "konta" | "baseline", coldCache = false, env: Record<string, string> = {}): Promise<DeploySample> {
+/** A commit that changes app 0's first service (with coldCache, Konta's compose cache dropped too). */
+function commitChange(s: Setup, coldCache: boolean): void {
   s.version += 1;
+  const app = `kt-b${s.id}-a0`;
+  s.repo.write({ [`apps/${app}/docker-compose.yml`]: appCompose(app, s.services, s.version) }).commit(`v${s.version}`);
+  if (coldCache) rmSync(join(s.state, "compose.cache.json"), { force: true });
+}
+
+async function deployOnce(s: Setup, tool: "konta" | "baseline", coldCache = false, env: Record<string, string> = {}): Promise<DeploySample> {
   const app = `kt-b${s.id}-a0`;
   const project = tool === "konta" ? app : `kt-base-${app}`;
   const prefix = tool === "konta" ? `kt-b${s.id}-` : `kt-base-kt-b${s.id}-`;
   const before = new Map((await containers(prefix)).map((c) => [c.Names[0], c.Id]));
-  s.repo.write({ [`apps/${app}/docker-compose.yml`]: appCompose(app, s.services, s.version) }).commit(`v${s.version}`);
-  if (coldCache) rmSync(join(s.state, "compose.cache.json"), { force: true });
+  commitChange(s, coldCache);
   const pushed = performance.now();
   const run = measure(tool === "konta" ? konta(s, "sync") : baselineCmd(s), env);
   const want = `${app} v${s.version}`;
@@ -317,10 +323,7 @@ function breakdown(r: { output: string }): Breakdown {
 
 /** A commit that changes app 0's first service, and its `konta sync --verbose`. */
 async function verboseDeploy(s: Setup, env: Record<string, string>, coldCache = false): Promise<Breakdown> {
-  s.version += 1;
-  const app = `kt-b${s.id}-a0`;
-  s.repo.write({ [`apps/${app}/docker-compose.yml`]: appCompose(app, s.services, s.version) }).commit(`v${s.version}`);
-  if (coldCache) rmSync(join(s.state, "compose.cache.json"), { force: true });
+  commitChange(s, coldCache);
   const r = await measure(konta(s, "sync", "--verbose"), env);
   if (r.code !== 0) throw new Error(`deploy failed:\n${r.output}`);
   s.kontaVersion = s.version;
@@ -644,6 +647,13 @@ async function statusOnly(): Promise<void> {
   console.log(`textfile adds ${fmtMs(added)} to the idle tick (medians)`);
 }
 
+/** Only the rows of §4b, printed. */
+async function memoryOnly(): Promise<void> {
+  await ensureEngine();
+  await cleanup();
+  console.log(memoryRows(await memoryProfile(3)).join("\n"));
+}
+
 /** Only the SSH row, printed. */
 async function sshOnly(): Promise<void> {
   await ensureEngine();
@@ -661,11 +671,7 @@ try {
         : process.argv.includes("--status")
           ? statusOnly
           : process.argv.includes("--memory")
-            ? async () => {
-                await ensureEngine();
-                await cleanup();
-                console.log(memoryRows(await memoryProfile(3)).join("\n"));
-              }
+            ? memoryOnly
             : main;
   await mode();
 } finally {
