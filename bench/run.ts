@@ -338,6 +338,7 @@ async function memoryProfile(runs: number): Promise<{ what: string; b: Breakdown
   const floorBin = join(work, "floor");
   const built = spawnSync(process.execPath, ["build", "--compile", "--compile-exec-argv=--smol", "--minify", "--bytecode", join(ROOT, "bench/floor.ts"), "--outfile", floorBin], { encoding: "utf8" });
   if (built.status !== 0) throw new Error(`bench/floor.ts did not build:\n${built.stderr}`);
+  asInstalled(floorBin);
   const rows = [{ what: "the runtime alone (bench/floor.ts, compiled as Konta is)", b: (await repeat(runs, 1, () => measure([floorBin]))).map(breakdown) }];
   const s = await setup(50, 3);
   for (const [what, env] of [["idle tick", {}], ["idle tick, JIT on", JIT_ON]] as const) {
@@ -362,10 +363,39 @@ function memoryRows(profile: { what: string; b: Breakdown[] }[]): string[] {
   return out;
 }
 
-async function main(): Promise<void> {
+/**
+ * Every binary measured, as installed: install.sh, the .deb and self-update drop a freshly written
+ * Konta from the page cache (lib/base/libc.ts, dropFromPageCache), where `bun run build` leaves it
+ * cached as written and each run's RSS would count ~5 MB more. The baseline's binaries alike.
+ */
+function asInstalled(...files: string[]): void {
+  const compose = ["/usr/local/lib/docker/cli-plugins/docker-compose", "/usr/libexec/docker/cli-plugins/docker-compose", "/usr/lib/docker/cli-plugins/docker-compose"];
+  for (const file of files.length ? files : [BIN, Bun.which("docker"), Bun.which("git"), ...compose]) {
+    if (file && existsSync(file)) spawnSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"]);
+  }
+}
+
+/** `konta version` run from a copy of the binary just written (what a build or an unpacking leaves), for comparison. */
+async function justWritten(runs: number): Promise<Stats> {
+  const copy = join(work, "konta-just-written");
+  writeFileSync(copy, readFileSync(BIN), { mode: 0o755 });
+  try {
+    return stats((await repeat(runs, 1, () => measure([copy, "version"]))).map((x) => x.peakRssKb));
+  } finally {
+    rmSync(copy, { force: true });
+  }
+}
+
+/** Every mode starts here: the engine up and clean, the binaries as installed. */
+async function ready(): Promise<void> {
   await ensureEngine();
   if (!existsSync(BIN)) throw new Error(`no ${BIN}: run bun run build first`);
   await cleanup();
+  asInstalled();
+}
+
+async function main(): Promise<void> {
+  await ready();
   const out: string[] = [];
   const targets: { what: string; target: string; value: string; met: boolean }[] = [];
 
@@ -466,6 +496,7 @@ async function main(): Promise<void> {
   // the floor every run starts from: the Bun runtime with Konta's code mapped, nothing done
   const floor = stats((await repeat(RUNS, 1, () => measure([BIN, "version"]))).map((x) => x.peakRssKb));
   out.push("", `Peak RSS of \`konta version\` (the runtime and Konta's code, nothing run): ${fmtStats(floor, fmtMb)}.`);
+  out.push("", `The same from a copy of the binary just written, before anything drops it from the page cache (as \`bun run build\` leaves dist/konta; install.sh, the .deb and self-update drop it): ${fmtStats(await justWritten(RUNS), fmtMb)}. The same pages are in memory either way; the kernel maps more of a file cached as written into each run, and RSS counts them.`);
   targets.push({ what: "`konta version` (the runtime's floor), peak RSS", target: "measured and explained (§4b)", value: fmtMb(floor.median), met: true });
 
   out.push("", "## 4b. Where a run's memory goes", "", "The runs above at 50 apps again, with `--verbose`: Konta then reads /proc/self/smaps as it exits (lib/base/host.ts) and says what its resident pages are. Runtime code: pages of the executable's machine code and read-only data that the run touched (Bun and JavaScriptCore; each runtime feature used, such as fetch, the file system or the JIT compilers, touches its own). Konta code and data: the executable's writable part, Konta's bytecode and source (compiled in) and the runtime's data. Heap: anonymous memory (the JavaScript heap, malloc, JIT output, stacks). Libraries: libc and the other shared libraries. Medians in MB; \"JIT on\" is the run with JavaScriptCore's baseline and optimising JIT on, which the binary switches off for every run but `rollback` (cli/runtime.ts).", "");
@@ -516,6 +547,7 @@ async function main(): Promise<void> {
     `- konta: ${version([BIN, "version"])}`,
     `- Docker engine: ${version(["docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})"])}, storage driver ${version(["docker", "info", "--format", "{{.Driver}}"])}`,
     `- baseline: Docker Compose ${version(["docker", "compose", "version", "--short"])}, ${version(["git", "--version"])}`,
+    "- every binary measured as installed: its cached pages dropped at the start, as install.sh, the .deb and self-update do for Konta (§4 gives `konta version` from a binary just written)",
     "",
     "## Targets",
     "",
@@ -554,8 +586,7 @@ function sshRows(r: { http: Sample[]; ssh: Sample[] }): string[] {
 
 /** One idle tick at 50 apps with Bun writing the order in which it ran Konta's functions. */
 async function writeBytecodeOrder(): Promise<void> {
-  await ensureEngine();
-  await cleanup();
+  await ready();
   const s = await setup(50, 3);
   const r = await measure(konta(s, "sync"), { BUN_BYTECODE_ORDER_OUT: ORDER_FILE });
   if (r.code !== 0 || !existsSync(ORDER_FILE)) throw new Error(`no order file written:\n${r.output}`);
@@ -564,8 +595,7 @@ async function writeBytecodeOrder(): Promise<void> {
 
 /** Konta's runs that have memory or time targets, printed; RESULTS.md is left alone. */
 async function probe(): Promise<void> {
-  await ensureEngine();
-  await cleanup();
+  await ready();
   const s = await setup(50, 3);
   const version = await repeat(3, 1, () => measure([BIN, "version"]));
   console.log(`konta version: peak RSS ${version.map((x) => fmtMb(x.peakRssKb)).join(", ")}`);
@@ -639,8 +669,7 @@ function statusRows(r: Awaited<ReturnType<typeof statusCost>>): string[] {
 }
 
 async function statusOnly(): Promise<void> {
-  await ensureEngine();
-  await cleanup();
+  await ready();
   const r = await statusCost(50, RUNS);
   console.log(statusRows(r).join("\n"));
   const added = stats(r.tickTextfile.map((x) => x.wallMs)).median - stats(r.tickPlain.map((x) => x.wallMs)).median;
@@ -649,15 +678,13 @@ async function statusOnly(): Promise<void> {
 
 /** Only the rows of §4b, printed. */
 async function memoryOnly(): Promise<void> {
-  await ensureEngine();
-  await cleanup();
+  await ready();
   console.log(memoryRows(await memoryProfile(3)).join("\n"));
 }
 
 /** Only the SSH row, printed. */
 async function sshOnly(): Promise<void> {
-  await ensureEngine();
-  await cleanup();
+  await ready();
   console.log(sshRows(await idleHttpVsSsh(50, RUNS)).join("\n"));
 }
 

@@ -1,28 +1,12 @@
 // One run at a time, with flock(2) on <state>/konta.lock. The kernel drops the lock when the
 // holder dies, even by SIGKILL, so a stale lock cannot exist: the next run simply takes it.
 // The file also holds the holder's pid, for the message a second run prints.
-import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { LockedError } from "./errors.ts";
+import { flock } from "./libc.ts";
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
-
-type Flock = (fd: number, op: number) => number;
-
-function loadFlock(): Flock {
-  for (const name of ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "libc.so"]) {
-    try {
-      const lib = dlopen(name, { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
-      return (fd, op) => lib.symbols.flock(fd, op) as number;
-    } catch {
-      // try the next libc name
-    }
-  }
-  throw new Error("cannot load flock(2) from the C library");
-}
-
-let flock: Flock | undefined;
 
 export interface Lock {
   release(): void;
@@ -41,7 +25,6 @@ function holderPid(path: string): string {
  * or the time is up.
  */
 export async function acquireLock(path: string, what: string, waitSeconds = 0): Promise<Lock> {
-  flock ??= loadFlock();
   const fd = openSync(path, "a+", 0o600);
   const deadline = Date.now() + waitSeconds * 1000;
   while (flock(fd, LOCK_EX | LOCK_NB) !== 0) {

@@ -15,6 +15,7 @@ import { parseSshUrl } from "../git/url.ts";
 import { redact } from "../base/redact.ts";
 import { InputError } from "../base/errors.ts";
 import { ensureDir, writeFileAtomic } from "../base/fsutil.ts";
+import { dropFromPageCache } from "../base/libc.ts";
 import { log } from "../base/log.ts";
 import { DEFAULT_UNIT_DIR, statePaths } from "../base/paths.ts";
 import { type Family, listInstances, timerUnit } from "../base/instances.ts";
@@ -219,6 +220,9 @@ export async function install(o: InstallOptions): Promise<string[]> {
     writeFileSync(join(o.unitDir, name), text, { mode: 0o644 });
     done.push(`installed ${join(o.unitDir, name)}`);
   }
+  // a binary just written (install.sh, a copy) is cached as written, and runs would map far more of it
+  // than they run (see libc.ts); the one installing itself too (install.sh with DESTDIR)
+  for (const binary of new Set([o.binary, ...(Bun.isStandaloneExecutable ? [process.execPath] : [])])) dropFromPageCache(binary);
   const timer = timerUnit({ name: o.instance?.name, config: o.config, stateDir: o.stateDir });
   if (o.enable && systemdRunning()) {
     systemctl("daemon-reload");

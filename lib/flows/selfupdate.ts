@@ -5,6 +5,7 @@ import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, 
 import { basename, dirname, join } from "node:path";
 import { ofetch } from "ofetch";
 import { sha256 } from "../base/digest.ts";
+import { dropFromPageCache } from "../base/libc.ts";
 import { InputError, UnreachableError } from "../base/errors.ts";
 import { runHook } from "../hooks/index.ts";
 import { resolveConfigFile } from "../base/paths.ts";
@@ -48,6 +49,7 @@ export async function selfUpdate(from: string, expected: string, target: string)
   const backup = `${target}.old`;
   copyFileSync(target, backup);
   renameSync(next, target);
+  dropFromPageCache(target);
   return { target, backup, version: check.stdout.trim() };
 }
 

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { residentFraction } from "../support/files.ts";
 import { kontaBinary, ROOT, runKonta } from "../support/konta.ts";
 
 const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
@@ -26,9 +27,12 @@ describe("install.sh", () => {
     const env = { DESTDIR: root };
     const args = ["--binary", v1, "--checksum-file", sumFile, "--", "--repo", "https://git.example.com/acme/infra.git"];
 
+    expect(residentFraction(v1)).toBeGreaterThan(0.9);
     const first = installSh(args, env);
     expect(first.code).toBe(0);
     const target = join(root, "usr/local/bin/konta");
+    // writing cached every page; what stays is what the running `konta install` maps (read first: sha() reads it all)
+    expect(residentFraction(target)).toBeLessThan(0.6);
     expect(sha(target)).toBe(sha(v1));
     expect(statSync(target).mode & 0o777).toBe(0o755);
     expect(readFileSync(join(root, "etc/konta/config.yaml"), "utf8")).toContain("https://git.example.com/acme/infra.git");
@@ -113,6 +117,7 @@ describe("the .deb (packaging/deb/build.sh, run by tests/run.sh)", () => {
     expect(contents).not.toContain(".wants/");
     const postinst = spawnSync("bash", ["-c", `dpkg-deb --ctrl-tarfile ${file} | tar -xO ./postinst`], { encoding: "utf8" }).stdout;
     expect(postinst).toContain("daemon-reload");
+    expect(postinst).toContain("dd if=/usr/bin/konta iflag=nocache count=0");
     expect(postinst).not.toMatch(/systemctl[^\n]* enable/);
     const unit = spawnSync("bash", ["-c", `dpkg-deb --fsys-tarfile ${file} | tar -xO ./usr/lib/systemd/system/konta.service`], { encoding: "utf8" }).stdout;
     expect(unit).toContain("ExecStart=/usr/bin/konta sync --config /etc/konta/config.yaml --state-dir /var/lib/konta");
