@@ -4,8 +4,6 @@
 // whose fetch completed, and only those count as present.
 import { createReadStream, createWriteStream, existsSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
-import { deflateSync, inflateSync, createDeflate } from "node:zlib";
 import { ensureDir, writeFileAtomic } from "../base/fsutil.ts";
 
 export type ObjectType = "commit" | "tree" | "blob" | "tag";
@@ -31,8 +29,42 @@ export function hasObject(gitdir: string, oid: string): boolean {
   return existsSync(objectPath(gitdir, oid));
 }
 
+// zlib's format (RFC 1950) with Bun's own deflate and inflate: loading node:zlib costs a run ~5 MB
+// (bench/NOTES.md); Bun.deflateSync writes raw DEFLATE, so the header and Adler-32 are added here,
+// and Bun.inflateSync checks both. Objects past IN_MEMORY_MAX still stream through node:zlib.
+function zlibDeflate(data: Uint8Array<ArrayBuffer>): Uint8Array {
+  const raw = Bun.deflateSync(data, { level: 1, windowBits: -15 });
+  const out = new Uint8Array(raw.length + 6);
+  out[0] = 0x78; // deflate, 32 KB window
+  out[1] = 0x01; // fastest, no dictionary; (0x78 << 8 | 0x01) % 31 === 0
+  out.set(raw, 2);
+  new DataView(out.buffer).setUint32(raw.length + 2, adler32(data));
+  return out;
+}
+
+function adler32(data: Uint8Array): number {
+  let a = 1;
+  let b = 0;
+  for (let i = 0; i < data.length; ) {
+    // 5552: the most bytes before b can pass 2^32 (zlib's NMAX)
+    const end = Math.min(i + 5552, data.length);
+    for (; i < end; i++) {
+      a += data[i] as number;
+      b += a;
+    }
+    a %= 65521;
+    b %= 65521;
+  }
+  return ((b << 16) | a) >>> 0;
+}
+
+function zlibInflate(data: Uint8Array<ArrayBuffer>): Buffer {
+  const out = Bun.inflateSync(data, { windowBits: 15 });
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
 export function readObject(gitdir: string, oid: string): GitObject {
-  const raw = inflateSync(readFileSync(objectPath(gitdir, oid)));
+  const raw = zlibInflate(readFileSync(objectPath(gitdir, oid)));
   const nul = raw.indexOf(0);
   const [type, size] = raw.subarray(0, nul).toString("latin1").split(" ");
   const content = raw.subarray(nul + 1);
@@ -120,7 +152,7 @@ export function writeObject(gitdir: string, type: ObjectType, content: Uint8Arra
   const tmp = tmpPath(gitdir);
   const fd = openSync(tmp, "w", 0o444);
   try {
-    writeSync(fd, deflateSync(Buffer.concat([head, content]), { level: 1 }));
+    writeSync(fd, zlibDeflate(Buffer.concat([head, content])));
   } finally {
     closeSync(fd);
   }
@@ -165,6 +197,7 @@ export class ObjectWriter {
     try {
       if (hasObject(this.gitdir, oid)) return oid;
       const tmp = tmpPath(this.gitdir);
+      const [{ pipeline }, { createDeflate }] = await Promise.all([import("node:stream/promises"), import("node:zlib")]);
       await pipeline(createReadStream(this.spool.path), createDeflate({ level: 1 }), createWriteStream(tmp, { mode: 0o444 }));
       place(this.gitdir, tmp, oid);
       return oid;

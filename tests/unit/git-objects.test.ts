@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UnreachableError } from "../../lib/base/errors.ts";
 import { checkoutTree, commitInfo } from "../../lib/git/index.ts";
+import { readObject, writeObject } from "../../lib/git/objects.ts";
 import { sh } from "../support/docker.ts";
 
 const root = mkdtempSync(join(tmpdir(), "konta-git-objects-"));
@@ -73,5 +74,21 @@ describe("Git objects read by Konta", () => {
     const tree = git(evil, "hash-object", "-w", "-t", "tree", "--literally", join(root, "evil-tree"));
     const commit = git(evil, "commit-tree", tree, "-m", "evil");
     await expect(checkoutTree(join(evil, ".git"), commit, join(root, "out-evil"), ".")).rejects.toBeInstanceOf(UnreachableError);
+  });
+});
+
+describe("Git objects written by Konta", () => {
+  test("are Git's: zlib with Adler-32, read by git cat-file and passed by git fsck --strict; read back by Konta", () => {
+    const bare = join(root, "written.git");
+    git(root, "init", "-q", "--bare", bare);
+    sh("mkdir", ["-p", join(bare, "incoming")]);
+    const big = new Uint8Array(3_000_000).map((_, i) => (i * 31) & 0xff); // past one Adler-32 block many times
+    const small = writeObject(bare, "blob", Buffer.from("hello zlib\n"));
+    const large = writeObject(bare, "blob", Buffer.from(big));
+    expect(small).toBe(sh("bash", ["-c", "printf 'hello zlib\\n' | git hash-object --stdin"]).trim());
+    expect(git(bare, "cat-file", "-p", small)).toBe("hello zlib");
+    expect(git(bare, "cat-file", "-s", large)).toBe("3000000");
+    git(bare, "fsck", "--strict", "--no-dangling");
+    expect(readObject(bare, large).content.equals(Buffer.from(big))).toBe(true);
   });
 });
