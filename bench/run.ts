@@ -151,6 +151,45 @@ interface DeploySample extends Sample {
   touched: number;
   /** the engine's create -> running of the new container */
   engineStartMs: number;
+  phases?: Phases;
+}
+
+/** Where the time from a push (or a rollback's start) until the new container answers went, by the engine's clock. */
+interface Phases {
+  /** until the tool's first change to the engine (creating the new container or stopping the old): its start and its own work */
+  beforeEngine: number;
+  /** the old container's stop (its kill until its death), which the engine and the app take */
+  stop: number;
+  /** the rest until the new container runs: create, rename, start, and the tool between those calls */
+  rest: number;
+  /** running -> it answers */
+  toAnswer: number;
+}
+
+const PHASES: [keyof Phases, string][] = [
+  ["beforeEngine", "until the first change to the engine"],
+  ["stop", "old container's stop (kill → die)"],
+  ["rest", "the rest until the new one runs"],
+  ["toAnswer", "running → answers"],
+];
+
+/** The phases of one replacement from the engine's events of both containers (wall clock, ms); undefined when one is missing. */
+async function phases(replaced: string | undefined, fresh: string | undefined, startedWall: number, answeredWall: number): Promise<Phases | undefined> {
+  if (!replaced || !fresh) return undefined;
+  const query = { since: String(Math.floor(startedWall / 1000) - 1), until: String(Date.now() / 1000), filters: JSON.stringify({ container: [replaced, fresh] }) };
+  const text = await engine<string, "text">("/events", { query, responseType: "text" });
+  const events = text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { Action: string; id: string; timeNano: number });
+  const at = (id: string, action: string) => events.find((e) => e.id === id && e.Action === action && e.timeNano / 1e6 >= startedWall - 1)?.timeNano;
+  const [kill, die, create, start] = [at(replaced, "kill"), at(replaced, "die"), at(fresh, "create"), at(fresh, "start")];
+  if (kill === undefined || die === undefined || create === undefined || start === undefined) return undefined;
+  const first = Math.min(kill, create) / 1e6;
+  const stop = (die - kill) / 1e6;
+  return { beforeEngine: first - startedWall, stop, rest: start / 1e6 - first - stop, toAnswer: answeredWall - start / 1e6 };
+}
+
+function phaseRows(rows: [string, Phases[]][]): string[] {
+  const cells = (list: Phases[]) => PHASES.map(([k]) => (list.length ? fmtMs(stats(list.map((p) => p[k])).median) : "–"));
+  return [row(["", ...PHASES.map(([, label]) => label)]), row(["---", ...PHASES.map(() => "---")]), ...rows.map(([what, list]) => row([what, ...cells(list)]))];
 }
 
 /**
@@ -172,6 +211,7 @@ async function deployOnce(s: Setup, tool: "konta" | "baseline", coldCache = fals
   const before = new Map((await containers(prefix)).map((c) => [c.Names[0], c.Id]));
   commitChange(s, coldCache);
   const pushed = performance.now();
+  const pushedWall = Date.now();
   const run = measure(tool === "konta" ? konta(s, "sync") : baselineCmd(s), env);
   const want = `${app} v${s.version}`;
   let toServingMs = Number.NaN;
@@ -192,7 +232,8 @@ async function deployOnce(s: Setup, tool: "konta" | "baseline", coldCache = fals
   const touched = after.filter((c) => before.get(c.Names[0]) !== c.Id).length + [...before.keys()].filter((n) => !after.some((c) => c.Names[0] === n)).length;
   const fresh = after.find((c) => c.Labels["com.docker.compose.project"] === project && c.Labels["com.docker.compose.service"] === "s0");
   const info = await engine<{ Created: string; State: { StartedAt: string } }>(`/containers/${fresh?.Id}/json`);
-  return { ...r, toServingMs, touched, engineStartMs: Date.parse(info.State.StartedAt) - Date.parse(info.Created) };
+  const replaced = fresh ? before.get(fresh.Names[0]) : undefined;
+  return { ...r, toServingMs, touched, engineStartMs: Date.parse(info.State.StartedAt) - Date.parse(info.Created), phases: await phases(replaced, fresh?.Id, pushedWall, pushedWall + toServingMs) };
 }
 
 /** JavaScriptCore's JIT tiers on, as before the binary switched them off (cli/runtime.ts): what that saves */
@@ -216,15 +257,18 @@ async function deploy(s: Setup, runs: number, cold = false): Promise<{ konta: De
  * Each run deploys a new commit, then `konta rollback` (no argument) is timed until the version
  * served before that deploy answers again. The next commit lifts the rollback's hold.
  */
-async function rollbacks(s: Setup, runs: number): Promise<{ toServing: number[]; tool: number[]; engine: number[] }> {
+async function rollbacks(s: Setup, runs: number): Promise<{ toServing: number[]; tool: number[]; engine: number[]; phases: Phases[] }> {
   const toServing: number[] = [];
   const tool: number[] = [];
   const engineMs: number[] = [];
+  const phaseList: Phases[] = [];
   const app = `kt-b${s.id}-a0`;
   for (let i = 0; i < runs + 1; i++) {
     const previous = s.kontaVersion;
     await deployOnce(s, "konta");
+    const replaced = (await webContainer(app))?.Id;
     const started = performance.now();
+    const startedWall = Date.now();
     const run = measure(konta(s, "rollback"));
     let t = Number.NaN;
     for (;;) {
@@ -245,9 +289,11 @@ async function rollbacks(s: Setup, runs: number): Promise<{ toServing: number[];
       const back = await webContainer(app);
       const info = await engine<{ Created: string; State: { StartedAt: string } }>(`/containers/${back?.Id}/json`);
       engineMs.push(Date.parse(info.State.StartedAt) - Date.parse(info.Created));
+      const p = await phases(replaced, back?.Id, startedWall, startedWall + t);
+      if (p) phaseList.push(p);
     }
   }
-  return { toServing, tool, engine: engineMs };
+  return { toServing, tool, engine: engineMs, phases: phaseList };
 }
 
 /**
@@ -439,6 +485,7 @@ async function main(): Promise<void> {
   out.push(row(["apps", "tool", "push → serving, median (min–max)", "tool run", "containers touched", "engine create→running", "Konta's own overhead", "peak RSS"]), row(["---", "---", "---", "---", "---", "---", "---", "---"]));
   let rollbackResult: Awaited<ReturnType<typeof rollbacks>> | undefined;
   let deployRss: Stats | undefined;
+  let deployPhases: [string, Phases[]][] | undefined;
   for (const apps of QUICK ? [10] : [10, 50]) {
     const s = await setup(apps, 3);
     const r = await deploy(s, RUNS, true);
@@ -459,8 +506,18 @@ async function main(): Promise<void> {
         targets.push({ what: `deploy at ${apps} apps with an empty compose cache: peak RSS`, target: "≤ 64 MB", value: fmtMb(cold.median), met: cold.median <= 64 * 1024 });
       }
     }
-    if (apps === (QUICK ? 10 : 50)) rollbackResult = await rollbacks(s, RUNS);
+    if (apps === (QUICK ? 10 : 50)) {
+      deployPhases = [
+        ["Konta", r.konta.flatMap((x) => x.phases ?? [])],
+        ["baseline", r.baseline.flatMap((x) => x.phases ?? [])],
+      ];
+      rollbackResult = await rollbacks(s, RUNS);
+    }
     await teardown();
+  }
+  if (deployPhases) {
+    out.push("", `### Where a deploy's time goes (${QUICK ? 10 : 50} apps, medians)`, "", "From the push until the new version answers, cut at the engine's own events (the old container's kill and die, the new one's create and start). The first column is the tool's start and its own work before it changes anything: for Konta the runtime's start, the remote's head, the fetch and checkout, loading and planning. Konta creates the new container before it stops the old one (stop-first), so \"engine create→running\" above holds the old container's stop, and \"Konta's own overhead\" does not.", "");
+    out.push(...phaseRows(deployPhases));
   }
   if (rollbackResult) {
     const rs = stats(rollbackResult.toServing);
@@ -468,6 +525,7 @@ async function main(): Promise<void> {
     out.push("", "## 3. Rollback", "", `\`konta rollback\` in the ${QUICK ? 10 : 50}-app repository: time until the previous version answers, and the whole command (which then waits for the health gate). "Engine create→running": from the creation of the container that serves again to its start, which includes stopping the one it replaces.`, "");
     out.push(row(["until the previous version serves, median (min–max)", "engine create→running", "Konta's own overhead", "whole command, median (min–max)"]), row(["---", "---", "---", "---"]));
     out.push(row([fmtStats(rs), fmtStats(engineRs), fmtStats(stats(rollbackResult.toServing.map((t, i) => t - (rollbackResult?.engine[i] ?? 0)))), fmtStats(stats(rollbackResult.tool))]));
+    out.push("", "Where it goes, as for the deploy above (medians):", "", ...phaseRows([["konta rollback", rollbackResult.phases]]));
     targets.push({ what: "rollback until the previous version serves", target: "≤ 500 ms", value: fmtMs(rs.median), met: rs.median <= 500 });
     const own = stats(rollbackResult.toServing.map((t, i) => t - (rollbackResult?.engine[i] ?? 0)));
     targets.push({ what: "rollback: Konta's own overhead until serving", target: "≤ 50 ms", value: fmtMs(own.median), met: own.median <= 50 });
@@ -605,12 +663,14 @@ async function probe(): Promise<void> {
   const d: DeploySample[] = [];
   for (let i = 0; i < 3; i++) d.push(await deployOnce(s, "konta"));
   console.log(`deploy at 50 apps: peak RSS ${d.map((x) => fmtMb(x.peakRssKb)).join(", ")}; overhead ${d.map((x) => fmtMs(x.toServingMs - x.engineStartMs)).join(", ")}`);
+  console.log(phaseRows([["deploy", d.flatMap((x) => x.phases ?? [])]]).join("\n"));
   const cold: DeploySample[] = [];
   for (let i = 0; i < 3; i++) cold.push(await deployOnce(s, "konta", true));
   console.log(`deploy with an empty compose cache: peak RSS ${cold.map((x) => fmtMb(x.peakRssKb)).join(", ")}; overhead ${cold.map((x) => fmtMs(x.toServingMs - x.engineStartMs)).join(", ")}`);
   if (process.argv.includes("--quick")) return teardown();
   const r = await rollbacks(s, 3);
   console.log(`rollback until serving: ${r.toServing.map(fmtMs).join(", ")}; whole command ${r.tool.map(fmtMs).join(", ")}`);
+  console.log(phaseRows([["rollback", r.phases]]).join("\n"));
   await teardown();
   const first = await firstDeploy(50, 1);
   console.log(`first deploy of 50 apps: ${first.konta.map((x) => `${fmtMs(x.wallMs)}, peak RSS ${fmtMb(x.peakRssKb)}`).join("; ")} (baseline ${first.baseline.map((x) => fmtMs(x.wallMs)).join(", ")})`);
