@@ -417,7 +417,9 @@ function memoryRows(profile: { what: string; b: Breakdown[] }[]): string[] {
 function asInstalled(...files: string[]): void {
   const compose = ["/usr/local/lib/docker/cli-plugins/docker-compose", "/usr/libexec/docker/cli-plugins/docker-compose", "/usr/lib/docker/cli-plugins/docker-compose"];
   for (const file of files.length ? files : [BIN, Bun.which("docker"), Bun.which("git"), ...compose]) {
-    if (file && existsSync(file)) spawnSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"]);
+    if (!file || !existsSync(file)) continue;
+    spawnSync("sync", [file]); // dirty pages cannot be dropped
+    spawnSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"]);
   }
 }
 

@@ -34,7 +34,11 @@ function closure(entries: string[]): string[] {
     seen.add(file);
     if (!file.endsWith(".ts") && !file.endsWith(".js")) return;
     for (const spec of valueImports(file)) {
-      if (spec.startsWith("node:") || spec.startsWith("bun")) continue;
+      // the runtime's own modules count too: node:zlib alone costs a bare compiled program ~7 MB
+      if (spec.startsWith("node:") || spec.startsWith("bun")) {
+        seen.add(spec);
+        continue;
+      }
       if (!spec.startsWith(".")) {
         seen.add(`npm:${spec}`);
         continue;
