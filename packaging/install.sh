@@ -55,7 +55,7 @@ trap - EXIT
 # written, the binary is cached in large blocks that the kernel maps whole into every run: each run's
 # RSS would count ~5 MB more than after a reboot (lib/base/libc.ts, dropFromPageCache). Drop them
 # (written back first: dirty pages stay).
-sync "$target" 2>/dev/null; dd if="$target" iflag=nocache count=0 status=none 2>/dev/null || true
+{ sync "$target" && dd if="$target" iflag=nocache count=0 status=none; } 2>/dev/null || true
 echo "installed $target ($("$target" version))"
 
 args=("$@")
