@@ -25,6 +25,7 @@ import { cleanup, engine, ensureEngine, sh, TEST_LABEL } from "../tests/support/
 import { startGitServer } from "../tests/support/git-server.ts";
 import { TestRepo } from "../tests/support/repo.ts";
 import { type SshServer, startSshServer } from "../tests/support/ssh-server.ts";
+import { dropFromPageCache } from "../lib/base/libc.ts";
 import { renderChart } from "./chart.ts";
 import { benchComposeLoad } from "./compose-load.ts";
 import { appCompose, fmtMb, fmtMs, measure, NETWORK, repeat, type Sample, type Stats, stats, type Wordpress512, wordpress512Section } from "./lib.ts";
@@ -417,9 +418,7 @@ function memoryRows(profile: { what: string; b: Breakdown[] }[]): string[] {
 function asInstalled(...files: string[]): void {
   const compose = ["/usr/local/lib/docker/cli-plugins/docker-compose", "/usr/libexec/docker/cli-plugins/docker-compose", "/usr/lib/docker/cli-plugins/docker-compose"];
   for (const file of files.length ? files : [BIN, Bun.which("docker"), Bun.which("git"), ...compose]) {
-    if (!file || !existsSync(file)) continue;
-    spawnSync("sync", [file]); // dirty pages cannot be dropped
-    spawnSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"]);
+    if (file && existsSync(file)) dropFromPageCache(file);
   }
 }
 
