@@ -47,15 +47,24 @@ group host "${engine[@]}"
 group server tests/server
 group swarm tests/swarm tests/apps/notes.test.ts
 group chaos tests/chaos tests/apps/wordpress.test.ts "${offline[@]}"
-failed=()
+failed=() passed=()
 for name in host server swarm chaos; do
-  wait "${pids[$name]}" || failed+=("$name")
+  if wait "${pids[$name]}"; then passed+=("$name"); else failed+=("$name"); fi
 done
-for name in host server swarm chaos; do
+# a failing group's log last, then its failures again: what keeps only the end of the output shows them
+for name in "${passed[@]}" "${failed[@]}"; do
   echo "== tests: $name"
   cat "$logs/$name"
 done
-[ ${#failed[@]} -eq 0 ] || { echo "tests failed in: ${failed[*]}"; exit 1; }
+if [ ${#failed[@]} -gt 0 ]; then
+  for name in "${failed[@]}"; do
+    echo "== failures in $name"
+    grep -E -A8 '^error:' "$logs/$name" || true
+    grep -E '^\(fail\)' "$logs/$name" || echo "(no failing test named: see its log above)"
+  done
+  echo "tests failed in: ${failed[*]}"
+  exit 1
+fi
 
 echo "== smoke test (release binary in a container)"
 bun packaging/smoke.ts
