@@ -54,6 +54,8 @@ interface Setup {
 const work = mkdtempSync(join(tmpdir(), "konta-bench-"));
 const git = await startGitServer({ root: work, token: TOKEN });
 let setups = 0;
+/** Every setup's repository: their work trees live outside `work`, and go at the end. */
+const repos: TestRepo[] = [];
 
 function konta(s: Setup, ...args: string[]): string[] {
   return [BIN, ...args, "--config", s.config, "--state-dir", s.state];
@@ -79,6 +81,7 @@ async function setup(apps: number, services: number, deployed = true, extra: Rec
   await ensureNetwork();
   const id = ++setups;
   const repo = new TestRepo(work, `bench${id}`);
+  repos.push(repo);
   const files: Record<string, string> = {};
   for (let i = 0; i < apps; i++) files[`apps/kt-b${id}-a${i}/docker-compose.yml`] = appCompose(`kt-b${id}-a${i}`, services);
   repo.write({ ...files, ...extra }).commit(`${apps} apps`);
@@ -767,5 +770,6 @@ try {
   await git.close();
   await cleanup();
   await engine(`/networks/${NETWORK}`, { method: "DELETE" }).catch(() => {});
+  for (const repo of repos) repo.dispose();
   rmSync(work, { recursive: true, force: true });
 }
