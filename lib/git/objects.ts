@@ -30,8 +30,9 @@ export function hasObject(gitdir: string, oid: string): boolean {
 }
 
 // zlib's format (RFC 1950) with Bun's own deflate and inflate: node:zlib costs a bare compiled
-// program ~7 MB, a deploy ~0.5-1 MB of it (bench/NOTES.md); Bun.deflateSync writes raw DEFLATE, so the header and Adler-32 are added here,
-// and Bun.inflateSync checks both. Objects past IN_MEMORY_MAX still stream through node:zlib.
+// program ~7 MB, a deploy ~0.5-1 MB of it (bench/NOTES.md); Bun.deflateSync writes raw DEFLATE,
+// so the header and Adler-32 are added here, and Bun.inflateSync checks both. Objects past
+// IN_MEMORY_MAX still stream through node:zlib.
 function zlibDeflate(data: Uint8Array<ArrayBuffer>): Uint8Array {
   const raw = Bun.deflateSync(data, { level: 1, windowBits: -15 });
   const out = new Uint8Array(raw.length + 6);
