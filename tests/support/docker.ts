@@ -148,13 +148,13 @@ export async function httpGet(port: number, path = "/"): Promise<string | undefi
   }
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000, what = "condition"): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000, what = "condition", intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
+    await Bun.sleep(intervalMs);
   }
 }
 

@@ -15,6 +15,7 @@ import { checkSwarmRules, swarmNodes } from "../../lib/targets/swarm/rules.ts";
 import { networkSpecs, serviceSpec } from "../../lib/targets/swarm/spec.ts";
 import { desiredSpecs } from "../../lib/targets/swarm/stack.ts";
 import { SRC } from "../server/box.ts";
+import { waitFor } from "../support/docker.ts";
 import { startSwarm, type Swarm, swarmApi } from "../support/swarm.ts";
 
 const COMPOSE = `version: "3.9"
@@ -154,15 +155,14 @@ test("the tasks of both stacks spread over the three nodes (max_replicas_per_nod
       const tasks = await swarmApi<{ NodeID: string; Status: { State: string } }[]>(swarm, `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [`${stack}_web`], "desired-state": ["running"] }))}`);
       return tasks.filter((t) => t.Status.State === "running").map((t) => t.NodeID);
     };
-    let nodes: string[] = [];
     // pulled and started on three nodes: over a minute when the CI machine runs every group at once
-    for (const deadline = Date.now() + 150_000; Date.now() < deadline && new Set(nodes).size < 3; ) {
-      nodes = await nodesOf();
-      await Bun.sleep(500);
-    }
+    const nodes = await waitFor(async () => {
+      const running = await nodesOf();
+      return new Set(running).size === 3 ? running : undefined;
+    }, 150_000, `${stack}_web running on three nodes`, 500);
     expect(new Set(nodes).size).toBe(3);
   }
-}, 180_000);
+}, 330_000);
 
 // ---------------------------------------------------------------------------------------------
 // Acceptance: every fixture project (tests/fixtures/compose) and the stack files below, given to

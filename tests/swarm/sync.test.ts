@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { waitFor } from "../support/docker.ts";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy.ts";
 import type { KontaEnv } from "../support/konta.ts";
 import { useRig } from "../support/rig.ts";
@@ -93,13 +94,8 @@ const tasks = async (service: string) =>
 const GATE_S = 180;
 const RUN_MS = (GATE_S + 60) * 1000;
 
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(500);
-  }
-}
+/** Swarm's API polled every 500 ms; 180 s by default, as the gates above. */
+const until = (what: string, fn: () => Promise<boolean>, timeoutMs = 180_000) => waitFor(fn, timeoutMs, what, 500);
 
 /**
  * The page web serves, asked of each of its tasks by address from a container on the stack's
