@@ -83,6 +83,18 @@ export async function startSwarm(size: number, prefix = "kt-swarm", opts: { regi
 }
 
 /** A request to the manager's Engine API (JSON in and out). */
+/**
+ * A stack removed on the manager until nothing of it is left. `docker stack rm` removes the services,
+ * then the network at once: while a task still stops, the network is "in use" and the CLI exits 1
+ * with it left, so it is asked again. Throws if something is left after 150 tries (0.2 s apart).
+ */
+export async function removeStack(swarm: Swarm, stack: string): Promise<void> {
+  const of = `-q -f label=com.docker.stack.namespace=${stack}`;
+  await swarm.manager.sh(`left() { echo "$(docker service ls ${of})$(docker network ls ${of})$(docker config ls ${of})$(docker secret ls ${of})"; }
+    for i in $(seq 1 150); do [ -z "$(left)" ] && break; docker stack rm ${stack} >/dev/null 2>&1 || true; sleep 0.2; done
+    [ -z "$(left)" ] || { echo "stack ${stack} still has: $(left)" >&2; exit 1; }`);
+}
+
 export async function swarmApi<T = unknown>(swarm: Swarm, path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
   const res = await fetch(`http://localhost${path}`, {
     unix: swarm.socket,

@@ -16,7 +16,7 @@ import { networkSpecs, serviceSpec } from "../../lib/targets/swarm/spec.ts";
 import { desiredSpecs } from "../../lib/targets/swarm/stack.ts";
 import { SRC } from "../server/box.ts";
 import { waitFor } from "../support/docker.ts";
-import { startSwarm, type Swarm, swarmApi } from "../support/swarm.ts";
+import { removeStack, startSwarm, type Swarm, swarmApi } from "../support/swarm.ts";
 
 const COMPOSE = `version: "3.9"
 services:
@@ -262,8 +262,7 @@ async function cliAnswer(boxDir: string, files: string[], env: Record<string, st
     );
     return { ok: true, services: Object.fromEntries(list.map((s) => [s.Spec.Name.replace(/^ora_/, ""), { EndpointSpec: endpoint(s.Spec.EndpointSpec), Mode: s.Spec.Mode }])) };
   } finally {
-    await swarm.manager.sh(`docker stack rm ora >/dev/null 2>&1 || true
-      for i in $(seq 1 100); do [ -z "$(docker service ls -q -f label=com.docker.stack.namespace=ora)$(docker network ls -q -f label=com.docker.stack.namespace=ora)$(docker config ls -q -f label=com.docker.stack.namespace=ora)$(docker secret ls -q -f label=com.docker.stack.namespace=ora)" ] && break; sleep 0.2; done`);
+    await removeStack(swarm, "ora");
   }
 }
 

@@ -11,7 +11,7 @@ import { type DockerProxy, startDockerProxy } from "../support/docker-proxy.ts";
 import type { KontaEnv } from "../support/konta.ts";
 import { useRig } from "../support/rig.ts";
 import type { TestRepo } from "../support/repo.ts";
-import { startSwarm, type Swarm, swarmApi } from "../support/swarm.ts";
+import { removeStack, startSwarm, type Swarm, swarmApi } from "../support/swarm.ts";
 
 // the boxes carry the test label: the rig's per-test clean-up of the host engine must not see them
 const rig = useRig({ docker: false });
@@ -496,11 +496,7 @@ networks:
     await swarm.manager.sh("mkdir -p /tmp/edge-ref && cat > /tmp/edge-ref/docker-compose.yml", { input: `version: "3.9"\n${EDGE("v1")}` });
     await swarm.manager.sh("cd /tmp/edge-ref && docker stack deploy -c docker-compose.yml edgeref >/dev/null");
     const reference = { web: (await swarmApi<Endpoint>(swarm, "/services/edgeref_web")).Spec.EndpointSpec, edge: (await swarmApi<Endpoint>(swarm, "/services/edgeref_edge")).Spec.EndpointSpec };
-    // docker stack rm removes the services, then the network at once: while a task still stops, the
-    // network is "in use" and the CLI exits 1 with it left. Asked again until nothing of it is left.
-    await swarm.manager.sh(`left() { echo "$(docker service ls -q -f label=com.docker.stack.namespace=edgeref)$(docker network ls -q -f label=com.docker.stack.namespace=edgeref)"; }
-      for i in $(seq 1 150); do [ -z "$(left)" ] && break; docker stack rm edgeref >/dev/null 2>&1 || true; sleep 0.2; done
-      [ -z "$(left)" ] || { echo "edgeref still has: $(left)" >&2; exit 1; }`);
+    await removeStack(swarm, "edgeref");
 
     const edgeRepo = rig.repo();
     edgeRepo.write({ "apps/edge/docker-compose.yml": EDGE("v1") }).commit("edge v1");
