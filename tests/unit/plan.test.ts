@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import type { ProjectModel, ServiceModel } from "../../lib/compose/model.ts";
 import { serviceHash } from "../../lib/compose/hash.ts";
 import { detectDrift } from "../../lib/targets/engine/drift.ts";
-import type { Observed, ObservedContainer } from "../../lib/targets/engine/observe.ts";
+import { containerIndex, type Observed, type ObservedContainer } from "../../lib/targets/engine/observe.ts";
 import { expectations, type Prepared } from "../../lib/targets/engine/convergence.ts";
 import { crossProjectConflicts, orderProjects } from "../../lib/targets/engine/cross.ts";
 import { awaitedForCompletion, isJob, type ProjectPlan, planProject, planRemoval, planService, recreateCauses, removedProjects, serviceTarget } from "../../lib/targets/engine/plan.ts";
@@ -95,6 +95,19 @@ describe("planProject", () => {
     const plan = planProject({ model: m, targets }, observed([gone, foreign]));
     expect(plan.actions.map((a) => `${a.type} ${a.service}`)).toEqual(["create a", "remove old"]);
     expect(plan.blockers[0]).toContain('container name "p-a-1" is taken');
+  });
+
+  test("projects planned against one observation each see their own containers (the index is built once per list)", () => {
+    const m = model({ a: {} });
+    const q = { ...m, name: "q" };
+    const targets = { a: serviceTarget(m.services.a as ServiceModel, "sha256:a") };
+    const seen = observed([container({ service: "a", name: "p-a-1", hash: "stale" }), container({ project: "q", service: "a", name: "q-a-1", hash: targets.a.hash })]);
+    expect(planProject({ model: m, targets }, seen).actions.map((a) => `${a.type} ${a.service} ${a.number}`)).toEqual(["recreate a 1"]);
+    expect(planProject({ model: q, targets }, seen).actions).toEqual([]);
+    expect(containerIndex(seen.containers)).toBe(containerIndex(seen.containers));
+    // another observation (a re-plan after the engine changed) gets its own index
+    const later = observed([container({ service: "a", name: "p-a-1", hash: targets.a.hash })]);
+    expect(planProject({ model: m, targets }, later).actions).toEqual([]);
   });
 
   test("a recreated service drags along the services bound to its container ID", () => {

@@ -92,3 +92,23 @@ export function byProjectService(containers: ObservedContainer[]): Map<string, M
   }
   return out;
 }
+
+export interface ContainerIndex {
+  byProject: Map<string, Map<string, ObservedContainer[]>>;
+  byName: Map<string, ObservedContainer>;
+}
+
+const indexes = new WeakMap<ObservedContainer[], ContainerIndex>();
+
+/**
+ * byProjectService and the containers by name, built once per observation: a release plans every
+ * project against the same list (every container on the host), which was 50 rebuilds at 50 apps.
+ */
+export function containerIndex(containers: ObservedContainer[]): ContainerIndex {
+  let index = indexes.get(containers);
+  if (!index) {
+    index = { byProject: byProjectService(containers), byName: new Map(containers.map((c) => [c.name, c])) };
+    indexes.set(containers, index);
+  }
+  return index;
+}

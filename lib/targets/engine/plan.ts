@@ -10,7 +10,7 @@ import { LABEL } from "../../base/labels.ts";
 import { containerName, isOurs } from "./labels.ts";
 import { hostBindings } from "../../compose/ports.ts";
 import { startLevels } from "./order.ts";
-import { byProjectService, type Observed, type ObservedContainer } from "./observe.ts";
+import { containerIndex, type Observed, type ObservedContainer } from "./observe.ts";
 import type { ServiceTarget } from "../../state/index.ts";
 
 /** Why a container is recreated (docker/compose pkg/compose/plan.go gives every step a cause too). */
@@ -182,7 +182,8 @@ function emptyPlan(project: string, kind: ProjectPlan["kind"]): ProjectPlan {
 export function planProject(desired: DesiredProject, observed: Observed): ProjectPlan {
   const { model, targets } = desired;
   const plan = emptyPlan(model.name, "deploy");
-  const current = byProjectService(observed.containers).get(model.name) ?? new Map<string, ObservedContainer[]>();
+  const { byProject, byName } = containerIndex(observed.containers);
+  const current = byProject.get(model.name) ?? new Map<string, ObservedContainer[]>();
   const managed = Object.values(model.services).filter((s) => s.managed);
 
   const usedNetworks = new Set(managed.flatMap((s) => Object.keys(s.networks ?? {})));
@@ -210,7 +211,6 @@ export function planProject(desired: DesiredProject, observed: Observed): Projec
     else if (!exists) plan.volumes.create.push(key);
   }
 
-  const byName = new Map(observed.containers.map((c) => [c.name, c]));
   // in start order, so that a recreated service is known before the services that point at it
   const replaced = new Set<string>();
   const ordered = startLevels(managed).flat().map((n) => model.services[n] as ServiceModel);
