@@ -6,7 +6,7 @@ import "./tty.ts";
 import { type CommandDef, runCommand, showUsage } from "citty";
 import { ExitCode } from "../lib/base/errors.ts";
 import { describeMemory, memoryBreakdown, peakRssBytes } from "../lib/base/host.ts";
-import { log } from "../lib/base/log.ts";
+import { isVerbose, log } from "../lib/base/log.ts";
 import { VERSION } from "../lib/base/version.ts";
 import { EXIT_CODES, type Lazy, main } from "./main.ts";
 import { translateOriginal } from "./original.ts";
@@ -66,7 +66,7 @@ async function run(original: string[]): Promise<number> {
 }
 /** With --verbose: what the run's memory is made of as it ends, near its peak (a one-shot run frees little). */
 function reportMemory(): void {
-  const m = log.level >= 4 ? memoryBreakdown() : undefined;
+  const m = isVerbose() ? memoryBreakdown() : undefined;
   if (m) log.debug(describeMemory(m, peakRssBytes()));
 }
 

@@ -40,6 +40,9 @@ log.setReporters([reporter(false)]);
 
 let showProgress = false;
 
+/** Whether --verbose is on (debug lines are shown). */
+export const isVerbose = (): boolean => log.level >= LEVEL.verbose;
+
 /** A step of a deploy: shown with --now or --verbose, otherwise only in debug output. */
 export function progress(message: string): void {
   if (showProgress) log.info(message);
