@@ -12,10 +12,10 @@
 //   bun bench/run.ts --status      only the status page and metrics rows at 50 apps, printed
 //   bun bench/run.ts --memory      only the rows of "where a run's memory goes" (§4b), printed
 //   bun bench/run.ts --bytecode-order
-//                                  only write packaging/bytecode-order.txt: the order in which an
-//                                  idle tick at 50 apps runs Konta's functions, which the build
-//                                  lays the bytecode out by (fewer pages touched: ~1 MB less peak
-//                                  memory). Refresh it after changing code, then rebuild.
+//                                  only write packaging/bytecode-order/*.txt: the order in which an
+//                                  idle tick and two deploys at 50 apps run Konta's functions, which
+//                                  the build lays the bytecode out by (fewer pages touched, less
+//                                  peak memory). Refresh them after changing code, then rebuild.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -33,7 +33,7 @@ import { appCompose, fmtMb, fmtMs, measure, NETWORK, repeat, type Sample, type S
 const ROOT = resolve(import.meta.dir, "..");
 const BIN = process.env.KONTA_BIN ?? join(ROOT, "dist/konta");
 const QUICK = process.argv.includes("--quick");
-const ORDER_FILE = join(ROOT, "packaging/bytecode-order.txt");
+const ORDER_FILES = ["idle", "deploy", "deploy-cold"].map((run) => join(ROOT, `packaging/bytecode-order/${run}.txt`));
 const RUNS = QUICK ? 3 : 7;
 const BASELINE_RUNS = QUICK ? 2 : 5;
 const TOKEN = "bench-token-0123456789";
@@ -646,13 +646,23 @@ function sshRows(r: { http: Sample[]; ssh: Sample[] }): string[] {
   ];
 }
 
-/** One idle tick at 50 apps with Bun writing the order in which it ran Konta's functions. */
+/**
+ * The order in which Konta's functions run, written by Bun: an idle tick at 50 apps, then a
+ * one-change deploy and one with an empty compose cache, each a file (most important first, as
+ * packaging/build.sh passes them), so what a deploy adds is laid out together after the tick's code.
+ */
 async function writeBytecodeOrder(): Promise<void> {
   await ready();
   const s = await setup(50, 3);
-  const r = await measure(konta(s, "sync"), { BUN_BYTECODE_ORDER_OUT: ORDER_FILE });
-  if (r.code !== 0 || !existsSync(ORDER_FILE)) throw new Error(`no order file written:\n${r.output}`);
-  console.log(`wrote ${ORDER_FILE}; rebuild (bun run build) to use it`);
+  for (const f of ORDER_FILES) rmSync(f, { force: true });
+  const r = await measure(konta(s, "sync"), { BUN_BYTECODE_ORDER_OUT: ORDER_FILES[0] });
+  if (r.code !== 0) throw new Error(`idle tick failed:\n${r.output}`);
+  await deployOnce(s, "konta");
+  await deployOnce(s, "konta", false, { BUN_BYTECODE_ORDER_OUT: ORDER_FILES[1] });
+  await deployOnce(s, "konta", true, { BUN_BYTECODE_ORDER_OUT: ORDER_FILES[2] });
+  const missing = ORDER_FILES.filter((f) => !existsSync(f));
+  if (missing.length > 0) throw new Error(`no order file written: ${missing.join(", ")}`);
+  console.log(`wrote ${ORDER_FILES.join(", ")}; rebuild (bun run build) to use them`);
 }
 
 /** Konta's runs that have memory or time targets, printed; RESULTS.md is left alone. */

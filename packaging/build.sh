@@ -10,8 +10,11 @@ version=$(node -p 'require("./package.json").version')
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 defines=(--define "KONTA_VERSION=\"$version\"" --define "KONTA_COMMIT=\"$commit\"")
 compile=(build --compile --compile-exec-argv=--smol --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig "${defines[@]}" cli/index.ts)
-# the bytecode laid out in the order an idle tick runs it (written by `bun bench/run.ts --bytecode-order`)
-[ -f packaging/bytecode-order.txt ] && compile+=(--bytecode-order=packaging/bytecode-order.txt)
+# the bytecode laid out in the order an idle tick, then a deploy, run it (most important first;
+# written by `bun bench/run.ts --bytecode-order`)
+for run in idle deploy deploy-cold; do
+  [ -f "packaging/bytecode-order/$run.txt" ] && compile+=("--bytecode-order=packaging/bytecode-order/$run.txt")
+done
 mkdir -p dist
 # konta(1) and konta.yaml(5), from the command tree and the README
 "$bun" packaging/man.ts dist/man >/dev/null
