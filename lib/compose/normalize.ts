@@ -19,6 +19,7 @@ import { sortPorts } from "./ports.ts";
 import { addImplicitDependencies, checkReferences } from "./references.ts";
 import { SWARM_ONLY } from "./schema.ts";
 import { parseBytes, parseDuration } from "./units.ts";
+import { collate } from "../base/collate.ts";
 
 // use_api_socket: the engine's default socket, at the same path in the container (as Compose)
 const DOCKER_SOCKET = "/var/run/docker.sock";
@@ -192,7 +193,7 @@ export class Normalizer {
     if (s.volumes?.length || s.use_api_socket) {
       const mounts = ((s.volumes ?? []) as Raw[]).map((v, i) => this.mounts.mount(v, i));
       if (s.use_api_socket) mounts.push(at(["use_api_socket"], () => this.apiSocket(mounts)));
-      model.volumes = mounts.sort((a, b) => a.target.localeCompare(b.target));
+      model.volumes = mounts.sort((a, b) => collate(a.target, b.target));
     }
     if (s.volumes_from?.length) model.volumes_from = [...s.volumes_from];
 
@@ -237,7 +238,7 @@ export class Normalizer {
       if (s[key]?.length) (model as any)[key] = sortedUnique((s[key] as unknown[]).map(scalarString));
     }
     if (s.devices?.length) {
-      model.devices = [...(s.devices as ServiceModel["devices"] & object)].sort((a, b) => a.target.localeCompare(b.target));
+      model.devices = [...(s.devices as ServiceModel["devices"] & object)].sort((a, b) => collate(a.target, b.target));
     }
     const gpus = [
       ...(s.gpus === "all" ? [{ capabilities: ["gpu"], count: "all" }] : (s.gpus ?? [])),
@@ -255,8 +256,8 @@ export class Normalizer {
       if (nonEmpty(logging)) model.logging = logging;
     }
     this.resources(s, model);
-    if (s.secrets?.length) model.secrets = (s.secrets as Raw[]).map((r, i) => this.mounts.fileMount("secrets", r, i)).sort((a, b) => a.target.localeCompare(b.target));
-    if (s.configs?.length) model.configs = (s.configs as Raw[]).map((r, i) => this.mounts.fileMount("configs", r, i)).sort((a, b) => a.target.localeCompare(b.target));
+    if (s.secrets?.length) model.secrets = (s.secrets as Raw[]).map((r, i) => this.mounts.fileMount("secrets", r, i)).sort((a, b) => collate(a.target, b.target));
+    if (s.configs?.length) model.configs = (s.configs as Raw[]).map((r, i) => this.mounts.fileMount("configs", r, i)).sort((a, b) => collate(a.target, b.target));
 
     this.checkPolicy(model);
     return model;
@@ -341,10 +342,10 @@ export class Normalizer {
     if (s.blkio_config) {
       const b = s.blkio_config;
       const rate = (list: Raw[] | undefined, parse: (v: any) => number) =>
-        list?.map((d) => ({ path: d.path, rate: parse(d.rate) })).sort((x, y) => x.path.localeCompare(y.path));
+        list?.map((d) => ({ path: d.path, rate: parse(d.rate) })).sort((x, y) => collate(x.path, y.path));
       const out: NonNullable<ServiceModel["blkio_config"]> = {};
       if (b.weight !== undefined) out.weight = b.weight;
-      if (b.weight_device) out.weight_device = [...b.weight_device].sort((x: Raw, y: Raw) => x.path.localeCompare(y.path));
+      if (b.weight_device) out.weight_device = [...b.weight_device].sort((x: Raw, y: Raw) => collate(x.path, y.path));
       const bps = rate(b.device_read_bps, parseBytes);
       if (bps) out.device_read_bps = bps;
       const wbps = rate(b.device_write_bps, parseBytes);

@@ -1,6 +1,7 @@
 // `ports:` short syntax ("127.0.0.1:8080:80/udp", "[::1]:80:80", "9090-9091:8080-8081", 80)
 // and long syntax, to sorted, de-duplicated long-form entries.
 import type { PortModel } from "./model.ts";
+import { collate } from "../base/collate.ts";
 
 export class PortError extends Error {}
 
@@ -88,9 +89,9 @@ export function sortPorts(ports: PortModel[]): PortModel[] {
   return [...unique.values()].sort(
     (a, b) =>
       a.target - b.target ||
-      a.protocol.localeCompare(b.protocol) ||
-      (a.host_ip ?? "").localeCompare(b.host_ip ?? "") ||
-      (a.published ?? "").localeCompare(b.published ?? ""),
+      collate(a.protocol, b.protocol) ||
+      collate(a.host_ip ?? "", b.host_ip ?? "") ||
+      collate(a.published ?? "", b.published ?? ""),
   );
 }
 

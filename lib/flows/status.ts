@@ -16,6 +16,7 @@ import { type HistoryEntry, type HistoryKind, readHistory } from "../history/ind
 import { COMMIT, VERSION } from "../base/version.ts";
 import { instanceLabel } from "../base/instances.ts";
 import { type InstanceOverview, instancesOverview } from "./instances.ts";
+import { collate } from "../base/collate.ts";
 
 export interface ContainerStatus {
   name: string;
@@ -125,9 +126,9 @@ export async function status(rt: Runtime, opts: StatusOptions = {}): Promise<Sta
   }
   const containers = await observeContainers(docker);
   report.drift = detectDrift(state.expected, containers, driftOpts);
-  for (const [project, exp] of Object.entries(state.expected).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [project, exp] of Object.entries(state.expected).sort(([a], [b]) => collate(a, b))) {
     const services: ServiceStatus[] = [];
-    for (const [name, target] of Object.entries(exp.services).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [name, target] of Object.entries(exp.services).sort(([a], [b]) => collate(a, b))) {
       const mine = containers.filter((c) => c.project === project && c.service === name && c.managed).sort((a, b) => a.number - b.number);
       const details = await Promise.all(
         mine.map(async (c): Promise<ContainerStatus> => {

@@ -5,6 +5,7 @@ import type { ProjectModel } from "../../compose/model.ts";
 import { containerName } from "./labels.ts";
 import type { Observed } from "./observe.ts";
 import type { DesiredProject, ProjectPlan } from "./plan.ts";
+import { collate } from "../../base/collate.ts";
 
 /** Host ports a port mapping binds, as "port/protocol" (small ranges expanded). */
 function hostPorts(published: string | undefined, protocol: string): string[] {
@@ -30,7 +31,7 @@ function wants(model: ProjectModel): { names: string[]; ports: string[] } {
 export function crossProjectConflicts(desired: Map<string, DesiredProject>): Map<string, string[]> {
   const owner = new Map<string, string>();
   const out = new Map<string, string[]>();
-  for (const [name, d] of [...desired.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, d] of [...desired.entries()].sort(([a], [b]) => collate(a, b))) {
     const { names, ports } = wants(d.model);
     const clash = (key: string, what: string) => {
       const first = owner.get(key);

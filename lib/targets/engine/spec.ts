@@ -6,6 +6,7 @@ import type { BindMount, MountModel, ProjectModel, ServiceModel, ServiceNetwork 
 import { compareApi } from "../../docker/client.ts";
 import { LABEL } from "../../base/labels.ts";
 import { containerName } from "./labels.ts";
+import { collate } from "../../base/collate.ts";
 
 export interface SpecContext {
   project: ProjectModel;
@@ -93,7 +94,7 @@ function portBindings(s: ServiceModel): Record<string, { HostIp: string; HostPor
 
 /** The service's networks, highest priority first (the first is the one the container is created on). */
 export function orderedNetworks(s: ServiceModel): [string, ServiceNetwork][] {
-  return Object.entries(s.networks ?? {}).sort(([a, x], [b, y]) => (y.priority ?? 0) - (x.priority ?? 0) || a.localeCompare(b));
+  return Object.entries(s.networks ?? {}).sort(([a, x], [b, y]) => (y.priority ?? 0) - (x.priority ?? 0) || collate(a, b));
 }
 
 /** An endpoint on one network; `name` is the container's (an alias too, as Compose gives it). */

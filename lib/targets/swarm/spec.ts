@@ -4,6 +4,7 @@
 // names of the stack's secrets and configs come from the caller.
 import { ComposeKeyError } from "../../compose/errors.ts";
 import type { BindMount, MountModel, ProjectModel, ServiceModel, SwarmUpdateModel } from "../../compose/model.ts";
+import { collate } from "../../base/collate.ts";
 
 export const STACK_NAMESPACE = "com.docker.stack.namespace";
 export const STACK_IMAGE = "com.docker.stack.image";
@@ -190,8 +191,8 @@ export function serviceSpec(project: ProjectModel, s: ServiceModel, refs: Object
     StopSignal: s.stop_signal,
     TTY: s.tty,
     OpenStdin: s.stdin_open,
-    Secrets: (s.secrets ?? []).map((f) => fileRef("secret", f, refs)).sort((a, b) => String(a.SecretName).localeCompare(String(b.SecretName))),
-    Configs: (s.configs ?? []).map((f) => fileRef("config", f, refs)).sort((a, b) => String(a.ConfigName).localeCompare(String(b.ConfigName))),
+    Secrets: (s.secrets ?? []).map((f) => fileRef("secret", f, refs)).sort((a, b) => collate(String(a.SecretName), String(b.SecretName))),
+    Configs: (s.configs ?? []).map((f) => fileRef("config", f, refs)).sort((a, b) => collate(String(a.ConfigName), String(b.ConfigName))),
     ReadOnly: s.read_only,
     Init: s.init,
     Sysctls: s.sysctls,
@@ -199,7 +200,7 @@ export function serviceSpec(project: ProjectModel, s: ServiceModel, refs: Object
     CapabilityDrop: caps.drop,
     Ulimits: Object.entries(s.ulimits ?? {})
       .map(([n, u]) => ({ Name: n, Soft: u.soft, Hard: u.hard }))
-      .sort((a, b) => a.Name.localeCompare(b.Name)),
+      .sort((a, b) => collate(a.Name, b.Name)),
     OomScoreAdj: s.oom_score_adj,
     Isolation: s.isolation,
     // as the Docker CLI sends it: `docker service inspect` shows the same for both

@@ -3,6 +3,7 @@
 import type { DockerClient } from "../../docker/client.ts";
 import type { ProjectExpectation } from "../../state/index.ts";
 import { STACK_NAMESPACE } from "./spec.ts";
+import { collate } from "../../base/collate.ts";
 
 export interface TaskStatus {
   name: string;
@@ -62,11 +63,11 @@ export async function swarmStatus(docker: DockerClient, expected: Record<string,
   ]);
   const hostname = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID.slice(0, 12)]));
   const projects = Object.entries(expected)
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => collate(a, b))
     .map(([project, exp]) => ({
       name: project,
       services: Object.entries(exp.services)
-        .sort(([a], [b]) => a.localeCompare(b))
+        .sort(([a], [b]) => collate(a, b))
         .map(([name, t]): SwarmServiceStatus => {
           const full = `${project}_${name}`;
           const svc = services.find((s) => s.Spec.Name === full);
@@ -97,6 +98,6 @@ export async function swarmStatus(docker: DockerClient, expected: Record<string,
     }));
   const nodeList = nodes
     .map((n): NodeStatus => ({ name: hostname.get(n.ID) as string, role: n.Spec.Role, state: n.Status.State, availability: n.Spec.Availability, ...(n.ManagerStatus?.Leader ? { leader: true } : {}) }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => collate(a.name, b.name));
   return { projects, nodes: nodeList };
 }
