@@ -124,9 +124,12 @@ interface Container {
   NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
 }
 
-/** The running web container (service s0) of one project, filtered by the engine. */
+/** The labels of one project's web container (service s0), as both tools set them. */
+const webLabels = (project: string) => [`com.docker.compose.project=${project}`, "com.docker.compose.service=s0"];
+
+/** The running web container of one project, filtered by the engine. */
 async function webContainer(project: string): Promise<Container | undefined> {
-  const filters = JSON.stringify({ label: [`com.docker.compose.project=${project}`, "com.docker.compose.service=s0"] });
+  const filters = JSON.stringify({ label: webLabels(project) });
   return (await engine<Container[]>("/containers/json", { query: { filters } }))[0];
 }
 
@@ -162,7 +165,7 @@ interface ServingWatch {
  * asked, every 5 ms, until it answers or a newer one starts.
  */
 async function watchServing(project: string, text: string): Promise<ServingWatch> {
-  const filters = JSON.stringify({ type: ["container"], event: ["start"], label: [`com.docker.compose.project=${project}`, "com.docker.compose.service=s0"] });
+  const filters = JSON.stringify({ type: ["container"], event: ["start"], label: webLabels(project) });
   const abort = new AbortController();
   const res = await fetch(`http://localhost/v1.41/events?filters=${encodeURIComponent(filters)}`, { unix: SOCKET, signal: abort.signal });
   if (!res.ok || !res.body) throw new Error(`GET /events: ${res.status}`);
