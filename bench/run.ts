@@ -10,7 +10,7 @@
 //   bun bench/run.ts --ssh         only the idle tick at 50 apps over SSH (a deploy key, a real sshd on
 //                                  loopback) beside the same over HTTP, printed
 //   bun bench/run.ts --status      only the status page and metrics rows at 50 apps, printed
-//   bun bench/run.ts --memory      only the rows of "where a run's memory goes" (§4b), printed
+//   bun bench/run.ts --memory      only the rows of "where a run's memory goes" and of its steps (§4b, §4c), printed
 //   bun bench/run.ts --bytecode-order
 //                                  only write packaging/bytecode-order/*.txt: the order in which an
 //                                  idle tick and two deploys at 50 apps run Konta's functions, which
@@ -394,13 +394,19 @@ interface Breakdown {
   heap: number;
   libraries: number;
   peak: number;
+  /** the run's own steps (`--verbose`, lib/base/steps.ts): each step's time and the RSS after it */
+  steps: { step: string; ms: number; mb: number }[];
 }
 
 function breakdown(r: { output: string }): Breakdown {
   const m = /memory at exit ([\d.]+) MB: runtime code ([\d.]+), Konta code and data ([\d.]+), heap ([\d.]+), libraries ([\d.]+); peak ([\d.]+) MB/.exec(r.output);
   if (!m) throw new Error(`no memory line in the output:\n${r.output.slice(-2000)}`);
   const [total, runtimeCode, codeAndData, heap, libraries, peak] = m.slice(1).map(Number) as number[];
-  return { total, runtimeCode, codeAndData, heap, libraries, peak } as Breakdown;
+  const steps = (/^\S+\s+steps: (.*)$/m.exec(r.output)?.[1] ?? "").split("; ").flatMap((part) => {
+    const p = /^(.+) \+(\d+) ms ([\d.]+) MB$/.exec(part);
+    return p ? [{ step: p[1] as string, ms: Number(p[2]), mb: Number(p[3]) }] : [];
+  });
+  return { total, runtimeCode, codeAndData, heap, libraries, peak, steps } as Breakdown;
 }
 
 /** A commit that changes app 0's first service, and its `konta sync --verbose`. */
@@ -432,14 +438,51 @@ async function memoryProfile(runs: number): Promise<{ what: string; b: Breakdown
     for (let i = 0; i < runs; i++) b.push(await verboseDeploy(s, env, cold));
     rows.push({ what, b });
   }
+  const b: Breakdown[] = [];
+  for (let i = 0; i < runs; i++) {
+    const previous = s.kontaVersion;
+    await verboseDeploy(s, {});
+    const r = await measure(konta(s, "rollback", "--verbose"));
+    if (r.code !== 0) throw new Error(`konta rollback failed:\n${r.output}`);
+    s.kontaVersion = previous;
+    b.push(breakdown(r));
+  }
+  rows.push({ what: "rollback", b });
+  const times: number[] = [];
+  for (let i = 0; i <= runs * 4; i++) {
+    const t = performance.now();
+    const res = await fetch(`${git.repoUrl(s.repo.name)}/info/refs?service=git-upload-pack`, { headers: { Authorization: `Basic ${btoa(`x-access-token:${TOKEN}`)}` } });
+    if (!res.ok) throw new Error(`GET info/refs: ${res.status}`);
+    await res.arrayBuffer();
+    if (i > 0) times.push(performance.now() - t); // the first is a warm-up
+  }
+  headRequest = stats(times);
   await teardown();
   return rows;
+}
+
+/** The Git server's time for the request of Konta's "remote head" step, asked by the bench itself (set by memoryProfile). */
+let headRequest: Stats | undefined;
+
+/** Each run's steps as `--verbose` reports them: the time of each (median, min–max) and the RSS after it. */
+function stepRows(profile: { what: string; b: Breakdown[] }[]): string[] {
+  const out: string[] = [];
+  for (const p of profile) {
+    const names = p.b[0]?.steps.map((x) => x.step) ?? [];
+    if (!names.length) continue;
+    out.push("", `${p.what}:`, "", row(["step", "time, median (min–max)", "RSS after it, median"]), row(["---", "---", "---"]));
+    for (const name of names) {
+      const of = p.b.flatMap((x) => x.steps.filter((y) => y.step === name));
+      out.push(row([name, fmtStats(stats(of.map((x) => x.ms))), `${stats(of.map((x) => x.mb)).median.toFixed(1)} MB`]));
+    }
+  }
+  return out;
 }
 
 function memoryRows(profile: { what: string; b: Breakdown[] }[]): string[] {
   const out = [row(["run", "peak RSS", "at exit", "runtime code", "Konta code and data", "heap", "libraries"]), row(["---", "---", "---", "---", "---", "---", "---"])];
   for (const p of profile) {
-    const med = (k: keyof Breakdown) => `${stats(p.b.map((x) => x[k])).median.toFixed(1)} MB`;
+    const med = (k: Exclude<keyof Breakdown, "steps">) => `${stats(p.b.map((x) => x[k])).median.toFixed(1)} MB`;
     out.push(row([p.what, med("peak"), med("total"), med("runtimeCode"), med("codeAndData"), med("heap"), med("libraries")]));
   }
   return out;
@@ -594,7 +637,10 @@ async function main(): Promise<void> {
   targets.push({ what: "`konta version` (the runtime's floor), peak RSS", target: "measured and explained (§4b)", value: fmtMb(floor.median), met: true });
 
   out.push("", "## 4b. Where a run's memory goes", "", "The runs above at 50 apps again, with `--verbose`: Konta then reads /proc/self/smaps as it exits (lib/base/host.ts) and says what its resident pages are. Runtime code: pages of the executable's machine code and read-only data that the run touched (Bun and JavaScriptCore; each runtime feature used, such as fetch, the file system or the JIT compilers, touches its own). Konta code and data: the executable's writable part, Konta's bytecode and source (compiled in) and the runtime's data. Heap: anonymous memory (the JavaScript heap, malloc, JIT output, stacks). Libraries: libc and the other shared libraries. Medians in MB; \"JIT on\" is the run with JavaScriptCore's baseline and optimising JIT on, which the binary switches off for every run but `rollback` (cli/runtime.ts).", "");
-  out.push(...memoryRows(await memoryProfile(QUICK ? 2 : 5)));
+  const profile = await memoryProfile(QUICK ? 2 : 5);
+  out.push(...memoryRows(profile));
+  out.push("", "## 4c. Where Konta's own time and memory go, step by step", "", `The same runs: with \`--verbose\` Konta ends with a line that gives each step of the run its time and the RSS after it (lib/base/steps.ts). The first step counts from the start of the process: the runtime's start (twice for a sync: the binary starts itself again with the JIT off, cli/runtime.ts), the command line and the config. "remote head" and "fetch" are each a request to the Git server and include the server's time: the bench's own GET of the same info/refs took ${headRequest ? fmtStats(headRequest) : "–"} (git-http-backend, started by the test server for each request). The first change to the engine comes early in "apply", which then waits for the new containers to start and pass the health gate; a rollback runs with the JIT on.`);
+  out.push(...stepRows(profile));
 
   // 5: scaling
   out.push("", "## 5. Scaling", "", "Apps of 1 service each, so that 200 apps stay within this machine's means.", "");
@@ -782,10 +828,11 @@ async function statusOnly(): Promise<void> {
   console.log(`textfile adds ${fmtMs(added)} to the idle tick (medians)`);
 }
 
-/** Only the rows of §4b, printed. */
+/** Only the rows of §4b and §4c, printed. */
 async function memoryOnly(): Promise<void> {
   await ready();
-  console.log(memoryRows(await memoryProfile(3)).join("\n"));
+  const profile = await memoryProfile(3);
+  console.log([...memoryRows(profile), "", `GET info/refs by the bench: ${headRequest ? fmtStats(headRequest) : "–"}`, ...stepRows(profile)].join("\n"));
 }
 
 /** Only the SSH row, printed. */

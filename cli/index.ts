@@ -7,6 +7,7 @@ import { type CommandDef, runCommand, showUsage } from "citty";
 import { ExitCode } from "../lib/base/errors.ts";
 import { describeMemory, memoryBreakdown, peakRssBytes } from "../lib/base/host.ts";
 import { isVerbose, log } from "../lib/base/log.ts";
+import { describeSteps } from "../lib/base/steps.ts";
 import { VERSION } from "../lib/base/version.ts";
 import { EXIT_CODES, type Lazy, main } from "./main.ts";
 import { translateOriginal } from "./original.ts";
@@ -64,14 +65,17 @@ async function run(original: string[]): Promise<number> {
     return printError(err, false);
   }
 }
-/** With --verbose: what the run's memory is made of as it ends, near its peak (a one-shot run frees little). */
-function reportMemory(): void {
-  const m = isVerbose() ? memoryBreakdown() : undefined;
+/** With --verbose: where the run's time went, and what its memory is made of as it ends, near its peak (a one-shot run frees little). */
+function reportRun(): void {
+  if (!isVerbose()) return;
+  const steps = describeSteps();
+  if (steps) log.debug(steps);
+  const m = memoryBreakdown();
   if (m) log.debug(describeMemory(m, peakRssBytes()));
 }
 
 // no top-level await: the binary is compiled to bytecode, which needs a CommonJS-shaped entry
 run(process.argv.slice(2)).then((code) => {
-  reportMemory();
+  reportRun();
   process.exit(code);
 });

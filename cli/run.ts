@@ -4,6 +4,7 @@ import type { ArgsDef } from "citty";
 import { ExitCode, KontaError, InputError } from "../lib/base/errors.ts";
 import { configureLog, log } from "../lib/base/log.ts";
 import { redact } from "../lib/base/redact.ts";
+import { recordSteps } from "../lib/base/steps.ts";
 import { Runtime } from "../lib/flows/runtime.ts";
 
 export interface CommonArgs {
@@ -62,6 +63,7 @@ interface Ctx {
 export async function execute(ctx: Ctx, body: () => Promise<number | void>, opts: { progress?: boolean } = {}): Promise<void> {
   const a = ctx.args;
   configureLog({ verbose: a.verbose, quiet: a.quiet, plain: a.json, progress: opts.progress || a.verbose });
+  if (a.verbose) recordSteps();
   try {
     checkUnknownFlags(ctx.rawArgs, (ctx.cmd.args ?? {}) as ArgsDef);
     process.exitCode = (await body()) ?? 0;

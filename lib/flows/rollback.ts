@@ -10,6 +10,7 @@ import type { Summary } from "../base/summary.ts";
 import { commitInfo } from "../git/index.ts";
 import type { Runtime } from "./runtime.ts";
 import { log } from "../base/log.ts";
+import { step } from "../base/steps.ts";
 import { readState, recordDeploy, recordRan, rollbackTarget, type State } from "../state/index.ts";
 import { actionsOf, recordRun } from "./history.ts";
 import { writeTextfile } from "./metrics.ts";
@@ -43,10 +44,12 @@ export async function rollback(rt: Runtime, ref: string | undefined, wait = 0): 
 
 async function rollbackLocked(rt: Runtime, ref: string | undefined, wait: number): Promise<RollbackReport> {
   const started = Date.now();
+  step("runtime and config");
   rt.ensureStateDirs();
   const lock = await acquireLock(rt.paths.lock, "konta rollback", wait);
   try {
     const { state } = readState(rt.paths.state);
+    step("lock and state");
     const live = rt.store.current();
     const target = ref ? resolveRelease(rt, ref) : rollbackTarget(state, (s) => rt.store.has(s));
     if (!target) {
@@ -58,11 +61,13 @@ async function rollbackLocked(rt: Runtime, ref: string | undefined, wait: number
     const pins = state.ran?.[target];
     if (pins) await ensureImages(rt.config.deploy.target, docker, pins);
     else log.info(`no record of the images ${target.slice(0, 12)} ran (deployed by an older Konta); its services run what their tags point at now`);
+    step("engine and pinned images");
     const run = await prepareConvergence(rt.config.deploy.target, rt.release(target), opts, pins);
     checkOwnership(rt.ref, rt.family, run.projects);
     let summary: Summary;
     try {
       summary = await run.apply(target);
+      step("apply");
     } catch (err) {
       const { rolledBack, restored } = live ? await rollBack(err, `rollback to ${target.slice(0, 12)}`, rt.release(live), opts, state.expected) : { rolledBack: false, restored: false };
       const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
@@ -87,6 +92,7 @@ async function rollbackLocked(rt: Runtime, ref: string | undefined, wait: number
     state.lastAttempt = { sha: target, at: new Date().toISOString(), result: "rolled-back", durationMs, peakRssBytes: peakRssBytes() };
     recordRollback(rt, state, { result: "rolled-back", sha: target, live, started, summary, info });
     await notify(rt.config.notify, { event: "rollback", commit: target, projects: run.changed, summary, durationMs });
+    step("switch, state, notify");
     return { sha: target, from: live, summary, durationMs };
   } finally {
     lock.release();

@@ -169,6 +169,7 @@ describe("hooks", () => {
     expect(pre).toContain(`KONTA_RELEASE_DIR=${join(env.state, "releases", sha)}\n`);
     expect(pre).not.toContain("must-not-leak");
     expect(pre).not.toContain("BUN_JSC_");
+    expect(pre).not.toContain("KONTA_STARTED_AT");
     expect(pre).not.toContain(TOKEN);
     expect(readFileSync(join(out, "pre.pwd"), "utf8").trim()).toBe(join(env.state, "releases", sha));
     expect(readFileSync(join(out, "success.env"), "utf8")).toContain("KONTA_EVENT=success\n");

@@ -36,6 +36,8 @@ describe("the binary's runtime settings", () => {
     expect(p.environ).toContain("BUN_JSC_useBaselineJIT=0");
     expect(p.environ).toContain("BUN_JSC_useDFGJIT=0");
     expect(p.cmdline.slice(1, 4)).toEqual(["webhook", "--config", "/nonexistent/config.yaml"]);
+    // the second image counts its steps from the first one's start
+    expect(p.environ.some((e) => /^KONTA_STARTED_AT=\d+(\.\d+)?$/.test(e))).toBe(true);
     expect(p.stderr).toMatch(/memory at exit [\d.]+ MB: runtime code [\d.]+, Konta code and data [\d.]+, heap [\d.]+, libraries [\d.]+; peak [\d.]+ MB/);
   });
 

@@ -5,6 +5,7 @@ import { diskFullError, DeployError, errorMessage, ExitCode } from "../../base/e
 import { failpoint } from "../../base/failpoint.ts";
 import { log, progress } from "../../base/log.ts";
 import { redact } from "../../base/redact.ts";
+import { step } from "../../base/steps.ts";
 import { emptySummary, type Summary } from "../../base/summary.ts";
 import { checkOwnership } from "../instances.ts";
 import type { GitSource } from "../../git/remote.ts";
@@ -24,10 +25,12 @@ export async function deployCommit(run: SyncRun, sha: string, source: GitSource)
     if (!rt.store.has(sha)) {
       progress(`fetching ${sha.slice(0, 12)} from ${redact(rt.config.repository.url)}`);
       fetched = await ensureCommit(source, rt.paths.repo, sha);
+      step("fetch");
     }
     if (!rt.store.has(fetched)) {
       progress(`checking out ${fetched.slice(0, 12)}`);
       await rt.store.create(fetched, (dir) => checkoutTree(rt.paths.repo, fetched, dir, rt.config.repository.path));
+      step("checkout");
     }
   } catch (err) {
     throw diskFullError(err, rt.paths.root) ?? err;
@@ -41,6 +44,7 @@ export async function converge(run: SyncRun, sha: string, mode: ConvergeMode): P
   const docker = await rt.docker();
   const opts = rt.deployOptions(docker, run.state.expected);
   const { prepareConvergence, failure } = await targetModule();
+  step("engine and deploy code");
   let c: Convergence;
   try {
     c = await prepareConvergence(rt.config.deploy.target, rt.release(sha), opts, keptImages(run, mode));
@@ -61,7 +65,9 @@ export async function converge(run: SyncRun, sha: string, mode: ConvergeMode): P
       }
     }
     await c.fetchImages(mode === "deployed");
+    step("pre.sh and images");
     summary = await c.apply(sha);
+    step("apply");
   } catch (err) {
     const f = await failure(err);
     return fail(run, sha, err, f.touched, f.summary ?? summary, mode);
@@ -88,6 +94,7 @@ async function succeed(run: SyncRun, sha: string, c: Convergence, summary: Summa
   run.state.expectedAt = sha;
   recordRan(run.state, sha, await c.ran(run.state.expected), (s) => rt.store.has(s));
   if (run.state.failed?.sha === sha || mode === "deployed") run.state.failed = undefined;
+  step("switch and state");
   const images = run.updatedImages();
   if (mode === "updated") run.state.imageUpdates = { ...run.state.imageUpdates, updated: { at: new Date().toISOString(), images } };
   run.attempt(mode, sha);
@@ -98,6 +105,7 @@ async function succeed(run: SyncRun, sha: string, c: Convergence, summary: Summa
     if (mode === "deployed") await prune(run, c);
     await notify(rt.config.notify, { event: "success", commit: sha, projects: changed, summary, durationMs: Date.now() - run.started, ...(images.length ? { images } : {}) });
   }
+  step("success.sh, prune, notify");
   const verb = mode === "deployed" ? "deployed" : mode === "updated" ? `updated ${images.join(", ")} at` : "repaired drift at";
   return run.report({
     result: mode,

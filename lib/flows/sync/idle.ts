@@ -2,6 +2,7 @@
 // file read), repaired if there is any; a due check of the followed image tags.
 import { errorMessage, ExitCode } from "../../base/errors.ts";
 import { log, progress } from "../../base/log.ts";
+import { step } from "../../base/steps.ts";
 import { detectDrift } from "../../targets/engine/drift.ts";
 import { observeContainers } from "../../targets/engine/observe.ts";
 import type { DriftItem } from "../../targets/index.ts";
@@ -19,6 +20,7 @@ export async function idle(run: SyncRun, sha: string | undefined, result: Attemp
     return converge(run, sha, "repaired");
   }
   const drift = await findDrift(run, sha);
+  step("drift check");
   if (!drift.length) {
     const updated = await updateImages(run, sha);
     if (updated) return updated;

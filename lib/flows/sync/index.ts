@@ -5,6 +5,7 @@
 import { errorMessage, KontaError } from "../../base/errors.ts";
 import { acquireLock } from "../../base/lock.ts";
 import { log } from "../../base/log.ts";
+import { step } from "../../base/steps.ts";
 import { remoteHead } from "../../git/head.ts";
 import type { GitSource } from "../../git/remote.ts";
 import { decideSync, readState, recordDeploy, type State } from "../../state/index.ts";
@@ -18,6 +19,7 @@ import type { Trigger } from "../../history/index.ts";
 export type { SyncOptions, SyncReport } from "./run.ts";
 
 export async function sync(rt: Runtime, opts: SyncOptions = {}): Promise<SyncReport> {
+  step("runtime and config");
   try {
     return await locked(rt, opts);
   } finally {
@@ -34,6 +36,7 @@ async function locked(rt: Runtime, opts: SyncOptions): Promise<SyncReport> {
     rt.store.cleanTemporaries();
     run.live = rt.store.current();
     run.state = await loadState(rt, run.live);
+    step("lock and state");
     const trigger = opts.dryRun ? "manual" : syncTrigger(rt, opts.now);
     let report: SyncReport;
     try {
@@ -91,6 +94,7 @@ async function decide(run: SyncRun): Promise<SyncReport> {
   try {
     source = await rt.gitSource();
     head = (await remoteHead(source)).sha;
+    step("remote head");
   } catch (err) {
     if (err instanceof KontaError) run.attempt("failed", undefined, err.message);
     throw err;

@@ -14,6 +14,7 @@ import { applyConcurrently, crossProjectConflicts, orderProjects, projectPrerequ
 import { DeployError, errorMessage, ExitCode, InputError, KontaError, UnreachableError } from "../../base/errors.ts";
 import { failpoint } from "../../base/failpoint.ts";
 import { log, progress } from "../../base/log.ts";
+import { step } from "../../base/steps.ts";
 import { applyProject, type ApplyOptions } from "./apply.ts";
 import { emptySummary, sortSummary, type Summary } from "../../base/summary.ts";
 import { observe, observeContainers, type Observed, type ObservedContainer } from "./observe.ts";
@@ -100,6 +101,7 @@ function foreignContainerRefs(model: LoadedProject, observed: Observed): string[
 /** Load the release and plan it against the engine (the services in `pins` on those images). Changes nothing. */
 export async function prepare(release: ReleaseRef, opts: DeployOptions, pins?: ReleaseImages): Promise<Prepared> {
   const projects = await loadReleaseUnlocking(release.root, release.load);
+  step("projects loaded");
   for (const p of projects) {
     try {
       checkEngineRules(p);
@@ -110,7 +112,10 @@ export async function prepare(release: ReleaseRef, opts: DeployOptions, pins?: R
   }
   for (const p of projects) for (const w of p.warnings) log.warn(w);
   const [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
-  return { release, projects, observed, pins, ...plan(projects, images, observed, opts, pins) };
+  step("engine listed");
+  const planned = plan(projects, images, observed, opts, pins);
+  step("planned");
+  return { release, projects, observed, pins, ...planned };
 }
 
 /**
