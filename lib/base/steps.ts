@@ -29,7 +29,7 @@ export function step(name: string): void {
   if (recording) marks.push({ step: name, at: performance.timeOrigin + performance.now(), rssBytes: process.memoryUsage.rss() });
 }
 
-/** `steps: locked +62 ms 33.1 MB; remote head +36 ms 36.0 MB; …` (each step's own time, the RSS after it). */
+/** `steps: runtime and config +82 ms 32.1 MB; lock and state +3 ms 33.9 MB; …` (each step's own time, the RSS after it). */
 export function describeSteps(): string | undefined {
   if (!marks.length) return undefined;
   let previous = processStart;
