@@ -422,7 +422,7 @@ async function verboseDeploy(s: Setup, env: Record<string, string>, coldCache = 
  * Where a run's memory goes: the runs of §1 and §2 at 50 apps again with --verbose, each split by
  * what its pages are, beside a program compiled as Konta is that does nothing (the runtime's floor).
  */
-async function memoryProfile(runs: number): Promise<{ what: string; b: Breakdown[] }[]> {
+async function memoryProfile(runs: number): Promise<{ rows: { what: string; b: Breakdown[] }[]; headRequest: Stats }> {
   const floorBin = join(work, "floor");
   const built = spawnSync(process.execPath, ["build", "--compile", "--compile-exec-argv=--smol", "--minify", "--bytecode", join(ROOT, "bench/floor.ts"), "--outfile", floorBin], { encoding: "utf8" });
   if (built.status !== 0) throw new Error(`bench/floor.ts did not build:\n${built.stderr}`);
@@ -448,21 +448,23 @@ async function memoryProfile(runs: number): Promise<{ what: string; b: Breakdown
     b.push(breakdown(r));
   }
   rows.push({ what: "rollback", b });
+  const headRequest = await headRequestTime(s, runs * 4);
+  await teardown();
+  return { rows, headRequest };
+}
+
+/** The Git server's time for the request of Konta's "remote head" step (GET info/refs), asked by the bench itself. */
+async function headRequestTime(s: Setup, runs: number): Promise<Stats> {
   const times: number[] = [];
-  for (let i = 0; i <= runs * 4; i++) {
+  for (let i = 0; i <= runs; i++) {
     const t = performance.now();
     const res = await fetch(`${git.repoUrl(s.repo.name)}/info/refs?service=git-upload-pack`, { headers: { Authorization: `Basic ${btoa(`x-access-token:${TOKEN}`)}` } });
     if (!res.ok) throw new Error(`GET info/refs: ${res.status}`);
     await res.arrayBuffer();
     if (i > 0) times.push(performance.now() - t); // the first is a warm-up
   }
-  headRequest = stats(times);
-  await teardown();
-  return rows;
+  return stats(times);
 }
-
-/** The Git server's time for the request of Konta's "remote head" step, asked by the bench itself (set by memoryProfile). */
-let headRequest: Stats | undefined;
 
 /** Each run's steps as `--verbose` reports them: the time of each (median, min–max) and the RSS after it. */
 function stepRows(profile: { what: string; b: Breakdown[] }[]): string[] {
@@ -638,9 +640,9 @@ async function main(): Promise<void> {
   targets.push({ what: "`konta version` (the runtime's floor), peak RSS", target: "measured and explained (§4b)", value: fmtMb(floor.median), met: true });
 
   out.push("", "## 4b. Where a run's memory goes", "", "The runs above at 50 apps again, with `--verbose`: Konta then reads /proc/self/smaps as it exits (lib/base/host.ts) and says what its resident pages are. Runtime code: pages of the executable's machine code and read-only data that the run touched (Bun and JavaScriptCore; each runtime feature used, such as fetch, the file system or the JIT compilers, touches its own). Konta code and data: the executable's writable part, Konta's bytecode and source (compiled in) and the runtime's data. Heap: anonymous memory (the JavaScript heap, malloc, JIT output, stacks). Libraries: libc and the other shared libraries. Medians in MB; \"JIT on\" is the run with JavaScriptCore's baseline and optimising JIT on, which the binary switches off for every run but `rollback` (cli/runtime.ts).", "");
-  const profile = await memoryProfile(QUICK ? 2 : 5);
+  const { rows: profile, headRequest } = await memoryProfile(QUICK ? 2 : 5);
   out.push(...memoryRows(profile));
-  out.push("", "## 4c. Where Konta's own time and memory go, step by step", "", `The same runs: with \`--verbose\` Konta ends with a line that gives each step of the run its time and the RSS after it (lib/base/steps.ts). The first step counts from the start of the process: the runtime's start (twice for a sync: the binary starts itself again with the JIT off, cli/runtime.ts), the command line and the config. "remote head" and "fetch" are each a request to the Git server and include the server's time: the bench's own GET of the same info/refs took ${headRequest ? fmtStats(headRequest) : "–"} (git-http-backend, started by the test server for each request). The first change to the engine comes early in "apply", which then waits for the new containers to start and pass the health gate; a rollback runs with the JIT on.`);
+  out.push("", "## 4c. Where Konta's own time and memory go, step by step", "", `The same runs: with \`--verbose\` Konta ends with a line that gives each step of the run its time and the RSS after it (lib/base/steps.ts). The first step counts from the start of the process: the runtime's start (twice for a sync: the binary starts itself again with the JIT off, cli/runtime.ts), the command line and the config. "remote head" and "fetch" are each a request to the Git server and include the server's time: the bench's own GET of the same info/refs took ${fmtStats(headRequest)} (git-http-backend, started by the test server for each request). The first change to the engine comes early in "apply", which then waits for the new containers to start and pass the health gate; a rollback runs with the JIT on.`);
   out.push(...stepRows(profile));
 
   // 5: scaling
@@ -832,8 +834,8 @@ async function statusOnly(): Promise<void> {
 /** Only the rows of §4b and §4c, printed. */
 async function memoryOnly(): Promise<void> {
   await ready();
-  const profile = await memoryProfile(3);
-  console.log([...memoryRows(profile), "", `GET info/refs by the bench: ${headRequest ? fmtStats(headRequest) : "–"}`, ...stepRows(profile)].join("\n"));
+  const { rows, headRequest } = await memoryProfile(3);
+  console.log([...memoryRows(rows), "", `GET info/refs by the bench: ${fmtStats(headRequest)}`, ...stepRows(rows)].join("\n"));
 }
 
 /** Only the SSH row, printed. */
