@@ -6,12 +6,12 @@ import { join } from "node:path";
 import { InputError, UnreachableError } from "../base/errors.ts";
 import { failpoint } from "../base/failpoint.ts";
 import { ensureDir } from "../base/fsutil.ts";
+import { reclaimAfter } from "../base/heap.ts";
 import { log } from "../base/log.ts";
 import { redact } from "../base/redact.ts";
 import { TransientHttpError } from "./http.ts";
 import { completeCommits, hasObject, incomingDir, markComplete, peel, readCommit, readObject, readTree } from "./objects.ts";
 import { unpack } from "./pack.ts";
-import { reclaimAfter } from "./reclaim.ts";
 import { advertisement, type GitSource, resolveRef, unreachable } from "./remote.ts";
 import { fetchPack } from "./upload-pack.ts";
 

@@ -3,8 +3,8 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import pako from "pako";
 import { failpoint } from "../base/failpoint.ts";
+import { reclaimAfter } from "../base/heap.ts";
 import { type ObjectType, ObjectWriter, readObject, writeObject } from "./objects.ts";
-import { reclaimAfter } from "./reclaim.ts";
 
 const TYPES: Record<number, ObjectType> = { 1: "commit", 2: "tree", 3: "blob", 4: "tag" };
 const OFS_DELTA = 6;

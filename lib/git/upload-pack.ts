@@ -5,9 +5,9 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { UnreachableError } from "../base/errors.ts";
 import { failpoint } from "../base/failpoint.ts";
+import { reclaimAfter } from "../base/heap.ts";
 import { redact } from "../base/redact.ts";
 import { requestWithRetries } from "./http.ts";
-import { reclaimAfter } from "./reclaim.ts";
 import { type Advertisement, type GitSource, gitHeaders, httpStatusError, notSmartHttp } from "./remote.ts";
 
 export interface PackWant {

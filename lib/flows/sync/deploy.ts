@@ -3,6 +3,7 @@
 // apply; on success switch `current`, record state, success.sh, prune, notify.
 import { diskFullError, DeployError, errorMessage, ExitCode } from "../../base/errors.ts";
 import { failpoint } from "../../base/failpoint.ts";
+import { settleHeap } from "../../base/heap.ts";
 import { log, progress } from "../../base/log.ts";
 import { redact } from "../../base/redact.ts";
 import { step } from "../../base/steps.ts";
@@ -12,7 +13,7 @@ import type { GitSource } from "../../git/remote.ts";
 import { notify } from "../../notify/index.ts";
 import { type CommitRecord, imagesOf, recordDeploy, recordRan, type ReleaseImages, rollbackTarget } from "../../state/index.ts";
 import { observeContainers } from "../../targets/engine/observe.ts";
-import { pruneSecretFiles } from "../../targets/engine/secret-files.ts";
+import { hasSecretFiles, pruneSecretFiles } from "../../targets/engine/secret-files.ts";
 import type { Convergence } from "../../targets/index.ts";
 import { fail } from "./failure.ts";
 import { type ConvergeMode, gitModule, type SyncReport, type SyncRun, targetModule } from "./run.ts";
@@ -35,6 +36,7 @@ export async function deployCommit(run: SyncRun, sha: string, source: GitSource)
   } catch (err) {
     throw diskFullError(err, rt.paths.root) ?? err;
   }
+  settleHeap();
   return converge(run, fetched, "deployed");
 }
 
@@ -133,7 +135,9 @@ async function prune(run: SyncRun, c: Convergence): Promise<void> {
   }
   const removed = rt.store.prune(rt.config.deploy.keep_releases, protect);
   if (removed.length) log.debug(`releases: pruned ${removed.map((s) => s.slice(0, 12)).join(", ")}`);
-  // decrypted secrets: those of this release, and any a container (now) mounts
+  // decrypted secrets: those of this release, and any a container (now) mounts; the engine's list
+  // (every container on the host) only when there is a file to keep or remove
+  if (!hasSecretFiles(rt.paths.secrets)) return;
   const keep = new Set((await observeContainers(await rt.docker())).flatMap((x) => x.binds));
   for (const project of c.projects) for (const s of Object.values(project.services)) for (const m of [...(s.secrets ?? []), ...(s.configs ?? [])]) keep.add(m.source);
   const gone = pruneSecretFiles(rt.paths.secrets, keep);

@@ -13,6 +13,7 @@ import { containerReferences } from "../../compose/policy.ts";
 import { applyConcurrently, crossProjectConflicts, orderProjects, projectPrerequisites } from "./cross.ts";
 import { DeployError, errorMessage, ExitCode, InputError, KontaError, UnreachableError } from "../../base/errors.ts";
 import { failpoint } from "../../base/failpoint.ts";
+import { settleHeap } from "../../base/heap.ts";
 import { log, progress } from "../../base/log.ts";
 import { step } from "../../base/steps.ts";
 import { applyProject, type ApplyOptions } from "./apply.ts";
@@ -115,6 +116,7 @@ export async function prepare(release: ReleaseRef, opts: DeployOptions, pins?: R
   step("engine listed");
   const planned = plan(projects, images, observed, opts, pins);
   step("planned");
+  settleHeap();
   return { release, projects, observed, pins, ...planned };
 }
 

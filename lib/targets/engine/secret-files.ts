@@ -42,9 +42,14 @@ function owned(path: string, uid: number, gid: number, mode: number): boolean {
   return st.uid === uid && st.gid === gid && (st.mode & 0o7777) === mode;
 }
 
+/** Whether the deploys have left any file in `dir`. */
+export function hasSecretFiles(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).length > 0;
+}
+
 /** Remove decrypted secret files that no path in `keep` names, and project folders left empty. */
 export function pruneSecretFiles(dir: string, keep: Set<string>): string[] {
-  if (!existsSync(dir)) return [];
+  if (!hasSecretFiles(dir)) return [];
   const removed: string[] = [];
   for (const project of readdirSync(dir)) {
     const pdir = join(dir, project);
