@@ -4,7 +4,7 @@
 // of an idle tick, no faster). JSC reads its options only from the environment it starts with, so
 // the compiled binary starts itself once more with them set: the same process (execve keeps the
 // PID, the lock and systemd's view), whoever started it, timer or shell. Not for `rollback`, where
-// the ~25 ms of a second start count and memory does not.
+// the ~40 ms of a second start count (bench/RESULTS.md §4c) and memory does not.
 import { adoptStartedAt, startedAtEnv } from "../lib/base/steps.ts";
 
 const INTERPRETER_ONLY = { BUN_JSC_useBaselineJIT: "0", BUN_JSC_useDFGJIT: "0" } as const;
