@@ -49,7 +49,7 @@ export function hasSecretFiles(dir: string): boolean {
 
 /** Remove decrypted secret files that no path in `keep` names, and project folders left empty. */
 export function pruneSecretFiles(dir: string, keep: Set<string>): string[] {
-  if (!hasSecretFiles(dir)) return [];
+  if (!existsSync(dir)) return [];
   const removed: string[] = [];
   for (const project of readdirSync(dir)) {
     const pdir = join(dir, project);
