@@ -28,4 +28,6 @@ export const LABEL = {
   buildHash: "konta.build-hash",
   /** the container's pre_stop hooks (JSON): run before Konta stops it, whatever release is live then */
   preStop: "konta.pre-stop",
+  /** a container made only to find out whether the engine still creates one of a killed run's names */
+  probe: "konta.probe",
 } as const;

@@ -23,6 +23,8 @@ export interface StatePaths {
   composeCache: string;
   /** decrypted SOPS secret files, mounted into containers */
   secrets: string;
+  /** the creates of a run that is changing containers (lib/targets/engine/journal.ts) */
+  engineJournal: string;
 }
 
 /** Where `konta install` writes the systemd units. */
@@ -42,6 +44,7 @@ export function statePaths(root: string): StatePaths {
     configCache: join(root, "config.cache.json"),
     composeCache: join(root, "compose.cache.json"),
     secrets: join(root, "secrets"),
+    engineJournal: join(root, "engine-journal"),
   };
 }
 

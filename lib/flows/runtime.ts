@@ -119,10 +119,11 @@ export class Runtime {
     return { sha, root: this.store.root(sha), load: this.composeOptions(sha) };
   }
 
-  /** How this server deploys (deploy: section); `prior` is what the live release runs. */
-  deployOptions(docker: DockerClient, prior?: DeployOptions["prior"]): DeployOptions {
+  /** How this server deploys (deploy: section); `prior` is what the live release runs; a dry run changes nothing. */
+  deployOptions(docker: DockerClient, prior?: DeployOptions["prior"], dryRun = false): DeployOptions {
     const d = this.config.deploy;
     return {
+      ...(dryRun ? {} : { journal: this.paths.engineJournal }),
       docker,
       parallel: d.parallel,
       gate: { timeoutMs: d.health_timeout * 1000, minUptimeMs: d.min_uptime * 1000 },

@@ -26,6 +26,11 @@ export interface DeployOptions {
   createExternalNetworks?: boolean;
   /** this Konta instance (repository, branch, path): only what it created is pruned */
   instance?: string;
+  /**
+   * where the engine target writes down each create before it is sent, and reads what a killed
+   * run left there (unset: a plan or dry run, which changes nothing)
+   */
+  journal?: string;
 }
 
 /** The health gate after an apply. */
@@ -68,6 +73,8 @@ export interface Convergence {
   ran(expected: Record<string, ProjectExpectation>): Promise<ReleaseImages>;
   /** host paths the running containers mount (kept releases and secrets they use are not pruned) */
   mounted(): string[];
+  /** the last run was killed while it changed the target: a failure now may be its leftovers', not the commit's */
+  interrupted: boolean;
 }
 
 /** What a failed apply touched, and whether it was already put back (a Swarm apply puts back itself). */

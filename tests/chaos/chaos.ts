@@ -295,12 +295,20 @@ class Chaos {
     return this.box.exec(`env ${FAKETIME_ENV} konta ${args}`);
   }
 
-  /** Wait until konta.service runs and SIGKILL it after `delayMs`; false when no run came. */
-  private async killRun(delayMs: number): Promise<boolean> {
-    const r = await this.box.exec(`for _ in $(seq 1 100); do
+  /**
+   * SIGKILL konta.service's run, `after` a delay from its start, or (`"engine"`) at the moment the
+   * engine reports that the deploy created a container: in the middle of a recreate, with its next
+   * requests (start, rename, remove) about to go out. False when no run came, or no create.
+   */
+  private async killRun(after: number | "engine"): Promise<boolean> {
+    const wait = after === "engine"
+      ? `coproc EV { exec docker events --filter type=container --filter event=create --filter label=konta.managed=true --format x; }
+      read -r -t 60 _ <&"\${EV[0]}"; got=$?; kill "$EV_PID" 2>/dev/null; [ "$got" = 0 ] || exit 3`
+      : `for _ in $(seq 1 100); do
         pid=$(systemctl show -p MainPID --value konta.service); [ "$pid" != 0 ] && break; sleep 0.1; done
       [ "$pid" != 0 ] || exit 3
-      sleep ${(delayMs / 1000).toFixed(2)}
+      sleep ${(Number(after) / 1000).toFixed(2)}`;
+    const r = await this.box.exec(`${wait}
       pid=$(systemctl show -p MainPID --value konta.service); [ "$pid" != 0 ] || exit 3
       kill -9 "$pid"`);
     return r.code === 0;
@@ -379,8 +387,10 @@ class Chaos {
         return;
       }
       case "kill": {
+        // half of the kills aimed at the deploy's engine calls, the others at a random moment
+        const aimed = this.rand() < 0.5;
         const c = this.pushGood();
-        if (await this.killRun(Math.floor(this.rand() * 3000))) this.disrupted.add(c.sha);
+        if (await this.killRun(aimed ? "engine" : Math.floor(this.rand() * 3000))) this.disrupted.add(c.sha);
         return;
       }
       case "docker-restart": {

@@ -11,7 +11,7 @@ const app = (version: string) =>
   compose({ services: { web: sleeper({ environment: { VERSION: version } }), db: sleeper({ environment: { VERSION: "db" } }) } });
 
 describe("SIGKILL during an update", () => {
-  for (const point of ["fetch", "checkout", "after-pull", "mid-recreate", "before-switch", "state-write"] as const) {
+  for (const point of ["fetch", "checkout", "after-pull", "recreate:old-renamed", "before-switch", "state-write"] as const) {
     test(`killed at ${point}: the next run converges on the new commit`, async () => {
       const repo = rig.repo();
       repo.write({ "apps/kt-crash/docker-compose.yml": app("1") }).commit("v1");

@@ -66,6 +66,50 @@ describe("planService", () => {
     const actions = planService("p", "s", target, [container({ name: "abc_p-s-1" })]);
     expect(actions[0]?.type).toBe("recreate");
   });
+
+  describe("what an interrupted recreate left", () => {
+    const old = () => container({ hash: "h0" });
+    const tmp = (name: string, over: Partial<ObservedContainer> = {}) => container({ name, state: "created", ...over });
+    test("the new container under its temporary name is removed first, then the old one is recreated", () => {
+      const o = old();
+      for (const name of ["0123456789ab_a1b2c3_p-s-1", "0123456789ab_p-s-1"]) {
+        const t = tmp(name);
+        const actions = planService("p", "s", target, [o, t]);
+        expect(actions.map((a) => [a.type, a.type === "remove" ? a.reason : a.type === "recreate" ? a.container.name : undefined])).toEqual([
+          ["remove", "left by an interrupted recreate"],
+          ["recreate", "p-s-1"],
+        ]);
+        expect(actions[0]?.type === "remove" && actions[0].container).toBe(t);
+      }
+    });
+    test("it is removed even when it is what the plan wants and runs (start-first killed before the old one went)", () => {
+      const t = tmp("0123456789ab_a1b2c3_p-s-1", { state: "running" });
+      expect(planService("p", "s", target, [old(), t])[0]).toEqual({ type: "remove", service: "s", number: 1, container: t, reason: "left by an interrupted recreate" });
+    });
+    test("the old one under its _replaced_ name is the one recreated (its anonymous volumes go to the new one)", () => {
+      const replaced = container({ name: "fedcba987654_replaced_p-s-1", hash: "h0", state: "exited" });
+      const t = tmp("0123456789ab_a1b2c3_p-s-1");
+      const actions = planService("p", "s", target, [replaced, t]);
+      expect(actions.map((a) => a.type)).toEqual(["remove", "recreate"]);
+      expect(actions[1]?.type === "recreate" && actions[1].container).toBe(replaced);
+    });
+    test("alone, it is the service's container: kept and renamed through a recreate, not removed", () => {
+      const t = tmp("0123456789ab_a1b2c3_p-s-1", { state: "running" });
+      const actions = planService("p", "s", target, [t]);
+      expect(actions).toEqual([{ type: "recreate", service: "s", number: 1, container: t, causes: [{ kind: "renamed", name: t.name, expected: "p-s-1" }] }]);
+    });
+    test("leftovers of every replica come before any other action of the service", () => {
+      const two = { ...target, replicas: 2 };
+      const o1 = old();
+      const o2 = container({ hash: "h0", number: 2, name: "p-s-2" });
+      const t2 = tmp("0123456789ab_a1b2c3_p-s-2", { number: 2 });
+      expect(kinds(planService("p", "s", two, [o1, o2, t2])).slice(0, 1)).toEqual(["remove#2"]);
+    });
+    test("a name that only ends like the service's is not a leftover", () => {
+      const other = container({ name: "my_p-s-1", hash: "h0" });
+      expect(planService("p", "s", target, [old(), other]).map((a) => a.type === "remove" && a.reason)).not.toContain("left by an interrupted recreate");
+    });
+  });
 });
 
 function model(services: Record<string, Partial<ServiceModel>>): ProjectModel {

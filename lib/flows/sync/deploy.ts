@@ -44,7 +44,7 @@ export async function deployCommit(run: SyncRun, sha: string, source: GitSource)
 export async function converge(run: SyncRun, sha: string, mode: ConvergeMode): Promise<SyncReport> {
   const rt = run.rt;
   const docker = await rt.docker();
-  const opts = rt.deployOptions(docker, run.state.expected);
+  const opts = rt.deployOptions(docker, run.state.expected, run.opts.dryRun);
   const { prepareConvergence, failure } = await targetModule();
   step("engine and deploy code");
   let c: Convergence;
@@ -72,7 +72,7 @@ export async function converge(run: SyncRun, sha: string, mode: ConvergeMode): P
     step("apply");
   } catch (err) {
     const f = await failure(err);
-    return fail(run, sha, err, f.touched, f.summary ?? summary, mode);
+    return fail(run, sha, err, f.touched, f.summary ?? summary, mode, c.interrupted);
   }
   return succeed(run, sha, c, summary, mode);
 }

@@ -8,7 +8,8 @@ import type { Summary } from "../../base/summary.ts";
 import { notify } from "../../notify/index.ts";
 import { type ConvergeMode, type SyncReport, type SyncRun, targetModule } from "./run.ts";
 
-export async function fail(run: SyncRun, sha: string, err: unknown, touched: string[], summary: Summary, mode: ConvergeMode): Promise<SyncReport> {
+/** `interrupted`: the run before this one was killed while it changed the target (see Convergence). */
+export async function fail(run: SyncRun, sha: string, err: unknown, touched: string[], summary: Summary, mode: ConvergeMode, interrupted = false): Promise<SyncReport> {
   const rt = run.rt;
   const { failure, rollBack: rollBackFailure } = await targetModule();
   const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
@@ -31,7 +32,10 @@ export async function fail(run: SyncRun, sha: string, err: unknown, touched: str
   // every tick the same way: failure.sh and the notification come once, the log says it each time
   const before = run.state.lastAttempt;
   const again = engineLost && before?.result === "failed" && before.sha === sha && before.error === redact(message);
-  if (mode === "deployed" && !engineLost) run.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
+  // after a killed run, what failed may be what it left: the next run tries the commit again, and
+  // only a failure of a run that found nothing left behind is remembered against it
+  if (mode === "deployed" && !engineLost && !interrupted) run.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
+  if (mode === "deployed" && interrupted) log.warn(`the run before this one was interrupted: ${sha.slice(0, 12)} is not remembered as failed, the next run tries it again`);
   if (mode === "updated" && !engineLost) {
     // the engine's local tags point at the failed image; a swarm's services are put back to their digests
     if (rt.config.deploy.target !== "swarm") await (await import("../image-updates.ts")).restoreTags(await rt.docker(), run.state.expected, run.updatedImages());

@@ -25,7 +25,8 @@ import { log, progress } from "../../base/log.ts";
 import { waitHealthy, type GateEntry } from "./health.ts";
 import type { GateOptions } from "../types.ts";
 import { LABEL } from "../../base/labels.ts";
-import { containerName } from "./labels.ts";
+import { containerName, isKontaCreated, replacedName, temporaryName } from "./labels.ts";
+import { claimName, type EngineJournal } from "./journal.ts";
 import type { ObservedContainer } from "./observe.ts";
 import { forEachLimit, startLevels } from "./order.ts";
 import { type Action, type DesiredProject, describeCause, isOneShot, networkHash, type ProjectPlan } from "./plan.ts";
@@ -42,6 +43,10 @@ export interface ApplyOptions {
   instance?: string;
   /** decrypted SOPS secret files of this run, by host path (SopsKeyring.files) */
   secretFiles?: Map<string, string>;
+  /** unique to this apply: the temporary names of its recreates (see temporaryName) */
+  run: string;
+  /** where each create is written down before it is sent (see journal.ts) */
+  journal?: EngineJournal;
 }
 
 const DEFAULT_STOP_SECONDS = 10;
@@ -192,9 +197,20 @@ class ProjectApplier {
     }
     if (inherit) inheritAnonymousVolumes(spec.body, inherit, new Set(Object.values(model.volumes).map((v) => v.name)));
     writeSecretFiles(s, this.opts.secretFiles);
-    const id = await createContainer(this.opts.docker, name, spec.body, spec.platform);
+    this.opts.journal?.intend({ name, image: target.imageId });
+    const id = await this.claiming(name, s, () => createContainer(this.opts.docker, name, spec.body, spec.platform));
     for (const c of spec.connect) await connectNetwork(this.opts.docker, c.network, id, c.endpoint);
     return id;
+  }
+
+  /** A name of this service's that a container an interrupted run left still holds is taken from it. */
+  private claiming<T>(name: string, s: ServiceModel, request: () => Promise<T>): Promise<T> {
+    const project = this.model?.name;
+    return claimName(this.opts.docker, name, (labels) => labels[LABEL.project] === project && labels[LABEL.service] === s.name && isKontaCreated(labels), request);
+  }
+
+  private rename(id: string, name: string, s: ServiceModel): Promise<void> {
+    return this.claiming(name, s, () => renameContainer(this.opts.docker, id, name));
   }
 
   /** Start a container; it joins the project's gate unless `gateNow`, which waits for this one alone. */
@@ -252,27 +268,35 @@ class ProjectApplier {
         const svc = s as ServiceModel;
         const name = containerName(this.model?.name as string, a.service, a.number, svc.container_name);
         const order = svc.update_order;
+        const mounts = (await inspectContainer(this.opts.docker, a.container.id))?.Mounts;
         progress(`${name}: recreating (${a.causes.map(describeCause).join(", ")}; ${order})`);
-        const tmp = `${a.container.id.slice(0, 12)}_${name}`;
-        const id = await this.create(svc, a.number, tmp, (await inspectContainer(this.opts.docker, a.container.id))?.Mounts);
+        const id = await this.create(svc, a.number, temporaryName(a.container.id, this.opts.run, name), mounts);
+        failpoint("recreate:created");
         if (order === "start-first" && !svc.stopped) {
-          await this.start(id, tmp, svc, true);
+          await this.start(id, name, svc, true);
+          failpoint("recreate:started");
           // out of DNS and off the networks first, so new connections only reach the new container
           for (const net of a.container.networks) await disconnectNetwork(this.opts.docker, net, a.container.id);
+          failpoint("recreate:old-disconnected");
           await this.remove(a.container, "replaced");
-          await renameContainer(this.opts.docker, id, name);
+          failpoint("recreate:old-removed");
+          await this.rename(id, name, svc);
         } else {
           // the service is down from the stop on: the new container takes the name and starts at
           // once, the old one is removed after (renaming a container that runs, or has just
           // exited, races with the engine's own clean-up; stopped or never started ones do not)
           progress(`${a.container.name}: stopping (replaced)`);
           await this.stop(a.container, stopSeconds(svc));
-          await renameContainer(this.opts.docker, a.container.id, `${id.slice(0, 12)}_replaced_${name}`);
-          failpoint("mid-recreate");
-          await renameContainer(this.opts.docker, id, name);
+          failpoint("recreate:old-stopped");
+          await this.rename(a.container.id, replacedName(id, name), svc);
+          failpoint("recreate:old-renamed");
+          await this.rename(id, name, svc);
+          failpoint("recreate:renamed");
           if (!svc.stopped) await this.start(id, name, svc);
+          failpoint("recreate:started");
           await removeContainer(this.opts.docker, a.container.id, a.container.name);
         }
+        failpoint("recreate:done");
         this.summary.updated.push(label);
         return;
       }

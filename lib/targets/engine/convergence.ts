@@ -17,6 +17,7 @@ import { settleHeap } from "../../base/heap.ts";
 import { log, progress } from "../../base/log.ts";
 import { step } from "../../base/steps.ts";
 import { applyProject, type ApplyOptions } from "./apply.ts";
+import { EngineJournal, settleInterrupted } from "./journal.ts";
 import { emptySummary, sortSummary, type Summary } from "../../base/summary.ts";
 import { observe, observeContainers, type Observed, type ObservedContainer } from "./observe.ts";
 import {
@@ -42,6 +43,8 @@ export interface Prepared {
   plan: Plan;
   /** the images to run instead of what the tags point at now (a rollback to what a release ran) */
   pins?: ReleaseImages;
+  /** names of containers a killed run was creating, settled before observing (see journal.ts) */
+  interrupted: string[];
 }
 
 const managedServices = (projects: LoadedProject[]): ServiceModel[] => projects.flatMap((p) => Object.values(p.services).filter((s) => s.managed));
@@ -112,12 +115,13 @@ export async function prepare(release: ReleaseRef, opts: DeployOptions, pins?: R
     }
   }
   for (const p of projects) for (const w of p.warnings) log.warn(w);
+  const interrupted = opts.journal ? await settleInterrupted(opts.docker, new EngineJournal(opts.journal)) : [];
   const [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);
   step("engine listed");
   const planned = plan(projects, images, observed, opts, pins);
   step("planned");
   settleHeap();
-  return { release, projects, observed, pins, ...planned };
+  return { release, projects, observed, pins, interrupted, ...planned };
 }
 
 /**
@@ -167,7 +171,17 @@ export class ApplyFailure extends DeployError {
 
 /** How apply.ts converges a project of `release` (the images pinned to their IDs when restoring). */
 function applyOptions(opts: DeployOptions, release: ReleaseRef | undefined, commit: string, pinImages = false): ApplyOptions {
-  return { docker: opts.docker, commit, parallel: opts.parallel, gate: opts.gate, instance: opts.instance, secretFiles: release?.load.sops?.files, ...(pinImages ? { pinImages } : {}) };
+  return {
+    docker: opts.docker,
+    commit,
+    parallel: opts.parallel,
+    gate: opts.gate,
+    instance: opts.instance,
+    secretFiles: release?.load.sops?.files,
+    run: Buffer.from(crypto.getRandomValues(new Uint8Array(3))).toString("hex"),
+    ...(opts.journal ? { journal: new EngineJournal(opts.journal) } : {}),
+    ...(pinImages ? { pinImages } : {}),
+  };
 }
 
 /**
@@ -197,6 +211,8 @@ export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string
     if (error !== undefined) throw new ApplyFailure((await watch.lost()) ? engineWentAway(error) : error, started, summary);
   } finally {
     watch.stop();
+    // every request of the apply has been answered
+    applyOpts.journal?.clear();
   }
   return summary;
 }
@@ -248,11 +264,11 @@ async function restore(previous: ReleaseRef | undefined, touched: string[], opts
     return false;
   }
   const { desired } = plan(projects, images, observed, { ...opts, pruneRemovedApps: false }, pins);
+  const applyOpts = applyOptions(opts, previous, previous?.sha ?? "", true);
   for (const name of touched) {
     const d = desired.get(name);
     const projectPlan = d ? planProject(d, observed) : planRemoval(name, observed);
     try {
-      const applyOpts = applyOptions(opts, previous, previous?.sha ?? "", true);
       await applyProject(d, projectPlan, applyOpts, emptySummary());
       log.info(`${name}: rolled back to ${previous ? previous.sha.slice(0, 12) : "nothing (it was new)"}`);
     } catch (err) {
@@ -260,6 +276,7 @@ async function restore(previous: ReleaseRef | undefined, touched: string[], opts
       log.error(`${name}: automatic rollback failed too: ${errorMessage(err)}`);
     }
   }
+  applyOpts.journal?.clear();
   return ok;
 }
 
@@ -349,6 +366,7 @@ export async function engineConvergence(release: ReleaseRef, opts: DeployOptions
     expected: async () => expectations(p, await observeContainers(opts.docker, true)),
     ran: (expected) => ranImages(opts.docker, expected),
     mounted: () => p.observed.containers.flatMap((c) => c.binds),
+    interrupted: p.interrupted.length > 0,
   };
   return convergence;
 }

@@ -7,7 +7,7 @@ import { serviceReferences } from "../../compose/references.ts";
 import { canonicalJson, sha256 } from "../../base/digest.ts";
 import type { NetworkSummary } from "../../docker/engine.ts";
 import { LABEL } from "../../base/labels.ts";
-import { containerName, isOurs } from "./labels.ts";
+import { containerName, isOurs, isTemporaryName } from "./labels.ts";
 import { hostBindings } from "../../compose/ports.ts";
 import { startLevels } from "./order.ts";
 import { containerIndex, type Observed, type ObservedContainer } from "./observe.ts";
@@ -129,9 +129,19 @@ export function planService(project: string, service: string, t: ServiceTarget, 
     }
     byNumber.set(c.number, [...(byNumber.get(c.number) ?? []), c]);
   }
+  // what an interrupted recreate left goes before anything else of the service
+  const leftovers: Action[] = [];
   for (let n = 1; n <= t.replicas; n++) {
     const name = containerName(project, service, n, t.containerName);
-    const [best, ...extra] = (byNumber.get(n) ?? []).sort((a, b) => better(a, b, t, name));
+    let candidates = byNumber.get(n) ?? [];
+    // a new container under its temporary name while the one it was to replace is still there: the
+    // recreate starts again from the old one (a lone one is the service's container: it is kept)
+    const temporary = candidates.filter((c) => isTemporaryName(c.name, name));
+    if (temporary.length && temporary.length < candidates.length) {
+      for (const c of temporary) leftovers.push({ type: "remove", service, number: n, container: c, reason: "left by an interrupted recreate" });
+      candidates = candidates.filter((c) => !temporary.includes(c));
+    }
+    const [best, ...extra] = candidates.sort((a, b) => better(a, b, t, name));
     for (const c of extra) actions.push({ type: "remove", service, number: n, container: c, reason: "duplicate left by an interrupted run" });
     if (!best) {
       actions.push({ type: "create", service, number: n, reason: "missing" });
@@ -148,7 +158,7 @@ export function planService(project: string, service: string, t: ServiceTarget, 
   }
   const surplus = [...byNumber.entries()].filter(([n]) => n > t.replicas).sort(([a], [b]) => b - a);
   for (const [n, list] of surplus) for (const c of list) actions.push({ type: "remove", service, number: n, container: c, reason: "scaled down" });
-  return actions;
+  return [...leftovers, ...actions];
 }
 
 /** Services whose container this one's config names by ID once created. */

@@ -170,5 +170,7 @@ export async function swarmConvergence(release: ReleaseRef, opts: DeployOptions,
     // a service's imageId is already the registry digest it is pinned to
     ran: async (expected) => imagesOf(expected),
     mounted: () => [],
+    // a service update is one request the swarm carries out whole: nothing is left half-made
+    interrupted: false,
   };
 }
