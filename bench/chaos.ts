@@ -5,7 +5,7 @@
 //   bash bench/chaos-engine.sh && DOCKER_HOST=unix:///var/run/docker-chaos.sock bun bench/chaos.ts
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runChaos, STEP_KINDS } from "../tests/chaos/chaos.ts";
+import { EFFECT, runChaos, STEP_KINDS } from "../tests/chaos/chaos.ts";
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,18 +25,21 @@ const r = await runChaos({
     if (line.includes("the engine kept a port")) kept.push(line);
   },
 });
-const rows = STEP_KINDS.map((k) => `| ${k} | ${r.kinds[k]} |`).join("\n");
+const rows = STEP_KINDS.map((k) => `| ${k} | ${r.kinds[k]} | ${r.effects[k]} | ${EFFECT[k]} |`).join("\n");
 const doc = `# Chaos run (\`bun bench/chaos.ts --steps ${steps} --seed ${seed}\`)
 
 Started ${started.toISOString()}; ${r.steps} steps in ${(r.durationMs / 60_000).toFixed(1)} min; ${r.checks} invariant checks passed
 (after the set-up and after every step). What each step is and what is checked: tests/chaos/chaos.ts
 and docs/reliability.md. The box's engine (Docker 20.10) kept a port after a reboot or an engine restart
-${r.engineRestarts} time(s): Konta said so without blaming the commit, and the driver restarted the engine as its
+${r.engineRestarts} time(s) (at most ${r.engineRestartBound}, one per reboot or engine restart): Konta said so without blaming the commit, and the driver restarted the engine as its
 message says (the log of the run shows, each time, that no container published the port).
 
-| step | times |
-|---|---|
+| step | times | took effect | what taking effect is |
+|---|---|---|---|
 ${rows}
+
+Bad commits exempt from "notified exactly once" (a fault interrupted their run; notified once or twice):
+${r.exemptions.length ? r.exemptions.map((e) => `- ${e}`).join("\n") : "none"}
 ${kept.length ? `\nEach time the engine kept a port, what it and the host said about it (\`docker ps -a\`, \`ss -ltnp\`):\n\n\`\`\`\n${kept.join("\n")}\n\`\`\`\n` : ""}`;
 writeFileSync(join(import.meta.dir, "CHAOS.md"), doc);
 console.log(doc);

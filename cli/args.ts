@@ -26,3 +26,21 @@ export const unitArgs = {
   "unit-dir": { type: "string", description: `where the systemd units go (default ${DEFAULT_UNIT_DIR})`, valueHint: "dir" },
   enable: { type: "boolean", default: true, description: "run systemctl daemon-reload / enable --now (--no-enable to skip)" },
 } as const satisfies ArgsDef;
+
+/**
+ * The options every command takes may come before the command, as people type them (`docker
+ * --host … ps`, `git -C … status`): they move behind it, where the command's own parser reads them.
+ */
+export function hoistGlobalFlags(argv: string[]): string[] {
+  const lead: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const [name, inline] = (argv[i] as string).split(/=(.*)/s) as [string, string | undefined];
+    const def = name.startsWith("--") ? (globalArgs as Record<string, { type: string }>)[name.slice(2)] : undefined;
+    if (!def) break;
+    const takesValue = def.type !== "boolean" && inline === undefined;
+    lead.push(...argv.slice(i, i + (takesValue ? 2 : 1)));
+    i += takesValue ? 2 : 1;
+  }
+  return lead.length && i < argv.length ? [...argv.slice(i), ...lead] : argv;
+}

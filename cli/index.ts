@@ -3,7 +3,7 @@
 // a thin layer over lib/.
 import "./runtime.ts";
 import "./tty.ts";
-import { type CommandDef, runCommand, showUsage } from "citty";
+import { type CommandDef, runCommand } from "citty";
 import { ExitCode } from "../lib/base/errors.ts";
 import { describeMemory, memoryBreakdown, peakRssBytes } from "../lib/base/host.ts";
 import { isVerbose, log } from "../lib/base/log.ts";
@@ -11,15 +11,15 @@ import { describeSteps } from "../lib/base/steps.ts";
 import { VERSION } from "../lib/base/version.ts";
 import { EXIT_CODES, type Lazy, main } from "./main.ts";
 import { translateOriginal } from "./original.ts";
+import { hoistGlobalFlags } from "./args.ts";
 import { out, printError } from "./run.ts";
 
 type Resolvable = CommandDef<any> | Lazy;
 const resolve = async (c: Resolvable): Promise<CommandDef<any>> => (typeof c === "function" ? c() : c);
 
-/** The (sub)command named on the command line, and its parent, for --help. */
-async function findCommand(argv: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
+/** The (sub)command named on the command line, and the words that name it ("token set"), for --help. */
+async function findCommand(argv: string[]): Promise<[CommandDef<any>, string]> {
   let cmd: CommandDef<any> = main;
-  let parent: CommandDef<any> | undefined;
   const path: string[] = [];
   for (const word of argv.filter((a) => !a.startsWith("-"))) {
     const subs = Object.entries((cmd.subCommands ?? {}) as Record<string, Resolvable>);
@@ -32,21 +32,21 @@ async function findCommand(argv: string[]): Promise<[CommandDef<any>, CommandDef
       }
     }
     if (!sub) break;
-    path.push(((cmd.meta as { name?: string })?.name ?? "") || "konta");
-    parent = cmd;
+    path.push(word);
     cmd = sub;
   }
-  // citty names only the direct parent in USAGE: give it the whole path ("konta token set")
-  return [cmd, parent && { ...parent, meta: { ...(parent.meta as object), name: path.join(" ") } }];
+  return [cmd, path.join(" ")];
 }
 
 async function run(original: string[]): Promise<number> {
-  const argv = translateOriginal(original);
-  if (typeof argv === "number") return argv;
+  const translated = translateOriginal(original);
+  if (typeof translated === "number") return translated;
+  const argv = hoistGlobalFlags(translated);
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) {
-    const [cmd, parent] = await findCommand(argv);
-    await showUsage(cmd, parent);
-    if (cmd === main) out(`\n${EXIT_CODES}`);
+    const [cmd, path] = await findCommand(argv);
+    // loaded only for --help: a timer run does not carry it
+    const { commandHelp, rootHelp } = await import("./help.ts");
+    out(cmd === main ? await rootHelp(main, EXIT_CODES) : await commandHelp(cmd, path));
     return argv.length === 0 ? ExitCode.badInput : ExitCode.ok;
   }
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {

@@ -11,7 +11,7 @@ export function completionCommand(root: () => CommandDef<any>) {
     meta: {
       name: "completion",
       description:
-        "Print a shell completion script (bash, zsh or fish), generated from these very commands: `source <(konta completion bash)`, or install it where the shell looks (the .deb does).",
+        "Print a shell completion script (bash, zsh or fish). It is generated from these very commands: `source <(konta completion bash)`, or install it where the shell looks (the .deb does).",
     },
     args: { shell: { type: "positional", description: "bash, zsh or fish", required: true } },
     run: async (ctx) => {

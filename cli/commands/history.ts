@@ -9,7 +9,7 @@ export default defineCommand({
   meta: {
     name: "history",
     description:
-      "The deploy history, newest first: every run that did something (deploy, rollback, drift repair, image update, failure, resume) with its commit, trigger, result, duration and what it did to each service.",
+      "Show the deploy history, newest first. Every run that did something (deploy, rollback, drift repair, image update, failure, resume), with its commit, trigger, result, duration and what it did to each service.",
   },
   args: { ...globalArgs, ...jsonArg, n: { type: "string", description: "show the newest N entries (default 20; --json: all kept)", valueHint: "N" } },
   run: (ctx) =>

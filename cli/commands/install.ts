@@ -14,7 +14,7 @@ export default defineCommand({
   meta: {
     name: "install",
     description:
-      "Set Konta up on this server: write the config if it is missing (token from stdin, stored encrypted), create the state directory, install and enable konta.service and konta.timer. Safe to re-run. With --instance NAME: another repository or branch beside it (/etc/konta/instances/NAME.yaml, /var/lib/konta/NAME, konta@NAME.timer).",
+      "Set Konta up on this server: config, state, systemd timer. It writes the config if it is missing (token from stdin, stored encrypted), creates the state directory, installs and enables konta.service and konta.timer. Safe to re-run. With --instance NAME: another repository or branch beside it (/etc/konta/instances/NAME.yaml, /var/lib/konta/NAME, konta@NAME.timer).",
   },
   args: {
     ...globalArgs,

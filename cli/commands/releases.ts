@@ -4,7 +4,7 @@ import { globalArgs, jsonArg } from "../args.ts";
 import { out, printJson, withRuntime } from "../run.ts";
 
 export default defineCommand({
-  meta: { name: "releases", description: "List the kept releases, newest first: * marks the live one, < the target of a plain `konta rollback`." },
+  meta: { name: "releases", description: "List the kept releases, newest first. * marks the live one, < the target of a plain `konta rollback`." },
   args: { ...globalArgs, ...jsonArg },
   run: (ctx) =>
     withRuntime(ctx, async (rt) => {

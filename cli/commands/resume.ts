@@ -4,7 +4,7 @@ import { globalArgs, waitArg, waitSeconds } from "../args.ts";
 import { out, withRuntime } from "../run.ts";
 
 export default defineCommand({
-  meta: { name: "resume", description: "Lift the hold a `konta rollback` put on timer runs: the next sync deploys the branch head again." },
+  meta: { name: "resume", description: "Lift the hold of a rollback: the next sync deploys the branch head again." },
   args: { ...globalArgs, ...waitArg },
   run: (ctx) =>
     withRuntime(ctx, async (rt) => {

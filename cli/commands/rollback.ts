@@ -8,7 +8,7 @@ export default defineCommand({
   meta: {
     name: "rollback",
     description:
-      "Point `current` back at a kept release and apply it (default: the previous good release). Timer runs then hold at that release until a new commit appears on the branch or `konta resume` is run.",
+      "Go back to a kept release, and hold timer runs there. It points `current` at the release (default: the previous good one) and applies it with the images it ran; timer runs then hold at that release until a new commit appears on the branch or `konta resume` is run.",
   },
   args: {
     sha: { type: "positional", required: false, description: "release to go back to (a full SHA or a prefix of at least 4 characters)" },

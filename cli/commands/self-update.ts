@@ -8,7 +8,7 @@ export default defineCommand({
   meta: {
     name: "self-update",
     description:
-      "Replace this binary with a new one after checking its SHA-256 and that it runs; the old one is kept as <binary>.old. Then hooks/post_update.sh of the live release runs.",
+      "Replace this binary with a checked new one. Its SHA-256 is checked and it must run; the old one is kept as <binary>.old. Then hooks/post_update.sh of the live release runs.",
   },
   args: {
     ...globalArgs,

@@ -10,7 +10,7 @@ export default defineCommand({
   meta: {
     name: "sync",
     description:
-      "Deploy the branch head if it is new, repair drift otherwise (what the timer runs). A commit that failed is not retried by timer runs until a new commit arrives or --now is given.",
+      "Deploy the branch head, or repair drift (what the timer runs). A new head is deployed; otherwise what drifted from the live release is put back. A commit that failed is not retried by timer runs until a new commit arrives or --now is given.",
   },
   args: {
     ...globalArgs,

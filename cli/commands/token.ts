@@ -22,6 +22,6 @@ const set = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "token", description: "Manage the Git token." },
+  meta: { name: "token", description: "Store the Git token, encrypted." },
   subCommands: { set },
 });

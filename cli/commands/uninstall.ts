@@ -8,7 +8,7 @@ import { execute, out } from "../run.ts";
 export default defineCommand({
   meta: {
     name: "uninstall",
-    description: "Disable and remove the systemd units (of one instance with --instance NAME; the others keep running). State and config are kept unless --purge. Running containers are left as they are.",
+    description: "Remove the systemd units; keep state and config unless --purge. With --instance NAME, only that instance's units (the others keep running). Running containers are left as they are.",
   },
   args: { ...globalArgs, ...unitArgs, purge: { type: "boolean", description: "also remove the state directory and the config file" } },
   run: (ctx) =>

@@ -4,7 +4,7 @@ import { globalArgs, jsonArg } from "../args.ts";
 import { execute, out, printJson } from "../run.ts";
 
 export default defineCommand({
-  meta: { name: "version", description: "Print Konta's version, the commit it was built from and the Bun version." },
+  meta: { name: "version", description: "Print the version. With it the commit it was built from and the Bun version." },
   args: { ...globalArgs, ...jsonArg },
   run: (ctx) =>
     execute(ctx, async () => {

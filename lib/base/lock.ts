@@ -4,6 +4,7 @@
 import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { LockedError } from "./errors.ts";
 import { flock } from "./libc.ts";
+import { log } from "./log.ts";
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
@@ -40,7 +41,8 @@ export async function acquireLock(path: string, what: string, waitSeconds = 0): 
     await Bun.sleep(100);
   }
   ftruncateSync(fd, 0);
-  writeSync(fd, `${process.pid}\n${what}\n${new Date().toISOString()}\n`, 0);
+  const taken = new Date().toISOString();
+  writeSync(fd, `${process.pid}\n${what}\n${taken}\n`, 0);
   let held = true;
   return {
     release() {
@@ -48,6 +50,7 @@ export async function acquireLock(path: string, what: string, waitSeconds = 0): 
       held = false;
       ftruncateSync(fd, 0);
       closeSync(fd); // closing the last descriptor drops the flock
+      log.debug(`lock: ${what} (pid ${process.pid}) held ${path} from ${taken} to ${new Date().toISOString()}`);
     },
   };
 }

@@ -8,6 +8,7 @@ import { errorMessage } from "../base/errors.ts";
 import { appendHistory, type HistoryEntry, type HistoryKind, type ServiceAction, type Trigger } from "../history/index.ts";
 import { type State, writeState } from "../state/index.ts";
 import type { Runtime } from "./runtime.ts";
+import { COMMIT, VERSION } from "../base/version.ts";
 
 // a webhook request marks the run it starts; one older than this started nothing (that run was
 // already under way) and is not claimed by a later timer run
@@ -49,7 +50,7 @@ export function recordRun(rt: Runtime, state: State, entry: HistoryEntry): void 
   state.totals = { ...state.totals, [entry.kind]: (state.totals?.[entry.kind] ?? 0) + 1 };
   try {
     writeState(rt.paths.state, state);
-    appendHistory(rt.paths.history, { ...entry, peakRssBytes: peakRssBytes() });
+    appendHistory(rt.paths.history, { ...entry, peakRssBytes: peakRssBytes(), konta: `${VERSION} (${COMMIT})` });
   } catch (err) {
     log.warn(`history: could not record this run (${errorMessage(err)})`);
   }

@@ -34,6 +34,8 @@ export interface HistoryEntry {
   durationMs: number;
   /** the run's peak resident memory (ru_maxrss) when it was recorded, in bytes */
   peakRssBytes?: number;
+  /** the Konta that ran it, "<version> (<commit>)": which binary made each deploy across upgrades */
+  konta?: string;
   error?: string;
   /** a failure deployed over: the target put the previous release back */
   rolledBack?: boolean;

@@ -71,11 +71,40 @@ export interface ChaosResult {
   durationMs: number;
   /** steps by kind */
   kinds: Record<StepKind, number>;
+  /**
+   * steps by kind whose fault took effect (EFFECT says what that is for each): a drawn step that
+   * found nothing to disrupt is not counted
+   */
+  effects: Record<StepKind, number>;
   /** invariant checks passed */
   checks: number;
   /** engine restarts the driver did as an operator, on Konta's word that the engine kept a port (after a power cut or an engine restart) */
   engineRestarts: number;
+  /** the steps after which such a restart may come (a reboot, an engine restart): engineRestarts is at most this */
+  engineRestartBound: number;
+  /** bad commits whose run a fault interrupted: notified once or twice, not exactly once; each with why */
+  exemptions: string[];
 }
+
+/** What each kind of step did when it took effect, as the run's table words it. */
+export const EFFECT: Record<StepKind, string> = {
+  good: "the new commit went live",
+  "bad-yaml": "refused and notified once",
+  "bad-health": "rolled back and notified once",
+  "bad-image": "refused and notified once",
+  revert: "the reverted tree went live",
+  "image-push": "the followed service runs the pushed image",
+  "image-push-broken": "the broken digest refused and remembered",
+  rollback: "a kept release went live, held",
+  resume: "a hold lifted",
+  kill: "a running konta SIGKILLed",
+  "docker-restart": "the engine restarted",
+  reboot: "the box booted again",
+  "git-down": "a run could not reach Git",
+  "git-hang": "a run could not reach Git",
+  "disk-full": "a run hit the full disk",
+  "clock-jump": "Konta's clock moved",
+};
 
 export class ChaosViolation extends Error {}
 
@@ -169,6 +198,7 @@ class Chaos {
   private mounted = false;
   private readonly rand: () => number;
   private engineRestarts = 0;
+  private engineRestartBound = 0;
   private readonly commits = new Map<string, Commit>();
   private head!: Commit;
   /** what the live release must be once the timer has settled */
@@ -182,8 +212,10 @@ class Chaos {
   private imageRev = 0;
   private version = 0;
   private counter = { last: 0, id: "" };
-  /** commits whose runs a fault interrupted: their failure may be notified more than once */
-  private readonly disrupted = new Set<string>();
+  /** commits whose runs a fault interrupted: their failure may be notified more than once; with the step that did */
+  private readonly disrupted = new Map<string, string>();
+  /** the offset libfaketime gives Konta's clock now */
+  private clock = "+0";
   private checks = 0;
   private step = 0;
   private kind: StepKind = "good";
@@ -194,6 +226,10 @@ class Chaos {
 
   private log(line: string): void {
     this.opts.log?.(line);
+  }
+
+  private disrupt(sha: string): void {
+    if (!this.disrupted.has(sha)) this.disrupted.set(sha, `step ${this.step} (${this.kind})`);
   }
 
   private pick<T>(list: readonly T[]): T {
@@ -328,21 +364,48 @@ class Chaos {
     await this.box.sh(`echo pw-chaos | docker login -u chaos --password-stdin ${REGISTRY} >/dev/null`);
   }
 
-  private async runStep(kind: StepKind): Promise<void> {
+  /** `konta rollback`, after a new good commit when there is no earlier release to go back to yet. */
+  private async rollBack(): Promise<void> {
+    let r = await this.konta("rollback --json --wait 120");
+    if (r.code === 2 && r.out.includes("no previous release")) {
+      this.pushGood();
+      await this.settle();
+      r = await this.konta("rollback --json --wait 120");
+    }
+    if (r.code !== 0) throw new ChaosViolation(`konta rollback exited ${r.code}:\n${r.out}${r.err}`);
+    this.live = (JSON.parse(r.out) as { sha: string }).sha;
+    this.held = true;
+  }
+
+  private async resume(): Promise<void> {
+    const r = await this.konta("resume --wait 120");
+    if (r.code !== 0) throw new ChaosViolation(`konta resume exited ${r.code}:\n${r.out}${r.err}`);
+    this.held = false;
+    if (!this.head.content.bad) this.live = this.head.sha;
+  }
+
+  private async failureNotices(sha: string): Promise<number> {
+    return (await this.events()).filter((e) => e.event === "failure" && e.commit === sha && !e.images).length;
+  }
+
+  /**
+   * Do one step; the returned probe says, once the timer has settled, whether its fault took
+   * effect (EFFECT). A step that would find nothing to act on makes the state it needs first (a
+   * release to roll back to, a hold to lift, a clock offset it does not have yet).
+   */
+  private async runStep(kind: StepKind): Promise<() => Promise<boolean>> {
     const box = this.box;
+    const wentLive = (c: Commit) => async () => (await this.state()).current?.sha === c.sha;
+    const refused = (c: Commit) => async () => (await this.state()).failed?.sha === c.sha && (await this.failureNotices(c.sha)) === 1;
     switch (kind) {
       case "good":
-        this.pushGood();
-        return;
+        return wentLive(this.pushGood());
       case "bad-yaml":
-        this.pushBad("yaml");
-        return;
+        return refused(this.pushBad("yaml"));
       case "bad-health":
-        this.pushBad("health");
-        return;
+        return refused(this.pushBad("health"));
       case "bad-image":
-        this.pushBad("image");
-        return;
+        return refused(this.pushBad("image"));
       case "revert": {
         // the tree of an earlier good commit, as `git revert` of what came after would give
         const good = [...this.commits.values()].filter((c) => !c.content.bad);
@@ -350,10 +413,12 @@ class Chaos {
         const c = this.commit({ ...old.content }, `revert to v${old.content.version}`);
         this.live = c.sha;
         this.held = false;
-        return;
+        return wentLive(c);
       }
       case "image-push":
       case "image-push-broken": {
+        // a hold keeps the images the operator went back to: lifted first, so the push is dealt with
+        if (this.held) await this.resume();
         const rev = ++this.imageRev;
         // a new image of its own under the followed tag; a broken one cannot run `sleep`
         const make = kind === "image-push"
@@ -365,48 +430,51 @@ class Chaos {
         if (kind === "image-push") this.follow = id;
         else this.brokenImages.add(id);
         this.pendingImage = kind === "image-push" ? { good: true } : { good: false, digest };
-        return;
+        return kind === "image-push" ? async () => (await this.followImage()) === id : async () => (await this.state()).imageUpdates?.failed?.[FOLLOW] === digest;
       }
       case "rollback": {
-        const r = await this.konta("rollback --json --wait 120");
-        if (r.code === 0) {
-          this.live = (JSON.parse(r.out) as { sha: string }).sha;
-          this.held = true;
-        } else if (r.code !== 2) {
-          throw new ChaosViolation(`konta rollback exited ${r.code}:\n${r.out}${r.err}`);
-        }
-        return;
+        const from = this.live;
+        await this.rollBack();
+        return async () => this.held && this.live !== from && (await this.state()).current?.sha === this.live;
       }
       case "resume": {
-        const r = await this.konta("resume --wait 120");
-        if (r.code !== 0) throw new ChaosViolation(`konta resume exited ${r.code}:\n${r.out}${r.err}`);
-        if (this.held) {
-          this.held = false;
-          if (!this.head.content.bad) this.live = this.head.sha;
-        }
-        return;
+        if (!this.held) await this.rollBack();
+        await this.resume();
+        return async () => !(await this.state()).hold;
       }
       case "kill": {
-        // half of the kills aimed at the deploy's engine calls, the others at a random moment
+        // half of the kills aimed at the deploy's engine calls, the others at a random moment; a
+        // run that ended before the kill came is tried again with a new commit (three times)
         const aimed = this.rand() < 0.5;
-        const c = this.pushGood();
-        if (await this.killRun(aimed ? "engine" : Math.floor(this.rand() * 3000))) this.disrupted.add(c.sha);
-        return;
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const c = this.pushGood();
+          if (await this.killRun(aimed ? "engine" : Math.floor(this.rand() * 3000))) {
+            this.disrupt(c.sha);
+            return async () => true;
+          }
+          await this.settle();
+        }
+        return async () => false;
       }
       case "docker-restart": {
+        const engine = await this.engineInvocation();
         const c = this.rand() < 0.5 ? this.pushGood() : undefined;
         await Bun.sleep(Math.floor(this.rand() * 3000));
-        if (c) this.disrupted.add(c.sha);
-        this.disrupted.add(this.head.sha);
+        if (c) this.disrupt(c.sha);
+        this.disrupt(this.head.sha);
+        this.engineRestartBound++;
         await this.restartDocker();
-        return;
+        const after = await this.engineInvocation();
+        return async () => after !== engine;
       }
       case "reboot": {
+        const booted = this.boxStarted();
         const c = this.rand() < 0.5 ? this.pushGood() : undefined;
         await Bun.sleep(Math.floor(this.rand() * 3000));
-        this.disrupted.add(c?.sha ?? this.head.sha);
+        this.disrupt(c?.sha ?? this.head.sha);
+        this.engineRestartBound++;
         await this.reboot(this.rand() < 0.5);
-        return;
+        return async () => this.boxStarted() !== booted;
       }
       case "git-down":
       case "git-hang": {
@@ -414,24 +482,44 @@ class Chaos {
         await box.sh(kind === "git-down" ? "systemctl stop konta-git-server" : "systemctl kill -s STOP konta-git-server");
         if (this.rand() < 0.6) this.pushGood();
         await this.waitRuns(2);
+        const during = (await this.state()).lastAttempt;
         await box.sh(kind === "git-down" ? `GIT_TOKEN=${TOKEN} bash ${SRC}/tests/server/box-setup.sh` : "systemctl kill -s CONT konta-git-server");
-        return;
+        return async () => during?.result === "failed";
       }
       case "disk-full": {
         // every byte of the state filesystem taken (root's reserve too), then a commit to check out
+        const since = (await box.sh("date +%s")).trim();
         await box.sh(`dd if=/dev/zero of=${STATE}/.chaos-filler bs=1M 2>/dev/null || true; sync`);
         const c = this.pushGood();
-        this.disrupted.add(c.sha);
+        this.disrupt(c.sha);
         await this.waitRuns(2);
         await box.sh(`rm -f ${STATE}/.chaos-filler`);
-        return;
+        const journal = await box.sh(`journalctl -u konta.service --since @${since} --no-pager -o cat`);
+        return async () => /no space left on device/i.test(journal);
       }
       case "clock-jump": {
-        const offset = this.pick(["-2d", "-3h", "+0", "+5h", "+3d"]);
+        // an offset Konta's clock does not have now, so the clock does move
+        const offset = this.pick(["-2d", "-3h", "+0", "+5h", "+3d"].filter((o) => o !== this.clock));
         await box.sh(`echo ${offset} > ${FAKETIME_FILE}`);
-        return;
+        const moved = offset !== this.clock;
+        this.clock = offset;
+        return async () => moved && (await box.sh(`cat ${FAKETIME_FILE}`)).trim() === offset;
       }
     }
+  }
+
+  /** Each start of docker.service has its own invocation ID. */
+  private async engineInvocation(): Promise<string> {
+    return (await this.box.sh("systemctl show -p InvocationID --value docker.service")).trim();
+  }
+
+  /** When the box (its PID 1) last started, as the host's engine says. */
+  private boxStarted(): string {
+    return sh("docker", ["inspect", "-f", "{{.State.StartedAt}}", this.box.name]).trim();
+  }
+
+  private async events(): Promise<{ event: string; commit: string; images?: string[] }[]> {
+    return (await this.box.exec(`cat ${EVENTS}`)).out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { event: string; commit: string; images?: string[] });
   }
 
   /** The end of konta.service's last run (changes with every run, across reboots). */
@@ -553,24 +641,28 @@ class Chaos {
     if (this.counter.id && id !== this.counter.id) this.fail(`the anonymous volume's id changed from ${this.counter.id} to ${id}: it was lost`, id);
     this.counter = { last: n, id };
 
-    // every failure notified once (a commit whose run a fault interrupted may be tried twice)
-    const events = (await this.box.exec(`cat ${EVENTS}`)).out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { event: string; commit: string; images?: string[] });
+    // every bad commit notified exactly once; one whose run a fault interrupted (listed in the
+    // result's exemptions) once or twice. A good commit is notified only when a fault interrupted it
+    const events = await this.events();
     const failures = new Map<string, number>();
     // (a failed image update names its images: it is the live commit's, and not a failed deploy)
     for (const e of events) if (e.event === "failure" && !e.images) failures.set(e.commit, (failures.get(e.commit) ?? 0) + 1);
-    for (const [commitSha, count] of failures) {
-      if (count > 1 && !this.disrupted.has(commitSha)) this.fail(`${count} failure notifications for ${commitSha.slice(0, 12)}`, events.filter((e) => e.commit === commitSha));
-      if (!this.commits.get(commitSha)?.content.bad && !this.disrupted.has(commitSha)) {
-        // a good commit fails only when a fault interrupted it
-        this.fail(`a good commit ${commitSha.slice(0, 12)} was notified as failed`, events.filter((e) => e.commit === commitSha));
+    for (const [commitSha, c] of this.commits) {
+      const count = failures.get(commitSha) ?? 0;
+      const disrupted = this.disrupted.has(commitSha);
+      const bounds = !c.content.bad ? [0, disrupted ? 2 : 0] : disrupted ? [1, 2] : [1, 1];
+      if (count < (bounds[0] as number) || count > (bounds[1] as number)) {
+        this.fail(`${count} failure notifications for ${c.content.bad ? "bad" : "good"} commit ${commitSha.slice(0, 12)} (v${c.content.version}${disrupted ? `, interrupted at ${this.disrupted.get(commitSha)}` : ""}); expected ${bounds.join(" to ")}`, events.filter((e) => e.commit === commitSha));
       }
     }
+    if (this.engineRestarts > this.engineRestartBound) this.fail(`${this.engineRestarts} engine restarts for a kept port after ${this.engineRestartBound} reboots and engine restarts`, this.engineRestarts);
     this.checks++;
   }
 
   async run(): Promise<ChaosResult> {
     const started = Date.now();
     const kinds = Object.fromEntries(STEP_KINDS.map((k) => [k, 0])) as Record<StepKind, number>;
+    const effects = Object.fromEntries(STEP_KINDS.map((k) => [k, 0])) as Record<StepKind, number>;
     const weight = (k: StepKind) => (!this.opts.only || this.opts.only.includes(k) ? WEIGHTS[k] : 0);
     const total = STEP_KINDS.reduce((n, k) => n + weight(k), 0);
     // every kind once first, in a seeded order, so a short run (CI's) meets each fault; then drawn by weight
@@ -589,10 +681,12 @@ class Chaos {
         this.kind = opening[this.step - 1] ?? draw();
         kinds[this.kind]++;
         const t = Date.now();
-        await this.runStep(this.kind);
+        const probe = await this.runStep(this.kind);
         await this.settle();
         await this.check();
-        this.log(`step ${this.step}/${this.opts.steps} ${this.kind}: ok in ${((Date.now() - t) / 1000).toFixed(1)} s (live v${this.commits.get(this.live)?.content.version}${this.held ? ", held" : ""})`);
+        const took = await probe();
+        if (took) effects[this.kind]++;
+        this.log(`step ${this.step}/${this.opts.steps} ${this.kind}: ok in ${((Date.now() - t) / 1000).toFixed(1)} s, ${took ? EFFECT[this.kind] : "no effect"} (live v${this.commits.get(this.live)?.content.version}${this.held ? ", held" : ""})`);
       }
     } catch (err) {
       const journal = await this.box.exec("journalctl -u konta.service --no-pager -o cat -n 80").catch(() => ({ out: "" }));
@@ -600,7 +694,8 @@ class Chaos {
     } finally {
       await this.tearDown();
     }
-    return { seed: this.opts.seed, steps: this.opts.steps, durationMs: Date.now() - started, kinds, checks: this.checks, engineRestarts: this.engineRestarts };
+    const exemptions = [...this.disrupted].filter(([sha]) => this.commits.get(sha)?.content.bad).map(([sha, at]) => `${sha.slice(0, 12)} (v${this.commits.get(sha)?.content.version}): interrupted at ${at}`);
+    return { seed: this.opts.seed, steps: this.opts.steps, durationMs: Date.now() - started, kinds, effects, checks: this.checks, engineRestarts: this.engineRestarts, engineRestartBound: this.engineRestartBound, exemptions };
   }
 }
 

@@ -22,14 +22,6 @@ const rig = useRig();
 const app = (version: string, extra: Record<string, unknown> = {}) =>
   compose({ services: { web: sleeper({ environment: { VERSION: version }, ...extra }), db: sleeper({ environment: { VERSION: "db" } }) } });
 
-/** After the run that follows a kill: converged on `sha`, nothing remembered as failed, the next tick idle. */
-async function expectRecovered(env: KontaEnv, project: string, version: string, sha: string): Promise<void> {
-  await expectConverged(project, { web: version, db: "db" });
-  expectStoreClean(env, sha);
-  expect(env.readState().failed).toBeUndefined();
-  expect((await env.run(["sync"])).stdout).toContain("up to date");
-}
-
 // Every step of both recreate orders (lib/targets/engine/apply.ts) with a SIGKILL there.
 const ORDERS = {
   "stop-first": ["created", "old-stopped", "old-renamed", "renamed", "started", "done"],
@@ -40,25 +32,29 @@ describe("SIGKILL at each step of a recreate", () => {
   test("the table covers every recreate failpoint", () => {
     expect(new Set(Object.values(ORDERS).flat())).toEqual(new Set(RECREATE_STEPS));
   });
+  // one project per order, taken through its steps one after another: each kill lands on what the
+  // recovery from the one before left
   for (const [order, steps] of Object.entries(ORDERS)) {
-    for (const step of steps) {
-      test(`${order}, killed after ${step}: the next run converges on the new commit`, async () => {
-        const project = `kt-int-${order === "start-first" ? "sf" : "ss"}`;
-        const rolling = order === "start-first" ? { labels: { "konta.managed": "true", "konta.rolling": "true" } } : {};
-        const repo = rig.repo();
-        repo.write({ [`apps/${project}/docker-compose.yml`]: app("1", rolling) }).commit("v1");
-        const env = rig.env(repo);
-        expect((await env.run(["sync"])).code).toBe(0);
-        const v2 = repo.write({ [`apps/${project}/docker-compose.yml`]: app("2", rolling) }).commit("v2");
-
+    test(`${order}: killed after ${steps.join(", then after ")}: each time the next run converges on the new commit`, async () => {
+      const project = `kt-int-${order === "start-first" ? "sf" : "ss"}`;
+      const rolling = order === "start-first" ? { labels: { "konta.managed": "true", "konta.rolling": "true" } } : {};
+      const repo = rig.repo();
+      repo.write({ [`apps/${project}/docker-compose.yml`]: app("0", rolling) }).commit("v0");
+      const env = rig.env(repo);
+      expect((await env.run(["sync"])).code).toBe(0);
+      for (const [i, step] of steps.entries()) {
+        const version = String(i + 1);
+        const sha = repo.write({ [`apps/${project}/docker-compose.yml`]: app(version, rolling) }).commit(`v${version}`);
         const killed = await env.run(["sync"], { env: { KONTA_FAILPOINT: `recreate:${step}` } });
-        expect(killed.code).toBe(137);
-
+        expect({ step, code: killed.code }).toEqual({ step, code: 137 });
         const r = await env.run(["sync"]);
-        expect({ code: r.code, all: r.all }).toMatchObject({ code: 0 });
-        await expectRecovered(env, project, "2", v2);
-      });
-    }
+        expect({ step, code: r.code, all: r.all }).toMatchObject({ step, code: 0 });
+        await expectConverged(project, { web: version, db: "db" });
+        expectStoreClean(env, sha);
+        expect(env.readState().failed).toBeUndefined();
+      }
+      expect((await env.run(["sync"])).stdout).toContain("up to date");
+    }, 300_000);
   }
 });
 
@@ -96,15 +92,16 @@ async function ensureHeavyImage(): Promise<void> {
     copyFileSync("/bin/busybox", join(root, "bin/busybox"));
     chmodSync(join(root, "bin/busybox"), 0o755);
     for (const a of ["sh", "sleep"]) symlinkSync("busybox", join(root, "bin", a));
-    writeFileSync(join(root, "ballast"), Buffer.alloc(256 * 1024 * 1024, 1));
+    writeFileSync(join(root, "ballast"), Buffer.alloc(96 * 1024 * 1024, 1));
     sh("bash", ["-c", `tar -C '${root}' -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - ${HEAVY}`]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
 
-const heavyApp = (version: string) =>
-  compose({ services: { web: { ...sleeper({ environment: { VERSION: version } }), image: HEAVY }, db: sleeper({ environment: { VERSION: "db" } }) } });
+/** `heavy`: web on the large image, whose create takes a while (only where a create is to be caught in flight). */
+const heavyApp = (version: string, heavy = true) =>
+  compose({ services: { web: { ...sleeper({ environment: { VERSION: version } }), ...(heavy ? { image: HEAVY } : {}) }, db: sleeper({ environment: { VERSION: "db" } }) } });
 
 /**
  * `konta sync --now` through a proxy to the engine, SIGKILLed the moment it prints `recreating`,
@@ -154,9 +151,10 @@ describe("a run killed in the middle of a recreate, while the engine may still c
     const env = rig.env(repo);
     expect((await env.run(["sync"])).code).toBe(0);
     for (let round = 1; round <= 20; round++) {
-      const sha = repo.write({ "apps/kt-inflight/docker-compose.yml": heavyApp(String(round)) }).commit(`v${round}`);
-      // odd rounds: killed at the print, before the create is sent; even ones: once it is sent
+      // odd rounds: killed at the print, before the create is sent; even ones: once it is sent, on
+      // the large image, which the engine is still copying when the next run starts
       const inFlight = round % 2 === 0;
+      const sha = repo.write({ "apps/kt-inflight/docker-compose.yml": heavyApp(String(round), inFlight) }).commit(`v${round}`);
       const forwarded = await killWhenRecreating(env, inFlight);
       const r = await env.run(["sync", "--now"]);
       expect({ round, code: r.code, all: r.all }).toMatchObject({ round, code: 0 });

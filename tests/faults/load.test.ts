@@ -22,12 +22,12 @@ describe("load", () => {
     const env = rig.env(repo, { deploy: { min_uptime: 1.5, keep_releases: 3 } });
     expect((await env.run(["sync"])).code).toBe(0);
 
-    const runs: Promise<RunResult & { started: number; ended: number }>[] = [];
+    const runs: Promise<RunResult & { started: number }>[] = [];
     let stop = false;
     const timer = (async () => {
       while (!stop) {
         const started = Date.now();
-        runs.push(env.run(["sync"]).then((r) => ({ ...r, started, ended: Date.now() })));
+        runs.push(env.run(["sync", "--verbose"]).then((r) => ({ ...r, started })));
         await Bun.sleep(1000);
       }
     })();
@@ -53,6 +53,16 @@ describe("load", () => {
     expect(winners.length).toBeGreaterThan(1);
     expect(results.some((r) => r.code === 4)).toBe(true); // runs did collide, and the lock turned them away
     for (const r of results.filter((x) => x.code === 4)) expect(r.all).toContain("another Konta run holds");
+    // no overlap: each run that held the lock (it says when, with --verbose) let it go before the next took it
+    const held = results
+      .flatMap((r) => [...r.all.matchAll(/lock: konta sync \(pid \d+\) held \S+ from (\S+) to (\S+)/g)].map((m) => ({ from: Date.parse(m[1] as string), to: Date.parse(m[2] as string) })))
+      .sort((a, b) => a.from - b.from);
+    expect(held.length).toBe(winners.length);
+    for (const [i, h] of held.entries()) {
+      expect(h.to).toBeGreaterThanOrEqual(h.from);
+      const before = held[i - 1];
+      if (before) expect({ run: i, from: h.from }).toEqual({ run: i, from: Math.max(h.from, before.to) });
+    }
 
     await expectConverged("kt-load", { web: "100", db: "db" });
     expectStoreClean(env, last);

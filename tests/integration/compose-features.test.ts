@@ -1,7 +1,7 @@
 // Compose features beyond one file per project (issue "The Compose features Konta still refuses"),
 // through the binary against the real engine: how Compose reads them is in tests/oracle/.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compose, MANAGED, sleeper } from "../support/compose.ts";
@@ -228,10 +228,18 @@ describe("a Git URL as a build context", () => {
   test("credentials in a context URL are repeated nowhere: a failed build names the service, not the secret", async () => {
     const repo = rig.repo();
     repo.write({ "apps/kt-gitctx2/compose.yaml": compose({ services: { app: { build: "http://deploy:s3cr3t-tok@127.0.0.1:9/none.git#main", labels: MANAGED } } }) }).commit("unreachable");
-    const r = await rig.env(repo).run(["sync"]);
+    const env = rig.env(repo);
+    const r = await env.run(["sync"]);
     expect(r.code).toBe(1);
     expect(r.all).toContain("build of kt-gitctx2-app");
     expect(r.all).not.toContain("s3cr3t-tok");
+    // nor in what the run wrote down: state (the failed commit, the last attempt), the history, the status
+    const state = readFileSync(join(env.state, "state.json"), "utf8");
+    const history = readFileSync(join(env.state, "history.jsonl"), "utf8");
+    expect(state).toContain("build of kt-gitctx2-app");
+    expect(history).toContain("build of kt-gitctx2-app");
+    const status = await env.run(["status", "--json"]);
+    for (const [where, text] of Object.entries({ state, history, status: status.all })) expect({ where, leaked: text.includes("s3cr3t-tok") }).toEqual({ where, leaked: false });
   });
 });
 

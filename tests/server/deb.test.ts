@@ -30,7 +30,10 @@ beforeAll(async () => {
   // the package tests/run.sh built (made here when missing), and a newer version of it
   deb = `dist/konta_${(await Bun.file(join(ROOT, "package.json")).json()).version}_amd64.deb`;
   if (!existsSync(join(ROOT, deb))) sh("bash", [join(ROOT, "packaging/deb/build.sh"), "amd64"]);
-  sh("bash", [join(ROOT, "packaging/deb/build.sh"), "amd64"], { env: { KONTA_DEB_VERSION: "9.9.9", KONTA_DEB_OUT: tmp } });
+  // the newer package holds a binary that says it is 9.9.9, so each run's history entry tells which binary ran it
+  const newerBinary = join(tmp, "konta-9.9.9");
+  sh(join(ROOT, "node_modules/.bin/bun"), ["build", "--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--define", 'KONTA_VERSION="9.9.9"', "--define", 'KONTA_COMMIT="newer"', join(ROOT, "cli/index.ts"), "--outfile", newerBinary], { cwd: ROOT });
+  sh("bash", [join(ROOT, "packaging/deb/build.sh"), "amd64"], { env: { KONTA_DEB_VERSION: "9.9.9", KONTA_DEB_OUT: tmp, KONTA_DEB_BINARY: newerBinary } });
   newer = "/var/tmp/newer/konta_9.9.9_amd64.deb";
   repo = new TestRepo(join(tmp, "git"), "infra");
   box = await Box.start({ name: "kt-deb-box", mounts: { [join(tmp, "git")]: "/srv/git", [tmp]: "/var/tmp/newer" } });
@@ -81,14 +84,18 @@ describe("the .deb on a Debian 12 server", () => {
     // a new file at /usr/bin/konta; the running sync still has the old one (dpkg renames, it never writes in place)
     expect((await box.sh("stat -c %i /usr/bin/konta")).trim()).not.toBe(inode);
     expect((await box.sh(`readlink /proc/${pid}/exe`)).trim()).toBe("/usr/bin/konta (deleted)");
-    // that run finishes the deploy
+    // that very process finishes the deploy, with the binary it started with
     await liveAt(v2);
-    expect(await box.sh("journalctl -u konta.service --no-pager -o cat")).toContain(`deployed ${v2.slice(0, 12)}`);
+    expect(await box.sh(`journalctl -u konta.service _PID=${pid} --no-pager -o cat`)).toContain(`deployed ${v2.slice(0, 12)}`);
     expect((await box.sh("dpkg-query -W -f '${Version}' konta")).trim()).toBe("9.9.9");
     // and the timer goes on with the new binary, the only one there is
     const v3 = repo.write({ ...APP("3"), "hooks/pre.sh": null }).commit("v3");
     await liveAt(v3);
     expect((await box.sh("docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' web-web-1")).split("\n")).toContain("V=3");
+    const ranBy = (JSON.parse(await box.sh("konta history --json")) as { sha?: string; kind: string; konta?: string }[]).filter((e) => e.kind === "deploy");
+    const old = (await box.sh(`${SRC}/dist/konta version`)).split(" ")[1];
+    expect(ranBy.find((e) => e.sha === v2)?.konta).toStartWith(`${old} (`);
+    expect(ranBy.find((e) => e.sha === v3)?.konta).toBe("9.9.9 (newer)");
   }, 180_000);
 
   test("apt remove keeps config and state and the containers; apt purge removes config and state, says so, and leaves the containers", async () => {

@@ -4,10 +4,12 @@
 # git (for git http-backend), systemd (systemd-analyze), docker-compose (v1) and Compose v2 (tests/support/compose-v2.sh),
 # the npm dependencies (Bun comes from the npm registry) and the server-box image. Idempotent: skips what is there.
 #   --demo: only what packaging/demo.sh needs (the engine, busybox, git, the npm dependencies)
+#   --quick: what `tests/run.sh --quick` needs (no server-box image, no real applications' roots)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-demo=false
+demo=false quick=false
 [ "${1:-}" = --demo ] && demo=true
+[ "${1:-}" = --quick ] && quick=true
 
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
@@ -52,6 +54,7 @@ $demo && exit 0
 
 # Docker Compose v2, the oracle of tests/oracle/ (Debian 13's package, cached)
 bash tests/support/compose-v2.sh
+$quick && exit 0
 
 # The server in a box (tests/server/): Debian 12 + systemd + docker.io, built once and cached
 # under /var/cache/konta-tests (debootstrap, about a minute the first time).
