@@ -1,93 +1,37 @@
 // How plans, summaries and reports look on a terminal and in --json. Presentation only.
 import type { Summary } from "../lib/base/summary.ts";
-import type { Action, Plan, ProjectPlan } from "../lib/targets/engine/plan.ts";
-import { describeCause, projectHasChanges } from "../lib/targets/engine/plan.ts";
-import type { StackPlan } from "../lib/targets/swarm/stack.ts";
-import { stackHasChanges } from "../lib/targets/swarm/plan-changes.ts";
+import { type ActionView, type PlanView, type UnitView, unitHasChanges } from "../lib/targets/index.ts";
 
-export interface ActionView {
-  type: Action["type"];
-  service: string;
-  replica: number;
-  container?: string;
-  why?: string;
+/** A plan for --json: the projects (stacks) with changes. */
+export function planView(plan: PlanView): UnitView[] {
+  return plan.units.filter(unitHasChanges);
 }
 
-export function actionView(a: Action): ActionView {
-  const container = "container" in a ? a.container.name : undefined;
-  const why = a.type === "recreate" ? `${a.causes.map(describeCause).join(", ")}${a.order ? `; ${a.order}` : ""}` : a.type === "create" || a.type === "remove" || a.type === "stop" || a.type === "restart" ? a.reason : undefined;
-  return { type: a.type, service: a.service, replica: a.number, ...(container ? { container } : {}), ...(why ? { why } : {}) };
-}
+const MARK: Record<ActionView["type"], string> = { create: "+", recreate: "~", update: "~", start: ">", restart: ">", stop: "■", remove: "-" };
 
-export function planView(plan: Plan) {
-  return plan.projects.filter(projectHasChanges).map((p) => ({
-    project: p.project,
-    kind: p.kind,
-    actions: p.actions.map(actionView),
-    unchanged: p.unchanged,
-    networks: p.networks,
-    volumes: p.volumes,
-    blockers: p.blockers,
-  }));
-}
+export type Details = (unit: string, a: ActionView) => string[];
 
-const VERB: Record<Action["type"], string> = { create: "create", recreate: "recreate", start: "start", stop: "stop", remove: "remove", restart: "restart" };
-
-export type Details = (project: string, a: Action) => string[];
-
-export function formatProjectPlan(p: ProjectPlan, details?: Details): string[] {
-  const lines = [`${p.project}${p.kind === "remove" ? " (app removed from Git)" : ""}:`];
-  for (const key of p.networks.create) lines.push(`  + network ${key}`);
-  for (const key of p.networks.recreate) lines.push(`  ~ network ${key} (definition changed)`);
-  for (const name of p.networks.remove) lines.push(`  - network ${name}`);
-  for (const key of p.volumes.create) lines.push(`  + volume ${key}`);
-  for (const a of p.actions) {
-    const v = actionView(a);
-    const mark = a.type === "create" ? "+" : a.type === "remove" ? "-" : a.type === "recreate" ? "~" : a.type === "start" || a.type === "restart" ? ">" : "■";
-    const replica = v.replica > 1 || a.type === "remove" ? ` #${v.replica}` : "";
-    lines.push(`  ${mark} ${VERB[a.type]} ${v.service}${replica}${v.why ? ` (${v.why})` : ""}`);
-    for (const d of details?.(p.project, a) ?? []) lines.push(`      ${d}`);
+export function formatUnit(u: UnitView, details?: Details): string[] {
+  const removed = u.kind === "remove" ? `${u.noun ? "; " : ""}app removed from Git` : "";
+  const lines = [`${u.name}${u.noun || removed ? ` (${u.noun ?? ""}${removed})` : ""}:`];
+  for (const r of u.resources) lines.push(`  ${r.mark} ${r.kind} ${r.name}${r.why ? ` (${r.why})` : ""}`);
+  for (const a of u.actions) {
+    const replica = a.replica !== undefined && (a.replica > 1 || a.type === "remove") ? ` #${a.replica}` : "";
+    lines.push(`  ${MARK[a.type]} ${a.type} ${a.service}${replica}${a.why ? ` (${a.why})` : ""}`);
+    for (const d of details?.(u.name, a) ?? []) lines.push(`      ${d}`);
+    // what apply will send for it, in this order
+    if (a.steps.length) lines.push(`      steps: ${a.steps.join(" → ")}`);
   }
-  if (p.unchanged.length) lines.push(`  = unchanged: ${p.unchanged.join(", ")}`);
-  for (const b of p.blockers) lines.push(`  ! ${b}`);
-  if (p.kind === "remove" && p.volumes.kept.length) lines.push(`  (volumes kept: ${p.volumes.kept.join(", ")})`);
+  if (u.unchanged.length) lines.push(`  = unchanged: ${u.unchanged.join(", ")}`);
+  for (const b of u.blockers) lines.push(`  ! ${b}`);
+  if (u.kept?.length) lines.push(`  (volumes kept: ${u.kept.join(", ")})`);
   return lines;
 }
 
-export function formatPlan(plan: Plan, details?: Details): string[] {
-  const changed = plan.projects.filter(projectHasChanges);
+export function formatPlan(plan: PlanView, details?: Details): string[] {
+  const changed = plan.units.filter(unitHasChanges);
   if (!changed.length) return ["nothing to do"];
-  return changed.flatMap((p) => formatProjectPlan(p, details));
-}
-
-/** A Swarm stack's plan for --json: names, not the specs. */
-export function stackView(p: StackPlan) {
-  return {
-    stack: p.stack,
-    kind: p.kind,
-    networks: p.networks.map((n) => n.Name as string),
-    objects: p.objects.map((o) => ({ kind: o.kind, name: o.name })),
-    steps: p.steps.map((x) => ({ op: x.op, service: x.service, ...(x.op === "update" ? { why: x.cause } : {}) })),
-    unchanged: p.unchanged,
-    blockers: p.blockers,
-  };
-}
-
-export function formatStacks(stacks: StackPlan[], details?: (stack: string, service: string) => string[]): string[] {
-  const changed = stacks.filter(stackHasChanges);
-  if (!changed.length) return ["nothing to do"];
-  return changed.flatMap((p) => {
-    const lines = [`${p.stack} (stack${p.kind === "remove" ? "; app removed from Git" : ""}):`];
-    for (const n of p.networks) lines.push(`  + network ${n.Name}`);
-    for (const o of p.objects) lines.push(`  + ${o.kind} ${o.name}`);
-    for (const x of p.steps) {
-      lines.push(x.op === "create" ? `  + create ${x.service}` : x.op === "update" ? `  ~ update ${x.service} (${x.cause})` : `  - remove ${x.service}`);
-      if (x.op !== "remove") for (const d of details?.(p.stack, x.service) ?? []) lines.push(`      ${d}`);
-    }
-    if (p.unchanged.length) lines.push(`  = unchanged: ${p.unchanged.join(", ")}`);
-    for (const b of p.blockers) lines.push(`  ! ${b}`);
-    return lines;
-  });
+  return changed.flatMap((u) => formatUnit(u, details));
 }
 
 /** "web: updated web, api; added worker" per project. */

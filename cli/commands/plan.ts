@@ -3,7 +3,7 @@ import { ExitCode } from "../../lib/base/errors.ts";
 import { log } from "../../lib/base/log.ts";
 import { planReport } from "../../lib/flows/plan-report.ts";
 import { globalArgs, jsonArg, waitArg, waitSeconds } from "../args.ts";
-import { formatPlan, formatStacks, planView, stackView } from "../format.ts";
+import { formatPlan, planView } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";
 
 export default defineCommand({
@@ -26,12 +26,10 @@ export default defineCommand({
         return report.exitCode;
       }
       if (ctx.args.json) {
-        const plan = report.stacks ? { stacks: report.stacks.map(stackView) } : { plan: report.plan ? planView(report.plan) : [] };
-        printJson({ sha: report.sha, changes, ...plan, details: Object.fromEntries(details), drift: report.drift ?? [] });
+        printJson({ sha: report.sha, changes, plan: report.plan ? planView(report.plan) : [], details: Object.fromEntries(details), drift: report.drift ?? [] });
       } else {
         const lines = [report.message];
-        if (report.plan) lines.push(...formatPlan(report.plan, (project, a) => (a.type === "recreate" ? (details.get(`${project}/${a.service}`) ?? []) : [])));
-        if (report.stacks) lines.push(...formatStacks(report.stacks, (stack, service) => details.get(`${stack}/${service}`) ?? []));
+        if (report.plan) lines.push(...formatPlan(report.plan, (unit, a) => (a.type === "recreate" || a.type === "update" ? (details.get(`${unit}/${a.service}`) ?? []) : [])));
         for (const d of report.drift ?? []) lines.push(`  drift ${d.project}${d.service ? `/${d.service}` : ""}: ${d.what}`);
         out(`${lines.join("\n")}`);
       }

@@ -86,7 +86,7 @@ export default defineCommand({
       if (iu?.checkedAt) lines.push(`images     checked ${ago(iu.checkedAt)}${iu.updated ? `; updated ${iu.updated.images.join(", ")} ${ago(iu.updated.at)}` : ""}`);
       for (const [ref, digest] of Object.entries(iu?.failed ?? {})) lines.push(`images     ${ref} ${digest.slice(0, 19)} failed and was rolled back; waiting for another push`);
       if (s.engineError) lines.push(`engine     unreachable: ${s.engineError}`);
-      else if (s.engine) lines.push(`engine     Docker ${s.engine.version} (API ${s.engine.api})${s.target === "swarm" ? ", a Swarm manager (deploy.target: swarm)" : ""}`);
+      else if (s.engine) lines.push(`engine     Docker ${s.engine.version} (API ${s.engine.api})${s.targetRole ? `, ${s.targetRole}` : ""}`);
       for (const n of s.nodes ?? []) lines.push(`node       ${n.name.padEnd(24)} ${n.role}${n.leader ? " (leader)" : ""}, ${n.state}, ${n.availability}`);
       for (const p of s.projects) {
         lines.push("", p.name);

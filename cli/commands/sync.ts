@@ -3,7 +3,7 @@ import { ExitCode } from "../../lib/base/errors.ts";
 import { log } from "../../lib/base/log.ts";
 import { sync } from "../../lib/flows/sync/index.ts";
 import { globalArgs, jsonArg, waitArg, waitSeconds } from "../args.ts";
-import { formatPlan, formatStacks, formatSummary, planView, stackView } from "../format.ts";
+import { formatPlan, formatSummary, planView } from "../format.ts";
 import { out, printJson, withRuntime } from "../run.ts";
 
 export default defineCommand({
@@ -27,7 +27,7 @@ export default defineCommand({
         if (ctx.args.json) {
           // the loaded models hold values from host env files: only the plan (masked) is printed
           const { projects: _models, ...shown } = report;
-          printJson({ ...shown, plan: report.plan ? planView(report.plan) : undefined, stacks: report.stacks?.map(stackView) });
+          printJson({ ...shown, plan: report.plan ? planView(report.plan) : undefined });
           return report.exitCode;
         }
         if (report.exitCode !== ExitCode.ok) {
@@ -37,7 +37,6 @@ export default defineCommand({
         }
         const lines = [report.message];
         if (report.result === "planned" && report.plan) lines.push(...formatPlan(report.plan));
-        if (report.result === "planned" && report.stacks) lines.push(...formatStacks(report.stacks));
         if (report.summary && report.result !== "planned") lines.push(...formatSummary(report.summary));
         if (!ctx.args.quiet || report.result !== "up-to-date") out(`${lines.join("\n")}`);
         return report.exitCode;

@@ -1,17 +1,16 @@
 // `konta plan`: what a sync would do for the branch head (a dry run of the sync flow), with the
-// changed fields of each recreated service against the live release (secrets masked). Changes
-// nothing.
+// changed fields of each created, recreated or updated service against the live release (secrets
+// masked). Changes nothing.
 import { loadReleaseUnlocking } from "../compose/index.ts";
-import { planDetails, plannedServices } from "../targets/engine/diff.ts";
+import { planDetails } from "../compose/diff.ts";
 import { ExitCode } from "../base/errors.ts";
-import { planHasChanges } from "../targets/engine/plan.ts";
-import { stackHasChanges } from "../targets/swarm/plan-changes.ts";
+import { planHasChanges, plannedServices } from "../targets/index.ts";
 import type { Runtime } from "./runtime.ts";
 import { sync, type SyncReport } from "./sync/index.ts";
 
 export interface PlanReport {
   report: SyncReport;
-  /** "project/service" -> its changed fields, for the services the plan recreates */
+  /** "project/service" -> its changed fields, for the services the plan creates, recreates or updates */
   details: Map<string, string[]>;
   /** something would change (a plan step or drift) */
   changes: boolean;
@@ -20,26 +19,16 @@ export interface PlanReport {
 export async function planReport(rt: Runtime, wait: number): Promise<PlanReport> {
   const report = await sync(rt, { dryRun: true, wait });
   const drift = (report.drift?.length ?? 0) > 0;
-  if (report.exitCode !== ExitCode.ok || (!report.plan && !report.stacks)) return { report, details: new Map(), changes: drift };
+  if (report.exitCode !== ExitCode.ok || !report.plan) return { report, details: new Map(), changes: drift };
   const live = rt.store.current();
   const before = live ? await loadReleaseUnlocking(rt.store.root(live), rt.composeOptions(live)) : [];
-  const services = report.plan
-    ? plannedServices(report.plan)
-    : (report.stacks ?? []).flatMap((s) => s.steps.filter((x) => x.op !== "remove").map((x) => `${s.stack}/${x.service}`));
-  const details = planDetails(services, report.projects ?? [], before);
-  // a swarm service pinned to another digest of its tag: the model did not change, the image did
-  for (const stack of report.stacks ?? []) {
-    for (const step of stack.steps) {
-      if (step.op !== "update") continue;
-      const image = (spec: { TaskTemplate: Record<string, unknown> }) => (spec.TaskTemplate.ContainerSpec as { Image?: string }).Image;
-      const [was, now] = [image(step.current.spec), image(step.spec)];
-      const key = `${stack.stack}/${step.service}`;
-      if (was !== now) details.set(key, [...(details.get(key) ?? []), `image: ${JSON.stringify(was)} -> ${JSON.stringify(now)}`]);
+  const details = planDetails(plannedServices(report.plan), report.projects ?? [], before);
+  // what changed besides the model, as the target says (a swarm service pinned to another digest)
+  for (const unit of report.plan.units) {
+    for (const a of unit.actions) {
+      const key = `${unit.name}/${a.service}`;
+      if (a.details?.length) details.set(key, [...(details.get(key) ?? []), ...a.details]);
     }
   }
-  return {
-    report,
-    details,
-    changes: (report.plan ? planHasChanges(report.plan) : (report.stacks ?? []).some(stackHasChanges)) || drift,
-  };
+  return { report, details, changes: planHasChanges(report.plan) || drift };
 }

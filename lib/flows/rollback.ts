@@ -4,18 +4,15 @@
 // the branch or `konta resume` is run.
 import { DeployError, errorMessage, InputError, KontaError } from "../base/errors.ts";
 import { acquireLock } from "../base/lock.ts";
-import { peakRssBytes } from "../base/host.ts";
-import { notify } from "../notify/index.ts";
 import type { Summary } from "../base/summary.ts";
 import { commitInfo } from "../git/index.ts";
 import type { Runtime } from "./runtime.ts";
 import { log } from "../base/log.ts";
 import { step } from "../base/steps.ts";
-import { readState, recordDeploy, recordRan, rollbackTarget, type State } from "../state/index.ts";
-import { actionsOf, recordRun } from "./history.ts";
+import { readState, rollbackTarget } from "../state/index.ts";
+import { applyOutcome } from "./transition.ts";
 import { writeTextfile } from "./metrics.ts";
 import { checkOwnership } from "./instances.ts";
-import { ensureImages, prepareConvergence, rollBack } from "../targets/index.ts";
 
 export interface RollbackReport {
   sha: string;
@@ -56,69 +53,50 @@ async function rollbackLocked(rt: Runtime, ref: string | undefined, wait: number
       throw new InputError("there is no previous release to roll back to", { hint: "see the kept releases with: konta releases" });
     }
     if (target === live) throw new InputError(`${target.slice(0, 12)} is already the live release`);
+    const port = rt.target();
     const docker = await rt.docker();
     const opts = rt.deployOptions(docker, state.expected);
     const pins = state.ran?.[target];
-    if (pins) await ensureImages(rt.config.deploy.target, docker, pins);
+    if (pins) await port.ensureImages(docker, pins);
     else log.info(`no record of the images ${target.slice(0, 12)} ran (deployed by an older Konta); its services run what their tags point at now`);
     step("engine and pinned images");
-    const run = await prepareConvergence(rt.config.deploy.target, rt.release(target), opts, pins);
+    const run = await port.prepare(rt.release(target), opts, pins);
     checkOwnership(rt.ref, rt.family, run.projects);
     let summary: Summary;
     try {
       summary = await run.apply(target);
       step("apply");
     } catch (err) {
-      const { rolledBack, restored } = live ? await rollBack(err, `rollback to ${target.slice(0, 12)}`, rt.release(live), opts, state.expected) : { rolledBack: false, restored: false };
+      const { rolledBack, restored } = live ? await port.rollBack(err, `rollback to ${target.slice(0, 12)}`, rt.release(live), opts, state.expected) : { rolledBack: false, restored: false };
       const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
       const final = rolledBack ? new DeployError(`${e.message}${restored ? ` (${live?.slice(0, 12)} put back)` : " (putting back the live release failed too; see the log)"}`, e.hint ? { hint: e.hint } : {}) : e;
-      recordRollback(rt, state, { result: "failed", sha: target, live, started, error: final.message, rolledBack: restored });
+      // a failed rollback leaves state as it was but for its entry in the history
+      await applyOutcome(rt, state, { result: "failed", sha: target, error: final.message, attempt: false, history: { kind: "rollback", trigger: "rollback", previous: live, rolledBack: restored } }, started);
       throw final;
     }
-    rt.store.switchTo(target);
     const info = await commitInfo(rt.paths.repo, target).catch(() => state.history.find((h) => h.sha === target) ?? { sha: target, message: "", author: "", date: "" });
+    const expected = await run.expected();
     const durationMs = Date.now() - started;
-    recordDeploy(state, { ...info, sha: target, deployedAt: new Date().toISOString(), trigger: "rollback", durationMs, ...(live ? { replaced: live } : {}) });
-    state.expected = await run.expected();
-    state.expectedAt = target;
-    recordRan(state, target, await run.ran(state.expected), (s) => rt.store.has(s));
-    // hold timer runs here until the branch moves past what it pointed at when the operator stepped in
-    state.hold = {
-      sha: target,
-      since: new Date().toISOString(),
-      until: "a new commit on the branch or `konta resume`",
-      ignore: [...new Set([live, state.lastRemoteHead].filter((s): s is string => !!s))],
-    };
-    state.lastAttempt = { sha: target, at: new Date().toISOString(), result: "rolled-back", durationMs, peakRssBytes: peakRssBytes() };
-    recordRollback(rt, state, { result: "rolled-back", sha: target, live, started, summary, info });
-    await notify(rt.config.notify, { event: "rollback", commit: target, projects: run.changed, summary, durationMs });
+    await applyOutcome(
+      rt,
+      state,
+      {
+        result: "rolled-back",
+        sha: target,
+        live: { sha: target, info, trigger: "rollback", ...(live ? { replaced: live } : {}) },
+        expected: { sha: target, services: expected, ran: await run.ran(expected) },
+        // hold timer runs here until the branch moves past what it pointed at when the operator stepped in
+        hold: { sha: target, since: new Date().toISOString(), until: "a new commit on the branch or `konta resume`", ignore: [...new Set([live, state.lastRemoteHead].filter((s): s is string => !!s))] },
+        history: { kind: "rollback", trigger: "rollback", previous: live, summary, info },
+        notify: { event: "rollback", commit: target, projects: run.changed, summary, durationMs },
+      },
+      started,
+    );
     step("switch, state, notify");
     return { sha: target, from: live, summary, durationMs };
   } finally {
     lock.release();
   }
-}
-
-/** A manual rollback in the history: what it went back to and from, what it changed, or why it failed. */
-function recordRollback(
-  rt: Runtime,
-  state: State,
-  r: { result: string; sha: string; live?: string; started: number; summary?: Summary; info?: { message: string; author: string }; error?: string; rolledBack?: boolean },
-): void {
-  recordRun(rt, state, {
-    at: new Date(r.started).toISOString(),
-    kind: "rollback",
-    trigger: "rollback",
-    result: r.result,
-    sha: r.sha,
-    ...(r.info?.message ? { subject: r.info.message.split("\n")[0] } : {}),
-    ...(r.info?.author ? { author: r.info.author } : {}),
-    ...(r.live ? { previous: r.live } : {}),
-    actions: actionsOf(r.summary),
-    durationMs: Date.now() - r.started,
-    ...(r.error ? { error: r.error } : {}),
-    ...(r.rolledBack ? { rolledBack: true } : {}),
-  });
 }
 
 export async function resume(rt: Runtime, wait = 0): Promise<string | undefined> {
@@ -129,8 +107,7 @@ export async function resume(rt: Runtime, wait = 0): Promise<string | undefined>
     const { state } = readState(rt.paths.state);
     const held = state.hold?.sha;
     if (!held) return undefined;
-    state.hold = undefined;
-    recordRun(rt, state, { at: new Date(started).toISOString(), kind: "resume", trigger: "manual", result: "resumed", sha: held, actions: [], durationMs: Date.now() - started });
+    await applyOutcome(rt, state, { result: "resumed", sha: held, hold: null, attempt: false, history: { kind: "resume", trigger: "manual" } }, started);
     return held;
   } finally {
     lock.release();

@@ -18,7 +18,7 @@ import { resolveToken } from "../config/token.ts";
 import type { LoadOptions } from "../compose/index.ts";
 import { hostInputs } from "../compose/host-inputs.ts";
 import { SopsKeyring } from "../compose/keyring.ts";
-import type { DeployOptions, ReleaseRef } from "../targets/index.ts";
+import { type DeployOptions, type ReleaseRef, type Target, targetOf } from "../targets/index.ts";
 import { COMMIT, VERSION } from "../base/version.ts";
 
 // What the caches of validated config and loaded projects are keyed by. A build from source may
@@ -44,6 +44,7 @@ export class Runtime {
   /** SOPS data keys unlocked in this run, shared by every load of it (the new and the live release) */
   readonly keyring: SopsKeyring;
   private dockerClient?: Promise<DockerClient>;
+  private targetPort?: Target;
   private passthroughEnv?: Record<string, string | undefined>;
 
   constructor(
@@ -84,6 +85,12 @@ export class Runtime {
   docker(): Promise<DockerClient> {
     this.dockerClient ??= DockerClient.connect();
     return this.dockerClient;
+  }
+
+  /** Where releases go (deploy.target): the port flows drive, whichever target it is. */
+  target(): Target {
+    this.targetPort ??= targetOf(this.config.deploy.target);
+    return this.targetPort;
   }
 
   async gitSource(): Promise<GitSource> {

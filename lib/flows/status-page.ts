@@ -121,7 +121,7 @@ export function renderStatusPage(s: StatusReport): string {
 <title>Konta · ${esc(s.repository.branch)}</title><style>${STYLE}</style></head>
 <body>
 <h1>Konta</h1>
-<div class="muted">${esc(s.repository.url)} · branch <b>${esc(s.repository.branch)}</b>${s.target === "swarm" ? " · swarm" : ""}${s.engine ? ` · Docker ${esc(s.engine.version)}` : ""}</div>
+<div class="muted">${esc(s.repository.url)} · branch <b>${esc(s.repository.branch)}</b>${s.targetRole ? ` · ${esc(s.target)}` : ""}${s.engine ? ` · Docker ${esc(s.engine.version)}` : ""}</div>
 ${live}${banners}${last}
 ${instanceRows(s, now)}
 <h2>Services</h2>

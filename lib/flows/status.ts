@@ -3,10 +3,7 @@
 // live release) and the recent history. Read-only: it takes no lock and changes nothing. The one
 // read model of `konta status --json`, the status page, /status.json and the metrics.
 import { errorMessage, KontaError } from "../base/errors.ts";
-import { inspectContainer } from "../docker/engine.ts";
-import { detectDrift } from "../targets/engine/drift.ts";
-import type { DriftItem } from "../targets/index.ts";
-import { observeContainers } from "../targets/engine/observe.ts";
+import type { DriftItem, NodeStatus, ServiceStatus, TargetName } from "../targets/index.ts";
 import { keyFingerprint } from "../git/ssh.ts";
 import { parseSshUrl } from "../git/url.ts";
 import { redact } from "../base/redact.ts";
@@ -16,33 +13,8 @@ import { type HistoryEntry, type HistoryKind, readHistory } from "../history/ind
 import { COMMIT, VERSION } from "../base/version.ts";
 import { instanceLabel } from "../base/instances.ts";
 import { type InstanceOverview, instancesOverview } from "./instances.ts";
-import { collate } from "../base/collate.ts";
 
-export interface ContainerStatus {
-  name: string;
-  state: string;
-  /** swarm target: the node the task runs on */
-  node?: string;
-  error?: string;
-  health?: string;
-  /** the engine's words ("Up 3 hours (healthy)"); a listing without inspect has only these */
-  status?: string;
-  startedAt?: string;
-  uptimeSeconds?: number;
-}
-
-export interface ServiceStatus {
-  name: string;
-  image: string;
-  replicas: number;
-  stopped: boolean;
-  /** swarm target, a job: its tasks completed so far (of `replicas`) */
-  completed?: number;
-  /** a one-shot job (a migration): done once its container exited 0 */
-  job?: boolean;
-  /** swarm target: the containers are the service's tasks */
-  containers: ContainerStatus[];
-}
+export type { ContainerStatus, ServiceStatus } from "../targets/index.ts";
 
 export interface StatusReport {
   /** transport: how Git is reached; key_fingerprint: the deploy key's SHA256 (SSH), never the key */
@@ -54,9 +26,11 @@ export interface StatusReport {
   projects: { name: string; services: ServiceStatus[] }[];
   drift: DriftItem[];
   engine?: { version: string; api: string };
-  target: "engine" | "swarm";
-  /** swarm target: the cluster's nodes */
-  nodes?: { name: string; role: string; state: string; availability: string; leader?: boolean }[];
+  target: TargetName;
+  /** what the engine is to the target, when it is more than an engine ("a Swarm manager (deploy.target: swarm)") */
+  targetRole?: string;
+  /** a swarm's nodes */
+  nodes?: NodeStatus[];
   engineError?: string;
   /** what the config says that Konta does not use (keys of the original Konta, a plain-text token) */
   configWarnings: string[];
@@ -97,6 +71,7 @@ export async function status(rt: Runtime, opts: StatusOptions = {}): Promise<Sta
     drift: [],
     configWarnings: rt.config.warnings,
     target: rt.config.deploy.target,
+    ...(rt.target().role ? { targetRole: rt.target().role } : {}),
     ...(state.imageUpdates ? { imageUpdates: state.imageUpdates } : {}),
     history: readHistory(rt.paths.history, opts.history ?? 20),
     totals: state.totals ?? {},
@@ -113,40 +88,10 @@ export async function status(rt: Runtime, opts: StatusOptions = {}): Promise<Sta
   }
   report.engine = { version: docker.engineVersion, api: docker.apiVersion };
   const driftOpts = { prune: rt.config.deploy.prune_removed_apps, hostInputs: (project: string) => (live ? rt.hostInputs(live, project) : ""), instance: rt.instance };
-  if (rt.config.deploy.target === "swarm") {
-    const [{ swarmStatus }, { swarmDrift }, { observeServices }] = await Promise.all([import("../targets/swarm/status.ts"), import("../targets/swarm/drift.ts"), import("../targets/swarm/stack.ts")]);
-    const [cluster, services] = await Promise.all([swarmStatus(docker, state.expected), observeServices(docker)]);
-    report.drift = swarmDrift(state.expected, services, driftOpts);
-    report.nodes = cluster.nodes;
-    report.projects = cluster.projects.map((p) => ({
-      name: p.name,
-      services: p.services.map((s) => ({ name: s.name, image: s.image, replicas: s.desired, stopped: s.stopped, ...(s.completed !== undefined ? { completed: s.completed } : {}), containers: s.tasks })),
-    }));
-    return report;
-  }
-  const containers = await observeContainers(docker);
-  report.drift = detectDrift(state.expected, containers, driftOpts);
-  for (const [project, exp] of Object.entries(state.expected).sort(([a], [b]) => collate(a, b))) {
-    const services: ServiceStatus[] = [];
-    for (const [name, target] of Object.entries(exp.services).sort(([a], [b]) => collate(a, b))) {
-      const mine = containers.filter((c) => c.project === project && c.service === name && c.managed).sort((a, b) => a.number - b.number);
-      const details = await Promise.all(
-        mine.map(async (c): Promise<ContainerStatus> => {
-          const listed = { name: c.name, state: c.state, ...(c.health ? { health: c.health } : {}), status: c.status };
-          if (opts.inspect === false) return listed;
-          const info = await inspectContainer(docker, c.id);
-          const startedAt = info?.State.Running ? info.State.StartedAt : undefined;
-          return {
-            ...listed,
-            ...(info?.State.Health ? { health: info.State.Health.Status } : {}),
-            ...(startedAt ? { startedAt, uptimeSeconds: Math.max(0, Math.round((Date.now() - Date.parse(startedAt)) / 1000)) } : {}),
-          };
-        }),
-      );
-      services.push({ name, image: target.image, replicas: target.replicas, stopped: target.stopped, ...(target.job ? { job: true } : {}), containers: details });
-    }
-    report.projects.push({ name: project, services });
-  }
+  const t = await rt.target().status(docker, state.expected, driftOpts, { inspect: opts.inspect });
+  report.projects = t.projects;
+  report.drift = t.drift;
+  if (t.nodes) report.nodes = t.nodes;
   return report;
 }
 

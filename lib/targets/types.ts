@@ -1,11 +1,12 @@
-// The words both targets share, so that neither imports the other: what a Convergence is, what it
-// is given (a release, the deploy options), what a failure touched, and what drift looks like.
+// The port every target implements (Target), and the words it and the flows share: what a release
+// is, how a deploy goes (DeployOptions), what a plan looks like to a reader (PlanView), what a
+// failure touched, drift, status. Neither target is imported here: flows and the CLI know only this.
 import type { LoadedProject, LoadOptions } from "../compose/index.ts";
 import type { DockerClient } from "../docker/client.ts";
 import type { Summary } from "../base/summary.ts";
 import type { ProjectExpectation, ReleaseImages } from "../state/index.ts";
-import type { Plan } from "./engine/plan.ts";
-import type { StackPlan } from "./swarm/stack.ts";
+
+export type TargetName = "engine" | "swarm";
 
 export interface ReleaseRef {
   sha: string;
@@ -36,7 +37,7 @@ export interface DeployOptions {
 /** The health gate after an apply. */
 export interface GateOptions {
   timeoutMs: number;
-  /** a container without healthcheck must stay up this long without restarting */
+  /** a container without healthcheck must stay up this long without restarting (the engine target) */
   minUptimeMs: number;
   pollMs?: number;
 }
@@ -55,17 +56,71 @@ export interface DriftOptions {
   instance?: string;
 }
 
+/**
+ * A plan as a reader sees it, whichever target made it: per project (a stack on a swarm) the
+ * resources it creates or removes and, per service, what happens and why, with the engine
+ * requests that will carry it out, in order. `konta plan` prints exactly this.
+ */
+export interface PlanView {
+  target: TargetName;
+  /** every project of the release (and removed ones), changed or not */
+  units: UnitView[];
+}
+
+export interface UnitView {
+  /** the project (a stack's name on a swarm) */
+  name: string;
+  kind: "deploy" | "remove";
+  /** "stack" on a swarm */
+  noun?: string;
+  resources: { mark: "+" | "~" | "-"; kind: string; name: string; why?: string }[];
+  actions: ActionView[];
+  unchanged: string[];
+  /** problems that stop the deploy before anything changes */
+  blockers: string[];
+  notes: string[];
+  /** a removed project's volumes, which are kept */
+  kept?: string[];
+  /** every engine request apply will send for it, in order (services of one level may interleave) */
+  sequence: string[];
+}
+
+export interface ActionView {
+  type: "create" | "recreate" | "start" | "stop" | "restart" | "remove" | "update";
+  service: string;
+  /** the replica (container number) on the engine; a swarm service has none */
+  replica?: number;
+  /** the container (or swarm service) acted on */
+  container?: string;
+  why?: string;
+  /** what changed besides the Compose model (a swarm service pinned to another digest) */
+  details?: string[];
+  /** the requests that carry it out, in order: "create kt-web-1 under a temporary name", "stop kt-web-1" */
+  steps: string[];
+}
+
+export function unitHasChanges(u: UnitView): boolean {
+  return u.actions.length > 0 || u.resources.length > 0;
+}
+
+export function planHasChanges(p: PlanView): boolean {
+  return p.units.some(unitHasChanges);
+}
+
+/** Services a plan creates, recreates or updates, as "project/service". */
+export function plannedServices(p: PlanView): string[] {
+  return p.units.flatMap((u) => u.actions.filter((a) => a.type === "recreate" || a.type === "create" || a.type === "update").map((a) => `${u.name}/${a.service}`));
+}
+
+/** One release planned against what runs: what it would do, and doing it. */
 export interface Convergence {
   projects: LoadedProject[];
   /** projects (stacks) the plan changes */
   changed: string[];
-  /** the engine target's plan */
-  plan?: Plan;
-  /** the swarm target's plan, one per stack */
-  stacks?: StackPlan[];
+  plan: PlanView;
   /** pull or build what the plan needs (the engine target; a Swarm's nodes pull themselves) */
   fetchImages(pullAlways: boolean): Promise<void>;
-  /** throws a failure naming what it touched (see `failure`) */
+  /** throws a failure naming what it touched (see `Target.failure`) */
   apply(commit: string): Promise<Summary>;
   /** what should run now, for drift checks (state.expected) */
   expected(): Promise<Record<string, ProjectExpectation>>;
@@ -83,4 +138,92 @@ export interface Failure {
   summary?: Summary;
   restored?: boolean;
   engineLost: boolean;
+}
+
+/** A tag followed for image updates whose registry digest moved. */
+export interface PendingUpdate {
+  ref: string;
+  digest: string;
+}
+
+/** Why a target converges a release: a new commit, drift on the live one, moved image tags on it. */
+export type ConvergeMode = "deployed" | "repaired" | "updated";
+
+export interface ContainerStatus {
+  name: string;
+  state: string;
+  /** swarm target: the node the task runs on */
+  node?: string;
+  error?: string;
+  health?: string;
+  /** the engine's words ("Up 3 hours (healthy)"); a listing without inspect has only these */
+  status?: string;
+  startedAt?: string;
+  uptimeSeconds?: number;
+}
+
+export interface ServiceStatus {
+  name: string;
+  image: string;
+  replicas: number;
+  stopped: boolean;
+  /** swarm target, a job: its tasks completed so far (of `replicas`) */
+  completed?: number;
+  /** a one-shot job (a migration): done once its container exited 0 */
+  job?: boolean;
+  /** swarm target: the containers are the service's tasks */
+  containers: ContainerStatus[];
+}
+
+export interface NodeStatus {
+  name: string;
+  role: string;
+  state: string;
+  availability: string;
+  leader?: boolean;
+}
+
+/** What a target reports about what runs, for `konta status` and the page. */
+export interface TargetStatus {
+  projects: { name: string; services: ServiceStatus[] }[];
+  drift: DriftItem[];
+  /** a swarm's nodes */
+  nodes?: NodeStatus[];
+}
+
+export interface StatusOptions {
+  /** inspect every container for its start time (exact uptime); without it the listing alone answers */
+  inspect?: boolean;
+}
+
+/**
+ * One port for every target: flows drive a release through it without knowing which target is
+ * configured (lib/targets/index.ts chooses, and loads only that one's code, only what a path uses).
+ */
+export interface Target {
+  readonly name: TargetName;
+  /** what the engine is to this target when it is more than an engine: "a Swarm manager (deploy.target: swarm)" */
+  readonly role?: string;
+  /** Load release `release` and plan it against what runs (on `pins`' images when given). Changes nothing. */
+  prepare(release: ReleaseRef, opts: DeployOptions, pins?: ReleaseImages): Promise<Convergence>;
+  /** Before a rollback: the images `pins` names can still run (pulled again where gone), or a DeployError naming the service. */
+  ensureImages(docker: DockerClient, pins: ReleaseImages): Promise<void>;
+  /** What a failed apply touched. */
+  failure(err: unknown): Promise<Failure>;
+  /** After a failed apply: put what it touched back to `previous`. Whether anything was rolled back, and whether that worked. */
+  rollBack(err: unknown, what: string, previous: ReleaseRef | undefined, opts: DeployOptions, ran: Record<string, ProjectExpectation>): Promise<{ rolledBack: boolean; restored: boolean }>;
+  /** What no longer matches `expected`: one listing of what runs, no Compose file read. */
+  drift(docker: DockerClient, expected: Record<string, ProjectExpectation>, opts: DriftOptions): Promise<DriftItem[]>;
+  /** Followed tags (those `due`) whose registry digest moved, skipping digests that `failed` before. */
+  imageUpdates(docker: DockerClient, expected: Record<string, ProjectExpectation>, failed: Record<string, string>, due: Set<string>): Promise<PendingUpdate[]>;
+  /** Bring the updated images where the target runs them (the engine pulls; a swarm's nodes pull themselves). */
+  pullUpdates(docker: DockerClient, updates: PendingUpdate[]): Promise<void>;
+  /** After a failed image update: what the target keeps of the failed images is pointed back. */
+  restoreTags(docker: DockerClient, expected: Record<string, ProjectExpectation>, refs: string[]): Promise<void>;
+  /** The images a converge of the live release keeps (a swarm's pinned digests), the moved tags at their new digests. */
+  pins(mode: ConvergeMode, expected: Record<string, ProjectExpectation>, updates: PendingUpdate[]): Promise<ReleaseImages | undefined>;
+  /** Files the deploys wrote for containers (decrypted secrets) that nothing uses any more, removed; how many. */
+  pruneFiles(docker: DockerClient, dir: string, projects: LoadedProject[]): Promise<number>;
+  /** What runs, per project and service, and drift. */
+  status(docker: DockerClient, expected: Record<string, ProjectExpectation>, drift: DriftOptions, opts: StatusOptions): Promise<TargetStatus>;
 }

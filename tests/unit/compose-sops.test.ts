@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadRelease, loadReleaseUnlocking, SopsKeyring } from "../../lib/compose/index.ts";
-import { serviceDiff } from "../../lib/targets/engine/diff.ts";
+import { serviceDiff } from "../../lib/compose/diff.ts";
 import { ExitCode, InputError } from "../../lib/base/errors.ts";
 import { clearSecrets } from "../../lib/base/redact.ts";
 

@@ -1,6 +1,7 @@
 // What an idle tick and a deploy load (issue "every run under 50 MB"): the modules reachable by
-// static, value imports from cli/index.ts and the sync command (an idle tick), and from the modules a
-// deploy imports on demand (lib/flows/sync/run.ts: targetModule, gitModule). Checked against the
+// static, value imports from cli/index.ts and the sync command and the engine target's drift check
+// (an idle tick), and from the modules a deploy imports on demand (the engine's convergence, the
+// Git objects: lib/targets/engine/target.ts, lib/flows/sync/run.ts gitModule). Checked against the
 // lists in tests/fixtures/module-sets.json: a module that joins a path fails here, cheaply and
 // deterministically, before any bench shows the memory it costs. When one must join, add it to
 // the list in the same commit, with the reason in the message.
@@ -52,9 +53,11 @@ function closure(entries: string[]): string[] {
 }
 
 const IDLE = ["cli/index.ts", "cli/commands/sync.ts"];
+// what the engine target's port loads on each path (lib/targets/engine/target.ts: by dynamic import)
+const DRIFT = ["lib/targets/engine/target.ts", "lib/targets/engine/drift.ts", "lib/targets/engine/observe.ts"];
 const sets: Record<string, string[]> = {
-  idle: closure(IDLE),
-  deploy: closure([...IDLE, "lib/targets/index.ts", "lib/git/index.ts"]),
+  idle: closure([...IDLE, ...DRIFT]),
+  deploy: closure([...IDLE, ...DRIFT, "lib/targets/engine/convergence.ts", "lib/git/index.ts"]),
 };
 
 describe("module sets", () => {

@@ -1,21 +1,24 @@
-// The failure path of `konta sync`: put the touched projects back to the live release, remember the
-// commit so timer runs do not retry it every tick, run failure.sh, notify. A failed drift repair has
-// nothing to go back to and is simply reported (and retried next tick).
+// The failure path of `konta sync`: put the touched projects back to the live release, and end
+// with the Outcome that remembers the commit (timer runs do not retry it every tick), runs
+// failure.sh and notifies. A failed drift repair has nothing to go back to and is simply reported
+// (and retried next tick).
 import { DeployError, errorMessage, ExitCode, KontaError } from "../../base/errors.ts";
 import { log } from "../../base/log.ts";
 import { redact } from "../../base/redact.ts";
 import type { Summary } from "../../base/summary.ts";
-import { notify } from "../../notify/index.ts";
-import { type ConvergeMode, type SyncReport, type SyncRun, targetModule } from "./run.ts";
+import type { ConvergeMode } from "../../targets/index.ts";
+import type { Outcome } from "../transition.ts";
+import type { Ending, SyncRun } from "./run.ts";
 
 /** `interrupted`: the run before this one was killed while it changed the target (see Convergence). */
-export async function fail(run: SyncRun, sha: string, err: unknown, touched: string[], summary: Summary, mode: ConvergeMode, interrupted = false): Promise<SyncReport> {
+export async function fail(run: SyncRun, sha: string, err: unknown, touched: string[], summary: Summary, mode: ConvergeMode, interrupted = false): Promise<Ending> {
   const rt = run.rt;
-  const { failure, rollBack: rollBackFailure } = await targetModule();
+  const target = rt.target();
   const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
-  const f = await failure(err);
+  const f = await target.failure(err);
+  // nothing changed and Git or Docker could not be reached: the run ends there (recorded by sync)
   if (e.exitCode === ExitCode.unreachable && !f.touched.length && !f.engineLost) {
-    run.attempt("failed", sha, e.message);
+    run.tried = sha;
     throw e;
   }
   // The engine went away mid-deploy (restarted, crashed): not the commit's fault, so it is not
@@ -26,7 +29,7 @@ export async function fail(run: SyncRun, sha: string, err: unknown, touched: str
   const { rolledBack: rollBack, restored } =
     mode === "repaired"
       ? { rolledBack: false, restored: false }
-      : await rollBackFailure(err, `deploy of ${sha.slice(0, 12)}`, run.live ? rt.release(run.live) : undefined, rt.deployOptions(await rt.docker()), run.state.expected);
+      : await target.rollBack(err, `deploy of ${sha.slice(0, 12)}`, run.live ? rt.release(run.live) : undefined, rt.deployOptions(await rt.docker()), run.state.expected);
   const message = `${e.message}${rollBack ? (restored ? " (rolled back)" : " (rollback failed too; see the log)") : ""}`;
   // an engine fault that outlives runs (a port the engine keeps, until someone restarts it) fails
   // every tick the same way: failure.sh and the notification come once, the log says it each time
@@ -34,23 +37,26 @@ export async function fail(run: SyncRun, sha: string, err: unknown, touched: str
   const again = engineLost && before?.result === "failed" && before.sha === sha && before.error === redact(message);
   // after a killed run, what failed may be what it left: the next run tries the commit again, and
   // only a failure of a run that found nothing left behind is remembered against it
-  if (mode === "deployed" && !engineLost && !interrupted) run.state.failed = { sha, at: new Date().toISOString(), error: redact(e.message) };
+  const remember = mode === "deployed" && !engineLost && !interrupted;
   if (mode === "deployed" && interrupted) log.warn(`the run before this one was interrupted: ${sha.slice(0, 12)} is not remembered as failed, the next run tries it again`);
+  const images = run.updatedImages();
   if (mode === "updated" && !engineLost) {
     // the engine's local tags point at the failed image; a swarm's services are put back to their digests
-    if (rt.config.deploy.target !== "swarm") await (await import("../image-updates.ts")).restoreTags(await rt.docker(), run.state.expected, run.updatedImages());
-    // not tried again until another image is pushed under the tag
-    const failed = { ...run.state.imageUpdates?.failed, ...Object.fromEntries(run.updates.map((u) => [u.ref, u.digest])) };
-    run.state.imageUpdates = { ...run.state.imageUpdates, failed };
+    await target.restoreTags(await rt.docker(), run.state.expected, images);
   }
-  run.attempt("failed", sha, message);
   if (again) log.warn("the same engine fault as the last run: failure.sh and notifications were told then");
-  else if (mode !== "repaired" && rt.store.has(sha)) {
-    await run.hook("failure", sha, touched, { summary, error: e.message }).catch((err) => log.error(`hooks/failure.sh: ${errorMessage(err)}`));
-  }
-  const images = run.updatedImages();
-  if (!again) await notify(rt.config.notify, { event: "failure", commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - run.started, ...(images.length ? { images } : {}) });
-  return run.report({
+  const outcome: Outcome = {
+    result: "failed",
+    sha,
+    error: message,
+    ...(remember ? { failed: { sha, at: new Date().toISOString(), error: redact(e.message) } } : {}),
+    // not tried again until another image is pushed under the tag
+    ...(mode === "updated" && !engineLost ? { imageUpdates: { failed: { ...run.state.imageUpdates?.failed, ...Object.fromEntries(run.updates.map((u) => [u.ref, u.digest])) } } } : {}),
+    history: { kind: "failure", trigger: run.trigger, previous: run.live, summary, rolledBack: rollBack && restored, images, error: e.message },
+    ...(!again && mode !== "repaired" ? { hook: { event: "failure" as const, sha, previous: run.live, projects: touched, summary, error: e.message, images } } : {}),
+    ...(!again ? { notify: { event: "failure" as const, commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - run.started, ...(images.length ? { images } : {}) } } : {}),
+  };
+  const report = run.report({
     result: "failed",
     exitCode: engineLost ? ExitCode.unreachable : e.exitCode === ExitCode.badInput ? ExitCode.badInput : ExitCode.deployFailed,
     sha,
@@ -61,4 +67,5 @@ export async function fail(run: SyncRun, sha: string, err: unknown, touched: str
     ...(rollBack && restored ? { rolledBack: true } : {}),
     message: `deploy of ${sha.slice(0, 12)} failed: ${redact(message)}`,
   });
+  return { report, outcome };
 }

@@ -1,7 +1,8 @@
 // One `konta sync` run (DESIGN section 3): lock, ask the remote for its head, and only when it
-// differs from the live release fetch, check out, validate, run hooks and converge the engine;
+// differs from the live release fetch, check out, validate, run hooks and converge the target;
 // switch `current`, record state, exit. With no new commit it still repairs drift.
-// The decision is here; the paths it takes are idle.ts, deploy.ts and failure.ts.
+// The decision is here; the paths it takes are idle.ts, deploy.ts and failure.ts, each ending
+// with an Outcome that ../transition.ts records, once, before the lock is let go.
 import { errorMessage, KontaError } from "../../base/errors.ts";
 import { acquireLock } from "../../base/lock.ts";
 import { log } from "../../base/log.ts";
@@ -9,12 +10,12 @@ import { step } from "../../base/steps.ts";
 import { remoteHead } from "../../git/head.ts";
 import type { GitSource } from "../../git/remote.ts";
 import { decideSync, readState, recordDeploy, type State } from "../../state/index.ts";
-import { actionsOf, kindOf, recordRun, syncTrigger } from "../history.ts";
+import { syncTrigger } from "../history.ts";
+import { applyOutcome } from "../transition.ts";
 import type { Runtime } from "../runtime.ts";
 import { deployCommit } from "./deploy.ts";
 import { idle } from "./idle.ts";
-import { gitModule, type SyncOptions, type SyncReport, SyncRun } from "./run.ts";
-import type { Trigger } from "../../history/index.ts";
+import { type Ending, gitModule, type SyncOptions, type SyncReport, SyncRun } from "./run.ts";
 
 export type { SyncOptions, SyncReport } from "./run.ts";
 
@@ -29,50 +30,30 @@ export async function sync(rt: Runtime, opts: SyncOptions = {}): Promise<SyncRep
 }
 
 async function locked(rt: Runtime, opts: SyncOptions): Promise<SyncReport> {
-  const run = new SyncRun(rt, opts);
   rt.ensureStateDirs();
   const lock = await acquireLock(rt.paths.lock, "konta sync", opts.wait ?? 0);
   try {
     rt.store.cleanTemporaries();
-    run.live = rt.store.current();
-    run.state = await loadState(rt, run.live);
+    const live = rt.store.current();
+    const state = await loadState(rt, live);
     step("lock and state");
-    const trigger = opts.dryRun ? "manual" : syncTrigger(rt, opts.now);
-    let report: SyncReport;
+    const run = new SyncRun(rt, opts, state, live, opts.dryRun ? "manual" : syncTrigger(rt, opts.now));
+    let ending: Ending;
     try {
-      report = await decide(run);
+      ending = await decide(run);
     } catch (err) {
-      if (!opts.dryRun) await record(run, trigger, { result: "failed", sha: run.state.lastAttempt?.sha, error: errorMessage(err), durationMs: Date.now() - run.started });
+      // a run that could not get as far as an outcome (Git or Docker unreachable, a bad config)
+      if (!opts.dryRun) {
+        const tried = err instanceof KontaError ? run.tried : undefined;
+        await applyOutcome(rt, state, { result: "failed", sha: tried, error: errorMessage(err), history: { kind: "failure", trigger: run.trigger } }, run.started);
+      }
       throw err;
     }
-    if (!opts.dryRun) await record(run, trigger, report);
-    return report;
+    if (!opts.dryRun && ending.outcome) await applyOutcome(rt, state, ending.outcome, run.started);
+    return ending.report;
   } finally {
     lock.release();
   }
-}
-
-/** A run that did something goes into the history (an idle or skipped one does not). */
-async function record(run: SyncRun, trigger: Trigger, r: Pick<SyncReport, "result" | "sha" | "error" | "durationMs" | "summary" | "previous" | "rolledBack">): Promise<void> {
-  const kind = kindOf(r.result);
-  if (!kind) return;
-  const current = run.state.current?.sha === r.sha ? run.state.current : undefined;
-  const info = current ?? (r.sha ? await (await gitModule()).commitInfo(run.rt.paths.repo, r.sha).catch(() => undefined) : undefined);
-  recordRun(run.rt, run.state, {
-    at: new Date(run.started).toISOString(),
-    kind,
-    trigger,
-    result: r.result,
-    ...(r.sha ? { sha: r.sha } : {}),
-    ...(info?.message ? { subject: info.message.split("\n")[0] } : {}),
-    ...(info?.author ? { author: info.author } : {}),
-    ...(r.previous && r.previous !== r.sha ? { previous: r.previous } : {}),
-    actions: actionsOf(r.summary),
-    durationMs: r.durationMs,
-    ...(r.error ? { error: r.error } : {}),
-    ...(r.rolledBack ? { rolledBack: true } : {}),
-    ...(run.updates.length ? { images: run.updatedImages() } : {}),
-  });
 }
 
 /** Bring state in line with the disk after a crash or a corrupt state.json. */
@@ -87,38 +68,37 @@ async function loadState(rt: Runtime, live: string | undefined): Promise<State> 
 }
 
 /** One request for the branch head, then idle, skip a failed commit, or deploy (decideSync, pure). */
-async function decide(run: SyncRun): Promise<SyncReport> {
+async function decide(run: SyncRun): Promise<Ending> {
   const rt = run.rt;
-  let head: string;
-  let source: GitSource;
-  try {
-    source = await rt.gitSource();
-    head = (await remoteHead(source)).sha;
-    step("remote head");
-  } catch (err) {
-    if (err instanceof KontaError) run.attempt("failed", undefined, err.message);
-    throw err;
-  }
-  run.state.lastRemoteHead = head;
+  const source: GitSource = await rt.gitSource();
+  const head = (await remoteHead(source)).sha;
+  step("remote head");
 
   const hold = run.state.hold;
   const decision = decideSync(run.state, head, run.live, !!run.opts.now);
   if (hold && decision.liftHold) {
     log.info(`new commit ${head.slice(0, 12)} on ${rt.config.repository.branch}: lifting the rollback hold at ${hold.sha.slice(0, 12)}`);
-    run.state.hold = undefined;
   } else if (hold) {
     log.info(`held at ${hold.sha.slice(0, 12)} by \`konta rollback\` since ${hold.since}; a new commit or \`konta resume\` lifts the hold`);
   }
+  const ending = await path(run, decision, source);
+  // whatever the path: the head it saw, and a hold a new commit lifted
+  if (ending.outcome) ending.outcome = { ...ending.outcome, lastRemoteHead: head, ...(decision.liftHold ? { hold: null } : {}) };
+  return ending;
+}
+
+async function path(run: SyncRun, decision: ReturnType<typeof decideSync>, source: GitSource): Promise<Ending> {
   switch (decision.kind) {
     case "idle":
       return idle(run, run.live, decision.result);
     case "skip": {
       const { sha, failed } = decision;
       log.warn(`skipping ${sha.slice(0, 12)}: it failed at ${failed.at} (${failed.error.split("\n")[0]}); push a new commit or run \`konta sync --now\` to retry`);
-      const report = await idle(run, run.live, "skipped");
-      return { ...report, message: `skipped ${sha.slice(0, 12)} (failed before); ${report.message}` };
+      const ending = await idle(run, run.live, "skipped");
+      return { ...ending, report: { ...ending.report, message: `skipped ${sha.slice(0, 12)} (failed before); ${ending.report.message}` } };
     }
     case "deploy":
+      run.tried = decision.sha;
       return deployCommit(run, decision.sha, source);
   }
 }

@@ -25,11 +25,12 @@ import { log, progress } from "../../base/log.ts";
 import { waitHealthy, type GateEntry } from "./health.ts";
 import type { GateOptions } from "../types.ts";
 import { LABEL } from "../../base/labels.ts";
-import { containerName, isKontaCreated, replacedName, temporaryName } from "./labels.ts";
+import { isKontaCreated, replacedName, temporaryName } from "./labels.ts";
 import { claimName, type EngineJournal } from "./journal.ts";
 import type { ObservedContainer } from "./observe.ts";
-import { forEachLimit, startLevels } from "./order.ts";
+import { forEachLimit } from "./order.ts";
 import { type Action, type DesiredProject, describeCause, isOneShot, networkHash, type ProjectPlan } from "./plan.ts";
+import type { Sequenced, Step, Subject } from "./steps.ts";
 import { writeSecretFiles } from "./secret-files.ts";
 import { containerSpec, EngineFeatureError, type InspectedMount, inheritAnonymousVolumes } from "./spec.ts";
 import type { Summary } from "../../base/summary.ts";
@@ -136,6 +137,8 @@ async function createVolumeFor(docker: DockerClient, project: string, key: strin
 
 class ProjectApplier {
   readonly gate: GateEntry[] = [];
+  /** mounts of the containers a step removed or an action replaces: what the new ones inherit */
+  private readonly mounts = new Map<string, InspectedMount[]>();
 
   constructor(
     private readonly desired: DesiredProject | undefined,
@@ -152,18 +155,13 @@ class ProjectApplier {
     return s && s.replicas > 1 ? `${this.model?.name}/${a.service}#${a.number}` : `${this.model?.name ?? "?"}/${a.service}`;
   }
 
-  async remove(c: ObservedContainer, why: string): Promise<void> {
-    progress(`${c.name}: removing (${why})`);
-    await this.stop(c, stopSeconds(this.model?.services[c.service ?? ""]));
-    await removeContainer(this.opts.docker, c.id, c.name);
-  }
-
   /**
    * Stop a container, its pre_stop hooks first (those it was created with, from its label). A
    * failing one is reported and the stop goes on: the hooks of a release being replaced must not
    * block the commit that fixes them.
    */
-  private async stop(c: ObservedContainer, seconds: number): Promise<void> {
+  private async stop(c: ObservedContainer): Promise<void> {
+    const seconds = stopSeconds(this.model?.services[c.service ?? ""]);
     const raw = c.labels[LABEL.preStop];
     if (raw && c.state === "running") {
       let hooks: LifecycleHook[] = [];
@@ -180,9 +178,6 @@ class ProjectApplier {
     await stopContainer(this.opts.docker, c.id, c.name, seconds);
   }
 
-  /** Mounts of containers removed ahead of their replacement (a replaced network), by service#number. */
-  readonly removedMounts = new Map<string, InspectedMount[]>();
-
   /** Create (and connect) a container for replica `n`, under `name`; `inherit`: the replaced container's mounts. Returns its ID. */
   private async create(s: ServiceModel, n: number, name: string, inherit?: InspectedMount[]): Promise<string> {
     const model = this.model as ProjectModel;
@@ -198,23 +193,19 @@ class ProjectApplier {
     if (inherit) inheritAnonymousVolumes(spec.body, inherit, new Set(Object.values(model.volumes).map((v) => v.name)));
     writeSecretFiles(s, this.opts.secretFiles);
     this.opts.journal?.intend({ name, image: target.imageId });
-    const id = await this.claiming(name, s, () => createContainer(this.opts.docker, name, spec.body, spec.platform));
+    const id = await this.claiming(name, s.name, () => createContainer(this.opts.docker, name, spec.body, spec.platform));
     for (const c of spec.connect) await connectNetwork(this.opts.docker, c.network, id, c.endpoint);
     return id;
   }
 
   /** A name of this service's that a container an interrupted run left still holds is taken from it. */
-  private claiming<T>(name: string, s: ServiceModel, request: () => Promise<T>): Promise<T> {
+  private claiming<T>(name: string, service: string, request: () => Promise<T>): Promise<T> {
     const project = this.model?.name;
-    return claimName(this.opts.docker, name, (labels) => labels[LABEL.project] === project && labels[LABEL.service] === s.name && isKontaCreated(labels), request);
+    return claimName(this.opts.docker, name, (labels) => labels[LABEL.project] === project && labels[LABEL.service] === service && isKontaCreated(labels), request);
   }
 
-  private rename(id: string, name: string, s: ServiceModel): Promise<void> {
-    return this.claiming(name, s, () => renameContainer(this.opts.docker, id, name));
-  }
-
-  /** Start a container; it joins the project's gate unless `gateNow`, which waits for this one alone. */
-  private async start(id: string, name: string, s: ServiceModel, gateNow = false): Promise<void> {
+  /** Start a container; it joins the project's gate unless `alone`, which waits for this one alone. */
+  private async start(id: string, name: string, s: ServiceModel, alone = false): Promise<void> {
     await startContainer(this.opts.docker, id, name);
     // post_start hooks in order, each to its end; a failing one fails the service's gate
     for (const [i, h] of (s.post_start ?? []).entries()) {
@@ -227,149 +218,124 @@ class ProjectApplier {
     }
     const entry = { id, name, service: s.name, oneShot: isOneShot(s) };
     // services apply in parallel: a shared list is no place to take "my" entry back from
-    if (gateNow) await waitHealthy(this.opts.docker, [entry], this.opts.gate);
+    if (alone) await waitHealthy(this.opts.docker, [entry], this.opts.gate);
     else this.gate.push(entry);
   }
 
-  async action(a: Action): Promise<void> {
+  /** A step outside any action: volumes, networks, the containers a replaced network takes with it. */
+  async step(st: Step): Promise<void> {
+    const model = this.model;
+    switch (st.op) {
+      case "create-volume":
+        return createVolumeFor(this.opts.docker, model?.name as string, st.key, model?.volumes[st.key] as VolumeModel);
+      case "create-network":
+        return createNetworkFor(this.opts.docker, model?.name as string, st.key, model?.networks[st.key] as NetworkModel);
+      case "remove-network":
+        return this.removeNetwork(st.name, st.why === "its definition changed");
+      case "remove":
+        progress(`${st.container.name}: removing (${st.why})`);
+        if (st.keepMounts) this.mounts.set(st.container.id, (await inspectContainer(this.opts.docker, st.container.id))?.Mounts ?? []);
+        if (!st.stopped) await this.stop(st.container);
+        return removeContainer(this.opts.docker, st.container.id, st.container.name);
+      default:
+        throw new Error(`step ${st.op} belongs to an action`);
+    }
+  }
+
+  private async removeNetwork(name: string, replacing: boolean): Promise<void> {
+    if (replacing) log.info(`network ${name}: recreating (definition changed)`);
+    try {
+      await removeNetwork(this.opts.docker, name, name);
+      if (!replacing) log.info(`network ${name}: removed`);
+    } catch (err) {
+      if (!replacing) return log.warn(`network ${name}: not removed (${errorMessage(err)})`);
+      throw new DeployError(`cannot replace network ${name}: ${errorMessage(err)}`, { hint: `other containers are still attached; see: docker network inspect ${name}` });
+    }
+  }
+
+  /** One action's steps, in order; the summary learns what it did. */
+  async action(a: Action, steps: Sequenced[]): Promise<void> {
     const s = this.model?.services[a.service];
     const label = this.label(a);
-    switch (a.type) {
-      case "remove":
-        await this.remove(a.container, a.reason);
-        this.summary.removed.push(label);
-        return;
-      case "stop":
-        progress(`${a.container.name}: stopping (${a.reason})`);
-        await this.stop(a.container, stopSeconds(s));
-        this.summary.stopped.push(label);
-        return;
-      case "restart":
-        progress(`${a.container.name}: restarting (${a.reason})`);
-        await this.stop(a.container, stopSeconds(s));
-        await this.start(a.container.id, a.container.name, s as ServiceModel);
-        this.summary.started.push(label);
-        return;
-      case "start":
-        progress(`${a.container.name}: starting`);
-        await this.start(a.container.id, a.container.name, s as ServiceModel);
-        this.summary.started.push(label);
-        return;
-      case "create": {
-        const svc = s as ServiceModel;
-        const name = containerName(this.model?.name as string, a.service, a.number, svc.container_name);
-        progress(`${name}: creating`);
-        const id = await this.create(svc, a.number, name, this.removedMounts.get(`${a.service}#${a.number}`));
-        if (!svc.stopped) await this.start(id, name, svc);
-        (a.reason === "network replaced" ? this.summary.updated : this.summary.added).push(label);
-        return;
+    const inherit = steps.find((st): st is Extract<Step, { op: "create" }> => st.op === "create")?.inherit;
+    // the replaced container's mounts are read before the action starts: a kill after its first
+    // line of output finds the create about to be sent, as the fault tests expect
+    if (inherit && !this.mounts.has(inherit.id)) this.mounts.set(inherit.id, (await inspectContainer(this.opts.docker, inherit.id))?.Mounts ?? []);
+    progress(actionLine(a, steps));
+    let created = "";
+    const id = (c: Subject) => (c === "new" ? created : c.existing.id);
+    const name = (c: Subject, fallback: string) => (c === "new" ? fallback : c.existing.name);
+    for (const st of steps) {
+      switch (st.op) {
+        case "create":
+          created = await this.create(s as ServiceModel, a.number, st.temporary ? temporaryName(inherit?.id ?? "", this.opts.run, st.name) : st.name, inherit ? this.mounts.get(inherit.id) : undefined);
+          break;
+        case "start":
+          await this.start(id(st.container), name(st.container, a.type === "recreate" || a.type === "create" ? nameOf(steps) : a.service), s as ServiceModel, st.alone);
+          break;
+        case "stop":
+          if (a.type === "recreate") progress(`${st.container.name}: stopping (replaced)`);
+          await this.stop(st.container);
+          break;
+        case "disconnect":
+          for (const net of st.container.networks) await disconnectNetwork(this.opts.docker, net, st.container.id);
+          break;
+        case "rename":
+          await this.claiming(st.to === "final" ? st.name : replacedName(created, st.name), a.service, () => renameContainer(this.opts.docker, id(st.container), st.to === "final" ? st.name : replacedName(created, st.name)));
+          break;
+        case "remove":
+          if (!st.stopped) await this.stop(st.container);
+          await removeContainer(this.opts.docker, st.container.id, st.container.name);
+          break;
+        default:
+          await this.step(st);
       }
-      case "recreate": {
-        const svc = s as ServiceModel;
-        const name = containerName(this.model?.name as string, a.service, a.number, svc.container_name);
-        const order = svc.update_order;
-        const mounts = (await inspectContainer(this.opts.docker, a.container.id))?.Mounts;
-        progress(`${name}: recreating (${a.causes.map(describeCause).join(", ")}; ${order})`);
-        const id = await this.create(svc, a.number, temporaryName(a.container.id, this.opts.run, name), mounts);
-        failpoint("recreate:created");
-        if (order === "start-first" && !svc.stopped) {
-          await this.start(id, name, svc, true);
-          failpoint("recreate:started");
-          // out of DNS and off the networks first, so new connections only reach the new container
-          for (const net of a.container.networks) await disconnectNetwork(this.opts.docker, net, a.container.id);
-          failpoint("recreate:old-disconnected");
-          await this.remove(a.container, "replaced");
-          failpoint("recreate:old-removed");
-          await this.rename(id, name, svc);
-        } else {
-          // the service is down from the stop on: the new container takes the name and starts at
-          // once, the old one is removed after (renaming a container that runs, or has just
-          // exited, races with the engine's own clean-up; stopped or never started ones do not)
-          progress(`${a.container.name}: stopping (replaced)`);
-          await this.stop(a.container, stopSeconds(svc));
-          failpoint("recreate:old-stopped");
-          await this.rename(a.container.id, replacedName(id, name), svc);
-          failpoint("recreate:old-renamed");
-          await this.rename(id, name, svc);
-          failpoint("recreate:renamed");
-          if (!svc.stopped) await this.start(id, name, svc);
-          failpoint("recreate:started");
-          await removeContainer(this.opts.docker, a.container.id, a.container.name);
-        }
-        failpoint("recreate:done");
-        this.summary.updated.push(label);
-        return;
-      }
+      if (st.failpoint) failpoint(st.failpoint);
     }
+    const into = { create: this.summary.added, recreate: this.summary.updated, start: this.summary.started, restart: this.summary.started, stop: this.summary.stopped, remove: this.summary.removed }[a.type];
+    into.push(label);
   }
 }
 
-/** Apply one project's plan. Throws DeployError on the first failure; `summary` says what was done. */
+/** The final name an action's create step gives (for messages). */
+function nameOf(steps: Step[]): string {
+  const c = steps.find((st): st is Extract<Step, { op: "create" }> => st.op === "create");
+  return c?.name ?? "";
+}
+
+/** The line `konta sync --now` prints as an action starts. */
+function actionLine(a: Action, steps: Step[]): string {
+  switch (a.type) {
+    case "remove":
+      return `${a.container.name}: removing (${a.reason})`;
+    case "stop":
+      return `${a.container.name}: stopping (${a.reason})`;
+    case "restart":
+      return `${a.container.name}: restarting (${a.reason})`;
+    case "start":
+      return `${a.container.name}: starting`;
+    case "create":
+      return `${nameOf(steps)}: creating`;
+    case "recreate":
+      return `${nameOf(steps)}: recreating (${a.causes.map(describeCause).join(", ")}; ${a.order ?? "stop-first"})`;
+  }
+}
+
+/** Apply one project's plan: its steps in order (steps.ts). Throws DeployError on the first failure; `summary` says what was done. */
 export async function applyProject(desired: DesiredProject | undefined, plan: ProjectPlan, opts: ApplyOptions, summary: Summary): Promise<void> {
-  const { docker } = opts;
   const applier = new ProjectApplier(desired, opts, summary);
-  const model = desired?.model;
-
-  if (model) {
-    for (const key of plan.volumes.create) await createVolumeFor(docker, model.name, key, model.volumes[key] as VolumeModel);
-    // a changed network is replaced: its containers go first, then the network, then everything is recreated on the new one
-    for (const key of plan.networks.recreate) {
-      const n = model.networks[key] as NetworkModel;
-      for (const a of plan.actions) {
-        if (a.type === "recreate" && a.causes.some((c) => c.kind === "network" && c.network === key)) {
-          applier.removedMounts.set(`${a.service}#${a.number}`, (await inspectContainer(docker, a.container.id))?.Mounts ?? []);
-          await applier.remove(a.container, `network ${key} changed`);
-        }
-      }
-      log.info(`network ${n.name}: recreating (definition changed)`);
-      try {
-        await removeNetwork(docker, n.name, n.name);
-      } catch (err) {
-        throw new DeployError(`cannot replace network ${n.name}: ${errorMessage(err)}`, {
-          hint: `other containers are still attached; see: docker network inspect ${n.name}`,
-        });
-      }
-      await createNetworkFor(docker, model.name, key, n);
-    }
-    for (const key of plan.networks.create) await createNetworkFor(docker, model.name, key, model.networks[key] as NetworkModel);
+  const { prelude, phases, epilogue } = plan.sequence;
+  for (const st of prelude) await applier.step(st);
+  for (const phase of phases) {
+    await forEachLimit(phase.services, opts.parallel, async ({ actions }) => {
+      // replicas one after another: a rolling update
+      for (const { action, steps } of actions) await applier.action(action, steps);
+    });
+    const ready = applier.gate.filter((g) => phase.wait.includes(g.service));
+    if (ready.length) await waitHealthy(opts.docker, ready, opts.gate);
   }
-
-  // a container whose network was replaced went with it: it is created, not recreated
-  const replaced = new Set(plan.networks.recreate);
-  const actions = plan.actions.map((a): Action =>
-    a.type === "recreate" && a.causes.some((c) => c.kind === "network" && replaced.has(c.network)) ? { type: "create", service: a.service, number: a.number, reason: "network replaced" } : a,
-  );
-
-  // removals first: they free host ports and names for what comes next
-  const removals = actions.filter((a) => a.type === "remove" && !model?.services[a.service]);
-  await forEachLimit(removals, opts.parallel, (a) => applier.action(a));
-
-  if (model) {
-    const byService = new Map<string, Action[]>();
-    for (const a of actions) if (!removals.includes(a)) byService.set(a.service, [...(byService.get(a.service) ?? []), a]);
-    const managed = Object.values(model.services).filter((s) => s.managed);
-    const needsReady = new Set(
-      managed.flatMap((s) => Object.entries(s.depends_on ?? {}).filter(([, d]) => d.condition !== "service_started").map(([name]) => name)),
-    );
-    for (const level of startLevels(managed)) {
-      await forEachLimit(level, opts.parallel, async (service) => {
-        // replicas one after another: a rolling update
-        for (const a of byService.get(service) ?? []) await applier.action(a);
-      });
-      const ready = applier.gate.filter((g) => level.includes(g.service) && needsReady.has(g.service));
-      if (ready.length) await waitHealthy(docker, ready, opts.gate);
-    }
-  }
-  if (applier.gate.length) await waitHealthy(docker, applier.gate, opts.gate);
-
-  for (const name of plan.networks.remove) {
-    try {
-      await removeNetwork(docker, name, name);
-      log.info(`network ${name}: removed`);
-    } catch (err) {
-      log.warn(`network ${name}: not removed (${errorMessage(err)})`);
-    }
-  }
+  if (applier.gate.length) await waitHealthy(opts.docker, applier.gate, opts.gate);
+  for (const st of epilogue) await applier.step(st);
   if (plan.kind === "remove" && plan.volumes.kept.length) {
     log.info(`${plan.project}: kept volumes ${plan.volumes.kept.join(", ")} (remove them with: docker volume rm ${plan.volumes.kept.join(" ")})`);
   }

@@ -18,6 +18,7 @@ import { log, progress } from "../../base/log.ts";
 import { step } from "../../base/steps.ts";
 import { applyProject, type ApplyOptions } from "./apply.ts";
 import { EngineJournal, settleInterrupted } from "./journal.ts";
+import { planView } from "./view.ts";
 import { emptySummary, sortSummary, type Summary } from "../../base/summary.ts";
 import { observe, observeContainers, type Observed, type ObservedContainer } from "./observe.ts";
 import {
@@ -357,10 +358,10 @@ export async function engineConvergence(release: ReleaseRef, opts: DeployOptions
   const convergence: Convergence = {
     projects: p.projects,
     changed: p.plan.projects.filter(projectHasChanges).map((x) => x.project),
-    plan: p.plan,
+    plan: planView(p.plan),
     fetchImages: async (pullAlways) => {
       p = await fetchImages(p, opts, pullAlways);
-      convergence.plan = p.plan;
+      convergence.plan = planView(p.plan);
     },
     apply: (commit) => applyPlan(p, opts, commit),
     expected: async () => expectations(p, await observeContainers(opts.docker, true)),

@@ -12,42 +12,10 @@ import { hostBindings } from "../../compose/ports.ts";
 import { startLevels } from "./order.ts";
 import { containerIndex, type Observed, type ObservedContainer } from "./observe.ts";
 import type { ServiceTarget } from "../../state/index.ts";
+import { type Sequence, sequence } from "./steps.ts";
+import type { Action, Cause } from "./actions.ts";
 
-/** Why a container is recreated (docker/compose pkg/compose/plan.go gives every step a cause too). */
-export type Cause =
-  | { kind: "config" }
-  | { kind: "image" }
-  /** its network is replaced (a changed definition): the container goes with it */
-  | { kind: "network"; network: string }
-  /** it joins another service's container by ID (network_mode/ipc/pid service:, volumes_from), which is recreated */
-  | { kind: "bound"; service: string }
-  | { kind: "renamed"; name: string; expected: string };
-
-export function describeCause(c: Cause): string {
-  switch (c.kind) {
-    case "config":
-      return "config changed";
-    case "image":
-      return "image changed";
-    case "network":
-      return `network ${c.network} changed`;
-    case "bound":
-      return `${c.service} is recreated`;
-    case "renamed":
-      return `named ${c.name}, expected ${c.expected}`;
-  }
-}
-
-/** A create: the container is missing, or it went with its replaced network (counted as an update). */
-export type CreateReason = "missing" | "network replaced";
-
-export type Action =
-  | { type: "create"; service: string; number: number; reason: CreateReason }
-  | { type: "recreate"; service: string; number: number; container: ObservedContainer; causes: Cause[]; order?: "start-first" }
-  | { type: "start"; service: string; number: number; container: ObservedContainer }
-  | { type: "stop"; service: string; number: number; container: ObservedContainer; reason: string }
-  | { type: "restart"; service: string; number: number; container: ObservedContainer; reason: string }
-  | { type: "remove"; service: string; number: number; container: ObservedContainer; reason: string };
+export { type Action, type Cause, type CreateReason, describeCause } from "./actions.ts";
 
 export interface ProjectPlan {
   project: string;
@@ -60,6 +28,8 @@ export interface ProjectPlan {
   /** problems that stop the deploy before anything changes */
   blockers: string[];
   notes: string[];
+  /** the engine requests that carry the actions out, in order (steps.ts) */
+  sequence: Sequence;
 }
 
 export interface Plan {
@@ -186,7 +156,17 @@ export interface DesiredProject {
 }
 
 function emptyPlan(project: string, kind: ProjectPlan["kind"]): ProjectPlan {
-  return { project, kind, networks: { create: [], recreate: [], remove: [] }, volumes: { create: [], kept: [] }, actions: [], unchanged: [], blockers: [], notes: [] };
+  return {
+    project,
+    kind,
+    networks: { create: [], recreate: [], remove: [] },
+    volumes: { create: [], kept: [] },
+    actions: [],
+    unchanged: [],
+    blockers: [],
+    notes: [],
+    sequence: { prelude: [], phases: [], epilogue: [] },
+  };
 }
 
 export function planProject(desired: DesiredProject, observed: Observed): ProjectPlan {
@@ -268,6 +248,7 @@ export function planProject(desired: DesiredProject, observed: Observed): Projec
     if (s) continue;
     for (const c of containers) plan.actions.push({ type: "remove", service, number: c.number, container: c, reason: "removed from the Compose file" });
   }
+  plan.sequence = sequence(plan, model, (a) => (a.type === "create" || a.type === "recreate" ? containerName(model.name, a.service, a.number, targets[a.service]?.containerName) : a.container.name));
   return plan;
 }
 
@@ -285,6 +266,7 @@ export function planRemoval(project: string, observed: Observed): ProjectPlan {
   for (const v of observed.volumes.values()) {
     if (v.Labels?.[LABEL.project] === project) plan.volumes.kept.push(v.Name);
   }
+  plan.sequence = sequence(plan, undefined, (a) => ("container" in a ? a.container.name : a.service));
   return plan;
 }
 

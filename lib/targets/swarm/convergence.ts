@@ -17,6 +17,7 @@ import { registryDigest, resolveImages } from "./images.ts";
 import { stackHasChanges } from "./plan-changes.ts";
 import { checkSwarmRules, portHolders, swarmNodes } from "./rules.ts";
 import { SwarmKeyError } from "./spec.ts";
+import { swarmPlanView } from "./view.ts";
 import {
   applyStacks,
   desiredSpecs,
@@ -96,7 +97,7 @@ export async function applySwarm(p: SwarmPrepared, opts: DeployOptions): Promise
   const blockers = p.stacks.flatMap((s) => s.plan.blockers.map((b) => `${s.plan.stack}: ${b}`));
   if (blockers.length) throw new InputError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
   const summary = emptySummary();
-  await applyStacks(opts.docker, p.stacks, { gate: { timeoutMs: opts.gate.timeoutMs }, digests: p.digests, secretFiles: p.release.load.sops?.files, instance: opts.instance }, summary);
+  await applyStacks(opts.docker, p.stacks, { gate: opts.gate, digests: p.digests, secretFiles: p.release.load.sops?.files, instance: opts.instance }, summary);
   return sortSummary(summary);
 }
 
@@ -163,7 +164,7 @@ export async function swarmConvergence(release: ReleaseRef, opts: DeployOptions,
   return {
     projects: p.projects,
     changed: changedStacks(p),
-    stacks: p.stacks.map((s) => s.plan),
+    plan: swarmPlanView(p.stacks.map((s) => s.plan)),
     fetchImages: async () => {},
     apply: () => applySwarm(p, opts),
     expected: () => swarmExpectations(p, opts.docker, opts.instance),

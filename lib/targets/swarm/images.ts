@@ -5,6 +5,8 @@
 // deploy).
 import type { DockerClient } from "../../docker/client.ts";
 import type { ProjectExpectation } from "../../state/index.ts";
+import type { PendingUpdate } from "../types.ts";
+import { movedTags } from "../updates.ts";
 import { registryAuthHeader } from "../../docker/credentials.ts";
 import { errorMessage } from "../../base/errors.ts";
 import { log } from "../../base/log.ts";
@@ -54,25 +56,6 @@ export async function resolveImages(docker: DockerClient, refs: string[], known:
  * konta.image-updates on a swarm: the followed tags whose registry digest moved away from the one
  * their services are pinned to, skipping digests that failed before.
  */
-export async function findSwarmUpdates(docker: DockerClient, expected: Record<string, ProjectExpectation>, failed: Record<string, string>, due: Set<string>): Promise<{ ref: string; digest: string }[]> {
-  const followed = new Map<string, string | undefined>();
-  for (const p of Object.values(expected)) for (const t of Object.values(p.services)) if ((t.imageUpdates || t.pullEvery !== undefined) && due.has(t.image)) followed.set(t.image, t.imageId);
-  const out: { ref: string; digest: string }[] = [];
-  for (const [ref, current] of followed) {
-    let digest: string;
-    try {
-      digest = await registryDigest(docker, ref);
-    } catch (err) {
-      // a registry that is down must not fail the tick: the next due check asks again
-      log.warn(`image updates: cannot check ${ref}: ${errorMessage(err).split("\n")[0]}`);
-      continue;
-    }
-    if (digest === current) continue;
-    if (failed[ref] === digest) {
-      log.debug(`image updates: ${ref} ${digest.slice(0, 19)} failed before; waiting for another push`);
-      continue;
-    }
-    out.push({ ref, digest });
-  }
-  return out;
+export function findSwarmUpdates(docker: DockerClient, expected: Record<string, ProjectExpectation>, failed: Record<string, string>, due: Set<string>): Promise<PendingUpdate[]> {
+  return movedTags(expected, failed, due, (ref) => registryDigest(docker, ref), async (pinnedTo, digest) => pinnedTo.has(digest));
 }

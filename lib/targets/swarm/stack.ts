@@ -16,6 +16,7 @@ import type { Summary } from "../../base/summary.ts";
 import { pinned, registryAuthHeaders } from "./images.ts";
 import { networkSpecs, serviceSpec, STACK_NAMESPACE, SwarmKeyError, type SwarmServiceSpec } from "./spec.ts";
 import { stackHasChanges } from "./plan-changes.ts";
+import type { GateOptions } from "../types.ts";
 
 /** The label holding the hash of the spec Konta sent (its object IDs left out). */
 export const SPEC_HASH = "konta.spec-hash";
@@ -244,11 +245,6 @@ export async function observeServices(docker: DockerClient): Promise<ObservedSer
     managed: s.Spec.Labels?.[LABEL.managed] === "true",
     instance: s.Spec.Labels?.[LABEL.instance],
   }));
-}
-
-export interface GateOptions {
-  timeoutMs: number;
-  pollMs?: number;
 }
 
 interface StackObjectInEngine {

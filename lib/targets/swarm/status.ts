@@ -2,6 +2,7 @@
 // node each runs on, and the nodes themselves (a worker down shows here, with its tasks moved).
 import type { DockerClient } from "../../docker/client.ts";
 import type { ProjectExpectation } from "../../state/index.ts";
+import type { NodeStatus } from "../types.ts";
 import { STACK_NAMESPACE } from "./spec.ts";
 import { collate } from "../../base/collate.ts";
 
@@ -25,13 +26,6 @@ export interface SwarmServiceStatus {
   tasks: TaskStatus[];
 }
 
-export interface NodeStatus {
-  name: string;
-  role: string;
-  state: string;
-  availability: string;
-  leader?: boolean;
-}
 
 interface EngineTask {
   ID: string;

@@ -1,9 +1,8 @@
 // What changed in a service between two models, as `konta plan` prints it:
 // `environment.FOO: "a" -> "b"`. Values that look like secrets are masked, and so is anything
 // equal to a registered secret.
-import type { ProjectModel, ServiceModel } from "../../compose/model.ts";
-import type { Plan } from "./plan.ts";
-import { redact } from "../../base/redact.ts";
+import type { ProjectModel, ServiceModel } from "./model.ts";
+import { redact } from "../base/redact.ts";
 
 const SECRET_KEY = /pass|secret|token|key|credential|auth|private|api_?key|salt/i;
 const MASK = "***";
@@ -49,7 +48,7 @@ export function serviceDiff(before: ServiceModel | undefined, after: ServiceMode
   return lines;
 }
 
-/** For each created, recreated or updated service ("project/service"): its changes against the live release. */
+/** For each given service ("project/service"): its changes against the model `before` (the live release's). */
 export function planDetails(services: string[], after: ProjectModel[], before: ProjectModel[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const find = (list: ProjectModel[], key: string) => {
@@ -63,9 +62,4 @@ export function planDetails(services: string[], after: ProjectModel[], before: P
     out.set(key, was ? serviceDiff(was, now) : []);
   }
   return out;
-}
-
-/** The services a plan creates or recreates, as "project/service". */
-export function plannedServices(plan: Plan): string[] {
-  return plan.projects.flatMap((p) => p.actions.filter((a) => a.type === "recreate" || a.type === "create").map((a) => `${p.project}/${a.service}`));
 }
