@@ -1,7 +1,7 @@
 // The man pages, generated from what Konta already says, so they cannot drift from it: konta(1) from
-// the CLI's command tree (cli/main.ts: the same descriptions and flags as --help) and the README's
-// "Exit codes" and "Files on the server" tables; konta.yaml(5) from the README's "Configuration"
-// section (its annotated example and the text after it).
+// the CLI's command tree (cli/main.ts: the same descriptions and flags as --help) and the "Exit
+// codes" and "Files on the server" tables of docs/; konta.yaml(5) from docs/configuration.md's
+// "Configuration" section (its annotated example and the text after it).
 //   bun packaging/man.ts <out dir>      writes konta.1 and konta.yaml.5
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -10,7 +10,7 @@ import { main } from "../cli/main.ts";
 import { VERSION } from "../lib/base/version.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
-const README = readFileSync(join(ROOT, "README.md"), "utf8");
+const DOCS = ["commands.md", "configuration.md"].map((f) => readFileSync(join(ROOT, "docs", f), "utf8")).join("\n");
 const DATE = "2026-12";
 
 /** Anything beyond ASCII as a groff escape (\[u2192]): the page renders the same in any locale. */
@@ -26,11 +26,11 @@ export function inline(md: string): string {
     .replace(/^([.'])/gm, "\\&$1");
 }
 
-/** The body of a `## title` section of the README (up to the next `## `). */
+/** The body of a `## title` section of the reference in docs/ (up to the next `## `). */
 export function section(title: string): string {
-  const start = README.indexOf(`\n## ${title}\n`);
-  if (start < 0) throw new Error(`README has no "## ${title}" section`);
-  const rest = README.slice(start + title.length + 5);
+  const start = DOCS.indexOf(`\n## ${title}\n`);
+  if (start < 0) throw new Error(`docs/ has no "## ${title}" section`);
+  const rest = DOCS.slice(start + title.length + 5);
   const end = rest.search(/\n## /);
   return end < 0 ? rest : rest.slice(0, end);
 }

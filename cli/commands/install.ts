@@ -14,7 +14,7 @@ export default defineCommand({
   meta: {
     name: "install",
     description:
-      "Set Konta up on this server: config, state, systemd timer. It writes the config if it is missing (token from stdin, stored encrypted), creates the state directory, installs and enables konta.service and konta.timer. Safe to re-run. With --instance NAME: another repository or branch beside it (/etc/konta/instances/NAME.yaml, /var/lib/konta/NAME, konta@NAME.timer).",
+      "Set Konta up on this server: config, state, systemd timer. It writes the config if it is missing (token from stdin, stored encrypted), creates the state directory, installs and enables konta.service and konta.timer. Safe to re-run. With --instance NAME: another repository or branch beside it (/etc/konta/instances/NAME.yaml, /var/lib/konta/NAME, konta@NAME.timer). More: docs/install.md.",
   },
   args: {
     ...globalArgs,

@@ -11,7 +11,7 @@ export default defineCommand({
     name: "plan",
     alias: ["diff"],
     description:
-      "Show what a sync would do, and change nothing. For the branch head, per project and service: what would be created, recreated (with the changed fields, secrets masked), started, stopped or removed, and any drift. Exit 0 when nothing would change, 10 when something would.",
+      "Show what a sync would do, and change nothing. For the branch head, per project and service: what would be created, recreated (with the changed fields, secrets masked), started, stopped or removed, and any drift. Exit 0 when nothing would change, 10 when something would. Each action lists the engine requests that carry it out, in order (docs/architecture.md).",
   },
   args: { ...globalArgs, ...jsonArg, ...waitArg },
   run: (ctx) =>

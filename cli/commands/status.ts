@@ -52,7 +52,7 @@ export default defineCommand({
   meta: {
     name: "status",
     description:
-      "Show the live release, the last run, the services and drift. Also a held or failed commit, and for every managed service its state, health, image and uptime; drift is what no longer matches the live release.",
+      "Show the live release, the last run, the services and drift. Also a held or failed commit, and for every managed service its state, health, image and uptime; drift is what no longer matches the live release. The page and the metrics: docs/status.md.",
   },
   args: { ...globalArgs, ...jsonArg, all: { type: "boolean", description: "every instance of this server: its live commit, hold, failed commit and projects" } },
   subCommands: { password: defineCommand({ meta: { name: "password", description: "Manage the status page's password." }, subCommands: { set: passwordSet } }) },

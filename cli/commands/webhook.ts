@@ -41,7 +41,7 @@ export default defineCommand({
   meta: {
     name: "webhook",
     description:
-      "Answer one HTTP request from stdin: a push, or the status page. Run by konta-webhook@.service for each connection to konta-webhook.socket. A POST push to the configured branch signed with webhook.secret (GitHub X-Hub-Signature-256, GitLab X-Gitlab-Token or Authorization: Bearer) starts konta.service without waiting. GET / (the status page), /status.json and /metrics answer behind HTTP Basic auth with status.password.",
+      "Answer one HTTP request from stdin: a push, or the status page. Run by konta-webhook@.service for each connection to konta-webhook.socket. A POST push to the configured branch signed with webhook.secret (GitHub X-Hub-Signature-256, GitLab X-Gitlab-Token or Authorization: Bearer) starts konta.service without waiting. GET / (the status page), /status.json and /metrics answer behind HTTP Basic auth with status.password. More: docs/webhook.md.",
   },
   args: { ...globalArgs },
   subCommands: { secret: defineCommand({ meta: { name: "secret", description: "Manage the webhook secret." }, subCommands: { set } }) },

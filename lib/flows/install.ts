@@ -113,7 +113,7 @@ export interface InstallOptions extends UnitOptions {
 }
 
 function configText(o: InstallOptions, token: string | undefined): string {
-  return `# Konta configuration (README: "Configuration"). Keep this file mode 0600.
+  return `# Konta configuration (docs/configuration.md). Keep this file mode 0600.
 version: 1
 repository:
   url: ${JSON.stringify(o.repo)}

@@ -133,7 +133,7 @@ const SHARED: Record<string, string> = {
   ".env": "PORT=1\n",
 };
 
-/** A difference kept on purpose (README "Differences from Docker Compose"): asserted, then aligned. */
+/** A difference kept on purpose (docs/compose.md, "Differences from Docker Compose"): asserted, then aligned. */
 type Known = (service: string, ours: any, theirs: any) => void;
 
 // a project split by include: files in sub-folders with their own .env, an include env_file, a

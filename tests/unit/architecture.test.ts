@@ -79,4 +79,17 @@ describe("architecture", () => {
     for (const f of files) visit(f, []);
     expect(cycles).toEqual([]);
   });
+
+  test("one target port: nothing outside lib/targets/ imports a target's modules, and the port names neither target", () => {
+    const reaching: string[] = [];
+    for (const [f, deps] of graph) {
+      if (f.startsWith("lib/targets/")) continue;
+      for (const d of deps) if (/^lib\/targets\/(engine|swarm)\//.test(d)) reaching.push(`${f} -> ${d}`);
+    }
+    expect(reaching).toEqual([]);
+    expect((graph.get("lib/targets/types.ts") ?? []).filter((d) => /^lib\/targets\/(engine|swarm)\//.test(d))).toEqual([]);
+    // the flows and the CLI do not branch on which target it is
+    const naming = files.filter((f) => (f.startsWith("lib/flows/") || f.startsWith("cli/")) && /"(swarm|engine)"/.test(readFileSync(join(ROOT, f), "utf8")));
+    expect(naming).toEqual([]);
+  });
 });

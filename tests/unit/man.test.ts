@@ -1,4 +1,4 @@
-// konta(1) and konta.yaml(5), generated from the CLI's command tree and the README (packaging/man.ts):
+// konta(1) and konta.yaml(5), generated from the CLI's command tree and docs/ (packaging/man.ts):
 // every command is in the page, and groff renders both without a warning.
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -21,7 +21,7 @@ test.each(["konta.1", "konta.yaml.5"])("%s renders with groff -ww without a warn
   expect(man.stdout.toString()).toContain(page === "konta.1" ? "konta - GitOps for Docker Compose" : "konta.yaml - the configuration of konta");
 });
 
-test("konta(1) has every command and flag --help has, the exit codes and the files; konta.yaml(5) every config key of the README", async () => {
+test("konta(1) has every command and flag --help has, the exit codes and the files; konta.yaml(5) every config key of docs/configuration.md", async () => {
   const page = readFileSync(join(dir, "konta.1"), "utf8");
   for (const s of await commandSpecs(main)) {
     if (!s.path.length) continue;

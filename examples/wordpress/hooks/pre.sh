@@ -1,7 +1,7 @@
 #!/bin/bash
 # Before every deploy, a dump of the blog's database into /var/backups/konta (the newest 14 kept).
 # A dump that fails aborts the deploy before anything changes: no update without a backup.
-# Restore one (README, "WordPress on a 512 MB VPS"):
+# Restore one (docs/examples.md, "WordPress on a 512 MB VPS"):
 #   gunzip -c /var/backups/konta/blog-<time>.sql.gz | docker exec -i blog-db-1 sh -c 'mariadb -uroot -p"$(cat /run/secrets/db_root_password)"'
 set -euo pipefail
 db=blog-db-1
