@@ -12,6 +12,7 @@ export type Lazy = () => Promise<CommandDef<any>>;
 export const commands: Record<string, Lazy> = {
   sync: () => import("./commands/sync.ts").then((m) => m.default),
   plan: () => import("./commands/plan.ts").then((m) => m.default),
+  check: () => import("./commands/check.ts").then((m) => m.default),
   rollback: () => import("./commands/rollback.ts").then((m) => m.default),
   resume: () => import("./commands/resume.ts").then((m) => m.default),
   status: () => import("./commands/status.ts").then((m) => m.default),

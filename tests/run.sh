@@ -16,6 +16,8 @@ echo "== build"
 bash packaging/build.sh
 bash packaging/deb/build.sh
 export KONTA_BIN="$PWD/dist/konta"
+echo "== konta check of the examples (as a repository's CI runs it)"
+for example in examples/*/; do "$KONTA_BIN" check "$example"; done
 
 # Every *.test.ts under tests/ runs in exactly one group, by where it is; a file no rule places
 # fails the run, naming it (a test nobody runs is worse than none).

@@ -16,6 +16,11 @@ export interface ErrorDetails {
   hint?: string;
   /** file, URL or object the error is about */
   where?: string;
+  /**
+   * what only the server has that this refusal comes from (a variable it sets, the key of a SOPS
+   * file): `konta check` in CI reports such a refusal as a note, since the server may well have it
+   */
+  unknown?: string;
   cause?: unknown;
 }
 
@@ -23,6 +28,7 @@ export class KontaError extends Error {
   readonly exitCode: ExitCode;
   readonly hint?: string;
   readonly where?: string;
+  readonly unknown?: string;
 
   constructor(message: string, exitCode: ExitCode, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -30,6 +36,7 @@ export class KontaError extends Error {
     this.exitCode = exitCode;
     this.hint = details.hint;
     this.where = details.where;
+    this.unknown = details.unknown;
   }
 }
 

@@ -25,6 +25,8 @@ export interface StatePaths {
   secrets: string;
   /** the creates of a run that is changing containers (lib/targets/engine/journal.ts) */
   engineJournal: string;
+  /** commit statuses a provider did not take yet (lib/report) */
+  reportQueue: string;
 }
 
 /** Where `konta install` writes the systemd units. */
@@ -45,6 +47,7 @@ export function statePaths(root: string): StatePaths {
     composeCache: join(root, "compose.cache.json"),
     secrets: join(root, "secrets"),
     engineJournal: join(root, "engine-journal"),
+    reportQueue: join(root, "report-queue.json"),
   };
 }
 

@@ -22,8 +22,8 @@ export interface Decrypted {
 
 /** `text` decrypted when it is a SOPS document, else undefined. `label` names the file in errors. */
 function open(keyring: SopsKeyring, file: string, text: string, label: string): Decrypted | undefined {
-  const fail = (message: string, hint?: string): never => {
-    throw new InputError(`${label} is SOPS-encrypted: ${message}`, { where: file, ...(hint ? { hint } : {}) });
+  const fail = (message: string, hint?: string, unknown?: string): never => {
+    throw new InputError(`${label} is SOPS-encrypted: ${message}`, { where: file, ...(hint ? { hint } : {}), ...(unknown ? { unknown } : {}) });
   };
   // what the SOPS format itself rejects (no age recipient, a bad value, the MAC) names the file
   const sops = <T>(step: () => T): T => {
@@ -59,8 +59,8 @@ async function unlock(keyring: SopsKeyring, locked: LockedSopsFile): Promise<voi
   }
 }
 
-function identities(f: string, fail: (message: string, hint?: string) => never): string[] {
-  if (!exists(f)) fail(`the age identity file ${f} does not exist`, `put the server's age identity in ${f} (mode 0600), or set secrets.age_key_file`);
+function identities(f: string, fail: (message: string, hint?: string, unknown?: string) => never): string[] {
+  if (!exists(f)) fail(`the age identity file ${f} does not exist`, `put the server's age identity in ${f} (mode 0600), or set secrets.age_key_file`, "the age key of SOPS-encrypted files");
   const mode = fileMode(f) & 0o777;
   if (mode & 0o077) fail(`the age identity file ${f} is readable by group or others (mode ${mode.toString(8)})`, `run: chmod 600 ${f}`);
   try {
@@ -92,7 +92,7 @@ export function openSops(keyring: SopsKeyring | undefined, file: string, text: s
   } catch {
     sops = true;
   }
-  if (sops) throw new InputError(`${label} is SOPS-encrypted, but no age identity is configured for this load`, { where: file });
+  if (sops) throw new InputError(`${label} is SOPS-encrypted, but no age identity is configured for this load`, { where: file, unknown: "the age key of SOPS-encrypted files" });
   return undefined;
 }
 

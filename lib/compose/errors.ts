@@ -10,6 +10,8 @@ export class ComposeKeyError extends Error {
     readonly path: KeyPath,
     /** the file the key is in, when it is not the project's main file */
     readonly file?: string,
+    /** what only the server has that the refusal comes from (see ErrorDetails.unknown) */
+    readonly unknown?: string,
   ) {
     super(message);
   }
@@ -21,7 +23,7 @@ export function at<T>(path: KeyPath, fn: () => T): T {
     return fn();
   } catch (err) {
     if (err instanceof ComposeKeyError || err instanceof LockedSopsFile) throw err;
-    throw new ComposeKeyError((err as Error).message, path);
+    throw new ComposeKeyError((err as Error).message, path, undefined, (err as { unknown?: string }).unknown);
   }
 }
 

@@ -115,13 +115,13 @@ class ProjectLoader {
     return relative(this.opts.repoRoot, abs) || ".";
   }
 
-  fail(message: string, file: LoadedFile | string, path: KeyPath = []): never {
+  fail(message: string, file: LoadedFile | string, path: KeyPath = [], unknown?: string): never {
     const f = typeof file === "string" ? undefined : file;
     const name = typeof file === "string" ? file : file.rel;
     let line: number | undefined;
     for (let n = path.length; n >= 0 && line === undefined && f; n--) line = f.yaml.lineOf(path.slice(0, n));
     const where = `${name}${line ? `:${line}` : ""}`;
-    throw new InputError(path.length ? `${where}: ${keyPath(path)}: ${message}` : `${where}: ${message}`, { where: name });
+    throw new InputError(path.length ? `${where}: ${keyPath(path)}: ${message}` : `${where}: ${message}`, { where: name, ...(unknown ? { unknown } : {}) });
   }
 
   load(abs: string, scope: Scope): LoadedFile {
@@ -139,13 +139,14 @@ class ProjectLoader {
       return partial;
     }
     if (typeof yaml.value !== "object" || Array.isArray(yaml.value)) this.fail("a Compose file must be a mapping", partial);
-    const interpolated = interpolateTree(yaml.value, scope.lookup, { onUnset: (n) => this.unset.add(n) }, [], (err: InterpolationError, path) =>
+    const interpolated = interpolateTree(yaml.value, scope.lookup, { onUnset: (n) => this.unset.add(n), standIn: this.opts.standIn }, [], (err: InterpolationError, path) =>
       this.fail(
         err.variable
           ? `${err.message} (define ${err.variable} in ${this.rel(join(this.dir, ".env"))}, in the host file <config dir>/env/${this.project}.env, or allow it with deploy.env_passthrough)`
           : err.message,
         partial,
         path,
+        err.variable ? `variable ${err.variable}` : undefined,
       ),
     ) as Raw;
     this.checkUnsupported(interpolated, partial);
@@ -160,7 +161,7 @@ class ProjectLoader {
   }
 
   rethrow(err: unknown, file: LoadedFile, scope = this.root): never {
-    if (err instanceof ComposeKeyError) this.fail(err.message, err.file ? this.load(err.file, scope) : file, err.path);
+    if (err instanceof ComposeKeyError) this.fail(err.message, err.file ? this.load(err.file, scope) : file, err.path, err.unknown);
     if (err instanceof PathEscapeError) this.fail(err.message, file);
     throw err;
   }
@@ -263,6 +264,7 @@ class ProjectLoader {
       dir: this.dir,
       repoRoot: this.opts.repoRoot,
       env: this.root.lookup,
+      ...(this.opts.standIn ? { standIn: this.opts.standIn } : {}),
       policy: this.opts.policy ?? { allowPrivileged: true },
       warn: (m) => this.warnings.add(`${this.rel(this.dir)}: ${m}`),
       ...(this.opts.sops ? { sops: this.opts.sops } : {}),
@@ -332,10 +334,10 @@ export function loadProject(dir: string, name: string, opts: LoadOptions): Proje
 export type LoadedProject = ProjectModel & { hostInputs: string };
 
 /**
- * Every project of a release: apps/<name>/ folders holding a Compose file. One bad project fails
- * the whole release, so a bad commit never half-deploys.
+ * Every project of a release (apps/<name>/ folders holding a Compose file), and every refusal:
+ * each project is loaded whatever another one's answer, so a person sees all that is wrong at once.
  */
-export function loadRelease(releaseRoot: string, opts: LoadOptions): LoadedProject[] {
+export function loadReleaseChecked(releaseRoot: string, opts: LoadOptions): { projects: LoadedProject[]; refusals: InputError[] } {
   const appsDir = join(releaseRoot, "apps");
   if (!exists(appsDir)) {
     throw new InputError(`the release has no apps/ folder at ${relative(opts.repoRoot, appsDir) || "apps"}`, {
@@ -345,11 +347,35 @@ export function loadRelease(releaseRoot: string, opts: LoadOptions): LoadedProje
   checkInside(appsDir, opts.repoRoot, "apps/");
   const names = listProjects(appsDir, opts.repoRoot);
   const cache = opts.cache ? ProjectCache.open(opts.cache, opts) : undefined;
-  const projects = names.map((name) => {
+  const projects: LoadedProject[] = [];
+  const refusals: InputError[] = [];
+  for (const name of names) {
     const load = () => loadProject(join(appsDir, name), name, opts);
-    return cache ? cache.load(name, load) : load();
-  });
-  cache?.save(names);
+    try {
+      projects.push(cache ? cache.load(name, load) : load());
+    } catch (err) {
+      // a locked SOPS file asks `unlocking` for its key; anything else that is not a refusal is a bug
+      if (!(err instanceof InputError)) throw err;
+      refusals.push(err);
+    }
+  }
+  if (!refusals.length) cache?.save(names);
+  return { projects, refusals };
+}
+
+/** Refusals as one error: each on its own line, as the loader words it (file:line: key: what). */
+export function refused(refusals: InputError[], hint?: string): InputError {
+  if (refusals.length === 1) return refusals[0] as InputError;
+  return new InputError(refusals.map((r) => r.message).join("\n"), { where: refusals[0]?.where, hint: hint ?? refusals.find((r) => r.hint)?.hint });
+}
+
+/**
+ * Every project of a release. One bad project fails the whole release, so a bad commit never
+ * half-deploys; the error names every refusal.
+ */
+export function loadRelease(releaseRoot: string, opts: LoadOptions): LoadedProject[] {
+  const { projects, refusals } = loadReleaseChecked(releaseRoot, opts);
+  if (refusals.length) throw refused(refusals);
   return projects;
 }
 

@@ -15,6 +15,8 @@ export class InterpolationError extends Error {
 export interface InterpolateHooks {
   /** called for a variable that is unset and has no default (Compose warns and uses "") */
   onUnset?: (name: string) => void;
+  /** a value for a required variable that is missing (see LoadOptions.standIn); none: refused */
+  standIn?: (name: string) => string | undefined;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
@@ -96,6 +98,8 @@ function braced(s: string, start: number, lookup: Lookup, hooks: InterpolateHook
       return { out: set ? word() : "", end };
     default: {
       if (op === ":?" ? nonEmpty : set) return { out: v as string, end };
+      const stand = hooks.standIn?.(name);
+      if (stand !== undefined) return { out: stand, end };
       const why = word() || (op === ":?" ? "is not set or empty" : "is not set");
       throw new InterpolationError(`required variable ${name} is missing a value: ${why}`, name);
     }

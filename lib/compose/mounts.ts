@@ -120,9 +120,11 @@ export class Mounts {
   private writtenFile(kind: "secrets" | "configs", ref: Raw, def: Raw, target: string): BindMount {
     const what = `${kind.slice(0, -1)} "${ref.source}"`;
     const from = def.content !== undefined ? "content" : "environment";
-    const text = from === "content" ? String(def.content) : this.ctx.env(String(def.environment));
+    const text = from === "content" ? String(def.content) : (this.ctx.env(String(def.environment)) ?? this.ctx.standIn?.(String(def.environment)));
     if (text === undefined) {
-      throw new Error(`${what}: the variable ${def.environment} is not set (define it in the project's .env, in the host file <config dir>/env/${this.ctx.project}.env, or allow it with deploy.env_passthrough)`);
+      throw Object.assign(new Error(`${what}: the variable ${def.environment} is not set (define it in the project's .env, in the host file <config dir>/env/${this.ctx.project}.env, or allow it with deploy.env_passthrough)`), {
+        unknown: `variable ${def.environment}`,
+      });
     }
     if (!this.ctx.sops) throw new Error(`${what} from ${from}: needs Konta's state dir to write it to`);
     const mode = ref.mode === undefined ? 0o444 : typeof ref.mode === "string" ? Number.parseInt(ref.mode, 8) : Number(ref.mode);

@@ -369,9 +369,9 @@ export class Normalizer {
       try {
         services[name] = this.service(name, s);
       } catch (err) {
-        if (err instanceof ComposeKeyError) throw new ComposeKeyError(err.message, ["services", name, ...err.path], err.file);
+        if (err instanceof ComposeKeyError) throw new ComposeKeyError(err.message, ["services", name, ...err.path], err.file, err.unknown);
         if (err instanceof LockedSopsFile) throw err;
-        throw new ComposeKeyError((err as Error).message, ["services", name]);
+        throw new ComposeKeyError((err as Error).message, ["services", name], undefined, (err as { unknown?: string }).unknown);
       }
     }
     checkReferences(services);

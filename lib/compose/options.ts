@@ -19,6 +19,11 @@ export interface LoadOptions {
   processEnv?: Record<string, string | undefined>;
   /** opens SOPS-encrypted env and secret files (secrets.age_key_file); without it they are refused */
   sops?: SopsKeyring;
+  /**
+   * `konta check`: a value for a variable the project requires and nothing here sets (the server
+   * would: its env file, passed-through variables), so that the rest of the project is checked
+   */
+  standIn?: (name: string) => string | undefined;
 }
 
 export interface ProjectCacheOptions {
@@ -35,6 +40,8 @@ export interface NormalizeContext {
   dir: string;
   repoRoot: string;
   env: Lookup;
+  /** see LoadOptions.standIn */
+  standIn?: (name: string) => string | undefined;
   policy: HostPolicy;
   warn(message: string): void;
   sops?: SopsKeyring;

@@ -2,7 +2,7 @@
 // since the last run, see loadConfig.
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../base/errors.ts";
-import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, RepositoryConfig } from "./types.ts";
+import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, ReportConfig, RepositoryConfig } from "./types.ts";
 import validateConfig from "../generated/config-validator.js";
 import { adoptOriginalConfig } from "./legacy.ts";
 import { parseSshUrl } from "../git/url.ts";
@@ -18,7 +18,8 @@ type Raw = {
   notify?: Partial<NotifyConfig> & { url: string };
   webhook?: { secret: string };
   metrics?: { textfile_dir?: string };
-  status?: { password?: string };
+  status?: { password?: string; public_url?: string };
+  report?: Partial<ReportConfig>;
   secrets?: { age_key_file?: string };
 };
 
@@ -68,10 +69,35 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
     notify: raw.notify ? { url: raw.notify.url, format: raw.notify.format ?? "json", timeout: raw.notify.timeout ?? 10 } : undefined,
     ...(raw.webhook ? { webhook: { secret: raw.webhook.secret } } : {}),
     ...(raw.metrics?.textfile_dir ? { metrics: { textfile_dir: raw.metrics.textfile_dir } } : {}),
-    ...(raw.status?.password ? { status: { password: raw.status.password } } : {}),
+    ...(raw.status?.password || raw.status?.public_url ? { status: { ...(raw.status.password ? { password: raw.status.password } : {}), ...(raw.status.public_url ? { public_url: raw.status.public_url } : {}) } } : {}),
+    ...(raw.report ? { report: reportConfig(raw.report, r.url, file) } : {}),
     secrets: { age_key_file: raw.secrets?.age_key_file ?? join(dirname(file), `${own}age.key`) },
     warnings: [],
   };
+}
+
+/** The host of a repository URL, HTTPS or SSH. */
+export function repositoryHost(url: string): string | undefined {
+  const ssh = parseSshUrl(url);
+  if (ssh) return ssh.host;
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** report: with its provider guessed for github.com and gitlab.com, and each provider's API base by default. */
+function reportConfig(raw: Partial<ReportConfig>, repoUrl: string, file: string): ReportConfig {
+  const host = repositoryHost(repoUrl);
+  const provider = raw.provider ?? (host === "github.com" ? "github" : host === "gitlab.com" ? "gitlab" : undefined);
+  if (!provider) {
+    throw new InputError(`${file}: report.provider is needed: the repository is on ${host ?? "an unknown host"}, not github.com or gitlab.com`, {
+      hint: "set report.provider to github (GitHub Enterprise), gitlab or gitea (Gitea, Forgejo), and report.url to its API",
+    });
+  }
+  const url = raw.url ?? (provider === "github" ? (host === "github.com" ? "https://api.github.com" : `https://${host}/api/v3`) : provider === "gitlab" ? `https://${host}/api/v4` : `https://${host}/api/v1`);
+  return { provider, url: url.replace(/\/+$/, ""), ...(raw.token ? { token: raw.token } : {}), timeout: raw.timeout ?? 5 };
 }
 
 function checkRepositoryUrl(url: string, file: string, allowHttp: boolean): void {
@@ -132,6 +158,9 @@ export function parseConfig(text: string, file: string): KontaConfig {
 
   if (config.repository.token !== undefined && !config.repository.token.startsWith("enc:v1:")) {
     warnings.push(`${file}: repository.token is stored in plain text; run \`konta token set\` (token on stdin) to store it encrypted`);
+  }
+  if (config.report?.token !== undefined && !config.report.token.startsWith("enc:v1:")) {
+    warnings.push(`${file}: report.token is stored in plain text; run \`konta token set --report\` (token on stdin) to store it encrypted`);
   }
   config.warnings = warnings;
   return config;

@@ -76,7 +76,17 @@ export const configSchema = {
     status: {
       type: "object",
       additionalProperties: false,
-      properties: { password: { type: "string", minLength: 8 } },
+      properties: { password: { type: "string", minLength: 8 }, public_url: { type: "string", pattern: "^https?://" } },
+    },
+    report: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        provider: { type: "string", enum: ["github", "gitlab", "gitea"] },
+        url: { type: "string", pattern: "^https?://" },
+        token: { type: "string", minLength: 1 },
+        timeout: { type: "integer", minimum: 1, maximum: 30 },
+      },
     },
     secrets: {
       type: "object",

@@ -112,6 +112,11 @@ export function resolveWebhookSecret(config: KontaConfig, keyFile: string): Prom
   return resolveStoredSecret(config.webhook?.secret, keyFile);
 }
 
+/** report.token (commit statuses), decrypted when stored encrypted, registered for redaction. */
+export function resolveReportToken(config: KontaConfig, keyFile: string): Promise<string | undefined> {
+  return resolveStoredSecret(config.report?.token, keyFile);
+}
+
 /** status.password (the status page's), decrypted when stored encrypted, registered for redaction. */
 export function resolveStatusPassword(config: KontaConfig, keyFile: string): Promise<string | undefined> {
   return resolveStoredSecret(config.status?.password, keyFile);

@@ -56,6 +56,16 @@ export interface HooksConfig {
   files?: Partial<Record<"pre" | "success" | "failure" | "post_update", string>>;
 }
 
+export interface ReportConfig {
+  provider: "github" | "gitlab" | "gitea";
+  /** the API's base: https://api.github.com, https://gitlab.com/api/v4, https://<host>/api/v1 */
+  url: string;
+  /** plain, or enc:v1: (`konta token set --report`) */
+  token?: string;
+  /** seconds for one request: a provider that does not answer never holds a deploy up */
+  timeout: number;
+}
+
 export interface NotifyConfig {
   url: string;
   format: "json" | "slack" | "discord" | "ntfy";
@@ -74,8 +84,10 @@ export interface KontaConfig {
   webhook?: { secret: string };
   /** node_exporter's textfile collector folder: konta.prom is written there after every run */
   metrics?: { textfile_dir?: string };
-  /** the status page's Basic-auth password (plain, or enc:v1:); unset: GET routes answer 404 */
-  status?: { password?: string };
+  /** the status page's Basic-auth password (plain, or enc:v1:); unset: GET routes answer 404. public_url: where people see it (the commit statuses' link) */
+  status?: { password?: string; public_url?: string };
+  /** each deploy's result posted on its commit (a commit status); unset: nothing is posted */
+  report?: ReportConfig;
   /** SOPS-encrypted files in the repository are opened with the age identity in age_key_file */
   secrets: { age_key_file: string };
   /** what the file says that Konta does not use (keys of the original Konta, a plain-text token) */

@@ -11,6 +11,7 @@ import { log } from "../base/log.ts";
 import { step } from "../base/steps.ts";
 import { readState, rollbackTarget } from "../state/index.ts";
 import { applyOutcome } from "./transition.ts";
+import { hostname } from "node:os";
 import { writeTextfile } from "./metrics.ts";
 import { checkOwnership } from "./instances.ts";
 
@@ -89,6 +90,11 @@ async function rollbackLocked(rt: Runtime, ref: string | undefined, wait: number
         hold: { sha: target, since: new Date().toISOString(), until: "a new commit on the branch or `konta resume`", ignore: [...new Set([live, state.lastRemoteHead].filter((s): s is string => !!s))] },
         history: { kind: "rollback", trigger: "rollback", previous: live, summary, info },
         notify: { event: "rollback", commit: target, projects: run.changed, summary, durationMs },
+        // on the commits: the one it left failed (rolled back), the one it returned to live again
+        statuses: [
+          ...(live ? [{ sha: live, state: "failure" as const, description: `rolled back on ${hostname()} to ${target.slice(0, 12)} (konta rollback)` }] : []),
+          { sha: target, state: "success", description: `live again on ${hostname()} (konta rollback from ${live?.slice(0, 12) ?? "nothing"})` },
+        ],
       },
       started,
     );

@@ -14,7 +14,8 @@ import { ensureDir } from "../base/fsutil.ts";
 import { type StatePaths, statePaths } from "../base/paths.ts";
 import { type Family, type InstanceRef, resolveInstance } from "../base/instances.ts";
 import { ReleaseStore } from "../releases/index.ts";
-import { resolveToken } from "../config/token.ts";
+import { resolveReportToken, resolveToken } from "../config/token.ts";
+import { hostname } from "node:os";
 import type { LoadOptions } from "../compose/index.ts";
 import { hostInputs } from "../compose/host-inputs.ts";
 import { SopsKeyring } from "../compose/keyring.ts";
@@ -85,6 +86,30 @@ export class Runtime {
   docker(): Promise<DockerClient> {
     this.dockerClient ??= DockerClient.connect();
     return this.dockerClient;
+  }
+
+  /**
+   * Where each deploy's result is posted (report:), or undefined. The context names this server
+   * and instance, so several servers deploying one repository show side by side on a commit.
+   */
+  async reporter(): Promise<import("../report/index.ts").Reporter | undefined> {
+    const r = this.config.report;
+    if (!r) return undefined;
+    const token = await resolveReportToken(this.config, this.paths.key);
+    if (!token) {
+      log.warn("report: no token (report.token; store one with `konta token set --report`): nothing is posted on commits");
+      return undefined;
+    }
+    const { repoPath } = await import("../report/index.ts");
+    return {
+      provider: r.provider,
+      url: r.url,
+      token,
+      repo: repoPath(this.config.repository.url),
+      context: `konta/${hostname()}${this.ref.name ? `/${this.ref.name}` : ""}`,
+      ...(this.config.status?.public_url ? { targetUrl: this.config.status.public_url } : {}),
+      timeoutMs: r.timeout * 1000,
+    };
   }
 
   /** Where releases go (deploy.target): the port flows drive, whichever target it is. */

@@ -4,7 +4,7 @@
 // under the run's lock, in the order the crash guarantees need: `current` switched, state.json
 // written once, the history entry appended once, then the hook, the release prune and the
 // notification (whatever they do, the run's record stands).
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { errorMessage } from "../base/errors.ts";
 import { failpoint } from "../base/failpoint.ts";
@@ -18,6 +18,7 @@ import { type HookContext, type HookEvent, hookPath, runHook } from "../hooks/in
 import { notify, type NotifyEvent } from "../notify/index.ts";
 import { type AttemptResult, type CommitRecord, type DeployRecord, type ProjectExpectation, type ReleaseImages, recordDeploy, recordRan, type State, writeState } from "../state/index.ts";
 import type { Runtime } from "./runtime.ts";
+import type { CommitStatus } from "../report/index.ts";
 
 /** How a run ended, as data; nothing of it has happened yet. */
 export interface Outcome {
@@ -46,6 +47,8 @@ export interface Outcome {
   /** after the hook: the releases beyond keep_releases and the files no container uses removed */
   prune?: () => Promise<void>;
   notify?: NotifyEvent;
+  /** commit statuses to post (report:); with none, those an earlier run could not post still go */
+  statuses?: CommitStatus[];
 }
 
 export function actionsOf(s: Summary | undefined): ServiceAction[] {
@@ -88,12 +91,20 @@ export async function applyOutcome(rt: Runtime, state: State, o: Outcome, starte
       log.warn(`history: could not record this run (${errorMessage(err)})`);
     }
   }
+  await postStatuses(rt, o.statuses ?? []);
   if (o.hook) {
     const code = await hook(rt, o.hook).catch((err) => log.error(`hooks/${o.hook?.event}.sh: ${errorMessage(err)}`));
     if (code && o.hook.event === "success") log.warn(`hooks/success.sh exited with ${code} (the deploy itself succeeded)`);
   }
   await o.prune?.();
   if (o.notify) await notify(rt.config.notify, o.notify);
+}
+
+/** Post commit statuses (and those waiting from earlier runs) when report: is configured; never in a deploy's way. */
+export async function postStatuses(rt: Runtime, statuses: CommitStatus[]): Promise<void> {
+  if (!rt.config.report || (!statuses.length && !existsSync(rt.paths.reportQueue))) return;
+  const reporter = await rt.reporter().catch((err) => log.warn(`report: ${errorMessage(err)}`));
+  if (reporter) await (await import("../report/index.ts")).report(reporter, rt.paths.reportQueue, statuses);
 }
 
 /** The subject and author of commit `sha` for its history entry: the live one's from state, another from the Git cache. */

@@ -9,6 +9,13 @@ export { planHasChanges, plannedServices, unitHasChanges } from "./types.ts";
 
 type Method = Exclude<keyof Target, "name" | "role">;
 
+/** The targets there are, the first the default (deploy.target). */
+export const TARGETS: readonly TargetName[] = ["engine", "swarm"];
+
+export function isTarget(name: string): name is TargetName {
+  return (TARGETS as readonly string[]).includes(name);
+}
+
 /** The target `name`: each method loads that target's port on first use. */
 export function targetOf(name: TargetName): Target {
   let port: Promise<Target> | undefined;
@@ -17,6 +24,7 @@ export function targetOf(name: TargetName): Target {
   return {
     name,
     ...(name === "swarm" ? { role: "a Swarm manager (deploy.target: swarm)" } : {}),
+    validate: lazy("validate"),
     prepare: lazy("prepare"),
     ensureImages: lazy("ensureImages"),
     failure: lazy("failure"),

@@ -4,6 +4,7 @@
 import type { LoadedProject, LoadOptions } from "../compose/index.ts";
 import type { DockerClient } from "../docker/client.ts";
 import type { Summary } from "../base/summary.ts";
+import type { InputError } from "../base/errors.ts";
 import type { ProjectExpectation, ReleaseImages } from "../state/index.ts";
 
 export type TargetName = "engine" | "swarm";
@@ -202,6 +203,11 @@ export interface StatusOptions {
  */
 export interface Target {
   readonly name: TargetName;
+  /**
+   * What this target refuses in a loaded release, knowing nothing of the server (`konta check`; a
+   * sync's prepare runs the same before it plans, with what the server has): every refusal.
+   */
+  validate(projects: LoadedProject[], root: string): Promise<InputError[]>;
   /** what the engine is to this target when it is more than an engine: "a Swarm manager (deploy.target: swarm)" */
   readonly role?: string;
   /** Load release `release` and plan it against what runs (on `pins`' images when given). Changes nothing. */

@@ -38,6 +38,8 @@ export interface KontaEnvOptions {
   hooks?: Record<string, unknown>;
   repository?: Record<string, unknown>;
   notify?: Record<string, unknown>;
+  /** more top-level sections of the config (report:, status:, sync:, ...) */
+  sections?: Record<string, unknown>;
 }
 
 /** A config file and a state dir for one test. */
@@ -72,6 +74,7 @@ export class KontaEnv {
       deploy: { health_timeout: 60, min_uptime: 0.5, ...(o.deploy ?? {}) },
       ...(o.hooks ? { hooks: o.hooks } : {}),
       ...(o.notify ? { notify: o.notify } : {}),
+      ...(o.sections ?? {}),
     };
     writeFileSync(this.config, stringify(doc));
     chmodSync(this.config, 0o600);

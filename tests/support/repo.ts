@@ -23,7 +23,7 @@ export class TestRepo {
     readonly branch = "main",
   ) {
     this.bare = join(root, `${name}.git`);
-    this.work = mkdtempSync(join(tmpdir(), `konta-work-${name}-`));
+    this.work = mkdtempSync(join(tmpdir(), `konta-work-${name.replaceAll("/", "-")}-`));
     sh("git", ["init", "-q", "--bare", "-b", branch, this.bare]);
     sh("git", ["init", "-q", "-b", branch, this.work]);
   }

@@ -12,7 +12,8 @@ import { checkOwnership } from "../instances.ts";
 import type { GitSource } from "../../git/remote.ts";
 import { type CommitRecord, rollbackTarget } from "../../state/index.ts";
 import type { Convergence, ConvergeMode } from "../../targets/index.ts";
-import { releaseHook, type Outcome } from "../transition.ts";
+import { postStatuses, releaseHook, type Outcome } from "../transition.ts";
+import { hostname } from "node:os";
 import { fail } from "./failure.ts";
 import { type Ending, gitModule, type SyncRun } from "./run.ts";
 
@@ -60,6 +61,7 @@ export async function converge(run: SyncRun, sha: string, mode: ConvergeMode): P
   let summary = emptySummary();
   try {
     if (mode === "deployed") {
+      await postStatuses(rt, [{ sha, state: "pending", description: `deploying on ${hostname()}` }]);
       const code = await releaseHook(rt, "pre", { commit: sha, previous: run.live, projects: changed });
       if (code !== undefined && code !== 0) {
         throw new DeployError(code === 124 ? "hooks/pre.sh timed out; nothing was changed" : `hooks/pre.sh exited with ${code}; nothing was changed`);
@@ -100,7 +102,7 @@ async function succeed(run: SyncRun, sha: string, c: Convergence, summary: Summa
           notify: { event: "success", commit: sha, projects: changed, summary, durationMs: durationMs(), ...(images.length ? { images } : {}) },
         }
       : {}),
-    ...(mode === "deployed" ? { prune: () => prune(run, c) } : {}),
+    ...(mode === "deployed" ? { prune: () => prune(run, c), statuses: [{ sha, state: "success" as const, description: `live on ${hostname()}, deployed in ${(durationMs() / 1000).toFixed(1)} s` }] } : {}),
   };
   const verb = mode === "deployed" ? "deployed" : mode === "updated" ? `updated ${images.join(", ")} at` : "repaired drift at";
   const report = run.report({

@@ -8,7 +8,16 @@ import { redact } from "../../base/redact.ts";
 import type { Summary } from "../../base/summary.ts";
 import type { ConvergeMode } from "../../targets/index.ts";
 import type { Outcome } from "../transition.ts";
+import { hostname } from "node:os";
 import type { Ending, SyncRun } from "./run.ts";
+
+/** What a commit's status says of a failure: refused, or failed and put back, or not the commit's fault. */
+function statusText(e: KontaError, blamed: boolean, restored: boolean): string {
+  const why = e.message.split("\n")[0] ?? "";
+  if (!blamed) return `not deployed on ${hostname()}, not the commit's fault (the next run tries again): ${why}`;
+  if (e.exitCode === ExitCode.badInput) return `refused on ${hostname()}: ${why}`;
+  return `failed on ${hostname()}${restored ? ", the previous release put back" : ""}: ${why}`;
+}
 
 /** `interrupted`: the run before this one was killed while it changed the target (see Convergence). */
 export async function fail(run: SyncRun, sha: string, err: unknown, touched: string[], summary: Summary, mode: ConvergeMode, interrupted = false): Promise<Ending> {
@@ -55,6 +64,8 @@ export async function fail(run: SyncRun, sha: string, err: unknown, touched: str
     history: { kind: "failure", trigger: run.trigger, previous: run.live, summary, rolledBack: rollBack && restored, images, error: e.message },
     ...(!again && mode !== "repaired" ? { hook: { event: "failure" as const, sha, previous: run.live, projects: touched, summary, error: e.message, images } } : {}),
     ...(!again ? { notify: { event: "failure" as const, commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - run.started, ...(images.length ? { images } : {}) } } : {}),
+    // on the commit: refused or failed, or not deployed for a reason that is not the commit's
+    ...(mode === "deployed" && !again ? { statuses: [{ sha, state: remember ? ("failure" as const) : ("error" as const), description: statusText(e, remember, rollBack && restored) }] } : {}),
   };
   const report = run.report({
     result: "failed",

@@ -1,16 +1,15 @@
 // One release -> the engine: load every project, plan against what runs, get the images, apply
 // project by project, and on failure put the touched projects back to the previous release.
 // Shared by `konta sync` (new commit or drift repair), `konta rollback` and `konta plan`.
-import { ComposeKeyError } from "../../compose/errors.ts";
-import { type LoadedProject, loadReleaseUnlocking, refuseKey } from "../../compose/index.ts";
-import { checkEngineRules } from "./rules.ts";
+import { type LoadedProject, loadReleaseUnlocking, refused } from "../../compose/index.ts";
+import { validateEngine } from "./rules.ts";
 import type { ServiceModel } from "../../compose/model.ts";
 import type { DockerClient } from "../../docker/client.ts";
 import { EngineWatch } from "../../docker/events.ts";
 import { inspectImage, pullImage, splitImageRef } from "../../docker/images.ts";
 import { buildImage } from "../../docker/build.ts";
 import { containerReferences } from "../../compose/policy.ts";
-import { applyConcurrently, crossProjectConflicts, orderProjects, projectPrerequisites } from "./cross.ts";
+import { applyConcurrently, orderProjects, projectPrerequisites } from "./cross.ts";
 import { DeployError, errorMessage, ExitCode, InputError, KontaError, UnreachableError } from "../../base/errors.ts";
 import { failpoint } from "../../base/failpoint.ts";
 import { settleHeap } from "../../base/heap.ts";
@@ -83,7 +82,6 @@ function plan(projects: LoadedProject[], images: Map<string, string | undefined>
       out.projects.push(planRemoval(name, observed));
     }
   }
-  for (const [name, blockers] of crossProjectConflicts(desired)) out.projects.find((p) => p.project === name)?.blockers.push(...blockers);
   out.projects = orderProjects(out.projects, desired, observed);
   return { desired, plan: out };
 }
@@ -107,14 +105,9 @@ function foreignContainerRefs(model: LoadedProject, observed: Observed): string[
 export async function prepare(release: ReleaseRef, opts: DeployOptions, pins?: ReleaseImages): Promise<Prepared> {
   const projects = await loadReleaseUnlocking(release.root, release.load);
   step("projects loaded");
-  for (const p of projects) {
-    try {
-      checkEngineRules(p);
-    } catch (err) {
-      if (err instanceof ComposeKeyError) throw refuseKey(p, release.root, err);
-      throw err;
-    }
-  }
+  // what `konta check` refuses too, with no engine
+  const refusals = validateEngine(projects, release.root);
+  if (refusals.length) throw refused(refusals);
   for (const p of projects) for (const w of p.warnings) log.warn(w);
   const interrupted = opts.journal ? await settleInterrupted(opts.docker, new EngineJournal(opts.journal)) : [];
   const [images, observed] = await Promise.all([localImageIds(opts.docker, managedServices(projects)), observe(opts.docker)]);

@@ -1,6 +1,7 @@
 // What projects share on one engine: container names and host ports. Within one release two
 // projects may not ask for the same one (refused before anything changes), and a project that
 // takes a name or port another project gives up in the same commit is applied after it.
+import { ComposeKeyError } from "../../compose/errors.ts";
 import type { ProjectModel } from "../../compose/model.ts";
 import { containerName } from "./labels.ts";
 import type { Observed } from "./observe.ts";
@@ -27,20 +28,33 @@ function wants(model: ProjectModel): { names: string[]; ports: string[] } {
   return { names, ports };
 }
 
-/** Blockers: a container name or host port that two projects of the release both ask for. */
-export function crossProjectConflicts(desired: Map<string, DesiredProject>): Map<string, string[]> {
+/**
+ * A container name or host port that two projects of the release both ask for: refused in the
+ * second (alphabetically), at the service key that asks for it.
+ */
+export function projectConflicts(models: ProjectModel[]): { project: ProjectModel; error: ComposeKeyError }[] {
   const owner = new Map<string, string>();
-  const out = new Map<string, string[]>();
-  for (const [name, d] of [...desired.entries()].sort(([a], [b]) => collate(a, b))) {
-    const { names, ports } = wants(d.model);
-    const clash = (key: string, what: string) => {
-      const first = owner.get(key);
-      if (first && first !== name) out.set(name, [...(out.get(name) ?? []), `${what} is asked for by ${first} too; one of them must change it`]);
-      else owner.set(key, name);
-    };
-    for (const n of new Set(names)) clash(`name ${n}`, `container name "${n}"`);
-    for (const p of new Set(ports)) clash(`port ${p}`, `host port ${p}`);
+  const out: { project: ProjectModel; error: ComposeKeyError }[] = [];
+  for (const model of [...models].sort((a, b) => collate(a.name, b.name))) {
+    for (const s of Object.values(model.services)) {
+      if (!s.managed) continue;
+      const names = Array.from({ length: s.replicas }, (_, i) => containerName(model.name, s.name, i + 1, s.container_name));
+      const clash = (key: string, what: string, path: string[]) => {
+        const first = owner.get(key);
+        if (first && first !== model.name) out.push({ project: model, error: new ComposeKeyError(`${what} is asked for by ${first} too; one of them must change it`, ["services", s.name, ...path]) });
+        else owner.set(key, model.name);
+      };
+      for (const n of new Set(names)) clash(`name ${n}`, `container name "${n}"`, s.container_name ? ["container_name"] : []);
+      for (const p of new Set((s.ports ?? []).flatMap((x) => hostPorts(x.published, x.protocol)))) clash(`port ${p}`, `host port ${p}`, ["ports"]);
+    }
   }
+  return out;
+}
+
+/** projectConflicts, as messages by project. */
+export function crossProjectConflicts(desired: Map<string, DesiredProject>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const { project, error } of projectConflicts([...desired.values()].map((d) => d.model))) out.set(project.name, [...(out.get(project.name) ?? []), error.message]);
   return out;
 }
 

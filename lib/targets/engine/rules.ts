@@ -2,14 +2,16 @@
 // once for all replicas and names tasks itself). The engine target refuses these before it plans;
 // the loader, which does not know the target, only models the file.
 import { ComposeKeyError } from "../../compose/errors.ts";
+import { type LoadedProject, refuseKey } from "../../compose/index.ts";
 import type { ProjectModel, ServiceModel } from "../../compose/model.ts";
+import type { InputError } from "../../base/errors.ts";
+import { projectConflicts } from "./cross.ts";
 
-/** Throws a ComposeKeyError at `services.<name>.<key>` for the first rule a service breaks. */
-export function checkEngineRules(project: ProjectModel): void {
+/** Every rule a service of `project` breaks, each a ComposeKeyError at `services.<name>.<key>`. */
+export function engineRuleErrors(project: ProjectModel): ComposeKeyError[] {
+  const out: ComposeKeyError[] = [];
   for (const s of Object.values(project.services)) {
-    const refuse = (key: string[], why: string): never => {
-      throw new ComposeKeyError(why, ["services", s.name, ...key]);
-    };
+    const refuse = (key: string[], why: string) => out.push(new ComposeKeyError(why, ["services", s.name, ...key]));
     const fixed = fixedHostPort(s);
     if (s.update_order === "start-first" && fixed) {
       refuse(
@@ -29,6 +31,25 @@ export function checkEngineRules(project: ProjectModel): void {
       );
     }
   }
+  return out;
+}
+
+/** Throws the first rule `project` breaks (engineRuleErrors). */
+export function checkEngineRules(project: ProjectModel): void {
+  const [first] = engineRuleErrors(project);
+  if (first) throw first;
+}
+
+/**
+ * What one engine refuses in a release, before it plans (a sync) or with no engine at all
+ * (`konta check`): every service rule broken, and names or host ports two projects ask for; each
+ * worded as the loader words its own errors (file, line, key).
+ */
+export function validateEngine(projects: LoadedProject[], root: string): InputError[] {
+  const out: InputError[] = [];
+  for (const p of projects) for (const e of engineRuleErrors(p)) out.push(refuseKey(p, root, e));
+  for (const { project, error } of projectConflicts(projects)) out.push(refuseKey(project as LoadedProject, root, error));
+  return out;
 }
 
 /** The first single host port (not a range) the service publishes. */

@@ -5,6 +5,7 @@ import type { Target } from "../types.ts";
 
 export const engineTarget: Target = {
   name: "engine",
+  validate: async (projects, root) => (await import("./rules.ts")).validateEngine(projects, root),
   prepare: async (release, opts, pins) => (await import("./convergence.ts")).engineConvergence(release, opts, pins),
   ensureImages: async (docker, pins) => (await import("./convergence.ts")).ensureEngineImages(docker, pins),
   failure: async (err) => {

@@ -3,7 +3,7 @@
 // the engine's (../engine/convergence.ts) for `konta sync`, `konta rollback` and `konta plan`; Swarm pulls the images on
 // the nodes, so there is no image step here.
 import { existsSync } from "node:fs";
-import { type LoadedProject, loadReleaseUnlocking, refuseKey } from "../../compose/index.ts";
+import { type LoadedProject, loadReleaseUnlocking, refuseKey, refused } from "../../compose/index.ts";
 import type { DockerClient } from "../../docker/client.ts";
 import { inspectImage, splitImageRef } from "../../docker/images.ts";
 import { DeployError, errorMessage, InputError } from "../../base/errors.ts";
@@ -15,7 +15,7 @@ import { imagesOf, type ProjectExpectation, type ReleaseImages, type ServiceTarg
 import type { Convergence, DeployOptions, ReleaseRef } from "../types.ts";
 import { registryDigest, resolveImages } from "./images.ts";
 import { stackHasChanges } from "./plan-changes.ts";
-import { checkSwarmRules, portHolders, swarmNodes } from "./rules.ts";
+import { portHolders, type SwarmFacts, swarmNodes, swarmRuleErrors } from "./rules.ts";
 import { SwarmKeyError } from "./spec.ts";
 import { swarmPlanView } from "./view.ts";
 import {
@@ -54,18 +54,14 @@ export async function prepareSwarm(release: ReleaseRef, opts: DeployOptions, dig
   const projects = await loadReleaseUnlocking(release.root, release.load);
   for (const p of projects) for (const w of p.warnings) if (!APPLIED_HERE.test(w)) log.warn(w);
   const observed = await observeServices(opts.docker);
-  await checkRules(projects, release, opts.docker);
+  const refusals = validateSwarm(projects, release.root, await swarmFacts(projects, opts.docker));
+  if (refusals.length) throw refused(refusals);
   const refs = projects.flatMap((p) => Object.values(p.services).filter((s) => s.managed).map((s) => s.image));
   const pins = await resolveImages(opts.docker, refs, digests);
   const stacks: SwarmPrepared["stacks"] = [];
   for (const project of projects) {
     const { networks, objects } = await observeStackObjects(opts.docker, project.name);
-    try {
-      stacks.push({ project, plan: planStack(project, observed, networks, objects, { instance: opts.instance, digests: pins, specDigests: specDigests(opts.prior?.[project.name]) }) });
-    } catch (err) {
-      if (!(err instanceof SwarmKeyError)) throw err;
-      throw refuseKey(project, release.root, err, "deploy.target is swarm: fix the file (or deploy it to a single engine with deploy.target: engine)");
-    }
+    stacks.push({ project, plan: planStack(project, observed, networks, objects, { instance: opts.instance, digests: pins, specDigests: specDigests(opts.prior?.[project.name]) }) });
   }
   if (opts.pruneRemovedApps) {
     const removed = removedStacks(observed, new Set(projects.map((p) => p.name)), opts.instance, new Set(Object.keys(opts.prior ?? {})));
@@ -74,8 +70,8 @@ export async function prepareSwarm(release: ReleaseRef, opts: DeployOptions, dig
   return { release, projects, stacks, digests: pins };
 }
 
-/** What the swarm as it is cannot give the release (lib/targets/swarm/rules.ts); asks the engine only for what the release uses. */
-async function checkRules(projects: LoadedProject[], release: ReleaseRef, docker: DockerClient): Promise<void> {
+/** What the swarm as it is can give the release, as the rules read it; asks the engine only for what the release uses. */
+async function swarmFacts(projects: LoadedProject[], docker: DockerClient): Promise<SwarmFacts> {
   const managed = projects.flatMap((p) => Object.values(p.services).filter((s) => s.managed).map((s) => ({ p, s })));
   const ports = managed.some(({ s }) => s.ports?.some((port) => port.published));
   const external = managed.some(({ p, s }) => Object.keys(s.networks ?? {}).some((k) => p.networks[k]?.external));
@@ -84,8 +80,26 @@ async function checkRules(projects: LoadedProject[], release: ReleaseRef, docker
     ports ? docker.request<Parameters<typeof swarmNodes>[0]>("GET", "/nodes", { what: "list nodes" }) : [],
     external ? docker.request<{ Name: string }[]>("GET", "/networks", { what: "list networks" }) : [],
   ]);
-  const refused = checkSwarmRules(projects, { services: portHolders(services), nodes: swarmNodes(nodes), networks: new Set(networks.map((n) => n.Name)), fileExists: existsSync });
-  if (refused) throw refuseKey(refused.project, release.root, refused.error, "nothing was changed");
+  return { services: portHolders(services), nodes: swarmNodes(nodes), networks: new Set(networks.map((n) => n.Name)), fileExists: existsSync };
+}
+
+/**
+ * What a swarm refuses in a release: every service its spec conversion cannot express, and every
+ * rule of the swarm as `facts` knows it (with no engine, `konta check`: what needs the swarm's
+ * nodes or networks is left to the deploy). Each worded as the loader words its errors.
+ */
+export function validateSwarm(projects: LoadedProject[], root: string, facts: SwarmFacts): InputError[] {
+  const out: InputError[] = [];
+  for (const p of projects) {
+    try {
+      desiredSpecs(p);
+    } catch (err) {
+      if (!(err instanceof SwarmKeyError)) throw err;
+      out.push(refuseKey(p, root, err, "deploy.target is swarm: fix the file (or deploy it to a single engine with deploy.target: engine)"));
+    }
+  }
+  for (const { project, error } of swarmRuleErrors(projects, facts)) out.push(refuseKey(project as LoadedProject, root, error, "nothing was changed"));
+  return out;
 }
 
 export function changedStacks(p: SwarmPrepared): string[] {

@@ -62,40 +62,51 @@ const key = (port: string | number, protocol = "tcp") => `${port}/${protocol}`;
  */
 export interface SwarmFacts {
   services: PortHolder[];
-  nodes: SwarmNode[];
-  /** names of the networks the swarm has */
-  networks: Set<string>;
+  /** the swarm's nodes; undefined: not known here (`konta check`), their checks left to the deploy */
+  nodes?: SwarmNode[];
+  /** names of the networks the swarm has; undefined: not known here */
+  networks?: Set<string>;
   /** whether the manager can read a file (a secret or config of the release or the host) */
   fileExists(path: string): boolean;
 }
 
-export function checkSwarmRules(projects: ProjectModel[], facts: SwarmFacts): { project: ProjectModel; error: SwarmKeyError } | undefined {
+type Refusal = { project: ProjectModel; error: SwarmKeyError };
+
+/** The first thing the release asks that the swarm cannot give (swarmRuleErrors). */
+export function checkSwarmRules(projects: ProjectModel[], facts: SwarmFacts): Refusal | undefined {
+  return swarmRuleErrors(projects, facts)[0];
+}
+
+/** Everything the release asks that the swarm as `facts` knows it cannot give. */
+export function swarmRuleErrors(projects: ProjectModel[], facts: SwarmFacts): Refusal[] {
+  const out: Refusal[] = [];
   for (const project of projects) {
     for (const s of Object.values(project.services)) {
       if (!s.managed) continue;
       for (const key of Object.keys(s.networks ?? {})) {
         const n = project.networks[key];
-        if (n?.external && !facts.networks.has(n.name)) {
-          return { project, error: new SwarmKeyError(s.name, `networks.${key}`, `the external network ${n.name} does not exist on the swarm; create it (docker network create -d overlay --attachable ${n.name}) or drop external:`) };
+        if (n?.external && facts.networks && !facts.networks.has(n.name)) {
+          out.push({ project, error: new SwarmKeyError(s.name, `networks.${key}`, `the external network ${n.name} does not exist on the swarm; create it (docker network create -d overlay --attachable ${n.name}) or drop external:`) });
         }
       }
       for (const [kind, files] of [["secrets", s.secrets], ["configs", s.configs]] as const) {
         for (const f of files ?? []) {
           // a SOPS secret is opened by the deploy itself, one from content or a variable written by it
           if (!f.decrypted_from && !f.written && !facts.fileExists(f.source.startsWith("/") ? f.source : `${project.dir}/${f.source}`)) {
-            return { project, error: new SwarmKeyError(s.name, kind, `the file ${f.source} does not exist on the manager, which makes the Swarm ${kind.slice(0, -1)} from it`) };
+            out.push({ project, error: new SwarmKeyError(s.name, kind, `the file ${f.source} does not exist on the manager, which makes the Swarm ${kind.slice(0, -1)} from it`) });
           }
         }
       }
       if (s.swarm?.endpoint_mode === "dnsrr" && s.ports?.some((p) => p.published && (p.mode ?? "ingress") === "ingress")) {
-        return { project, error: new SwarmKeyError(s.name, "ports", "endpoint_mode: dnsrr has no virtual IP to publish an ingress port on; publish it with mode: host, or use endpoint_mode: vip") };
+        out.push({ project, error: new SwarmKeyError(s.name, "ports", "endpoint_mode: dnsrr has no virtual IP to publish an ingress port on; publish it with mode: host, or use endpoint_mode: vip") });
       }
     }
   }
-  return checkPorts(projects, facts.services, facts.nodes);
+  return [...out, ...checkPorts(projects, facts.services, facts.nodes)];
 }
 
-function checkPorts(projects: ProjectModel[], others: PortHolder[], nodes: SwarmNode[]): { project: ProjectModel; error: SwarmKeyError } | undefined {
+function checkPorts(projects: ProjectModel[], others: PortHolder[], nodes: SwarmNode[] | undefined): Refusal[] {
+  const out: Refusal[] = [];
   const stacks = new Set(projects.map((p) => p.name));
   const taken = new Map<string, string>();
   for (const o of others) {
@@ -106,27 +117,28 @@ function checkPorts(projects: ProjectModel[], others: PortHolder[], nodes: Swarm
   for (const project of projects) {
     for (const s of Object.values(project.services)) {
       if (!s.managed) continue;
-      const refuse = (why: string) => ({ project, error: new SwarmKeyError(s.name, "ports", why) });
+      const refuse = (why: string) => out.push({ project, error: new SwarmKeyError(s.name, "ports", why) });
       for (const p of s.ports ?? []) {
         if (!p.published) continue;
         const k = key(p.published, p.protocol);
         if ((p.mode ?? "ingress") === "ingress") {
           const holder = taken.get(k);
-          if (holder) return refuse(`port ${k} is published on every node of the swarm already, by ${holder}; an ingress port belongs to one service`);
-          taken.set(k, `service ${project.name}_${s.name}`);
+          if (holder) refuse(`port ${k} is published on every node of the swarm already, by ${holder}; an ingress port belongs to one service`);
+          else taken.set(k, `service ${project.name}_${s.name}`);
           continue;
         }
+        if (!nodes) continue;
         const eligible = nodes.filter((n) => n.ready && n.active && placeable(n, s));
         const replicas = s.stopped ? 0 : s.swarm?.mode === "global" || s.swarm?.mode === "global-job" ? 0 : s.replicas;
         if (replicas > eligible.length) {
-          return refuse(
+          refuse(
             `host-mode port ${k} is bound on the node that runs a task, so a node runs one task of it at most; ${replicas} replicas are asked for and ${eligible.length} node(s) can run them (${eligible.map((n) => n.hostname).join(", ") || "none"}); lower the replicas, use mode: global, or publish in ingress mode`,
           );
         }
       }
     }
   }
-  return undefined;
+  return out;
 }
 
 /** Whether `node` meets the service's placement constraints (an expression Konta cannot read counts as met: Swarm decides). */

@@ -1,12 +1,15 @@
 // The swarm target's port (types.ts Target): services of stacks on a Swarm manager. Each method
 // loads only what it needs; the nodes pull images themselves, and a failed apply has put its
 // services back before it throws.
+import { existsSync } from "node:fs";
 import { imagesOf } from "../../state/index.ts";
 import type { Target } from "../types.ts";
 
 export const swarmTarget: Target = {
   name: "swarm",
   role: "a Swarm manager (deploy.target: swarm)",
+  // with no engine: no foreign port holders known, the nodes and networks left to the deploy
+  validate: async (projects, root) => (await import("./convergence.ts")).validateSwarm(projects, root, { services: [], fileExists: existsSync }),
   prepare: async (release, opts, pins) => (await import("./convergence.ts")).swarmConvergence(release, opts, pins),
   ensureImages: async (docker, pins) => (await import("./convergence.ts")).ensureSwarmImages(docker, pins),
   failure: async (err) => {
