@@ -1,30 +1,22 @@
 // The Git side of a deploy: fetch a commit shallowly into a persistent bare repository (a cache of
-// loose objects), and write a commit's tree into a release directory. Asking
-// for the head (every tick) is in remote.ts, the fetch itself in upload-pack.ts and pack.ts.
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+// loose objects); reading what it holds (a commit, its tree into a release directory) is read.ts,
+// through isomorphic-git. Asking for the head (every tick) is in remote.ts, the fetch itself in
+// upload-pack.ts and pack.ts.
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, UnreachableError } from "../base/errors.ts";
-import { failpoint } from "../base/failpoint.ts";
 import { ensureDir } from "../base/fsutil.ts";
-import { reclaimAfter } from "../base/heap.ts";
 import { log } from "../base/log.ts";
 import { redact } from "../base/redact.ts";
 import { TransientHttpError } from "./http.ts";
-import { completeCommits, hasObject, incomingDir, markComplete, peel, readCommit, readObject, readTree } from "./objects.ts";
+import { completeCommits, hasObject, incomingDir, markComplete, peel } from "./objects.ts";
 import { unpack } from "./pack.ts";
 import { advertisement, type GitSource, resolveRef, unreachable } from "./remote.ts";
 import { fetchPack } from "./upload-pack.ts";
 
 export { remoteHead } from "./head.ts";
 export type { GitSource } from "./remote.ts";
-
-export interface CommitInfo {
-  sha: string;
-  message: string;
-  author: string;
-  /** ISO time of the commit */
-  date: string;
-}
+export { checkoutTree, commitInfo, type CommitInfo } from "./read.ts";
 
 /** Past this many fetches the cache is dropped and fetched afresh (it only ever grows). */
 const MAX_FETCHES = 40;
@@ -100,47 +92,4 @@ export async function ensureCommit(src: GitSource, gitdir: string, sha: string):
       rmSync(incoming, { recursive: true, force: true });
     }
   }
-}
-
-export async function commitInfo(gitdir: string, sha: string): Promise<CommitInfo> {
-  const commit = readCommit(gitdir, sha);
-  if (!commit.author) throw new Error(`commit ${sha} has no author line`);
-  return {
-    sha,
-    message: commit.message.trim(),
-    author: `${commit.author.name} <${commit.author.email}>`,
-    date: new Date(commit.author.timestamp * 1000).toISOString(),
-  };
-}
-
-/**
- * Write the tree of `sha` (only `subdir` when it is not ".") into `dir`, which must be empty, one
- * blob at a time, depth first.
- */
-export async function checkoutTree(gitdir: string, sha: string, dir: string, subdir: string): Promise<void> {
-  ensureDir(dir, 0o755);
-  const only = subdir === "." ? "" : subdir.replace(/\/+$/, "");
-  const wanted = (path: string) => !only || path === only || path.startsWith(`${only}/`) || only.startsWith(`${path}/`);
-  const write = (treeOid: string, prefix: string) => {
-    for (const entry of readTree(gitdir, treeOid)) {
-      const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-      if (!wanted(path)) continue;
-      if (path.split("/").some((part) => part === ".." || part === "." || part === ".git" || part === "")) {
-        throw new UnreachableError(`commit ${sha.slice(0, 12)} holds an unsafe path "${path}"; refusing to check it out`);
-      }
-      const target = join(dir, path);
-      if (entry.mode === 0o40000) {
-        mkdirSync(target, { mode: 0o755 });
-        write(entry.oid, path);
-        continue;
-      }
-      if (entry.mode === 0o160000) continue; // a submodule: its commit is not in this repository
-      const { content } = readObject(gitdir, entry.oid);
-      if (entry.mode === 0o120000) symlinkSync(content.toString("utf8"), target);
-      else writeFileSync(target, content, { mode: entry.mode === 0o100755 ? 0o755 : 0o644 });
-      failpoint("checkout");
-      reclaimAfter(content.length);
-    }
-  };
-  write(readCommit(gitdir, sha).tree, "");
 }

@@ -1,7 +1,8 @@
-// The local Git cache as loose objects (objects/xx/yyyy, zlib of "<type> <size>\0<content>"), read
-// one at a time: checking out a release touches only the objects it needs, where a pack would be
-// read into memory whole. Unpacking writes here; `shallow` lists the commits
-// whose fetch completed, and only those count as present.
+// The local Git cache as loose objects (objects/xx/yyyy, zlib of "<type> <size>\0<content>"), one
+// file each: checking out a release touches only the objects it needs, where a pack would be read
+// into memory whole. Unpacking writes here (and reads a delta's base); a checkout reads through
+// isomorphic-git (read.ts); `shallow` lists the commits whose fetch completed, and only those count
+// as present.
 import { createReadStream, createWriteStream, existsSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDir, writeFileAtomic } from "../base/fsutil.ts";
@@ -71,42 +72,6 @@ export function readObject(gitdir: string, oid: string): GitObject {
   const content = raw.subarray(nul + 1);
   if (Number(size) !== content.length) throw new Error(`object ${oid} is corrupt (size ${size}, found ${content.length} bytes)`);
   return { type: type as ObjectType, content };
-}
-
-/** A commit's tree, author and message (its headers up to the first blank line, then the message). */
-export function readCommit(gitdir: string, oid: string): { tree: string; author?: { name: string; email: string; timestamp: number }; message: string } {
-  const obj = readObject(gitdir, oid);
-  if (obj.type !== "commit") throw new Error(`object ${oid} is a ${obj.type}, not a commit`);
-  const text = obj.content.toString("utf8");
-  const end = text.indexOf("\n\n");
-  const headers = end < 0 ? text : text.slice(0, end);
-  const tree = /^tree ([0-9a-f]{40})$/m.exec(headers)?.[1];
-  const author = /^author (.*) <([^>]*)> (\d+) [+-]\d{4}$/m.exec(headers);
-  if (!tree) throw new Error(`commit ${oid} has no tree`);
-  return { tree, author: author ? { name: author[1] as string, email: author[2] as string, timestamp: Number(author[3]) } : undefined, message: end < 0 ? "" : text.slice(end + 2) };
-}
-
-export interface TreeEntry {
-  /** octal, as Git writes it: 40000 a tree, 100644 or 100755 a file, 120000 a symlink, 160000 a submodule */
-  mode: number;
-  name: string;
-  oid: string;
-}
-
-/** A tree's entries ("<octal mode> <name>\0<20-byte id>", repeated); names that are not UTF-8 are decoded lossily, as Git tools print them. */
-export function readTree(gitdir: string, oid: string): TreeEntry[] {
-  const obj = readObject(gitdir, oid);
-  if (obj.type !== "tree") throw new Error(`object ${oid} is a ${obj.type}, not a tree`);
-  const buf = obj.content;
-  const entries: TreeEntry[] = [];
-  for (let i = 0; i < buf.length; ) {
-    const space = buf.indexOf(0x20, i);
-    const nul = buf.indexOf(0, space);
-    if (space < 0 || nul < 0 || nul + 21 > buf.length) throw new Error(`tree ${oid} is corrupt`);
-    entries.push({ mode: Number.parseInt(buf.toString("latin1", i, space), 8), name: buf.toString("utf8", space + 1, nul), oid: buf.toString("hex", nul + 1, nul + 21) });
-    i = nul + 21;
-  }
-  return entries;
 }
 
 /** An annotated tag's id -> the commit it points at (anything else is returned as it is). */

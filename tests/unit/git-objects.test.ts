@@ -1,6 +1,6 @@
-// Konta reads commits and trees from its loose-object cache itself (lib/git/objects.ts). The oracle
-// is Git: a repository written by the `git` command, checked out by Konta, compared with what
-// `git ls-tree` and `git log` say of it.
+// Konta reads commits, trees and blobs from its cache through isomorphic-git (lib/git/read.ts); it
+// writes them itself (lib/git/objects.ts). The oracle is Git: a repository written by the `git`
+// command, checked out by Konta, compared with what `git ls-tree` and `git log` say of it.
 import { afterAll, describe, expect, test } from "bun:test";
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,6 +54,17 @@ describe("Git objects read by Konta", () => {
         expect(statSync(target).mode & 0o777).toBe(mode === "100755" ? 0o755 : 0o644);
       }
     }
+  });
+
+  test("the checkout reads through isomorphic-git: the same tree from a cache whose objects are packed, which Konta's own loose-object reader cannot read", async () => {
+    const packed = join(root, "packed.git");
+    sh("cp", ["-a", gitdir, packed]);
+    git(packed, "gc", "-q", "--prune=now");
+    expect(sh("find", [join(packed, "objects"), "-type", "f", "-path", "*/objects/??/*"]).trim()).toBe("");
+    const out = join(root, "out-packed");
+    await checkoutTree(packed, sha, out, ".");
+    expect(readFileSync(join(out, "apps/web/docker-compose.yml"), "utf8")).toBe("services: {}\n");
+    expect((await commitInfo(packed, sha)).message).toBe("first line\n\nbody");
   });
 
   test("only repository.path when it is set, with the folders that lead to it", async () => {
