@@ -22,11 +22,12 @@ export default defineCommand({
       const lines: string[] = [];
       for (const e of entries) {
         const when = e.at.replace(/\.\d+Z$/, "Z");
-        const commit = e.sha ? `${e.sha.slice(0, 12)}${e.subject ? ` "${e.subject}"` : ""}` : "-";
+        const commit = e.sha ? `${e.sha.slice(0, 12)}${e.tag ? ` ${e.tag}` : ""}${e.subject ? ` "${e.subject}"` : ""}` : "-";
         const again = e.repeated ? ` (${e.repeated + 1} times, last ${e.lastAt?.replace(/\.\d+Z$/, "Z")})` : "";
         lines.push(`${when}  ${e.kind.padEnd(12)} ${e.result.padEnd(11)} ${e.trigger.padEnd(8)} ${duration(e.durationMs).padStart(6)}  ${commit}${again}`);
         if (e.error) lines.push(`    error: ${e.error.split("\n")[0]}${e.rolledBack ? " (rolled back)" : ""}`);
         if (e.images?.length) lines.push(`    images: ${e.images.join(", ")}`);
+        if (e.signer) lines.push(`    signed by ${e.signer}`);
         for (const a of e.actions) lines.push(`    ${a.action.padEnd(8)} ${a.service}`);
       }
       out(lines.join("\n"));

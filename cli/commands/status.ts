@@ -68,13 +68,15 @@ export default defineCommand({
       }
       const lines: string[] = [];
       const l = s.live;
-      lines.push(`repository ${s.repository.url} (branch ${s.repository.branch}${s.repository.path !== "." ? `, path ${s.repository.path}` : ""})`);
+      lines.push(`repository ${s.repository.url} (${s.repository.tag ? `tags ${s.repository.tag}` : `branch ${s.repository.branch}`}${s.repository.path !== "." ? `, path ${s.repository.path}` : ""})`);
       if (s.repository.transport === "ssh") lines.push(`transport  ssh, deploy key ${s.repository.key_fingerprint ?? "missing (konta install --ssh makes one)"}`);
       lines.push(
         l
           ? `live       ${l.sha.slice(0, 12)}${l.message ? ` "${l.message.split("\n")[0]}"` : ""}${l.author ? ` by ${l.author}` : ""}${l.deployedAt ? `, ${l.trigger === "rollback" ? "rolled back to" : "deployed"} ${ago(l.deployedAt)}` : ""}`
           : "live       nothing deployed yet",
       );
+      if (l?.tag) lines.push(`tag        ${l.tag}`);
+      if (l?.signer) lines.push(`signed by  ${l.signer}`);
       if (s.lastAttempt) {
         const a = s.lastAttempt;
         lines.push(`last run   ${ago(a.at)}: ${a.result}${a.sha ? ` ${a.sha.slice(0, 12)}` : ""} (${duration(a.durationMs)}${a.peakRssBytes ? `, peak ${(a.peakRssBytes / 1048576).toFixed(1)} MB` : ""})${a.error ? `: ${a.error.split("\n")[0]}` : ""}`);

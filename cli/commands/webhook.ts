@@ -92,7 +92,7 @@ async function push(family: Family, main: Runtime | undefined, req: WebhookReque
   // a config outside the family's layout (konta webhook --config elsewhere) is an instance too
   if (main && !runtimes.has(instanceLabel(main.ref))) runtimes.set(instanceLabel(main.ref), main);
   const targets = await Promise.all(
-    [...runtimes].map(async ([name, rt]) => ({ name, secret: await resolveWebhookSecret(rt.config, rt.paths.key), branch: rt.config.repository.branch, url: rt.config.repository.url })),
+    [...runtimes].map(async ([name, rt]) => ({ name, secret: await resolveWebhookSecret(rt.config, rt.paths.key), branch: rt.config.repository.branch, tags: !!rt.config.repository.tag, url: rt.config.repository.url })),
   );
   if (!targets.some((t) => t.secret)) log.error("webhook: no instance has a webhook.secret; every push is refused (konta webhook secret set)");
   const a = routePush(req, targets);

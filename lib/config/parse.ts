@@ -44,6 +44,8 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
       ssh_key_file: r.ssh_key_file ?? join(dirname(file), `${own}deploy_key`),
       known_hosts_file: r.known_hosts_file ?? join(dirname(file), `${own}known_hosts`),
       ...(r.allow_insecure_http ? { allow_insecure_http: true } : {}),
+      ...(r.tag ? { tag: r.tag } : {}),
+      ...(r.verify ? { verify: { ...r.verify, mode: r.verify.mode ?? "head" } } : {}),
     },
     deploy: {
       health_timeout: d.health_timeout ?? 120,
@@ -138,6 +140,20 @@ function appsParent(path: string): string {
   return parts.slice(0, -1).join("/") || ".";
 }
 
+function checkTagAndVerify(raw: Raw, config: KontaConfig, file: string): void {
+  const r = config.repository;
+  if (r.tag && raw.repository.branch !== undefined) {
+    throw new InputError(`${file}: repository.branch and repository.tag exclude each other: a server follows a branch or the newest of its tags`, { hint: "keep one of them" });
+  }
+  const v = r.verify;
+  if (v && !v.ssh_allowed_signers && !v.gpg_keyring) {
+    throw new InputError(`${file}: repository.verify needs ssh_allowed_signers or gpg_keyring: the keys the server trusts`);
+  }
+  if (v?.mode === "tag" && !r.tag) {
+    throw new InputError(`${file}: repository.verify.mode: tag checks the signature of the tag that names a release, and needs repository.tag`, { hint: "set repository.tag, or verify the commits (mode: head)" });
+  }
+}
+
 function checkRepoPath(path: string, file: string): void {
   if (path.startsWith("/") || path.split("/").includes("..")) {
     throw new InputError(`${file}: repository.path "${path}" must be a folder inside the repository (relative, without "..")`);
@@ -154,6 +170,7 @@ export function parseConfig(text: string, file: string): KontaConfig {
   const config = withDefaults(raw as Raw, file);
   checkRepositoryUrl(config.repository.url, file, config.repository.allow_insecure_http === true);
   checkRepoPath(config.repository.path, file);
+  checkTagAndVerify(raw as Raw, config, file);
   config.repository.path = appsParent(config.repository.path);
 
   if (config.repository.token !== undefined && !config.repository.token.startsWith("enc:v1:")) {

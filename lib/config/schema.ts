@@ -26,6 +26,17 @@ export const configSchema = {
         username: { type: "string", minLength: 1, pattern: "^[^:]+$" },
         ssh_key_file: { type: "string", minLength: 1 },
         known_hosts_file: { type: "string", minLength: 1 },
+        tag: { type: "string", minLength: 1 },
+        verify: {
+          type: "object",
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            ssh_allowed_signers: { type: "string", pattern: "^/" },
+            gpg_keyring: { type: "string", pattern: "^/" },
+            mode: { type: "string", enum: ["head", "tag"] },
+          },
+        },
       },
     },
     deploy: {

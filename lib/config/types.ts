@@ -19,6 +19,19 @@ export interface RepositoryConfig {
   /** SSH remotes: the deploy key (0600, ours) and the only host keys trusted; default beside the config */
   ssh_key_file: string;
   known_hosts_file: string;
+  /** instead of a branch: the newest tag in this semver range ("\>=1.0.0", "~2.3") or matching this glob ("v*") */
+  tag?: string;
+  /** deploy only what the server's keys signed (unset: no signature is checked) */
+  verify?: VerifyConfig;
+}
+
+export interface VerifyConfig {
+  /** git's allowed-signers file: SSH signatures */
+  ssh_allowed_signers?: string;
+  /** an OpenPGP keyring: OpenPGP signatures */
+  gpg_keyring?: string;
+  /** head: the commit deployed is signed; tag: the annotated tag that names it is */
+  mode: "head" | "tag";
 }
 
 export interface DeployConfig {

@@ -9,7 +9,7 @@ import { commitInfo } from "../git/index.ts";
 import type { Runtime } from "./runtime.ts";
 import { log } from "../base/log.ts";
 import { step } from "../base/steps.ts";
-import { readState, rollbackTarget } from "../state/index.ts";
+import { type DeployRecord, readState, rollbackTarget } from "../state/index.ts";
 import { applyOutcome } from "./transition.ts";
 import { hostname } from "node:os";
 import { writeTextfile } from "./metrics.ts";
@@ -23,9 +23,13 @@ export interface RollbackReport {
   durationMs: number;
 }
 
-/** A full SHA of a kept release from a prefix (at least 4 characters). */
-export function resolveRelease(rt: Runtime, ref: string): string {
-  if (!/^[0-9a-f]{4,40}$/.test(ref)) throw new InputError(`"${ref}" is not a commit SHA (or a prefix of at least 4 hex characters)`);
+/** A full SHA of a kept release from a prefix (at least 4 characters), or the tag that named one (repository.tag). */
+export function resolveRelease(rt: Runtime, ref: string, history: DeployRecord[] = []): string {
+  const tagged = history.find((h) => h.tag === ref && rt.store.has(h.sha));
+  if (tagged) return tagged.sha;
+  if (!/^[0-9a-f]{4,40}$/.test(ref)) {
+    throw new InputError(`"${ref}" is not a commit SHA (or a prefix of at least 4 hex characters), nor the tag of a kept release`, { hint: "see the kept releases with: konta releases" });
+  }
   const matches = rt.store.list().filter((r) => r.sha.startsWith(ref));
   if (matches.length === 1) return (matches[0] as { sha: string }).sha;
   if (!matches.length) throw new InputError(`no kept release matches ${ref}`, { hint: "see the kept releases with: konta releases" });
@@ -49,11 +53,19 @@ async function rollbackLocked(rt: Runtime, ref: string | undefined, wait: number
     const { state } = readState(rt.paths.state);
     step("lock and state");
     const live = rt.store.current();
-    const target = ref ? resolveRelease(rt, ref) : rollbackTarget(state, (s) => rt.store.has(s));
+    const target = ref ? resolveRelease(rt, ref, state.history) : rollbackTarget(state, (s) => rt.store.has(s));
     if (!target) {
       throw new InputError("there is no previous release to roll back to", { hint: "see the kept releases with: konta releases" });
     }
     if (target === live) throw new InputError(`${target.slice(0, 12)} is already the live release`);
+    // with repository.verify: only back to a release whose signature was verified when it went live
+    const signer = state.verified?.[target];
+    if (rt.config.repository.verify && !signer) {
+      throw new InputError(`release ${target.slice(0, 12)} was not verified (it went live before repository.verify was set, or by an older Konta); nothing was changed`, {
+        hint: "roll back to a verified release (konta releases), or deploy a signed commit",
+      });
+    }
+    const tag = state.history.find((h) => h.sha === target && h.tag)?.tag;
     const port = rt.target();
     const docker = await rt.docker();
     const opts = rt.deployOptions(docker, state.expected);
@@ -84,7 +96,7 @@ async function rollbackLocked(rt: Runtime, ref: string | undefined, wait: number
       {
         result: "rolled-back",
         sha: target,
-        live: { sha: target, info, trigger: "rollback", ...(live ? { replaced: live } : {}) },
+        live: { sha: target, info, trigger: "rollback", ...(live ? { replaced: live } : {}), ...(tag ? { tag } : {}), ...(signer ? { signer } : {}) },
         expected: { sha: target, services: expected, ran: await run.ran(expected) },
         // hold timer runs here until the branch moves past what it pointed at when the operator stepped in
         hold: { sha: target, since: new Date().toISOString(), until: "a new commit on the branch or `konta resume`", ignore: [...new Set([live, state.lastRemoteHead].filter((s): s is string => !!s))] },

@@ -123,9 +123,10 @@ export class Runtime {
     const retry = { retries: r.retries, idleTimeoutMs: r.timeout * 1000, baseDelayMs: 500, maxDelayMs: 8000 };
     const remote = parseSshUrl(r.url);
     // a deploy key: no token is read (nor required)
-    if (remote) return { url: r.url, ref: r.branch, retry, ssh: { remote, keyFile: r.ssh_key_file, knownHostsFile: r.known_hosts_file } };
+    const ref = { ref: r.branch, ...(r.tag ? { tagPattern: r.tag } : {}) };
+    if (remote) return { url: r.url, ...ref, retry, ssh: { remote, keyFile: r.ssh_key_file, knownHostsFile: r.known_hosts_file } };
     const { token } = await resolveToken(this.config, this.paths.key);
-    return { url: r.url, ref: r.branch, token, username: r.username, retry };
+    return { url: r.url, ...ref, token, username: r.username, retry };
   }
 
   /**

@@ -84,7 +84,7 @@ function historyRows(history: HistoryEntry[], now: number): string {
       const cls = e.result === "failed" ? "bad" : e.kind === "rollback" ? "warn" : "ok";
       const what = e.actions.map((a) => `${a.action} ${a.service}`).join(", ");
       const again = e.repeated ? ` <span class="muted">×${e.repeated + 1}</span>` : "";
-      return `<tr><td class="muted">${esc(ago(e.lastAt ?? e.at, now))}</td><td class="${cls}">${esc(e.kind)}${again}</td><td class="mono">${short(e.sha)}</td><td>${esc(e.subject ?? "")}${e.error ? `<div class="bad">${esc(e.error.split("\n")[0])}${e.rolledBack ? " (rolled back)" : ""}</div>` : ""}${what ? `<div class="muted">${esc(what)}</div>` : ""}</td><td class="hide-s">${esc(e.trigger)}</td><td class="hide-s">${(e.durationMs / 1000).toFixed(1)}s</td></tr>`;
+      return `<tr><td class="muted">${esc(ago(e.lastAt ?? e.at, now))}</td><td class="${cls}">${esc(e.kind)}${again}</td><td class="mono">${short(e.sha)}${e.tag ? `<div>${esc(e.tag)}</div>` : ""}</td><td>${esc(e.subject ?? "")}${e.signer ? `<div class="muted">signed by ${esc(e.signer)}</div>` : ""}${e.error ? `<div class="bad">${esc(e.error.split("\n")[0])}${e.rolledBack ? " (rolled back)" : ""}</div>` : ""}${what ? `<div class="muted">${esc(what)}</div>` : ""}</td><td class="hide-s">${esc(e.trigger)}</td><td class="hide-s">${(e.durationMs / 1000).toFixed(1)}s</td></tr>`;
     })
     .join("");
 }
@@ -105,7 +105,7 @@ export function renderStatusPage(s: StatusReport): string {
   const drifted = new Set(s.drift.map((d) => `${d.project}/${d.service ?? ""}`));
   const l = s.live;
   const live = l
-    ? `<div class="card"><div class="muted">live release</div><div><code>${short(l.sha)}</code> ${esc(l.message.split("\n")[0])}</div><div class="muted">${l.author ? `by ${esc(l.author)} · ` : ""}${l.deployedAt ? `${l.trigger === "rollback" ? "rolled back to" : "deployed"} ${esc(ago(l.deployedAt, now))}` : ""}</div></div>`
+    ? `<div class="card"><div class="muted">live release</div><div><code>${short(l.sha)}</code>${l.tag ? ` <b>${esc(l.tag)}</b>` : ""} ${esc(l.message.split("\n")[0])}</div><div class="muted">${l.author ? `by ${esc(l.author)} · ` : ""}${l.deployedAt ? `${l.trigger === "rollback" ? "rolled back to" : "deployed"} ${esc(ago(l.deployedAt, now))}` : ""}</div>${l.signer ? `<div class="muted">signed by ${esc(l.signer)}</div>` : ""}</div>`
     : `<div class="card">nothing deployed yet</div>`;
   const banners = [
     s.held ? `<div class="card banner">Held at <code>${short(s.held.sha)}</code> since ${esc(ago(s.held.since, now))} by <code>konta rollback</code>; a new commit or <code>konta resume</code> lifts it.</div>` : "",

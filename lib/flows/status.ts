@@ -18,7 +18,7 @@ export type { ContainerStatus, ServiceStatus } from "../targets/index.ts";
 
 export interface StatusReport {
   /** transport: how Git is reached; key_fingerprint: the deploy key's SHA256 (SSH), never the key */
-  repository: { url: string; branch: string; path: string; transport: "https" | "http" | "ssh"; key_fingerprint?: string };
+  repository: { url: string; branch: string; path: string; transport: "https" | "http" | "ssh"; key_fingerprint?: string; tag?: string; verify?: "head" | "tag" };
   live?: DeployRecord;
   lastAttempt?: Attempt;
   held?: { sha: string; since: string };
@@ -106,7 +106,7 @@ export function serviceProgress(svc: ServiceStatus): { text: string; ok: boolean
 
 function repositoryStatus(rt: Runtime): StatusReport["repository"] {
   const r = rt.config.repository;
-  const base = { url: redact(r.url), branch: r.branch, path: r.path };
+  const base = { url: redact(r.url), branch: r.branch, path: r.path, ...(r.tag ? { tag: r.tag } : {}), ...(r.verify ? { verify: r.verify.mode } : {}) };
   if (!parseSshUrl(r.url)) return { ...base, transport: r.url.startsWith("http://") ? "http" : "https" };
   const fp = keyFingerprint(r.ssh_key_file);
   return { ...base, transport: "ssh", ...(fp ? { key_fingerprint: fp } : {}) };

@@ -27,8 +27,8 @@ export interface Outcome {
   sha?: string;
   /** redacted before it is kept anywhere */
   error?: string;
-  /** a release goes live: `current` switched to it and recorded */
-  live?: { sha: string; info: CommitRecord; trigger: DeployRecord["trigger"]; replaced?: string };
+  /** a release goes live: `current` switched to it and recorded (with the tag that named it and who signed it) */
+  live?: { sha: string; info: CommitRecord; trigger: DeployRecord["trigger"]; replaced?: string; tag?: string; signer?: string };
   /** what runs from now on: drift checks and rollbacks go by it */
   expected?: { sha: string; services: Record<string, ProjectExpectation>; ran: ReleaseImages };
   /** state fields set, or cleared with null */
@@ -42,8 +42,8 @@ export interface Outcome {
   attempt?: boolean;
   /** the history entry, for a run that did something */
   history?: { kind: HistoryKind; trigger: Trigger; previous?: string; summary?: Summary; rolledBack?: boolean; images?: string[]; info?: CommitRecord; error?: string };
-  /** a hook of release `sha` to run once the state is written */
-  hook?: { event: Extract<HookEvent, "success" | "failure">; sha: string; previous?: string; projects: string[]; summary: Summary; error?: string; images?: string[] };
+  /** a hook for commit `sha` to run once the state is written, from release `from` (default `sha`) */
+  hook?: { event: Extract<HookEvent, "success" | "failure">; sha: string; from?: string; previous?: string; projects: string[]; summary: Summary; error?: string; images?: string[] };
   /** after the hook: the releases beyond keep_releases and the files no container uses removed */
   prune?: () => Promise<void>;
   notify?: NotifyEvent;
@@ -63,7 +63,10 @@ export async function applyOutcome(rt: Runtime, state: State, o: Outcome, starte
   if (o.live) {
     failpoint("before-switch");
     if (rt.store.current() !== o.live.sha) rt.store.switchTo(o.live.sha);
-    recordDeploy(state, { ...o.live.info, sha: o.live.sha, deployedAt: new Date().toISOString(), trigger: o.live.trigger, durationMs: durationMs(), ...(o.live.replaced ? { replaced: o.live.replaced } : {}) });
+    const { tag, signer, replaced } = o.live;
+    recordDeploy(state, { ...o.live.info, sha: o.live.sha, deployedAt: new Date().toISOString(), trigger: o.live.trigger, durationMs: durationMs(), ...(replaced ? { replaced } : {}), ...(tag ? { tag } : {}), ...(signer ? { signer } : {}) });
+    // what was verified, for the kept releases only: a rollback goes only to one of these
+    if (signer) state.verified = Object.fromEntries([...Object.entries(state.verified ?? {}).filter(([s]) => rt.store.has(s)), [o.live.sha, signer]]);
   }
   if (o.expected) {
     state.expected = o.expected.services;
@@ -130,15 +133,17 @@ function historyEntry(o: Outcome, h: NonNullable<Outcome["history"]>, started: n
     ...((h.error ?? o.error) ? { error: h.error ?? o.error } : {}),
     ...(h.rolledBack ? { rolledBack: true } : {}),
     ...(h.images?.length ? { images: h.images } : {}),
+    ...(o.live?.tag ? { tag: o.live.tag } : {}),
+    ...(o.live?.signer ? { signer: o.live.signer } : {}),
     peakRssBytes: peakRssBytes(),
     konta: `${VERSION} (${COMMIT})`,
   };
 }
 
-/** Run hook `event` of release `ctx.commit` if it has one; its exit code. */
-export async function releaseHook(rt: Runtime, event: HookEvent, ctx: Omit<HookContext, "releaseDir">, before?: () => Partial<HookContext>): Promise<number | undefined> {
-  const releaseDir = rt.store.root(ctx.commit);
-  if (!rt.store.has(ctx.commit) || !hookPath(releaseDir, event, rt.config.hooks.files?.[event])) return undefined;
+/** Run hook `event` of release `from` (default `ctx.commit`) if it has one; its exit code. */
+export async function releaseHook(rt: Runtime, event: HookEvent, ctx: Omit<HookContext, "releaseDir">, before?: () => Partial<HookContext>, from = ctx.commit): Promise<number | undefined> {
+  const releaseDir = rt.store.root(from);
+  if (!rt.store.has(from) || !hookPath(releaseDir, event, rt.config.hooks.files?.[event])) return undefined;
   return (await runHook(event, { ...ctx, ...before?.(), releaseDir }, rt.config.hooks)).exitCode;
 }
 
@@ -149,7 +154,7 @@ function hook(rt: Runtime, h: NonNullable<Outcome["hook"]>): Promise<number | un
     const doc = { commit: h.sha, previous: h.previous ?? null, projects: h.projects, ...h.summary, ...(h.images?.length ? { images: h.images } : {}), error: h.error !== undefined ? redact(h.error) : null };
     writeFileSync(summaryFile, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
     return { summaryFile, args: h.error !== undefined ? [redact(h.error)] : [originalResult(h.summary)] };
-  });
+  }, h.from);
 }
 
 /** The original Konta's `$1` for success.sh: the projects each kind of change touched. */

@@ -22,7 +22,7 @@ export interface CommitInfo {
 /** A signed object: its signature (the `gpgsig` header of a commit, the armored block of a tag) and the exact text it signs. */
 export interface Signed {
   signature?: string;
-  payload: string;
+  payload: Buffer;
   /** unix seconds the signer put on it (the committer's or tagger's time): what valid-after/valid-before are held against */
   signedAt: number;
 }
@@ -37,21 +37,52 @@ export async function commitInfo(gitdir: string, sha: string): Promise<CommitInf
   };
 }
 
-/** A commit's signature and payload (isomorphic-git's readCommit: the commit without its gpgsig header). */
-export async function readSignedCommit(gitdir: string, sha: string): Promise<Signed> {
-  const { commit, payload } = await git.readCommit({ fs, gitdir, oid: sha });
-  return { ...(commit.gpgsig ? { signature: commit.gpgsig } : {}), payload, signedAt: commit.committer.timestamp };
+/** An object's content as stored, byte for byte (what a signature covers is bytes, not text). */
+async function content(gitdir: string, oid: string): Promise<{ type: string; bytes: Buffer }> {
+  const { type, object } = await git.readObject({ fs, gitdir, oid, format: "content" });
+  return { type, bytes: Buffer.from(object as Uint8Array) };
 }
 
-/** An annotated tag's signature and payload; undefined for a lightweight tag (no tag object). */
-export async function readSignedTag(gitdir: string, oid: string): Promise<(Signed & { object: string; name: string }) | undefined> {
-  try {
-    const { tag, payload } = await git.readTag({ fs, gitdir, oid });
-    return { ...(tag.gpgsig ? { signature: tag.gpgsig } : {}), payload, signedAt: tag.tagger.timestamp, object: tag.object, name: tag.tag };
-  } catch (err) {
-    if ((err as { code?: string }).code === "ObjectTypeError") return undefined;
-    throw err;
+/**
+ * A commit's signature and the payload it signs: the commit without its `gpgsig` header (the
+ * header line and its continuation lines), as git verifies it. (isomorphic-git's own payload
+ * strips only an OpenPGP signature, not an SSH one.)
+ */
+export async function readSignedCommit(gitdir: string, sha: string): Promise<Signed> {
+  const { type, bytes } = await content(gitdir, sha);
+  if (type !== "commit") throw new Error(`object ${sha} is a ${type}, not a commit`);
+  const end = bytes.indexOf("\n\n");
+  const head = (end < 0 ? bytes : bytes.subarray(0, end)).toString("latin1").split("\n");
+  const kept: string[] = [];
+  const sig: string[] = [];
+  for (let i = 0; i < head.length; i++) {
+    const line = head[i] as string;
+    if (!line.startsWith("gpgsig ")) {
+      kept.push(line);
+      continue;
+    }
+    sig.push(line.slice("gpgsig ".length));
+    while (head[i + 1]?.startsWith(" ")) sig.push((head[++i] as string).slice(1));
   }
+  const payload = Buffer.concat([Buffer.from(kept.join("\n"), "latin1"), end < 0 ? Buffer.alloc(0) : bytes.subarray(end)]);
+  const committer = /^committer .* (\d+) [+-]\d{4}$/m.exec(head.join("\n"));
+  return { ...(sig.length ? { signature: `${sig.join("\n")}\n` } : {}), payload, signedAt: Number(committer?.[1] ?? 0) };
+}
+
+/** An annotated tag's signature (the armored block at the end of its message) and the payload before it; undefined for a lightweight tag. */
+export async function readSignedTag(gitdir: string, oid: string): Promise<(Signed & { object: string; name: string }) | undefined> {
+  const { type, bytes } = await content(gitdir, oid);
+  if (type !== "tag") return undefined;
+  const text = bytes.toString("latin1");
+  const at = Math.max(text.lastIndexOf("-----BEGIN PGP SIGNATURE-----"), text.lastIndexOf("-----BEGIN SSH SIGNATURE-----"));
+  const tagger = /^tagger .* (\d+) [+-]\d{4}$/m.exec(text);
+  return {
+    ...(at >= 0 ? { signature: text.slice(at) } : {}),
+    payload: at >= 0 ? bytes.subarray(0, Buffer.byteLength(text.slice(0, at), "latin1")) : bytes,
+    signedAt: Number(tagger?.[1] ?? 0),
+    object: /^object ([0-9a-f]{40})$/m.exec(text)?.[1] ?? "",
+    name: /^tag (.*)$/m.exec(text)?.[1] ?? "",
+  };
 }
 
 /**

@@ -9,6 +9,8 @@ export interface GitSource {
   url: string;
   /** branch or tag */
   ref: string;
+  /** repository.tag: `ref` is chosen among the tags this pattern selects (tags.ts), per run */
+  tagPattern?: string;
   token?: string;
   /** HTTP Basic user sent with the token: x-access-token (GitHub), oauth2 (GitLab), yours (Bitbucket) */
   username?: string;
@@ -20,6 +22,10 @@ export interface GitSource {
 export interface RemoteHead {
   sha: string;
   kind: "branch" | "tag";
+  /** what the ref names: the commit, or an annotated tag's object */
+  oid: string;
+  /** the branch or tag */
+  name: string;
 }
 
 export function gitHeaders(src: GitSource): Record<string, string> {
@@ -109,12 +115,12 @@ export async function advertisement(src: GitSource): Promise<Advertisement> {
 }
 
 /** The tip the configured branch or tag points at: `oid` as advertised, `sha` the commit (a tag peeled). */
-export function resolveRef(src: GitSource, adv: Advertisement): RemoteHead & { oid: string } {
+export function resolveRef(src: GitSource, adv: Advertisement): RemoteHead {
   const { refs } = adv;
   const branch = refs.get(`refs/heads/${src.ref}`);
-  if (branch) return { sha: branch, oid: branch, kind: "branch" };
+  if (branch) return { sha: branch, oid: branch, kind: "branch", name: src.ref };
   const tag = refs.get(`refs/tags/${src.ref}`);
-  if (tag) return { sha: refs.get(`refs/tags/${src.ref}^{}`) ?? tag, oid: tag, kind: "tag" };
+  if (tag) return { sha: refs.get(`refs/tags/${src.ref}^{}`) ?? tag, oid: tag, kind: "tag", name: src.ref };
   const known = [...refs.keys()].filter((r) => r.startsWith("refs/heads/")).slice(0, 10).map((r) => r.slice(11)).join(", ") || "none";
   throw new UnreachableError(`${redact(src.url)} has no branch or tag "${src.ref}" (branches: ${known})`, {
     hint: "check repository.branch in the config",

@@ -36,6 +36,10 @@ export interface HistoryEntry {
   peakRssBytes?: number;
   /** the Konta that ran it, "<version> (<commit>)": which binary made each deploy across upgrades */
   konta?: string;
+  /** repository.tag: the tag that named the release */
+  tag?: string;
+  /** repository.verify: who signed it */
+  signer?: string;
   error?: string;
   /** a failure deployed over: the target put the previous release back */
   rolledBack?: boolean;

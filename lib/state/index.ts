@@ -21,6 +21,10 @@ export interface DeployRecord extends CommitRecord {
   durationMs: number;
   /** for a rollback: the release it rolled back from */
   replaced?: string;
+  /** repository.tag: the tag that named it */
+  tag?: string;
+  /** repository.verify: who signed it (a principal with its key, or an OpenPGP key) */
+  signer?: string;
 }
 
 export type AttemptResult = "deployed" | "up-to-date" | "repaired" | "updated" | "failed" | "skipped" | "held" | "rolled-back";
@@ -101,6 +105,8 @@ export interface State {
   ran?: Record<string, ReleaseImages>;
   /** runs of each kind since state began (the history keeps only the newest): the metrics' counters */
   totals?: Partial<Record<HistoryKind, number>>;
+  /** repository.verify: who signed each kept release that went live (a rollback goes only to one of these) */
+  verified?: Record<string, string>;
 }
 
 export interface ImageUpdates {

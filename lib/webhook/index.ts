@@ -115,6 +115,8 @@ export interface PushTarget {
   name: string;
   secret?: string;
   branch: string;
+  /** repository.tag: any pushed tag may be the newest it selects */
+  tags?: boolean;
   url: string;
 }
 
@@ -126,7 +128,7 @@ export interface PushTarget {
 export function routePush(req: WebhookRequest, targets: PushTarget[]): WebhookAnswer & { start: string[] } {
   const signed = targets.filter((t) => t.secret);
   if (!signed.length) return { status: 500, reason: "the webhook is not configured", deploy: false, start: [] };
-  const answers = signed.map((t) => ({ t, a: decide(req, t.secret as string, t.branch) }));
+  const answers = signed.map((t) => ({ t, a: decide(req, t.secret as string, t.branch, t.tags) }));
   const authentic = answers.filter(({ a }) => a.status !== 401);
   if (!authentic.length) return { ...(answers[0] as { a: WebhookAnswer }).a, start: [] };
   const repos = pushedRepositories(req.body).map(repositoryKey);
@@ -138,8 +140,8 @@ export function routePush(req: WebhookRequest, targets: PushTarget[]): WebhookAn
   return { status: 202, reason: "ignored: no instance here deploys that repository and branch", deploy: false, start: [] };
 }
 
-/** What to answer, and whether to deploy. `branch` is repository.branch (a branch or a tag). */
-export function decide(req: WebhookRequest, secret: string, branch: string): WebhookAnswer {
+/** What to answer, and whether to deploy. `branch` is repository.branch (a branch or a tag); `tags`: repository.tag is set (a tag push may bring the newest). */
+export function decide(req: WebhookRequest, secret: string, branch: string, tags = false): WebhookAnswer {
   if (req.method !== "POST") return { status: 405, reason: "only POST is accepted", deploy: false };
   if (!authenticated(req, secret)) return { status: 401, reason: "missing or wrong signature (X-Hub-Signature-256, X-Gitlab-Token or Authorization: Bearer)", deploy: false };
   if (req.headers["x-github-event"] === "ping") return { status: 200, reason: "pong", deploy: false };
@@ -152,8 +154,9 @@ export function decide(req: WebhookRequest, secret: string, branch: string): Web
     }
   }
   const ref = typeof payload.ref === "string" ? payload.ref : undefined;
-  if (ref !== undefined && ref !== `refs/heads/${branch}` && ref !== `refs/tags/${branch}` && ref !== branch) {
-    return { status: 202, reason: `ignored: a push to ${ref}; Konta deploys ${branch}`, deploy: false };
+  const wanted = tags ? ref?.startsWith("refs/tags/") : ref === `refs/heads/${branch}` || ref === `refs/tags/${branch}` || ref === branch;
+  if (ref !== undefined && !wanted) {
+    return { status: 202, reason: `ignored: a push to ${ref}; Konta deploys ${tags ? "tags" : branch}`, deploy: false };
   }
   return { status: 202, reason: "accepted: konta.service started", deploy: true };
 }

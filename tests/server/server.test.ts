@@ -527,6 +527,27 @@ secrets:
     expect(await box.sh("journalctl -u konta.service --no-pager -o cat")).not.toContain("this is a secret");
   });
 
+  test("repository.verify under the timer: ssh-keygen and the allowed-signers file in /etc/konta work inside the sandbox; an unsigned push is refused and not retried", async () => {
+    const key = join(tmp, "signer");
+    sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "ops", "-f", key]);
+    await box.sh("install -m 0644 /dev/stdin /etc/konta/allowed_signers", { input: `ops@example.org namespaces="git" ${readFileSync(`${key}.pub`, "utf8").trim()}\n` });
+    await box.sh(`sed -i 's#^repository:#repository:\\n  verify: { ssh_allowed_signers: /etc/konta/allowed_signers }#' ${CONFIG}`);
+    const APP = (v: string) => ({ "apps/signed/docker-compose.yml": `services:\n  s:\n    image: konta-test/busybox:1\n    command: ["sleep", "3600"]\n    environment: { V: "${v}" }\n    labels: { konta.managed: "true" }\n` });
+    const signed = repo.write(APP("1")).commit("signed", { sshKey: key });
+    await liveAt(signed, 90_000);
+    expect(await box.sh("konta status")).toMatch(/signed by +ops@example\.org/);
+    const since = await now();
+    const unsigned = repo.write(APP("2")).commit("unsigned");
+    await poll("the unsigned commit refused by the timer", async () => (await status()).failed?.sha === unsigned || undefined);
+    expect(await journalSince(since)).toContain(`${unsigned.slice(0, 12)} is not signed`);
+    await waitRuns(2);
+    expect(await journalSince(since)).toContain(`skipping ${unsigned.slice(0, 12)}`);
+    expect((await status()).live?.sha).toBe(signed);
+    expect((await box.sh("docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' signed-s-1"))).toContain("V=1");
+    // verification off again: the next scenarios push unsigned commits
+    await box.sh(`sed -i '/^  verify: /d' ${CONFIG}`);
+  });
+
   test("the token is nowhere in the journal of konta.service nor in systemctl show", async () => {
     const journal = await box.sh("journalctl -u konta.service -u konta.timer --no-pager -o verbose");
     expect(journal.length).toBeGreaterThan(1000);

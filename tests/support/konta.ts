@@ -62,7 +62,8 @@ export class KontaEnv {
       version: 1,
       repository: {
         url: o.repoUrl,
-        branch: o.branch ?? "main",
+        // a server follows a branch or, with repository.tag, tags
+        ...(o.repository?.tag ? {} : { branch: o.branch ?? "main" }),
         ...(o.path ? { path: o.path } : {}),
         ...(o.token ? { token: o.token } : {}),
         timeout: 15,

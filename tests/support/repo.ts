@@ -60,10 +60,11 @@ export class TestRepo {
     return this;
   }
 
-  /** Commit everything and push to the bare repository; returns the new SHA. */
-  commit(message = "change", opts: { force?: boolean; allowEmpty?: boolean } = {}): string {
+  /** Commit everything (signed with an SSH key when given) and push to the bare repository; returns the new SHA. */
+  commit(message = "change", opts: { force?: boolean; allowEmpty?: boolean; sshKey?: string } = {}): string {
     this.git("add", "-A");
-    this.git("commit", "-q", "-m", message, ...(opts.allowEmpty ? ["--allow-empty"] : []));
+    const sign = opts.sshKey ? ["-c", "gpg.format=ssh", "-c", `user.signingkey=${opts.sshKey}`] : [];
+    this.git(...sign, "commit", "-q", ...(opts.sshKey ? ["-S"] : []), "-m", message, ...(opts.allowEmpty ? ["--allow-empty"] : []));
     this.push(opts.force);
     return this.head();
   }

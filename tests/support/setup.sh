@@ -23,6 +23,9 @@ if ! $demo; then
   # Git over SSH (tests/support/ssh-server.ts): a real sshd on loopback, and the client Konta runs
   [ -x /usr/sbin/sshd ] || need+=(openssh-server)
   command -v ssh >/dev/null || need+=(openssh-client)
+  # signed commits (tests/integration/signed.test.ts): keys made by gpg, checked by Konta with gpgv
+  command -v gpg >/dev/null || need+=(gpg)
+  command -v gpgv >/dev/null || need+=(gpgv)
   # the man pages' test renders them (packaging/man.ts)
   command -v groff >/dev/null || need+=(groff-base)
   command -v man >/dev/null || need+=(man-db)

@@ -2,7 +2,9 @@
 // release (a new commit, a drift repair or moved image tags on the live one): plan, pre.sh, images,
 // apply; on success the Outcome that switches `current`, records state, runs success.sh, prunes
 // and notifies (recorded by ../transition.ts).
-import { diskFullError, DeployError, ExitCode } from "../../base/errors.ts";
+import { existsSync, realpathSync, statSync } from "node:fs";
+import { diskFullError, DeployError, ExitCode, InputError } from "../../base/errors.ts";
+import { isInside } from "../../base/fsutil.ts";
 import { settleHeap } from "../../base/heap.ts";
 import { log, progress } from "../../base/log.ts";
 import { redact } from "../../base/redact.ts";
@@ -21,13 +23,28 @@ export async function deployCommit(run: SyncRun, sha: string, source: GitSource)
   const rt = run.rt;
   const { checkoutTree, ensureCommit } = await gitModule();
   let fetched = sha;
+  let signer: string | undefined;
   try {
-    if (!rt.store.has(sha)) {
+    if (!rt.store.has(sha) || rt.config.repository.verify) {
       progress(`fetching ${sha.slice(0, 12)} from ${redact(rt.config.repository.url)}`);
       fetched = await ensureCommit(source, rt.paths.repo, sha);
       run.tried = fetched;
       step("fetch");
     }
+  } catch (err) {
+    throw diskFullError(err, rt.paths.root) ?? err;
+  }
+  if (rt.config.repository.verify) {
+    // before anything of the commit is written out or run: not even its failure.sh (the live
+    // release's runs instead)
+    try {
+      signer = await verifyRelease(rt, fetched, run.tag);
+      log.info(`${fetched.slice(0, 12)}: signed by ${signer}`);
+    } catch (err) {
+      return fail(run, fetched, err, [], emptySummary(), "deployed", false, run.live ?? "");
+    }
+  }
+  try {
     if (!rt.store.has(fetched)) {
       progress(`checking out ${fetched.slice(0, 12)}`);
       await rt.store.create(fetched, (dir) => checkoutTree(rt.paths.repo, fetched, dir, rt.config.repository.path));
@@ -37,11 +54,42 @@ export async function deployCommit(run: SyncRun, sha: string, source: GitSource)
     throw diskFullError(err, rt.paths.root) ?? err;
   }
   settleHeap();
-  return converge(run, fetched, "deployed");
+  return converge(run, fetched, "deployed", { ...(signer ? { signer } : {}), ...(run.tag ? { tag: run.tag.name } : {}) });
 }
 
-/** Make the target match release `sha`; a failed deploy puts back the live release. */
-export async function converge(run: SyncRun, sha: string, mode: ConvergeMode): Promise<Ending> {
+/**
+ * Who signed the commit to deploy (repository.verify.mode head) or the annotated tag that names it
+ * (mode tag), by the server's trust anchors; an InputError naming the object and why otherwise.
+ */
+async function verifyRelease(rt: SyncRun["rt"], sha: string, tag: SyncRun["tag"]): Promise<string> {
+  const v = rt.config.repository.verify as NonNullable<typeof rt.config.repository.verify>;
+  checkAnchors(rt, [v.ssh_allowed_signers, v.gpg_keyring]);
+  const [{ readSignedCommit, readSignedTag }, { verifySignature }] = await Promise.all([import("../../git/read.ts"), import("../../git/verify.ts")]);
+  if (v.mode === "tag") {
+    if (!tag) throw new InputError(`${sha.slice(0, 12)} is named by no tag, and repository.verify.mode: tag checks the tag's signature`);
+    const t = await readSignedTag(rt.paths.repo, tag.oid);
+    if (!t) throw new InputError(`tag ${tag.name} is a lightweight tag: it carries no signature`, { hint: "tag releases with annotated, signed tags (git tag -s), or verify the commits (mode: head)" });
+    return (await verifySignature(t, v, `tag ${tag.name} (${sha.slice(0, 12)})`)).signer;
+  }
+  return (await verifySignature(await readSignedCommit(rt.paths.repo, sha), v, `commit ${sha.slice(0, 12)}`)).signer;
+}
+
+/** The trust anchors are the server's: files outside the state dir (the repository's checkouts), there, and written by no one else. */
+function checkAnchors(rt: SyncRun["rt"], files: (string | undefined)[]): void {
+  for (const f of files) {
+    if (!f) continue;
+    if (!existsSync(f)) throw new InputError(`repository.verify: ${f} does not exist`, { hint: "put the server's trust anchors there (docs/signing.md)" });
+    const real = realpathSync(f);
+    if (isInside(realpathSync(rt.paths.root), real)) {
+      throw new InputError(`repository.verify: ${f} is inside the state dir ${rt.paths.root} (the releases of the repository it would verify)`, { hint: "keep the trust anchors beside the config, in /etc/konta" });
+    }
+    const mode = statSync(real).mode & 0o777;
+    if (mode & 0o022) throw new InputError(`repository.verify: ${f} is writable by group or others (mode ${mode.toString(8)}): anyone could make a key trusted`, { hint: `run: chmod 644 ${f}` });
+  }
+}
+
+/** Make the target match release `sha`; a failed deploy puts back the live release. `release`: the tag that named it and who signed it. */
+export async function converge(run: SyncRun, sha: string, mode: ConvergeMode, release: { tag?: string; signer?: string } = {}): Promise<Ending> {
   const rt = run.rt;
   const target = rt.target();
   const docker = await rt.docker();
@@ -75,10 +123,10 @@ export async function converge(run: SyncRun, sha: string, mode: ConvergeMode): P
     const f = await target.failure(err);
     return fail(run, sha, err, f.touched, f.summary ?? summary, mode, c.interrupted);
   }
-  return succeed(run, sha, c, summary, mode);
+  return succeed(run, sha, c, summary, mode, release);
 }
 
-async function succeed(run: SyncRun, sha: string, c: Convergence, summary: Summary, mode: ConvergeMode): Promise<Ending> {
+async function succeed(run: SyncRun, sha: string, c: Convergence, summary: Summary, mode: ConvergeMode, release: { tag?: string; signer?: string }): Promise<Ending> {
   const rt = run.rt;
   const { changed } = c;
   const info = await (await gitModule()).commitInfo(rt.paths.repo, sha).catch((): CommitRecord => ({ sha, message: "", author: "", date: "" }));
@@ -91,7 +139,7 @@ async function succeed(run: SyncRun, sha: string, c: Convergence, summary: Summa
     result: mode,
     sha,
     expected: { sha, services: expected, ran },
-    ...(mode === "deployed" ? { live: { sha, info, trigger: "sync" as const } } : {}),
+    ...(mode === "deployed" ? { live: { sha, info, trigger: "sync" as const, ...release } } : {}),
     ...(run.state.failed?.sha === sha || mode === "deployed" ? { failed: null } : {}),
     ...(mode === "updated" ? { imageUpdates: { updated: { at: new Date().toISOString(), images } } } : {}),
     // (a repair goes into the history too, but tells no one)

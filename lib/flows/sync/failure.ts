@@ -19,8 +19,12 @@ function statusText(e: KontaError, blamed: boolean, restored: boolean): string {
   return `failed on ${hostname()}${restored ? ", the previous release put back" : ""}: ${why}`;
 }
 
-/** `interrupted`: the run before this one was killed while it changed the target (see Convergence). */
-export async function fail(run: SyncRun, sha: string, err: unknown, touched: string[], summary: Summary, mode: ConvergeMode, interrupted = false): Promise<Ending> {
+/**
+ * `interrupted`: the run before this one was killed while it changed the target (see Convergence).
+ * `hooksOf`: the release whose failure.sh runs (default the failed commit's; an untrusted commit's
+ * never runs: the live release's does).
+ */
+export async function fail(run: SyncRun, sha: string, err: unknown, touched: string[], summary: Summary, mode: ConvergeMode, interrupted = false, hooksOf = sha): Promise<Ending> {
   const rt = run.rt;
   const target = rt.target();
   const e = err instanceof KontaError ? err : new DeployError(errorMessage(err));
@@ -62,7 +66,7 @@ export async function fail(run: SyncRun, sha: string, err: unknown, touched: str
     // not tried again until another image is pushed under the tag
     ...(mode === "updated" && !engineLost ? { imageUpdates: { failed: { ...run.state.imageUpdates?.failed, ...Object.fromEntries(run.updates.map((u) => [u.ref, u.digest])) } } } : {}),
     history: { kind: "failure", trigger: run.trigger, previous: run.live, summary, rolledBack: rollBack && restored, images, error: e.message },
-    ...(!again && mode !== "repaired" ? { hook: { event: "failure" as const, sha, previous: run.live, projects: touched, summary, error: e.message, images } } : {}),
+    ...(!again && mode !== "repaired" ? { hook: { event: "failure" as const, sha, from: hooksOf, previous: run.live, projects: touched, summary, error: e.message, images } } : {}),
     ...(!again ? { notify: { event: "failure" as const, commit: sha, projects: touched, summary, error: e.message, durationMs: Date.now() - run.started, ...(images.length ? { images } : {}) } } : {}),
     // on the commit: refused or failed, or not deployed for a reason that is not the commit's
     ...(mode === "deployed" && !again ? { statuses: [{ sha, state: remember ? ("failure" as const) : ("error" as const), description: statusText(e, remember, rollBack && restored) }] } : {}),

@@ -70,9 +70,20 @@ async function loadState(rt: Runtime, live: string | undefined): Promise<State> 
 /** One request for the branch head, then idle, skip a failed commit, or deploy (decideSync, pure). */
 async function decide(run: SyncRun): Promise<Ending> {
   const rt = run.rt;
-  const source: GitSource = await rt.gitSource();
-  const head = (await remoteHead(source)).sha;
+  const configured: GitSource = await rt.gitSource();
+  const remote = await remoteHead(configured);
   step("remote head");
+  // the fetch asks for what the head named (with repository.tag: the tag selected this run)
+  const source = { ...configured, ref: remote.name };
+  let head = remote.sha;
+  const liveTag = run.state.current?.tag;
+  if (remote.kind === "tag" && configured.tagPattern && liveTag && run.live && liveTag !== remote.name && (await import("../../git/tags.ts")).olderTag(remote.name, liveTag)) {
+    // the tag that runs was deleted (or moved out of the range): the newest one left is older, and a
+    // tag going away is no order to go back; `konta rollback <tag>` does that
+    log.warn(`tag ${liveTag} that runs is no longer selected; the newest that is, ${remote.name}, is older: staying at ${liveTag} (konta rollback ${remote.name} goes back to it)`);
+    head = run.live;
+  }
+  if (remote.kind === "tag") run.tag = { name: remote.name, oid: remote.oid };
 
   const hold = run.state.hold;
   const decision = decideSync(run.state, head, run.live, !!run.opts.now);

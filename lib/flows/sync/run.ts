@@ -53,6 +53,8 @@ export class SyncRun {
   updates: PendingUpdate[] = [];
   /** the commit this run set out to deploy (what a failure that ends the run names) */
   tried?: string;
+  /** repository.tag: the tag the head was selected by (its object, for verify.mode: tag) */
+  tag?: { name: string; oid: string };
 
   constructor(
     readonly rt: Runtime,
