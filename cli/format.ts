@@ -14,6 +14,7 @@ export type Details = (unit: string, a: ActionView) => string[];
 export function formatUnit(u: UnitView, details?: Details): string[] {
   const removed = u.kind === "remove" ? `${u.noun ? "; " : ""}app removed from Git` : "";
   const lines = [`${u.name}${u.noun || removed ? ` (${u.noun ?? ""}${removed})` : ""}:`];
+  if (u.after) lines.push(`  after ${u.after.join(", ")} (each past its health gate)`);
   for (const r of u.resources) lines.push(`  ${r.mark} ${r.kind} ${r.name}${r.why ? ` (${r.why})` : ""}`);
   for (const a of u.actions) {
     const replica = a.replica !== undefined && (a.replica > 1 || a.type === "remove") ? ` #${a.replica}` : "";

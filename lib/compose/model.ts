@@ -296,5 +296,12 @@ export interface ProjectModel {
   services: Record<string, ServiceModel>;
   networks: Record<string, NetworkModel>;
   volumes: Record<string, VolumeModel>;
+  /** the file's top-level `x-konta:` (extension.ts) */
+  konta?: KontaExtension;
   warnings: string[];
+}
+
+export interface KontaExtension {
+  /** projects of the release this one is applied after, each past its health gate (graph.ts) */
+  depends_on?: string[];
 }

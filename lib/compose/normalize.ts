@@ -7,6 +7,7 @@ import { LABEL } from "../base/labels.ts";
 import { redact } from "../base/redact.ts";
 import { pinnedCommit, scalarString, toMap, type Raw } from "./canonical.ts";
 import { envFileVars } from "./decrypt.ts";
+import { kontaExtension } from "./extension.ts";
 import { at, ComposeKeyError, type KeyPath, LockedSopsFile } from "./errors.ts";
 import { bytesOrUnlimited, command, deviceRequests, healthcheck, micros, nonEmpty, number, restartPolicy, sortedMap, sortedUnique, stringMap, swarmDeploy } from "./fields.ts";
 import { exists, isDirectory, readText } from "./inputs.ts";
@@ -378,6 +379,7 @@ export class Normalizer {
     for (const svc of Object.values(services)) addImplicitDependencies(svc);
     for (const key of Object.keys(this.raw.volumes ?? {})) this.volume(key);
     for (const [key, v] of Object.entries(this.volumes)) at(["volumes", key], () => checkVolumePolicy(v, this.ctx.repoRoot, this.ctx.policy));
+    const konta = kontaExtension(this.raw["x-konta"]);
     return {
       name: this.ctx.project,
       dir: this.ctx.dir,
@@ -385,6 +387,7 @@ export class Normalizer {
       services: sortedMap(services),
       networks: sortedMap(Object.fromEntries(Object.entries(this.networks).filter(([k]) => this.usedNetworks.has(k)))),
       volumes: sortedMap(this.volumes),
+      ...(konta ? { konta } : {}),
       warnings: [],
     };
   }

@@ -82,6 +82,8 @@ export interface UnitView {
   notes: string[];
   /** a removed project's volumes, which are kept */
   kept?: string[];
+  /** projects (stacks) of this plan that go first, each past its health gate, before this one starts */
+  after?: string[];
   /** every engine request apply will send for it, in order (services of one level may interleave) */
   sequence: string[];
 }

@@ -529,3 +529,54 @@ networks:
     expect(engine.all).toContain("apps/edge/docker-compose.yml:6: services.web.ports: host port 8080 can be bound by one container only, but 3 replicas are asked for");
   }, 600_000);
 });
+
+describe("deploy.target: swarm, stacks in dependency order (issue 56)", () => {
+  test("x-konta.depends_on: a stack converges after the stack it depends on (which creates its overlay network); a prerequisite that fails its gate holds it on its spec", async () => {
+    const BASE = (v: string, check = "/tmp/ready") => `services:
+  db:
+    image: konta-test/busybox:1
+    init: true
+    command: ["sh", "-c", "sleep 2; touch /tmp/ready; exec sleep 3600"]
+    environment: { V: "${v}" }
+    labels: { konta.managed: "true" }
+    networks: [shared]
+    healthcheck: { test: ["CMD", "test", "-f", "${check}"], interval: 1s, retries: 3 }
+networks:
+  shared: { name: kt-dep-shared, driver: overlay, attachable: true }
+`;
+    const USER = (v: string) => `x-konta:
+  depends_on: [base]
+services:
+  app:
+    image: konta-test/busybox:1
+    command: ["sleep", "3600"]
+    environment: { V: "${v}" }
+    labels: { konta.managed: "true" }
+    networks: [shared]
+networks:
+  shared: { name: kt-dep-shared, external: true }
+`;
+    const depRepo = rig.repo();
+    depRepo.write({ "apps/base/docker-compose.yml": BASE("1"), "apps/user/docker-compose.yml": USER("1") }).commit("base and user");
+    const depEnv = rig.env(depRepo, { deploy: { target: "swarm", health_timeout: GATE_S } });
+    const plan = await depEnv.run(["plan"], { env: host });
+    expect(plan.stdout).toContain("user (stack):\n  after base (each past its health gate)");
+
+    const r = await depEnv.run(["sync"], { env: host, timeoutMs: RUN_MS });
+    expect(r.code, r.all).toBe(0);
+    // base's task became running only once healthy; user's service was created after that
+    const running = (await swarmApi<{ Status: { State: string; Timestamp: string } }[]>(swarm, `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: ["base_db"] }))}`)).find((t) => t.Status.State === "running");
+    const user = await swarmApi<{ CreatedAt: string; Version: { Index: number } }>(swarm, "/services/user_app");
+    expect(Date.parse(user.CreatedAt)).toBeGreaterThan(Date.parse(running?.Status.Timestamp as string));
+
+    depRepo.write({ "apps/base/docker-compose.yml": BASE("2", "/tmp/never"), "apps/user/docker-compose.yml": USER("2") }).commit("base broken, user changed");
+    depEnv.writeConfig({ deploy: { target: "swarm", health_timeout: 15 } });
+    const bad = await depEnv.run(["sync"], { env: host, timeoutMs: RUN_MS });
+    expect(bad.code, bad.all).toBe(1);
+    expect(bad.all).toContain("held back, on their previous version: user (waits for base, which failed)");
+    const after = await swarmApi<{ Version: { Index: number }; Spec: { TaskTemplate: { ContainerSpec: { Env: string[] } } } }>(swarm, "/services/user_app");
+    expect(after.Version.Index).toBe(user.Version.Index);
+    expect(after.Spec.TaskTemplate.ContainerSpec.Env).toContain("V=1");
+    for (const stack of ["user", "base"]) await removeStack(swarm, stack);
+  }, 600_000);
+});

@@ -9,7 +9,10 @@ import { EngineWatch } from "../../docker/events.ts";
 import { inspectImage, pullImage, splitImageRef } from "../../docker/images.ts";
 import { buildImage } from "../../docker/build.ts";
 import { containerReferences } from "../../compose/policy.ts";
-import { applyConcurrently, orderProjects, projectPrerequisites } from "./cross.ts";
+import { applyConcurrently, heldBack, orderProjects, projectPrerequisites } from "./cross.ts";
+import { prerequisitesOf, providedNetworks } from "../../compose/graph.ts";
+import { type Held, heldNote } from "../held.ts";
+import { collate } from "../../base/collate.ts";
 import { DeployError, errorMessage, ExitCode, InputError, KontaError, UnreachableError } from "../../base/errors.ts";
 import { failpoint } from "../../base/failpoint.ts";
 import { settleHeap } from "../../base/heap.ts";
@@ -26,6 +29,7 @@ import {
   isJob,
   type Plan,
   planProject,
+  type ProjectPlan,
   foreignProjects,
   planRemoval,
   projectHasChanges,
@@ -60,6 +64,7 @@ function plan(projects: LoadedProject[], images: Map<string, string | undefined>
   const out: Plan = { projects: [] };
   // what this instance deployed last counts as its own whatever the label says (a changed repository.url)
   const foreign = foreignProjects(observed, opts.instance, new Set(Object.keys(opts.prior ?? {})));
+  const prerequisites = prerequisitesOf(projects);
   for (const model of projects) {
     const targets: Record<string, ServiceTarget> = {};
     const awaited = awaitedForCompletion(model);
@@ -68,7 +73,8 @@ function plan(projects: LoadedProject[], images: Map<string, string | undefined>
       const job = isJob(s, awaited, opts.prior?.[model.name]?.services[s.name]?.job === true);
       targets[s.name] = serviceTarget(s, pins?.[model.name]?.[s.name]?.id ?? images.get(s.image), job);
     }
-    const d = { model, targets, createExternalNetworks: opts.createExternalNetworks };
+    const provided = providedNetworks(model, projects, prerequisites);
+    const d = { model, targets, createExternalNetworks: opts.createExternalNetworks, ...(provided.size ? { provided } : {}) };
     desired.set(model.name, d);
     const projectPlan = planProject(d, observed);
     if (opts.restricted) projectPlan.blockers.push(...foreignContainerRefs(model, observed));
@@ -83,6 +89,8 @@ function plan(projects: LoadedProject[], images: Map<string, string | undefined>
     }
   }
   out.projects = orderProjects(out.projects, desired, observed);
+  const changed = out.projects.filter(projectHasChanges);
+  for (const [name, after] of projectPrerequisites(changed, desired, observed)) if (after.size) (changed.find((x) => x.project === name) as ProjectPlan).after = [...after].sort(collate);
   return { desired, plan: out };
 }
 
@@ -158,8 +166,10 @@ export class ApplyFailure extends DeployError {
     readonly original: unknown,
     readonly touched: string[],
     readonly summary: Summary,
+    /** changed projects it never started, and why */
+    readonly held: Held[] = [],
   ) {
-    super(errorMessage(original), original instanceof KontaError ? { hint: original.hint } : {});
+    super(`${errorMessage(original)}${heldNote(held)}`, original instanceof KontaError ? { hint: original.hint } : {});
   }
 }
 
@@ -190,10 +200,11 @@ export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string
   if (blockers.length) throw new InputError(`cannot deploy; nothing was changed:\n  ${blockers.join("\n  ")}`);
   for (const projectPlan of p.plan.projects) for (const note of projectPlan.notes) log.info(`${projectPlan.project}: ${note}`);
   const changed = p.plan.projects.filter(projectHasChanges);
+  const before = new Map(changed.map((x) => [x.project, new Set(x.after)]));
   const applyOpts = applyOptions(opts, p.release, commit, !!p.pins);
   const watch = EngineWatch.start(opts.docker);
   try {
-    const { started, error } = await applyConcurrently(changed, projectPrerequisites(changed, p.desired, p.observed), opts.parallel, async (projectPlan) => {
+    const { started, error, failed } = await applyConcurrently(changed, before, opts.parallel, async (projectPlan) => {
       try {
         await applyProject(p.desired.get(projectPlan.project), projectPlan, applyOpts, summary);
       } catch (err) {
@@ -202,7 +213,7 @@ export async function applyPlan(p: Prepared, opts: DeployOptions, commit: string
       }
     });
     sortSummary(summary);
-    if (error !== undefined) throw new ApplyFailure((await watch.lost()) ? engineWentAway(error) : error, started, summary);
+    if (failed !== undefined) throw new ApplyFailure((await watch.lost()) ? engineWentAway(error) : error, started, summary, heldBack(changed, before, started, failed));
   } finally {
     watch.stop();
     // every request of the apply has been answered

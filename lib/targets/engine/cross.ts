@@ -1,12 +1,15 @@
 // What projects share on one engine: container names and host ports. Within one release two
 // projects may not ask for the same one (refused before anything changes), and a project that
-// takes a name or port another project gives up in the same commit is applied after it.
+// takes a name or port another project gives up in the same commit is applied after it, as one
+// that depends on another (x-konta.depends_on) is.
 import { ComposeKeyError } from "../../compose/errors.ts";
 import type { ProjectModel } from "../../compose/model.ts";
 import { containerName } from "./labels.ts";
 import type { Observed } from "./observe.ts";
 import type { DesiredProject, ProjectPlan } from "./plan.ts";
 import { collate } from "../../base/collate.ts";
+import { prerequisitesOf } from "../../compose/graph.ts";
+import { type Held, held } from "../held.ts";
 
 /** Host ports a port mapping binds, as "port/protocol" (small ranges expanded). */
 function hostPorts(published: string | undefined, protocol: string): string[] {
@@ -59,17 +62,21 @@ export function crossProjectConflicts(desired: Map<string, DesiredProject>): Map
 }
 
 /**
- * For each project to apply, the projects that must be applied before it: those holding a container
- * name or host port it asks for (they give it up in this commit).
+ * For each project to apply, the projects of `plans` that must be applied before it: those it
+ * depends on (x-konta.depends_on, transitively), and those holding a container name or host port it
+ * asks for (they give it up in this commit).
  */
 export function projectPrerequisites(plans: ProjectPlan[], desired: Map<string, DesiredProject>, observed: Observed): Map<string, Set<string>> {
+  const declared = prerequisitesOf([...desired.values()].map((d) => d.model));
   const holder = new Map<string, string>();
   for (const c of observed.containers) {
     if (!c.project) continue;
     holder.set(`name ${c.name}`, c.project);
     if (c.state === "running") for (const p of c.hostPorts) holder.set(`port ${p}`, c.project);
   }
-  const before = new Map<string, Set<string>>(plans.map((p) => [p.project, new Set<string>()]));
+  const before = new Map<string, Set<string>>(plans.map((p) => [p.project, new Set([...(declared.get(p.project) ?? [])].filter((d) => d !== p.project))]));
+  const applied = new Set(plans.map((p) => p.project));
+  for (const deps of before.values()) for (const d of deps) if (!applied.has(d)) deps.delete(d);
   for (const [name, d] of desired) {
     const { names, ports } = wants(d.model);
     for (const key of [...names.map((n) => `name ${n}`), ...ports.map((p) => `port ${p}`)]) {
@@ -100,21 +107,21 @@ export function orderProjects(plans: ProjectPlan[], desired: Map<string, Desired
 /**
  * Run `apply` for every plan (in `ordered` order), up to `limit` at once, each after its
  * prerequisites finished. After a failure nothing new starts; what runs finishes. Returns the
- * projects started and the first error, if any.
+ * projects started, the first error and the project it came from, if any.
  */
 export async function applyConcurrently(
   ordered: ProjectPlan[],
   before: Map<string, Set<string>>,
   limit: number,
   apply: (p: ProjectPlan) => Promise<void>,
-): Promise<{ started: string[]; error?: unknown }> {
+): Promise<{ started: string[]; error?: unknown; failed?: string }> {
   const done = new Set<string>();
   const started: string[] = [];
   const running = new Map<string, Promise<void>>();
   let error: unknown;
-  let failed = false;
+  let failed: string | undefined;
   const pending = [...ordered];
-  while (pending.length && !failed) {
+  while (pending.length && failed === undefined) {
     // a cycle among prerequisites would wait forever: the first pending project goes when nothing runs
     const ready = pending.filter((p) => [...(before.get(p.project) ?? [])].every((h) => done.has(h)));
     const next = ready[0] ?? (running.size === 0 ? pending[0] : undefined);
@@ -129,8 +136,7 @@ export async function applyConcurrently(
             running.delete(next.project);
           },
           (err) => {
-            failed = true;
-            error ??= err;
+            if (failed === undefined) [failed, error] = [next.project, err];
             running.delete(next.project);
           },
         ),
@@ -140,5 +146,13 @@ export async function applyConcurrently(
     await Promise.race(running.values());
   }
   await Promise.all(running.values());
-  return { started, ...(failed ? { error } : {}) };
+  return { started, ...(failed !== undefined ? { error, failed } : {}) };
+}
+
+/**
+ * The projects a failed apply never started: those that wait for the failed project (or for one
+ * that waits for it) are held back by it; the others by the stop after a failure.
+ */
+export function heldBack(ordered: ProjectPlan[], before: Map<string, Set<string>>, started: string[], failed: string): Held[] {
+  return ordered.filter((p) => !started.includes(p.project)).map((p) => held(p.project, before.get(p.project)?.has(failed) ? [failed] : []));
 }

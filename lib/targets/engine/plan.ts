@@ -30,6 +30,8 @@ export interface ProjectPlan {
   notes: string[];
   /** the engine requests that carry the actions out, in order (steps.ts) */
   sequence: Sequence;
+  /** projects of this plan applied (and past their gate) before this one starts */
+  after?: string[];
 }
 
 export interface Plan {
@@ -153,6 +155,8 @@ export interface DesiredProject {
   targets: Record<string, ServiceTarget>;
   /** deploy.auto_create_external_networks: a missing external network is created, not a blocker */
   createExternalNetworks?: boolean;
+  /** networks a prerequisite creates, by name -> that project (graph.ts providedNetworks) */
+  provided?: Map<string, string>;
 }
 
 function emptyPlan(project: string, kind: ProjectPlan["kind"]): ProjectPlan {
@@ -181,7 +185,10 @@ export function planProject(desired: DesiredProject, observed: Observed): Projec
   for (const key of usedNetworks) {
     const n = model.networks[key] as NetworkModel;
     const existing = observed.networks.get(n.name);
-    if (n.external && !existing && !desired.createExternalNetworks) {
+    const provider = n.external && !existing ? desired.provided?.get(n.name) : undefined;
+    if (provider) {
+      plan.notes.push(`external network ${n.name} is created by ${provider}, which is applied first (x-konta.depends_on)`);
+    } else if (n.external && !existing && !desired.createExternalNetworks) {
       plan.blockers.push(`external network "${n.name}" does not exist; create it first (docker network create ${n.name}) or set deploy.auto_create_external_networks: true`);
     } else if (!existing) {
       if (n.external) plan.notes.push(`external network ${n.name} does not exist: creating it (deploy.auto_create_external_networks)`);

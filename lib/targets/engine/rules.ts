@@ -6,6 +6,7 @@ import { type LoadedProject, refuseKey } from "../../compose/index.ts";
 import type { ProjectModel, ServiceModel } from "../../compose/model.ts";
 import type { InputError } from "../../base/errors.ts";
 import { projectConflicts } from "./cross.ts";
+import { dependencyErrors } from "../../compose/graph.ts";
 
 /** Every rule a service of `project` breaks, each a ComposeKeyError at `services.<name>.<key>`. */
 export function engineRuleErrors(project: ProjectModel): ComposeKeyError[] {
@@ -42,13 +43,14 @@ export function checkEngineRules(project: ProjectModel): void {
 
 /**
  * What one engine refuses in a release, before it plans (a sync) or with no engine at all
- * (`konta check`): every service rule broken, and names or host ports two projects ask for; each
- * worded as the loader words its own errors (file, line, key).
+ * (`konta check`): every service rule broken, names or host ports two projects ask for, and an
+ * x-konta.depends_on naming no project or closing a cycle; each worded as the loader words its
+ * own errors (file, line, key).
  */
 export function validateEngine(projects: LoadedProject[], root: string): InputError[] {
   const out: InputError[] = [];
   for (const p of projects) for (const e of engineRuleErrors(p)) out.push(refuseKey(p, root, e));
-  for (const { project, error } of projectConflicts(projects)) out.push(refuseKey(project as LoadedProject, root, error));
+  for (const { project, error } of [...projectConflicts(projects), ...dependencyErrors(projects)]) out.push(refuseKey(project as LoadedProject, root, error));
   return out;
 }
 

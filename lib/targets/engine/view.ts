@@ -42,6 +42,7 @@ export function unitView(p: ProjectPlan): UnitView {
     blockers: p.blockers,
     notes: p.notes,
     ...(p.kind === "remove" && p.volumes.kept.length ? { kept: p.volumes.kept } : {}),
+    ...(p.after ? { after: p.after } : {}),
     sequence: [...prelude, ...phases.flatMap((ph) => ph.services.flatMap((s) => s.actions.flatMap((x) => x.steps))), ...epilogue].map(describeStep),
   };
 }

@@ -18,6 +18,8 @@ import { stackHasChanges } from "./plan-changes.ts";
 import { portHolders, type SwarmFacts, swarmNodes, swarmRuleErrors } from "./rules.ts";
 import { SwarmKeyError } from "./spec.ts";
 import { swarmPlanView } from "./view.ts";
+import { dependencyErrors, prerequisitesOf, rounds } from "../../compose/graph.ts";
+import { collate } from "../../base/collate.ts";
 import {
   applyStacks,
   desiredSpecs,
@@ -67,7 +69,19 @@ export async function prepareSwarm(release: ReleaseRef, opts: DeployOptions, dig
     const removed = removedStacks(observed, new Set(projects.map((p) => p.name)), opts.instance, new Set(Object.keys(opts.prior ?? {})));
     for (const stack of removed) stacks.push({ plan: planStackRemoval(stack, observed) });
   }
-  return { release, projects, stacks, digests: pins };
+  return { release, projects, stacks: inDependencyOrder(stacks, projects), digests: pins };
+}
+
+/** Stacks in the order they converge (x-konta.depends_on), each changed one with the changed stacks it waits for. */
+function inDependencyOrder(stacks: SwarmPrepared["stacks"], projects: LoadedProject[]): SwarmPrepared["stacks"] {
+  const prerequisites = prerequisitesOf(projects);
+  const changed = new Set(stacks.filter((s) => stackHasChanges(s.plan)).map((s) => s.plan.stack));
+  for (const { plan } of stacks) {
+    const after = [...(prerequisites.get(plan.stack) ?? [])].filter((d) => changed.has(d)).sort(collate);
+    if (changed.has(plan.stack) && after.length) plan.after = after;
+  }
+  const byStack = new Map(stacks.map((s) => [s.plan.stack, s]));
+  return rounds([...byStack.keys()], (stack) => [...(prerequisites.get(stack) ?? [])]).flat().map((stack) => byStack.get(stack) as SwarmPrepared["stacks"][number]);
 }
 
 /** What the swarm as it is can give the release, as the rules read it; asks the engine only for what the release uses. */
@@ -86,7 +100,8 @@ async function swarmFacts(projects: LoadedProject[], docker: DockerClient): Prom
 /**
  * What a swarm refuses in a release: every service its spec conversion cannot express, and every
  * rule of the swarm as `facts` knows it (with no engine, `konta check`: what needs the swarm's
- * nodes or networks is left to the deploy). Each worded as the loader words its errors.
+ * nodes or networks is left to the deploy), and a dependency on no project or in a cycle. Each
+ * worded as the loader words its errors.
  */
 export function validateSwarm(projects: LoadedProject[], root: string, facts: SwarmFacts): InputError[] {
   const out: InputError[] = [];
@@ -98,7 +113,7 @@ export function validateSwarm(projects: LoadedProject[], root: string, facts: Sw
       out.push(refuseKey(p, root, err, "deploy.target is swarm: fix the file (or deploy it to a single engine with deploy.target: engine)"));
     }
   }
-  for (const { project, error } of swarmRuleErrors(projects, facts)) out.push(refuseKey(project as LoadedProject, root, error, "nothing was changed"));
+  for (const { project, error } of [...swarmRuleErrors(projects, facts), ...dependencyErrors(projects)]) out.push(refuseKey(project as LoadedProject, root, error, "nothing was changed"));
   return out;
 }
 

@@ -6,6 +6,7 @@
 // files must exist on the manager, which reads them.
 import type { ProjectModel, ServiceModel } from "../../compose/model.ts";
 import { STACK_NAMESPACE, SwarmKeyError } from "./spec.ts";
+import { prerequisitesOf, providedNetworks } from "../../compose/graph.ts";
 
 /** A service the swarm has, with what its spec publishes. */
 export interface PortHolder {
@@ -80,12 +81,15 @@ export function checkSwarmRules(projects: ProjectModel[], facts: SwarmFacts): Re
 /** Everything the release asks that the swarm as `facts` knows it cannot give. */
 export function swarmRuleErrors(projects: ProjectModel[], facts: SwarmFacts): Refusal[] {
   const out: Refusal[] = [];
+  const prerequisites = prerequisitesOf(projects);
   for (const project of projects) {
+    // a network a stack it depends on creates exists by the time this stack converges
+    const provided = providedNetworks(project, projects, prerequisites);
     for (const s of Object.values(project.services)) {
       if (!s.managed) continue;
       for (const key of Object.keys(s.networks ?? {})) {
         const n = project.networks[key];
-        if (n?.external && facts.networks && !facts.networks.has(n.name)) {
+        if (n?.external && facts.networks && !facts.networks.has(n.name) && !provided.has(n.name)) {
           out.push({ project, error: new SwarmKeyError(s.name, `networks.${key}`, `the external network ${n.name} does not exist on the swarm; create it (docker network create -d overlay --attachable ${n.name}) or drop external:`) });
         }
       }

@@ -17,6 +17,8 @@ import { pinned, registryAuthHeaders } from "./images.ts";
 import { networkSpecs, serviceSpec, STACK_NAMESPACE, SwarmKeyError, type SwarmServiceSpec } from "./spec.ts";
 import { stackHasChanges } from "./plan-changes.ts";
 import type { GateOptions } from "../types.ts";
+import { type Held, held, heldNote } from "../held.ts";
+import { rounds } from "../../compose/graph.ts";
 
 /** The label holding the hash of the spec Konta sent (its object IDs left out). */
 export const SPEC_HASH = "konta.spec-hash";
@@ -55,6 +57,8 @@ export interface StackPlan {
   unchanged: string[];
   /** problems that stop the deploy before anything changes */
   blockers: string[];
+  /** stacks of this deploy that converge (past their gate) before this one starts (x-konta.depends_on) */
+  after?: string[];
 }
 
 /** What a service's spec depends on besides its model. */
@@ -339,56 +343,62 @@ export class StackApplyFailure extends DeployError {
     readonly touched: string[],
     readonly summary: Summary,
     readonly restored: boolean,
+    readonly held: Held[] = [],
   ) {
-    super(errorMessage(original), original instanceof DeployError ? { hint: original.hint } : {});
+    super(`${errorMessage(original)}${heldNote(held)}`, original instanceof DeployError ? { hint: original.hint } : {});
   }
 }
 
 type Done = ServiceStep & { stack: string };
 
 /**
- * Apply the plans of several stacks: networks, objects, every service step, then one gate over all
- * changed services. On failure every service changed is put back to the spec it had (created ones
- * removed, removed ones created again) and StackApplyFailure names the stacks touched.
+ * Apply the plans of several stacks in rounds (a stack after those it depends on): networks,
+ * objects, every service step of the round, then one gate over the round's changed services. On
+ * failure every service changed is put back to the spec it had (created ones removed, removed ones
+ * created again) and StackApplyFailure names the stacks touched and those held back.
  */
 export async function applyStacks(docker: DockerClient, items: { project?: ProjectModel; plan: StackPlan }[], opts: ApplyStacksOptions, summary: Summary): Promise<void> {
   const done: Done[] = [];
-  const changed = new Map<string, string>();
   const touched = new Set<string>();
+  const applied = items.filter((x) => stackHasChanges(x.plan));
+  const byStack = new Map(applied.map((x) => [x.plan.stack, x]));
+  let round: string[] = [];
   try {
-    for (const { project, plan } of items) {
-      if (!stackHasChanges(plan)) continue;
-      touched.add(plan.stack);
-      await createObjects(docker, plan, opts);
-      const ids = new Map((await stackObjects(docker, plan.stack)).map((o) => [o.name, o.id]));
-      const specs = project ? desiredSpecs(project, { ids, instance: opts.instance, digests: opts.digests }) : new Map<string, SwarmServiceSpec>();
-      for (const step of plan.steps) {
-        const key = `${plan.stack}/${step.service}`;
-        if (step.op === "remove") {
-          progress(`${step.current.name}: removing (${plan.kind === "remove" ? "app folder deleted" : "not in the file any more"})`);
-          await docker.request("DELETE", `/services/${step.current.id}`, { what: `remove service ${step.current.name}` });
+    for (round of rounds([...byStack.keys()], (stack) => byStack.get(stack)?.plan.after ?? [])) {
+      const changed = new Map<string, string>();
+      for (const { project, plan } of round.map((stack) => byStack.get(stack) as (typeof applied)[number])) {
+        touched.add(plan.stack);
+        await createObjects(docker, plan, opts);
+        const ids = new Map((await stackObjects(docker, plan.stack)).map((o) => [o.name, o.id]));
+        const specs = project ? desiredSpecs(project, { ids, instance: opts.instance, digests: opts.digests }) : new Map<string, SwarmServiceSpec>();
+        for (const step of plan.steps) {
+          const key = `${plan.stack}/${step.service}`;
+          if (step.op === "remove") {
+            progress(`${step.current.name}: removing (${plan.kind === "remove" ? "app folder deleted" : "not in the file any more"})`);
+            await docker.request("DELETE", `/services/${step.current.id}`, { what: `remove service ${step.current.name}` });
+            done.push({ ...step, stack: plan.stack });
+            summary.removed.push(key);
+            continue;
+          }
+          const spec = specs.get(step.service) as SwarmServiceSpec;
+          progress(`${spec.Name}: ${step.op === "create" ? "creating" : `updating (${step.cause})`}`);
+          changed.set(spec.Name, await sendSpec(docker, step, spec));
           done.push({ ...step, stack: plan.stack });
-          summary.removed.push(key);
-          continue;
+          (step.op === "create" ? summary.added : summary.updated).push(key);
         }
-        const spec = specs.get(step.service) as SwarmServiceSpec;
-        progress(`${spec.Name}: ${step.op === "create" ? "creating" : `updating (${step.cause})`}`);
-        changed.set(spec.Name, await sendSpec(docker, step, spec));
-        done.push({ ...step, stack: plan.stack });
-        (step.op === "create" ? summary.added : summary.updated).push(key);
       }
+      await waitConverged(docker, changed, opts.gate);
     }
-    await waitConverged(docker, changed, opts.gate);
   } catch (err) {
     summary.failed.push(...touched);
     log.warn(`${errorMessage(err)}; putting back ${done.map((s) => `${s.stack}/${s.service}`).join(", ") || "nothing"}`);
     const restored = await restore(docker, done);
     // the objects this run created are used by no service now
     for (const stack of touched) await pruneObjects(docker, stack).catch(() => []);
-    throw new StackApplyFailure(err, [...touched], summary, restored);
+    const untouched = applied.filter((x) => !touched.has(x.plan.stack));
+    throw new StackApplyFailure(err, [...touched], summary, restored, untouched.map(({ plan }) => held(plan.stack, (plan.after ?? []).filter((d) => round.includes(d)))));
   }
-  for (const { plan } of items) {
-    if (!stackHasChanges(plan)) continue;
+  for (const { plan } of applied) {
     await pruneObjects(docker, plan.stack);
     if (plan.kind === "remove") await removeNetworks(docker, plan.stack);
   }

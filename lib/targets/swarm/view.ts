@@ -35,6 +35,7 @@ export function stackView(p: StackPlan): UnitView {
     unchanged: p.unchanged,
     blockers: p.blockers,
     notes: [],
+    ...(p.after ? { after: p.after } : {}),
     sequence: changed
       ? [
           ...resources.map((r) => `create ${r.kind} ${r.name}`),
