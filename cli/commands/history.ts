@@ -1,3 +1,4 @@
+import { nextWindowText } from "../../lib/flows/window.ts";
 import { defineCommand } from "citty";
 import { InputError } from "../../lib/base/errors.ts";
 import { readHistory } from "../../lib/history/index.ts";
@@ -28,6 +29,8 @@ export default defineCommand({
         if (e.error) lines.push(`    error: ${e.error.split("\n")[0]}${e.rolledBack ? " (rolled back)" : ""}`);
         if (e.images?.length) lines.push(`    images: ${e.images.join(", ")}`);
         if (e.signer) lines.push(`    signed by ${e.signer}`);
+        if (e.kind === "waiting") lines.push(`    checked and planned; waits for ${nextWindowText(rt.config.sync, e.opensAt)}`);
+        if (e.outsideWindow) lines.push("    outside the deploy windows (konta sync --now)");
         for (const a of e.actions) lines.push(`    ${a.action.padEnd(8)} ${a.service}`);
       }
       out(lines.join("\n"));

@@ -81,6 +81,8 @@ export default defineCommand({
         const a = s.lastAttempt;
         lines.push(`last run   ${ago(a.at)}: ${a.result}${a.sha ? ` ${a.sha.slice(0, 12)}` : ""} (${duration(a.durationMs)}${a.peakRssBytes ? `, peak ${(a.peakRssBytes / 1048576).toFixed(1)} MB` : ""})${a.error ? `: ${a.error.split("\n")[0]}` : ""}`);
       }
+      if (s.window) lines.push(`window     ${s.window.open ? "open" : "closed"} (${s.window.windows.join(", ")}${s.window.timezone ? `, ${s.window.timezone}` : ""})${s.window.opens ? `; next: ${s.window.opens.replace(/^the deploy window that opens at /, "")}` : ""}`);
+      if (s.waiting) lines.push(`waiting    ${s.waiting.sha.slice(0, 12)}${s.waiting.tag ? ` (${s.waiting.tag})` : ""} for ${s.waiting.opens}, since ${ago(s.waiting.since)} (\`konta sync --now\` deploys it now)`);
       if (s.held) lines.push(`held       at ${s.held.sha.slice(0, 12)} since ${ago(s.held.since)} by konta rollback (a new commit or \`konta resume\` lifts it)`);
       if (s.failed) lines.push(`failed     ${s.failed.sha.slice(0, 12)} ${ago(s.failed.at)}: ${s.failed.error.split("\n")[0]} (not retried until a new commit or \`konta sync --now\`)`);
       for (const w of s.configWarnings) lines.push(`config     ${w}`);

@@ -2,13 +2,14 @@
 // since the last run, see loadConfig.
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../base/errors.ts";
-import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, ReportConfig, RepositoryConfig } from "./types.ts";
+import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, ReportConfig, RepositoryConfig, SyncConfig } from "./types.ts";
 import validateConfig from "../generated/config-validator.js";
 import { adoptOriginalConfig } from "./legacy.ts";
 import { parseSshUrl } from "../git/url.ts";
 import { isLoopbackHost } from "../base/host.ts";
 import { assertValid } from "../base/schema.ts";
 import { parseYaml } from "../base/yaml.ts";
+import { checkTimeZone, parseWindow } from "../base/windows.ts";
 
 type Raw = {
   version?: 1;
@@ -21,7 +22,9 @@ type Raw = {
   status?: { password?: string; public_url?: string };
   report?: Partial<ReportConfig>;
   secrets?: { age_key_file?: string };
+  sync?: RawSync;
 };
+type RawSync = { windows?: string[]; timezone?: string; repair_outside_windows?: boolean };
 
 export function withDefaults(raw: Raw, file: string): KontaConfig {
   const r = raw.repository;
@@ -68,6 +71,7 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
       writable_paths: raw.hooks?.writable_paths ?? [],
       ...(raw.hooks?.files ? { files: raw.hooks.files } : {}),
     },
+    sync: syncConfig(raw.sync ?? {}, file),
     notify: raw.notify ? { url: raw.notify.url, format: raw.notify.format ?? "json", timeout: raw.notify.timeout ?? 10 } : undefined,
     ...(raw.webhook ? { webhook: { secret: raw.webhook.secret } } : {}),
     ...(raw.metrics?.textfile_dir ? { metrics: { textfile_dir: raw.metrics.textfile_dir } } : {}),
@@ -151,6 +155,17 @@ function checkTagAndVerify(raw: Raw, config: KontaConfig, file: string): void {
   }
   if (v?.mode === "tag" && !r.tag) {
     throw new InputError(`${file}: repository.verify.mode: tag checks the signature of the tag that names a release, and needs repository.tag`, { hint: "set repository.tag, or verify the commits (mode: head)" });
+  }
+}
+
+function syncConfig(raw: RawSync, file: string): SyncConfig {
+  try {
+    if (raw.timezone !== undefined) checkTimeZone(raw.timezone);
+    const windows = raw.windows ?? [];
+    windows.forEach(parseWindow);
+    return { windows, ...(raw.timezone ? { timezone: raw.timezone } : {}), repair_outside_windows: raw.repair_outside_windows ?? false };
+  } catch (err) {
+    throw new InputError(`${file}: sync: ${(err as Error).message}`);
   }
 }
 

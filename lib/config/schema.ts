@@ -73,6 +73,15 @@ export const configSchema = {
         writable_paths: { type: "array", items: { type: "string", pattern: "^/" } },
       },
     },
+    sync: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        windows: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } },
+        timezone: { type: "string", minLength: 1 },
+        repair_outside_windows: { type: "boolean" },
+      },
+    },
     webhook: {
       type: "object",
       additionalProperties: false,

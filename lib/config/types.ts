@@ -79,6 +79,16 @@ export interface ReportConfig {
   timeout: number;
 }
 
+/** When a new commit may be deployed (unset: at any time) */
+export interface SyncConfig {
+  /** deploy windows ("Mon-Fri 08:00-16:00", lib/base/windows.ts), checked when the config is read; empty: always open */
+  windows: string[];
+  /** the windows' time zone; unset: the server's (/etc/localtime) */
+  timezone?: string;
+  /** drift repairs and image updates outside the windows too (default false: they restart containers as a deploy does) */
+  repair_outside_windows: boolean;
+}
+
 export interface NotifyConfig {
   url: string;
   format: "json" | "slack" | "discord" | "ntfy";
@@ -92,6 +102,7 @@ export interface KontaConfig {
   repository: RepositoryConfig;
   deploy: DeployConfig;
   hooks: HooksConfig;
+  sync: SyncConfig;
   notify?: NotifyConfig;
   /** `konta webhook`: the shared secret (plain, or enc:v1: like the token) */
   webhook?: { secret: string };

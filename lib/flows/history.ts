@@ -18,6 +18,12 @@ export function markWebhookRequest(rt: Runtime): void {
   }
 }
 
+/** A webhook marked a push since this run began (the run claimed any older mark as its trigger). */
+export function pushedMeanwhile(rt: Runtime): boolean {
+  const mark = rt.paths.webhookMark;
+  return existsSync(mark) && Date.now() - statSync(mark).mtimeMs < MARK_MAX_AGE_MS;
+}
+
 /** What started this `konta sync`: a webhook's mark, a person (--now, or a terminal), or the timer. */
 export function syncTrigger(rt: Runtime, now: boolean | undefined): Trigger {
   const mark = rt.paths.webhookMark;

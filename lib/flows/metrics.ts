@@ -12,7 +12,7 @@ import { serviceProgress, type StatusReport } from "./status.ts";
 type Labels = Record<string, string>;
 type Sample = [labels: Labels, value: number];
 
-const KINDS: HistoryKind[] = ["deploy", "rollback", "repair", "image-update", "failure", "resume"];
+const KINDS: HistoryKind[] = ["deploy", "rollback", "repair", "image-update", "failure", "resume", "waiting"];
 
 const COUNTERS: [name: string, kind: HistoryKind, help: string][] = [
   ["konta_deploys_total", "deploy", "New commits deployed."],
@@ -97,6 +97,12 @@ export function renderMetrics(s: StatusReport): string {
   m.metric("konta_services_drifted", "gauge", "Managed services that no longer match the live release (the next sync repairs them).", c.drifted);
   m.metric("konta_hold", "gauge", "1 while konta rollback holds timer runs at a release.", s.held ? 1 : 0);
   m.metric("konta_failed_commit", "gauge", "1 while a failed commit waits for a new one (or konta sync --now).", s.failed ? 1 : 0);
+  if (s.window) {
+    m.metric("konta_deploy_window_open", "gauge", "1 while a deploy window (sync.windows) is open.", s.window.open ? 1 : 0);
+    m.metric("konta_waiting_commit", "gauge", "1 while a checked commit waits for the deploy window.", s.waiting ? 1 : 0);
+    const opens = seconds(s.waiting?.opensAt ?? s.window.opensAt);
+    if (!s.window.open && opens !== undefined) m.metric("konta_deploy_window_opens_timestamp_seconds", "gauge", "When the next deploy window opens.", opens);
+  }
   if (s.instances) {
     const each = (f: (i: NonNullable<StatusReport["instances"]>[number]) => number): Sample[] => (s.instances ?? []).map((i) => [{ instance: i.name }, f(i)]);
     m.metric("konta_instance_info", "gauge", "Every Konta instance of this server: its live commit and branch, as labels.", (s.instances ?? []).map((i) => [{ instance: i.name, sha: i.live ?? "", branch: i.repository?.branch ?? "" }, 1]));

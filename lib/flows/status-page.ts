@@ -1,6 +1,7 @@
 // The status page: the read model of `konta status --json` (status.ts) as one HTML document with
 // its style inline — no script, no external asset, readable on a phone and in dark mode. Pure
 // rendering; every value is escaped.
+import { formatLocal } from "../base/windows.ts";
 import type { HistoryEntry } from "../history/index.ts";
 import { type ContainerStatus, type ServiceStatus, serviceProgress, type StatusReport } from "./status.ts";
 
@@ -78,13 +79,18 @@ function chart(history: HistoryEntry[]): string {
   return `<svg viewBox="0 0 ${w} ${h}" width="100%" role="img" aria-label="durations of the recent runs"><text x="2" y="11">${(max / 1000).toFixed(1)}s</text>${bars}</svg>`;
 }
 
-function historyRows(history: HistoryEntry[], now: number): string {
+function windowNote(e: HistoryEntry, tz: string | undefined): string {
+  if (e.kind === "waiting") return `<div class="muted">waits for the deploy window${e.opensAt ? ` that opens at ${esc(formatLocal(new Date(e.opensAt), tz))}` : ""}</div>`;
+  return e.outsideWindow ? `<div class="muted">outside the deploy windows (konta sync --now)</div>` : "";
+}
+
+function historyRows(history: HistoryEntry[], now: number, tz?: string): string {
   return history
     .map((e) => {
       const cls = e.result === "failed" ? "bad" : e.kind === "rollback" ? "warn" : "ok";
       const what = e.actions.map((a) => `${a.action} ${a.service}`).join(", ");
       const again = e.repeated ? ` <span class="muted">×${e.repeated + 1}</span>` : "";
-      return `<tr><td class="muted">${esc(ago(e.lastAt ?? e.at, now))}</td><td class="${cls}">${esc(e.kind)}${again}</td><td class="mono">${short(e.sha)}${e.tag ? `<div>${esc(e.tag)}</div>` : ""}</td><td>${esc(e.subject ?? "")}${e.signer ? `<div class="muted">signed by ${esc(e.signer)}</div>` : ""}${e.error ? `<div class="bad">${esc(e.error.split("\n")[0])}${e.rolledBack ? " (rolled back)" : ""}</div>` : ""}${what ? `<div class="muted">${esc(what)}</div>` : ""}</td><td class="hide-s">${esc(e.trigger)}</td><td class="hide-s">${(e.durationMs / 1000).toFixed(1)}s</td></tr>`;
+      return `<tr><td class="muted">${esc(ago(e.lastAt ?? e.at, now))}</td><td class="${cls}">${esc(e.kind)}${again}</td><td class="mono">${short(e.sha)}${e.tag ? `<div>${esc(e.tag)}</div>` : ""}</td><td>${esc(e.subject ?? "")}${e.signer ? `<div class="muted">signed by ${esc(e.signer)}</div>` : ""}${windowNote(e, tz)}${e.error ? `<div class="bad">${esc(e.error.split("\n")[0])}${e.rolledBack ? " (rolled back)" : ""}</div>` : ""}${what ? `<div class="muted">${esc(what)}</div>` : ""}</td><td class="hide-s">${esc(e.trigger)}</td><td class="hide-s">${(e.durationMs / 1000).toFixed(1)}s</td></tr>`;
     })
     .join("");
 }
@@ -109,6 +115,7 @@ export function renderStatusPage(s: StatusReport): string {
     : `<div class="card">nothing deployed yet</div>`;
   const banners = [
     s.held ? `<div class="card banner">Held at <code>${short(s.held.sha)}</code> since ${esc(ago(s.held.since, now))} by <code>konta rollback</code>; a new commit or <code>konta resume</code> lifts it.</div>` : "",
+    s.waiting ? `<div class="card banner">Commit <code>${short(s.waiting.sha)}</code> is checked and waits for ${esc(s.waiting.opens)}.</div>` : "",
     s.failed ? `<div class="card banner bad">Commit <code>${short(s.failed.sha)}</code> failed ${esc(ago(s.failed.at, now))}: ${esc(s.failed.error.split("\n")[0])}. Not retried until a new commit or <code>konta sync --now</code>.</div>` : "",
     s.engineError ? `<div class="card banner bad">The engine did not answer: ${esc(s.engineError)}</div>` : "",
     s.drift.length ? `<div class="card banner">Drift (the next sync repairs it):<ul>${s.drift.map((d) => `<li>${esc(d.project)}${d.service ? `/${esc(d.service)}` : ""}: ${esc(d.what)}</li>`).join("")}</ul></div>` : "",
@@ -128,7 +135,7 @@ ${instanceRows(s, now)}
 <div class="scroll"><table><thead><tr><th>service</th><th>wanted</th><th>containers</th><th class="hide-s">image</th></tr></thead><tbody>${rows || `<tr><td colspan="4" class="muted">no managed services</td></tr>`}</tbody></table></div>
 <h2>Recent runs</h2>
 ${chart(s.history)}
-<div class="scroll"><table><thead><tr><th>when</th><th>what</th><th>commit</th><th>subject</th><th class="hide-s">trigger</th><th class="hide-s">took</th></tr></thead><tbody>${historyRows(s.history, now) || `<tr><td colspan="6" class="muted">nothing yet</td></tr>`}</tbody></table></div>
+<div class="scroll"><table><thead><tr><th>when</th><th>what</th><th>commit</th><th>subject</th><th class="hide-s">trigger</th><th class="hide-s">took</th></tr></thead><tbody>${historyRows(s.history, now, s.window?.timezone) || `<tr><td colspan="6" class="muted">nothing yet</td></tr>`}</tbody></table></div>
 <p class="muted">Konta ${esc(s.konta.version)} · generated ${esc(s.generatedAt.replace(/\.\d+Z$/, "Z"))} · <a href="status.json">status.json</a> · <a href="metrics">metrics</a></p>
 </body></html>
 `;

@@ -8,7 +8,8 @@ import { keyFingerprint } from "../git/ssh.ts";
 import { parseSshUrl } from "../git/url.ts";
 import { redact } from "../base/redact.ts";
 import type { Runtime } from "./runtime.ts";
-import { type Attempt, type DeployRecord, type ImageUpdates, readState } from "../state/index.ts";
+import { type Attempt, type DeployRecord, type ImageUpdates, readState, type Waiting } from "../state/index.ts";
+import { nextWindowText, windowNow } from "./window.ts";
 import { type HistoryEntry, type HistoryKind, readHistory } from "../history/index.ts";
 import { COMMIT, VERSION } from "../base/version.ts";
 import { instanceLabel } from "../base/instances.ts";
@@ -23,6 +24,10 @@ export interface StatusReport {
   lastAttempt?: Attempt;
   held?: { sha: string; since: string };
   failed?: { sha: string; at: string; error: string };
+  /** sync.windows: the windows, whether one is open, and when the next opens (the text in the windows' time zone) */
+  window?: { windows: string[]; timezone?: string; open: boolean; opensAt?: string; opens?: string };
+  /** a commit checked and planned outside the windows, waiting for the next */
+  waiting?: Waiting & { opens: string };
   projects: { name: string; services: ServiceStatus[] }[];
   drift: DriftItem[];
   engine?: { version: string; api: string };
@@ -67,6 +72,7 @@ export async function status(rt: Runtime, opts: StatusOptions = {}): Promise<Sta
     ...(state.lastAttempt ? { lastAttempt: state.lastAttempt } : {}),
     ...(state.hold ? { held: { sha: state.hold.sha, since: state.hold.since } } : {}),
     ...(state.failed ? { failed: state.failed } : {}),
+    ...windowStatus(rt, state.waiting),
     projects: [],
     drift: [],
     configWarnings: rt.config.warnings,
@@ -102,6 +108,17 @@ export function serviceProgress(svc: ServiceStatus): { text: string; ok: boolean
   const running = svc.containers.filter((c) => c.state === "running").length;
   if (svc.job && svc.containers.length && svc.containers.every((c) => c.state === "exited" && /^Exited \(0\)/.test(c.status ?? "Exited (0)"))) return { text: "completed (job)", ok: true };
   return { text: `${running}/${svc.replicas} running`, ok: running >= svc.replicas && svc.replicas > 0 };
+}
+
+function windowStatus(rt: Runtime, waiting: Waiting | undefined): Pick<StatusReport, "window" | "waiting"> {
+  const sync = rt.config.sync;
+  const w = windowNow(sync);
+  if (!w) return {};
+  const opensAt = w.opensAt?.toISOString();
+  return {
+    window: { windows: sync.windows, ...(sync.timezone ? { timezone: sync.timezone } : {}), open: w.open, ...(opensAt ? { opensAt, opens: nextWindowText(sync, opensAt) } : {}) },
+    ...(waiting ? { waiting: { ...waiting, opens: w.open ? "the next run (the deploy window is open)" : nextWindowText(sync, opensAt) } } : {}),
+  };
 }
 
 function repositoryStatus(rt: Runtime): StatusReport["repository"] {

@@ -34,6 +34,7 @@ export interface Outcome {
   /** state fields set, or cleared with null */
   failed?: State["failed"] | null;
   hold?: State["hold"] | null;
+  waiting?: State["waiting"] | null;
   /** changes to state.imageUpdates (a field set to undefined is cleared) */
   imageUpdates?: Partial<NonNullable<State["imageUpdates"]>>;
   /** the branch head the run saw (a rollback's hold ignores it) */
@@ -41,7 +42,7 @@ export interface Outcome {
   /** whether state.lastAttempt is written (an idle tick writes it only when it changes) */
   attempt?: boolean;
   /** the history entry, for a run that did something */
-  history?: { kind: HistoryKind; trigger: Trigger; previous?: string; summary?: Summary; rolledBack?: boolean; images?: string[]; info?: CommitRecord; error?: string };
+  history?: { kind: HistoryKind; trigger: Trigger; previous?: string; summary?: Summary; rolledBack?: boolean; images?: string[]; info?: CommitRecord; error?: string; outsideWindow?: boolean; opensAt?: string };
   /** a hook for commit `sha` to run once the state is written, from release `from` (default `sha`) */
   hook?: { event: Extract<HookEvent, "success" | "failure">; sha: string; from?: string; previous?: string; projects: string[]; summary: Summary; error?: string; images?: string[] };
   /** after the hook: the releases beyond keep_releases and the files no container uses removed */
@@ -75,6 +76,7 @@ export async function applyOutcome(rt: Runtime, state: State, o: Outcome, starte
   }
   if (o.failed !== undefined) state.failed = o.failed ?? undefined;
   if (o.hold !== undefined) state.hold = o.hold ?? undefined;
+  if (o.waiting !== undefined) state.waiting = o.waiting ?? undefined;
   if (o.imageUpdates !== undefined) state.imageUpdates = { ...state.imageUpdates, ...o.imageUpdates };
   const headMoved = o.lastRemoteHead !== undefined && o.lastRemoteHead !== state.lastRemoteHead;
   if (headMoved) state.lastRemoteHead = o.lastRemoteHead;
@@ -83,7 +85,7 @@ export async function applyOutcome(rt: Runtime, state: State, o: Outcome, starte
   }
   const entry = o.history && historyEntry(o, { ...o.history, info: o.history.info ?? o.live?.info ?? (await commitOf(rt, state, o.sha)) }, started);
   if (entry) state.totals = { ...state.totals, [entry.kind]: (state.totals?.[entry.kind] ?? 0) + 1 };
-  if (o.live || o.expected || o.failed !== undefined || o.hold !== undefined || o.imageUpdates !== undefined || headMoved || o.attempt !== false || entry) {
+  if (o.live || o.expected || o.failed !== undefined || o.hold !== undefined || o.waiting !== undefined || o.imageUpdates !== undefined || headMoved || o.attempt !== false || entry) {
     writeState(rt.paths.state, state);
   }
   if (entry) {
@@ -135,6 +137,8 @@ function historyEntry(o: Outcome, h: NonNullable<Outcome["history"]>, started: n
     ...(h.images?.length ? { images: h.images } : {}),
     ...(o.live?.tag ? { tag: o.live.tag } : {}),
     ...(o.live?.signer ? { signer: o.live.signer } : {}),
+    ...(h.outsideWindow ? { outsideWindow: true as const } : {}),
+    ...(h.opensAt ? { opensAt: h.opensAt } : {}),
     peakRssBytes: peakRssBytes(),
     konta: `${VERSION} (${COMMIT})`,
   };

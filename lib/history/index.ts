@@ -9,7 +9,7 @@ import { failpoint } from "../base/failpoint.ts";
 import { writeFileAtomic } from "../base/fsutil.ts";
 import { redact } from "../base/redact.ts";
 
-export type HistoryKind = "deploy" | "rollback" | "repair" | "image-update" | "failure" | "resume";
+export type HistoryKind = "deploy" | "rollback" | "repair" | "image-update" | "failure" | "resume" | "waiting";
 export type Trigger = "timer" | "webhook" | "manual" | "rollback";
 
 export interface ServiceAction {
@@ -40,6 +40,10 @@ export interface HistoryEntry {
   tag?: string;
   /** repository.verify: who signed it */
   signer?: string;
+  /** sync.windows: deployed outside the deploy windows (`konta sync --now`) */
+  outsideWindow?: true;
+  /** a commit waiting for the deploy window: when it opens */
+  opensAt?: string;
   error?: string;
   /** a failure deployed over: the target put the previous release back */
   rolledBack?: boolean;

@@ -27,7 +27,7 @@ export interface DeployRecord extends CommitRecord {
   signer?: string;
 }
 
-export type AttemptResult = "deployed" | "up-to-date" | "repaired" | "updated" | "failed" | "skipped" | "held" | "rolled-back";
+export type AttemptResult = "deployed" | "up-to-date" | "repaired" | "updated" | "failed" | "skipped" | "held" | "rolled-back" | "waiting";
 
 export interface Attempt {
   sha?: string;
@@ -107,6 +107,17 @@ export interface State {
   totals?: Partial<Record<HistoryKind, number>>;
   /** repository.verify: who signed each kept release that went live (a rollback goes only to one of these) */
   verified?: Record<string, string>;
+  /** sync.windows: a commit checked and planned outside the deploy windows, deployed by the first run inside one */
+  waiting?: Waiting;
+}
+
+export interface Waiting {
+  sha: string;
+  /** when it was first found waiting */
+  since: string;
+  /** when the next window opens; absent when none opens within a week */
+  opensAt?: string;
+  tag?: string;
 }
 
 export interface ImageUpdates {

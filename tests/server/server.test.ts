@@ -329,6 +329,36 @@ echo '{"credHelpers":{"${REGISTRY}":"ktest"}}' > /root/.docker/config.json`);
     await box.sh("systemctl start konta.timer");
   });
 
+  test("a push while konta.service deploys is deployed by that run before it exits, the timer stopped (issue 56)", async () => {
+    const secret = "box-webhook-secret-7d1e0c";
+    const post = async (sha: string) => {
+      const payload = JSON.stringify({ ref: "refs/heads/main", after: sha });
+      const signature = `sha256=${new Bun.CryptoHasher("sha256", secret).update(payload).digest("hex")}`;
+      return box.sh(`curl -sS -i -X POST -H 'Content-Type: application/json' -H 'X-Hub-Signature-256: ${signature}' --data-binary @- http://127.0.0.1:9000/`, { input: payload });
+    };
+    await box.sh(`systemctl stop konta.timer; ${UNTIL_RUN_ENDS}; touch /srv/hook-out/hold`);
+    const before = await runs();
+    // pre.sh of this commit waits while /srv/hook-out/hold exists: the deploy is under way until the test lets it go
+    const pre = `#!/bin/bash\necho "$KONTA_COMMIT" > "/srv/hook-out/pre-$KONTA_COMMIT"\nwhile [ -e /srv/hook-out/hold ]; do sleep 0.2; done\n`;
+    const a = repo.write({ "hooks/pre.sh": { content: pre, mode: 0o755 }, "apps/web/html/index.html": "hello v5\n" }).commit("v5, a slow deploy");
+    expect(await post(a)).toStartWith("HTTP/1.1 202 Accepted");
+    await poll("the deploy of v5 in pre.sh", async () => (await box.exec(`test -e /srv/hook-out/pre-${a}`)).code === 0 || undefined);
+    const b = repo.write({ "apps/web/html/index.html": "hello v6\n" }).commit("v6, pushed during v5's deploy");
+    // systemd ignores a start of the unit that runs; the webhook's mark is what carries the push
+    expect(await post(b)).toStartWith("HTTP/1.1 202 Accepted");
+    await box.sh("rm /srv/hook-out/hold");
+    await liveAt(b);
+    await poll("v6 served", async () => (await curl()) === "hello v6" || undefined);
+    const journal = await box.sh("journalctl -u konta.service --no-pager -o cat");
+    expect(journal).toContain("a push arrived during this run (webhook): syncing again for it");
+    // one activation of konta.service deployed both: the timer was stopped all along
+    await box.sh(UNTIL_RUN_ENDS);
+    expect((await runs()) - before).toBe(1);
+    const history = JSON.parse(await box.sh("konta history --json -n 2")) as { sha: string; trigger: string }[];
+    expect(history.map((h) => [h.sha, h.trigger])).toEqual([[b, "webhook"], [a, "webhook"]]);
+    await box.sh("systemctl start konta.timer");
+  });
+
   test("the status page behind konta-webhook.socket: Chromium shows the live commit and every service; Prometheus scrapes /metrics; the history names the triggers", async () => {
     const password = "box-status-password-3e1";
     await box.sh("konta status password set", { input: `${password}\n` });

@@ -17,7 +17,7 @@ import type { Convergence, ConvergeMode } from "../../targets/index.ts";
 import { postStatuses, releaseHook, type Outcome } from "../transition.ts";
 import { hostname } from "node:os";
 import { fail } from "./failure.ts";
-import { type Ending, gitModule, type SyncRun } from "./run.ts";
+import { type Ending, gitModule, type SyncRun, windowModule } from "./run.ts";
 
 export async function deployCommit(run: SyncRun, sha: string, source: GitSource): Promise<Ending> {
   const rt = run.rt;
@@ -106,6 +106,7 @@ export async function converge(run: SyncRun, sha: string, mode: ConvergeMode, re
   if (run.opts.dryRun) {
     return { report: run.report({ result: "planned", exitCode: ExitCode.ok, sha, plan: c.plan, projects: c.projects, message: planLine(sha, changed) }) };
   }
+  if (mode === "deployed" && run.closed?.deploy) return waitForWindow(run, sha, c, release);
   let summary = emptySummary();
   try {
     if (mode === "deployed") {
@@ -143,7 +144,7 @@ async function succeed(run: SyncRun, sha: string, c: Convergence, summary: Summa
     ...(run.state.failed?.sha === sha || mode === "deployed" ? { failed: null } : {}),
     ...(mode === "updated" ? { imageUpdates: { updated: { at: new Date().toISOString(), images } } } : {}),
     // (a repair goes into the history too, but tells no one)
-    history: { kind: mode === "deployed" ? "deploy" : mode === "repaired" ? "repair" : "image-update", trigger: run.trigger, previous: run.live, summary, images, info },
+    history: { kind: mode === "deployed" ? "deploy" : mode === "repaired" ? "repair" : "image-update", trigger: run.trigger, previous: run.live, summary, images, info, ...(run.outsideWindow ? { outsideWindow: true } : {}) },
     ...(mode !== "repaired"
       ? {
           hook: { event: "success", sha, previous: run.live, projects: changed, summary, images },
@@ -163,6 +164,29 @@ async function succeed(run: SyncRun, sha: string, c: Convergence, summary: Summa
     message: `${verb} ${sha.slice(0, 12)}${info.message ? ` "${info.message.split("\n")[0]}"` : ""} in ${(durationMs() / 1000).toFixed(1)}s`,
   });
   return { report, outcome };
+}
+
+/**
+ * Outside the deploy windows: the commit is fetched, verified, checked out and planned (a commit
+ * that would be refused has failed by now, at once), and waits; the first run inside a window
+ * deploys it without fetching again. Told on the commit as a pending status and once in the history.
+ */
+async function waitForWindow(run: SyncRun, sha: string, c: Convergence, release: { tag?: string }): Promise<Ending> {
+  const { nextWindowText } = await windowModule();
+  const sync = run.rt.config.sync;
+  const opensAt = run.closed?.opensAt?.toISOString();
+  const when = nextWindowText(sync, opensAt);
+  log.info(`${sha.slice(0, 12)} is checked and planned (${c.changed.length ? `changes ${c.changed.join(", ")}` : "no change"}); it waits for ${when}`);
+  return {
+    report: run.report({ result: "waiting", exitCode: ExitCode.ok, sha, plan: c.plan, projects: c.projects, message: `${sha.slice(0, 12)} waits for ${when}` }),
+    outcome: {
+      result: "waiting",
+      sha,
+      waiting: { sha, since: new Date().toISOString(), ...(opensAt ? { opensAt } : {}), ...(release.tag ? { tag: release.tag } : {}) },
+      history: { kind: "waiting", trigger: run.trigger, previous: run.live, ...(opensAt ? { opensAt } : {}) },
+      statuses: [{ sha, state: "pending", description: `waiting for ${when.replace(/^the /, "")}` }],
+    },
+  };
 }
 
 /** Keep keep_releases releases, the live one, the rollback target and any a container still mounts; files no container uses. */

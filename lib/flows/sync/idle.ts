@@ -6,26 +6,34 @@ import { step } from "../../base/steps.ts";
 import type { DriftItem } from "../../targets/index.ts";
 import { type AttemptResult, type ImageUpdates, imagesDue } from "../../state/index.ts";
 import { converge } from "./deploy.ts";
-import type { Ending, SyncRun } from "./run.ts";
+
+import { type Ending, type SyncRun, windowModule } from "./run.ts";
 
 export async function idle(run: SyncRun, sha: string | undefined, result: AttemptResult): Promise<Ending> {
   const short = sha ? sha.slice(0, 12) : "nothing";
   if (!sha) return { report: run.report({ result, exitCode: ExitCode.ok, message: `nothing deployed yet and nothing to deploy` }), outcome: { result, attempt: false } };
   // state lost, damaged, imported or from an older Konta: what should run comes from the live
   // release itself, so drift (a container removed by hand meanwhile) is still repaired
-  if (run.state.expectedAt !== sha) {
+  if (run.state.expectedAt !== sha && !run.closed?.repair) {
     log.info(`state: no record of what ${short} runs; converging on the live release`);
     return converge(run, sha, "repaired");
   }
   const drift = await findDrift(run, sha);
   step("drift check");
+  const idleMessage = `${result === "held" ? "held" : "up to date"} at ${short}`;
+  if (drift.length && run.closed?.repair) {
+    // a repair recreates containers as a deploy does: it waits for the window too
+    const when = (await windowModule()).nextWindowText(run.rt.config.sync, run.closed.opensAt);
+    for (const d of drift) log.warn(`drift: ${d.project}${d.service ? `/${d.service}` : ""}: ${d.what} (left until ${when}; sync.repair_outside_windows)`);
+    return { report: { ...run.report({ result, exitCode: ExitCode.ok, sha, message: `${idleMessage}; drift left for the deploy window` }), drift }, outcome: { result, sha, attempt: run.state.lastAttempt?.result !== result || run.state.lastAttempt?.sha !== sha } };
+  }
   if (!drift.length) {
-    const updated = await updateImages(run, sha);
+    const updated = run.closed?.repair ? undefined : await updateImages(run, sha);
     if (updated && "report" in updated) return updated;
     // an idle tick writes state only when something in it changes
     const changed = run.state.lastAttempt?.result !== result || run.state.lastAttempt?.sha !== sha;
     return {
-      report: run.report({ result, exitCode: ExitCode.ok, sha, message: `${result === "held" ? "held" : "up to date"} at ${short}` }),
+      report: run.report({ result, exitCode: ExitCode.ok, sha, message: idleMessage }),
       outcome: { result, sha, attempt: changed, ...(updated ? { imageUpdates: updated.checked } : {}) },
     };
   }

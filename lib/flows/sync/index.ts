@@ -10,8 +10,9 @@ import { step } from "../../base/steps.ts";
 import { remoteHead } from "../../git/head.ts";
 import type { GitSource } from "../../git/remote.ts";
 import { decideSync, readState, recordDeploy, type State } from "../../state/index.ts";
-import { syncTrigger } from "../history.ts";
+import { pushedMeanwhile, syncTrigger } from "../history.ts";
 import { applyOutcome } from "../transition.ts";
+import { windowModule } from "./run.ts";
 import type { Runtime } from "../runtime.ts";
 import { deployCommit } from "./deploy.ts";
 import { idle } from "./idle.ts";
@@ -19,10 +20,23 @@ import { type Ending, gitModule, type SyncOptions, type SyncReport, SyncRun } fr
 
 export type { SyncOptions, SyncReport } from "./run.ts";
 
+// a push while a run goes is picked up by that run before it exits (systemd ignores the webhook's
+// start of a unit that is running); this many times at most, so a busy branch cannot keep one run going
+const PUSHES_PICKED_UP = 3;
+const IDLE: SyncReport["result"][] = ["up-to-date", "skipped", "held"];
+
 export async function sync(rt: Runtime, opts: SyncOptions = {}): Promise<SyncReport> {
   step("runtime and config");
   try {
-    return await locked(rt, opts);
+    let report = await locked(rt, opts);
+    for (let n = 0; n < PUSHES_PICKED_UP && !opts.dryRun && pushedMeanwhile(rt); n++) {
+      log.info(`${report.message}; a push arrived during this run (webhook): syncing again for it`);
+      const again = await locked(rt, opts);
+      // a pass that found nothing new does not hide what the one before did (a failure's exit code)
+      if (IDLE.includes(again.result)) log.info(again.message);
+      else report = again;
+    }
+    return report;
   } finally {
     // after the lock is released: the textfile collector reads the run's outcome, whatever it was
     if (rt.config.metrics?.textfile_dir && !opts.dryRun) await (await import("../metrics.ts")).writeTextfile(rt);
@@ -87,14 +101,24 @@ async function decide(run: SyncRun): Promise<Ending> {
 
   const hold = run.state.hold;
   const decision = decideSync(run.state, head, run.live, !!run.opts.now);
+  // the schedule's code loads only where windows are configured (the idle tick's modules are counted)
+  const window = rt.config.sync.windows.length ? (await windowModule()).windowNow(rt.config.sync) : undefined;
+  if (window && !window.open) {
+    if (run.opts.now && decision.kind === "deploy") log.warn(`outside the deploy windows (sync.windows): deploying ${decision.sha.slice(0, 12)} anyway (--now)`);
+    run.outsideWindow = !!run.opts.now;
+    run.closed = { deploy: !run.opts.now, repair: !run.opts.now && !rt.config.sync.repair_outside_windows, ...(window.opensAt ? { opensAt: window.opensAt } : {}) };
+  }
+  const waits = decision.kind === "deploy" && !!run.closed?.deploy;
   if (hold && decision.liftHold) {
     log.info(`new commit ${head.slice(0, 12)} on ${rt.config.repository.branch}: lifting the rollback hold at ${hold.sha.slice(0, 12)}`);
   } else if (hold) {
     log.info(`held at ${hold.sha.slice(0, 12)} by \`konta rollback\` since ${hold.since}; a new commit or \`konta resume\` lifts the hold`);
   }
   const ending = await path(run, decision, source);
-  // whatever the path: the head it saw, and a hold a new commit lifted
-  if (ending.outcome) ending.outcome = { ...ending.outcome, lastRemoteHead: head, ...(decision.liftHold ? { hold: null } : {}) };
+  // whatever the path: the head it saw, a hold a new commit lifted (once it is deployed), a
+  // waiting commit that no longer waits (deployed, failed, or no longer the head)
+  const stillWaits = waits && run.state.waiting?.sha === decision.sha;
+  if (ending.outcome) ending.outcome = { ...ending.outcome, lastRemoteHead: head, ...(decision.liftHold && !waits ? { hold: null } : {}), ...(run.state.waiting && !stillWaits && !ending.outcome.waiting ? { waiting: null } : {}) };
   return ending;
 }
 
@@ -108,8 +132,16 @@ async function path(run: SyncRun, decision: ReturnType<typeof decideSync>, sourc
       const ending = await idle(run, run.live, "skipped");
       return { ...ending, report: { ...ending.report, message: `skipped ${sha.slice(0, 12)} (failed before); ${ending.report.message}` } };
     }
-    case "deploy":
+    case "deploy": {
+      const waiting = run.state.waiting;
+      // checked and planned by an earlier run outside the window: nothing to fetch until it opens
+      if (run.closed?.deploy && waiting?.sha === decision.sha && run.rt.store.has(decision.sha)) {
+        const ending = await idle(run, run.live, "waiting");
+        const when = (await windowModule()).nextWindowText(run.rt.config.sync, run.closed.opensAt);
+        return { ...ending, report: { ...ending.report, message: `${decision.sha.slice(0, 12)} waits for ${when}; ${ending.report.message}` } };
+      }
       run.tried = decision.sha;
       return deployCommit(run, decision.sha, source);
+    }
   }
 }

@@ -46,6 +46,8 @@ export interface Ending {
 // The Git object code loads only when there is something to fetch: an idle tick runs without it
 // (its peak RSS is a target). The targets load their own code as it is used (lib/targets/index.ts).
 export const gitModule = () => import("../../git/index.ts");
+/** sync.windows: loaded only where windows are configured */
+export const windowModule = () => import("../window.ts");
 
 export class SyncRun {
   readonly started = Date.now();
@@ -55,6 +57,13 @@ export class SyncRun {
   tried?: string;
   /** repository.tag: the tag the head was selected by (its object, for verify.mode: tag) */
   tag?: { name: string; oid: string };
+  /**
+   * sync.windows, closed now: `deploy` (a new commit is checked and planned, then waits), `repair`
+   * (drift repairs and image updates wait too, unless sync.repair_outside_windows), `opensAt`
+   */
+  closed?: { deploy: boolean; repair: boolean; opensAt?: Date };
+  /** `konta sync --now` outside the windows: it deploys, and the history says so */
+  outsideWindow?: boolean;
 
   constructor(
     readonly rt: Runtime,
