@@ -12,6 +12,11 @@ export function registerSecret(secret: string | undefined, basicUser = "x-access
   secrets.add(Buffer.from(`${basicUser}:${secret}`).toString("base64"));
 }
 
+/** A secret value that may span lines (a key file, a certificate): masked whole and line by line. */
+export function registerSecretValue(value: string): void {
+  for (const part of [value, ...value.split("\n")]) registerSecret(part.trim());
+}
+
 /** Remove credentials from URLs (`https://user:pass@host` -> `https://host`) and every registered secret. */
 export function redact(text: string): string {
   let out = text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]*(?::[^/\s@]*)?@/gi, "$1");

@@ -88,7 +88,7 @@ export class ProjectCache {
   ) {
     this.paths = new ReleasePaths(opts.repoRoot);
     this.env = opts.processEnv ?? process.env;
-    const { repoRoot: _root, cache: _cache, processEnv: _env, sops: _sops, ...rest } = opts;
+    const { repoRoot: _root, cache: _cache, processEnv: _env, sops: _sops, managed: _managed, ...rest } = opts;
     this.options = sha256(canonicalJson(rest));
   }
 
@@ -129,6 +129,7 @@ export class ProjectCache {
   private keepable(answers: Answer[]): boolean {
     return answers.every(([q, subject, a]) => {
       if (q === "env") return a === "unset";
+      if (q === "secret") return false;
       if (q === "read" || q === "digest" || q === "list") return this.paths.inside(subject);
       return true;
     });

@@ -5,7 +5,7 @@
 // project that used a secret is never kept by the load cache. Decrypted values are registered with
 // redact.ts; decrypted secret files stay in the keyring until the deploy writes them (secret-files.ts).
 import { InputError } from "../base/errors.ts";
-import { registerSecret } from "../base/redact.ts";
+import { registerSecretValue } from "../base/redact.ts";
 import { decryptDocument, parseIdentities, parseSops, plaintextOf, SopsError, unlockDataKey } from "../sops/index.ts";
 import { DotenvError, parseDotenv } from "./dotenv.ts";
 import { LockedSopsFile } from "./errors.ts";
@@ -42,7 +42,7 @@ function open(keyring: SopsKeyring, file: string, text: string, label: string): 
   if (!key) throw new LockedSopsFile(doc, ids, label);
   const { tree, secrets } = sops(() => decryptDocument(doc, key));
   // masked wherever they could appear (plan, logs, errors); a multi-line one line by line too
-  for (const v of secrets) for (const part of [v, ...v.split("\n")]) registerSecret(part.trim());
+  for (const v of secrets) registerSecretValue(v);
   const out: Decrypted = { text: plaintextOf(doc, tree) };
   if (doc.format === "yaml" || doc.format === "json") out.tree = tree;
   return out;

@@ -27,6 +27,13 @@ export function at<T>(path: KeyPath, fn: () => T): T {
   }
 }
 
+/** A load met references to a secret manager not fetched yet: not an error, a request (loadReleaseUnlocking fetches them all). */
+export class UnfetchedSecrets extends Error {
+  constructor(readonly refs: string[]) {
+    super(`secrets not fetched yet: ${refs.join(", ")}`);
+  }
+}
+
 /** A load met a SOPS file whose data key is not unlocked yet: not an error, a request (decrypt.ts). */
 export class LockedSopsFile extends Error {
   constructor(

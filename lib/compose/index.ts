@@ -12,9 +12,10 @@ import { canonicalFile, type Raw } from "./canonical.ts";
 import { envFileVars, unlocking } from "./decrypt.ts";
 import { checkInside, projectEnvironment } from "./environment.ts";
 import type { LoadOptions } from "./options.ts";
-import { ComposeKeyError, type KeyPath } from "./errors.ts";
+import { ComposeKeyError, type KeyPath, UnfetchedSecrets } from "./errors.ts";
+import { providerOf, secretReferences } from "./extension.ts";
 import { type Include, importResources, parseIncludes } from "./include.ts";
-import { exists, isDirectory, listDir, readText, realpath } from "./inputs.ts";
+import { exists, isDirectory, listDir, readText, realpath, usesSecret } from "./inputs.ts";
 import { InterpolationError, interpolateTree, type Lookup } from "./interpolate.ts";
 import { mergeFiles, mergeService } from "./merge.ts";
 import type { ProjectModel } from "./model.ts";
@@ -100,7 +101,9 @@ class ProjectLoader {
   private readonly files = new Map<string, LoadedFile>();
   readonly warnings = new Set<string>();
   private readonly unset = new Set<string>();
-  private readonly root: Scope;
+  private root: Scope;
+  /** x-konta.secrets: the digest of this project's values (ManagedSecrets.digest) */
+  secretsDigest?: string;
 
   constructor(
     readonly project: string,
@@ -248,6 +251,7 @@ class ProjectLoader {
   }
 
   loadProject(fileNames: string[]): ProjectModel {
+    this.managedVariables(fileNames);
     const loaded: LoadedFile[] = [];
     const merged = this.loadFiles(fileNames.map((f) => join(this.dir, f)), this.root, [], loaded);
     const main = this.load(join(this.dir, fileNames[0] as string), this.root);
@@ -284,6 +288,60 @@ class ProjectLoader {
     return model;
   }
 
+  /**
+   * x-konta.secrets of the project's own files, read before they are interpolated (their values are
+   * variables of that interpolation, at the level of the server's env file and above it): each
+   * provider checked against the server's, each value taken from what this run fetched, or stood in
+   * for (`konta check`); references not fetched yet end the load with UnfetchedSecrets.
+   */
+  private managedVariables(fileNames: string[]): void {
+    const refs: Record<string, string> = {};
+    const defined = new Map<string, LoadedFile>();
+    for (const f of fileNames) {
+      const abs = join(this.dir, f);
+      if (!exists(abs) || isDirectory(abs)) continue; // load() says what is wrong with it
+      const text = readText(abs);
+      if (!text.includes("x-konta")) continue;
+      const file: LoadedFile = { abs, rel: this.rel(abs), yaml: parseYaml(text, this.rel(abs)), canonical: {} };
+      const top = file.yaml.value as Raw | null;
+      const ext = top && typeof top === "object" ? top["x-konta"] : undefined;
+      try {
+        for (const [name, ref] of Object.entries(secretReferences(ext && typeof ext === "object" ? ext.secrets : undefined) ?? {})) {
+          refs[name] = ref;
+          defined.set(name, file);
+        }
+      } catch (err) {
+        this.rethrow(err, file);
+      }
+    }
+    const names = Object.keys(refs);
+    if (!names.length) return;
+    const m = this.opts.managed;
+    const first = defined.get(names[0] as string) as LoadedFile;
+    if (!m) this.fail("x-konta.secrets cannot be fetched by this command", first, ["x-konta", "secrets"]);
+    for (const name of names) {
+      const provider = providerOf(refs[name] as string);
+      if (m.providers && !m.providers.includes(provider)) {
+        const known = m.providers.length ? `it has: ${m.providers.join(", ")}` : "it has none";
+        this.fail(`provider "${provider}" is not configured on this server (secrets.providers in its config; ${known})`, defined.get(name) as LoadedFile, ["x-konta", "secrets", name]);
+      }
+    }
+    const vars: Record<string, string> = Object.create(null);
+    if (m.fetch) {
+      const missing = [...new Set(Object.values(refs))].filter((r) => !m.values.has(r));
+      if (missing.length) throw new UnfetchedSecrets(missing);
+      for (const name of names) {
+        usesSecret(refs[name] as string);
+        vars[name] = m.values.get(refs[name] as string) as string;
+      }
+      this.secretsDigest = m.digest(vars);
+    } else {
+      for (const name of names) vars[name] = `konta-check-stand-in-${name.toLowerCase()}`;
+    }
+    const base = this.root.lookup;
+    this.root = { ...this.root, lookup: (n) => vars[n] ?? base(n) };
+  }
+
   private applyProfiles(services: Raw): Raw {
     const enabled = new Set([...(this.opts.profiles ?? []), ...(this.root.lookup("COMPOSE_PROFILES") ?? "").split(",").filter(Boolean)]);
     const all = enabled.has("*");
@@ -313,7 +371,7 @@ export function refuseKey(project: ProjectModel, repoRoot: string, err: ComposeK
 }
 
 /** Load one project folder (apps/<name>) of a release. */
-export function loadProject(dir: string, name: string, opts: LoadOptions): ProjectModel & { hostInputs: string } {
+export function loadProject(dir: string, name: string, opts: LoadOptions): LoadedProject {
   const { lookup, hostInputs, warnings } = projectEnvironment(name, dir, opts);
   const loader = new ProjectLoader(name, resolve(dir), opts, lookup);
   for (const w of warnings) loader.warnings.add(`${loader.rel(dir)}: ${w}`);
@@ -328,10 +386,12 @@ export function loadProject(dir: string, name: string, opts: LoadOptions): Proje
     for (const f of found.ignored) loader.warnings.add(`${loader.rel(join(dir, f))} is ignored: ${found.files.join(" and ")} take precedence, as with docker compose`);
     files = found.files;
   }
-  return { ...loader.loadProject(files), hostInputs };
+  const model = loader.loadProject(files);
+  return { ...model, hostInputs, ...(loader.secretsDigest ? { secretsDigest: loader.secretsDigest } : {}) };
 }
 
-export type LoadedProject = ProjectModel & { hostInputs: string };
+/** A loaded project: the model, the digest of what it takes from the host, and of the values of its x-konta.secrets. */
+export type LoadedProject = ProjectModel & { hostInputs: string; secretsDigest?: string };
 
 /**
  * Every project of a release (apps/<name>/ folders holding a Compose file), and every refusal:
@@ -349,16 +409,23 @@ export function loadReleaseChecked(releaseRoot: string, opts: LoadOptions): { pr
   const cache = opts.cache ? ProjectCache.open(opts.cache, opts) : undefined;
   const projects: LoadedProject[] = [];
   const refusals: InputError[] = [];
+  const unfetched = new Set<string>();
   for (const name of names) {
     const load = () => loadProject(join(appsDir, name), name, opts);
     try {
       projects.push(cache ? cache.load(name, load) : load());
     } catch (err) {
+      // every project's references are gathered, so that they are fetched at once
+      if (err instanceof UnfetchedSecrets) {
+        for (const r of err.refs) unfetched.add(r);
+        continue;
+      }
       // a locked SOPS file asks `unlocking` for its key; anything else that is not a refusal is a bug
       if (!(err instanceof InputError)) throw err;
       refusals.push(err);
     }
   }
+  if (unfetched.size && !refusals.length) throw new UnfetchedSecrets([...unfetched]);
   if (!refusals.length) cache?.save(names);
   return { projects, refusals };
 }
@@ -379,7 +446,19 @@ export function loadRelease(releaseRoot: string, opts: LoadOptions): LoadedProje
   return projects;
 }
 
-/** loadRelease, unlocking the data key of each SOPS-encrypted file it meets (decrypt.ts). */
-export function loadReleaseUnlocking(releaseRoot: string, opts: LoadOptions): Promise<LoadedProject[]> {
-  return unlocking(opts.sops, () => loadRelease(releaseRoot, opts));
+/**
+ * loadRelease, unlocking the data key of each SOPS-encrypted file it meets (decrypt.ts) and fetching
+ * the secret managers' values its projects refer to (all of them, once), then loading again.
+ */
+export async function loadReleaseUnlocking(releaseRoot: string, opts: LoadOptions): Promise<LoadedProject[]> {
+  for (;;) {
+    try {
+      return await unlocking(opts.sops, () => loadRelease(releaseRoot, opts));
+    } catch (err) {
+      if (!(err instanceof UnfetchedSecrets) || !opts.managed?.fetch) throw err;
+      await opts.managed.fetch(err.refs);
+      const still = err.refs.filter((r) => !opts.managed?.values.has(r));
+      if (still.length) throw new Error(`secret manager: no value for ${still.join(", ")} after fetching it`);
+    }
+  }
 }

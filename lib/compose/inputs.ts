@@ -28,6 +28,8 @@ interface Values {
   env: string | undefined;
   home: string;
   list: Dirent[];
+  /** a value from a secret manager was used: the load is never kept (its model holds the value) */
+  secret: string;
 }
 
 const QUESTIONS: { [K in keyof Values]: Asked<Values[K]> } = {
@@ -39,6 +41,7 @@ const QUESTIONS: { [K in keyof Values]: Asked<Values[K]> } = {
   digest: { get: (p) => contentDigest(p), show: String },
   env: { get: (name, env) => env[name], show: digestOrUnset },
   home: { get: () => userHome(), show: String },
+  secret: { get: () => "", show: () => "used" },
   list: {
     get: (p) => readdirSync(p, { withFileTypes: true }),
     show: (entries) => entries.map((e) => `${e.name}${e.isDirectory() ? "/" : e.isSymbolicLink() ? "@" : ""}`).sort().join("\n"),
@@ -84,6 +87,8 @@ export const bindDigest = (p: string) => ask("digest", p);
 export const homeDir = () => ask("home", "");
 export const listDir = (p: string) => ask("list", p);
 export const envVar = (env: Env, name: string) => ask("env", name, env);
+/** The load uses a secret manager's value for `ref` (cache.ts keeps no such load). */
+export const usesSecret = (ref: string) => ask("secret", ref);
 
 /** Run `load`, writing down every question it asks (once each, in order). Loads do not nest. */
 export function recording<T>(load: () => T): { value: T; answers: Answer[] } {

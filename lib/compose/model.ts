@@ -304,4 +304,6 @@ export interface ProjectModel {
 export interface KontaExtension {
   /** projects of the release this one is applied after, each past its health gate (graph.ts) */
   depends_on?: string[];
+  /** variables of this project's interpolation fetched from a secret manager: name -> "<provider>:<reference>" (never the value) */
+  secrets?: Record<string, string>;
 }

@@ -2,6 +2,7 @@
 // policy, the cache and the SOPS keyring. Types only (every loader module uses them).
 import type { Lookup } from "./interpolate.ts";
 import type { SopsKeyring } from "./keyring.ts";
+import type { ManagedSecrets } from "./managed.ts";
 import type { HostPolicy } from "./policy.ts";
 
 export interface LoadOptions {
@@ -19,6 +20,8 @@ export interface LoadOptions {
   processEnv?: Record<string, string | undefined>;
   /** opens SOPS-encrypted env and secret files (secrets.age_key_file); without it they are refused */
   sops?: SopsKeyring;
+  /** values of x-konta.secrets from the secret managers (secrets.providers); without it they are refused */
+  managed?: ManagedSecrets;
   /**
    * `konta check`: a value for a variable the project requires and nothing here sets (the server
    * would: its env file, passed-through variables), so that the rest of the project is checked

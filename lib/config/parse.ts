@@ -2,7 +2,7 @@
 // since the last run, see loadConfig.
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../base/errors.ts";
-import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, ReportConfig, RepositoryConfig, SyncConfig } from "./types.ts";
+import type { DeployConfig, HooksConfig, KontaConfig, NotifyConfig, ProviderConfig, ReportConfig, RepositoryConfig, SyncConfig } from "./types.ts";
 import validateConfig from "../generated/config-validator.js";
 import { adoptOriginalConfig } from "./legacy.ts";
 import { parseSshUrl } from "../git/url.ts";
@@ -21,7 +21,7 @@ type Raw = {
   metrics?: { textfile_dir?: string };
   status?: { password?: string; public_url?: string };
   report?: Partial<ReportConfig>;
-  secrets?: { age_key_file?: string };
+  secrets?: { age_key_file?: string; providers?: Record<string, Partial<ProviderConfig>>; refresh_interval?: number };
   sync?: RawSync;
 };
 type RawSync = { windows?: string[]; timezone?: string; repair_outside_windows?: boolean };
@@ -77,7 +77,11 @@ export function withDefaults(raw: Raw, file: string): KontaConfig {
     ...(raw.metrics?.textfile_dir ? { metrics: { textfile_dir: raw.metrics.textfile_dir } } : {}),
     ...(raw.status?.password || raw.status?.public_url ? { status: { ...(raw.status.password ? { password: raw.status.password } : {}), ...(raw.status.public_url ? { public_url: raw.status.public_url } : {}) } } : {}),
     ...(raw.report ? { report: reportConfig(raw.report, r.url, file) } : {}),
-    secrets: { age_key_file: raw.secrets?.age_key_file ?? join(dirname(file), `${own}age.key`) },
+    secrets: {
+      age_key_file: raw.secrets?.age_key_file ?? join(dirname(file), `${own}age.key`),
+      providers: providersConfig(raw.secrets?.providers ?? {}, file),
+      ...(raw.secrets?.refresh_interval ? { refresh_interval: raw.secrets.refresh_interval } : {}),
+    },
     warnings: [],
   };
 }
@@ -169,6 +173,24 @@ function syncConfig(raw: RawSync, file: string): SyncConfig {
   }
 }
 
+/** Each provider is either an OpenBao/Vault server (type, url, one credential) or a command. */
+function providersConfig(raw: Record<string, Partial<ProviderConfig>>, file: string): Record<string, ProviderConfig> {
+  const out: Record<string, ProviderConfig> = {};
+  for (const [name, p] of Object.entries(raw)) {
+    const at = `${file}: secrets.providers.${name}`;
+    if (p.command && (p.type || p.url)) throw new InputError(`${at}: give either command (a program that prints the value) or type and url (an OpenBao/Vault server), not both`);
+    if (!p.command) {
+      if (!p.type || !p.url) throw new InputError(`${at}: needs type (bao or vault) and url, or a command`);
+      const creds = [p.token, p.token_file, p.approle].filter((x) => x !== undefined).length;
+      if (creds !== 1) throw new InputError(`${at}: needs exactly one of token, token_file and approle`, { hint: `store a token with: konta token set --provider ${name}` });
+      if (p.approle && !p.approle.secret_id === !p.approle.secret_id_file) throw new InputError(`${at}.approle: needs exactly one of secret_id and secret_id_file`);
+    }
+    if (p.json_field && !p.command) throw new InputError(`${at}: json_field is for a command's output`);
+    out[name] = { ...p, timeout: p.timeout ?? 10 } as ProviderConfig;
+  }
+  return out;
+}
+
 function checkRepoPath(path: string, file: string): void {
   if (path.startsWith("/") || path.split("/").includes("..")) {
     throw new InputError(`${file}: repository.path "${path}" must be a folder inside the repository (relative, without "..")`);
@@ -190,6 +212,11 @@ export function parseConfig(text: string, file: string): KontaConfig {
 
   if (config.repository.token !== undefined && !config.repository.token.startsWith("enc:v1:")) {
     warnings.push(`${file}: repository.token is stored in plain text; run \`konta token set\` (token on stdin) to store it encrypted`);
+  }
+  for (const [name, p] of Object.entries(config.secrets.providers)) {
+    for (const [key, v] of [["token", p.token], ["approle.secret_id", p.approle?.secret_id]] as const) {
+      if (v !== undefined && !v.startsWith("enc:v1:")) warnings.push(`${file}: secrets.providers.${name}.${key} is stored in plain text; run \`konta token set --provider ${name}${key === "token" ? "" : " --approle"}\` (on stdin) to store it encrypted`);
+    }
   }
   if (config.report?.token !== undefined && !config.report.token.startsWith("enc:v1:")) {
     warnings.push(`${file}: report.token is stored in plain text; run \`konta token set --report\` (token on stdin) to store it encrypted`);

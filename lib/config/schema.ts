@@ -111,7 +111,35 @@ export const configSchema = {
     secrets: {
       type: "object",
       additionalProperties: false,
-      properties: { age_key_file: { type: "string", pattern: "^/" } },
+      properties: {
+        age_key_file: { type: "string", pattern: "^/" },
+        refresh_interval: { type: "integer", minimum: 60 },
+        providers: {
+          type: "object",
+          propertyNames: { pattern: "^[a-z][a-z0-9_-]*$" },
+          additionalProperties: {
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              type: { type: "string", enum: ["bao", "vault"] },
+              url: { type: "string", pattern: "^https?://" },
+              token: { type: "string", minLength: 1 },
+              token_file: { type: "string", pattern: "^/" },
+              approle: {
+                type: "object",
+                additionalProperties: false,
+                required: ["role_id"],
+                properties: { role_id: { type: "string", minLength: 1 }, secret_id: { type: "string", minLength: 1 }, secret_id_file: { type: "string", pattern: "^/" }, mount: { type: "string", minLength: 1 } },
+              },
+              namespace: { type: "string", minLength: 1 },
+              ca_file: { type: "string", pattern: "^/" },
+              command: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } },
+              json_field: { type: "string", minLength: 1 },
+              timeout: { type: "integer", minimum: 1, maximum: 300 },
+            },
+          },
+        },
+      },
     },
     notify: {
       type: "object",

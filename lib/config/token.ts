@@ -103,9 +103,6 @@ export async function storeSecretInConfig(configFile: string, key: string[], sec
   writeFileAtomic(configFile, doc.toString(), 0o600);
 }
 
-export function setTokenInConfig(configFile: string, token: string, keyFile: string): Promise<void> {
-  return storeSecretInConfig(configFile, ["repository", "token"], token, keyFile);
-}
 
 /** webhook.secret, decrypted when stored encrypted, registered for redaction. */
 export function resolveWebhookSecret(config: KontaConfig, keyFile: string): Promise<string | undefined> {

@@ -89,6 +89,31 @@ export interface SyncConfig {
   repair_outside_windows: boolean;
 }
 
+export interface SecretsConfig {
+  age_key_file: string;
+  /** the secret managers x-konta.secrets references name, by name */
+  providers: Record<string, ProviderConfig>;
+  /** seconds between idle ticks that fetch the live release's references again (unset: never; a deploy and `konta sync --now` always do) */
+  refresh_interval?: number;
+}
+
+/** A secret manager: OpenBao/Vault KV v2 over HTTP, or a command (the reference on stdin, the value on stdout). */
+export interface ProviderConfig {
+  type?: "bao" | "vault";
+  url?: string;
+  /** plain, enc:v1: (`konta token set --provider NAME`), or token_file (0600) */
+  token?: string;
+  token_file?: string;
+  approle?: { role_id: string; secret_id?: string; secret_id_file?: string; mount?: string };
+  namespace?: string;
+  ca_file?: string;
+  command?: string[];
+  /** the command prints JSON: the value is this field of it */
+  json_field?: string;
+  /** seconds for one fetch (default 10) */
+  timeout: number;
+}
+
 export interface NotifyConfig {
   url: string;
   format: "json" | "slack" | "discord" | "ntfy";
@@ -112,8 +137,8 @@ export interface KontaConfig {
   status?: { password?: string; public_url?: string };
   /** each deploy's result posted on its commit (a commit status); unset: nothing is posted */
   report?: ReportConfig;
-  /** SOPS-encrypted files in the repository are opened with the age identity in age_key_file */
-  secrets: { age_key_file: string };
+  /** SOPS-encrypted files in the repository are opened with the age identity in age_key_file; x-konta.secrets are fetched from `providers` */
+  secrets: SecretsConfig;
   /** what the file says that Konta does not use (keys of the original Konta, a plain-text token) */
   warnings: string[];
 }

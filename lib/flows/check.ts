@@ -9,6 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { InputError } from "../base/errors.ts";
 import { tmpdir } from "node:os";
 import { type LoadedProject, type LoadOptions, loadReleaseChecked, SopsKeyring } from "../compose/index.ts";
+import { ManagedSecrets } from "../compose/managed.ts";
 import { unlocking } from "../compose/decrypt.ts";
 import type { KontaConfig } from "../config/types.ts";
 import { type TargetName, TARGETS, targetOf } from "../targets/index.ts";
@@ -79,6 +80,8 @@ function loadOptions(dir: string, config: KontaConfig | undefined, standIns: Set
     // a SOPS file opens only with the server's age key, unknown here unless it is; files the deploy
     // would write (secrets from content or a variable) are written by a deploy, never by a check
     sops: new SopsKeyring(config?.secrets.age_key_file ?? join(dir, ".konta-check-no-age-key"), join(tmpdir(), "konta-check-never-written")),
+    // no secret manager is asked: references are checked against the config's providers (any, without one)
+    managed: new ManagedSecrets(config ? Object.keys(config.secrets.providers) : undefined),
   };
 }
 
@@ -99,6 +102,9 @@ function serverNotes(projects: LoadedProject[], root: string, strict: boolean, c
     }
     for (const [key, v] of Object.entries(p.volumes)) {
       if (v.external && volumes.has(key)) out.push({ level, file, message: `external volume ${v.name} must exist on the server (docker volume create ${v.name})`, unknown: `volume ${v.name}` });
+    }
+    for (const [name, ref] of Object.entries(p.konta?.secrets ?? {})) {
+      out.push({ level: "note", file, message: `${name} is fetched from ${ref} by the deploy; checked with a stand-in value` });
     }
     for (const w of p.warnings) {
       const unset = /variable (\S+) is not set; using an empty string/.exec(w);

@@ -19,6 +19,7 @@ import { hostname } from "node:os";
 import type { LoadOptions } from "../compose/index.ts";
 import { hostInputs } from "../compose/host-inputs.ts";
 import { SopsKeyring } from "../compose/keyring.ts";
+import { ManagedSecrets } from "../compose/managed.ts";
 import { type DeployOptions, type ReleaseRef, type Target, targetOf } from "../targets/index.ts";
 import { COMMIT, VERSION } from "../base/version.ts";
 
@@ -44,6 +45,8 @@ export class Runtime {
   readonly instance: string;
   /** SOPS data keys unlocked in this run, shared by every load of it (the new and the live release) */
   readonly keyring: SopsKeyring;
+  /** values fetched from the secret managers in this run, shared the same way: one request per secret a run needs */
+  readonly managed: ManagedSecrets;
   private dockerClient?: Promise<DockerClient>;
   private targetPort?: Target;
   private passthroughEnv?: Record<string, string | undefined>;
@@ -60,6 +63,11 @@ export class Runtime {
     const r = config.repository;
     this.instance = new Bun.CryptoHasher("sha256").update(`${repositoryIdentity(r.url)}\n${r.branch}\n${r.path}`).digest("hex").slice(0, 12);
     this.keyring = new SopsKeyring(config.secrets.age_key_file, this.paths.secrets);
+    this.managed = new ManagedSecrets(
+      Object.keys(config.secrets.providers),
+      async (refs) => (await import("../secrets/index.ts")).fetchSecrets(refs, config, this.paths.key, this.managed.values),
+      () => (existsSync(this.paths.key) ? readFileSync(this.paths.key) : ""),
+    );
   }
 
   static load(flags: RuntimeFlags): Promise<Runtime> {
@@ -184,6 +192,7 @@ export class Runtime {
       policy: { allowPrivileged: d.allow_privileged, allowedBindRoots: d.allowed_bind_roots, allowedCapabilities: d.allowed_capabilities },
       ...(BUILD ? { cache: { file: this.paths.composeCache, build: BUILD } } : {}),
       sops: this.keyring,
+      managed: this.managed,
     };
   }
 }

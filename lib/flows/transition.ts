@@ -35,6 +35,8 @@ export interface Outcome {
   failed?: State["failed"] | null;
   hold?: State["hold"] | null;
   waiting?: State["waiting"] | null;
+  /** when the secret managers were asked for the live release's values */
+  secretsCheckedAt?: string;
   /** changes to state.imageUpdates (a field set to undefined is cleared) */
   imageUpdates?: Partial<NonNullable<State["imageUpdates"]>>;
   /** the branch head the run saw (a rollback's hold ignores it) */
@@ -77,6 +79,7 @@ export async function applyOutcome(rt: Runtime, state: State, o: Outcome, starte
   if (o.failed !== undefined) state.failed = o.failed ?? undefined;
   if (o.hold !== undefined) state.hold = o.hold ?? undefined;
   if (o.waiting !== undefined) state.waiting = o.waiting ?? undefined;
+  if (o.secretsCheckedAt) state.secretsCheckedAt = o.secretsCheckedAt;
   if (o.imageUpdates !== undefined) state.imageUpdates = { ...state.imageUpdates, ...o.imageUpdates };
   const headMoved = o.lastRemoteHead !== undefined && o.lastRemoteHead !== state.lastRemoteHead;
   if (headMoved) state.lastRemoteHead = o.lastRemoteHead;
@@ -85,7 +88,7 @@ export async function applyOutcome(rt: Runtime, state: State, o: Outcome, starte
   }
   const entry = o.history && historyEntry(o, { ...o.history, info: o.history.info ?? o.live?.info ?? (await commitOf(rt, state, o.sha)) }, started);
   if (entry) state.totals = { ...state.totals, [entry.kind]: (state.totals?.[entry.kind] ?? 0) + 1 };
-  if (o.live || o.expected || o.failed !== undefined || o.hold !== undefined || o.waiting !== undefined || o.imageUpdates !== undefined || headMoved || o.attempt !== false || entry) {
+  if (o.live || o.expected || o.failed !== undefined || o.hold !== undefined || o.waiting !== undefined || o.secretsCheckedAt || o.imageUpdates !== undefined || headMoved || o.attempt !== false || entry) {
     writeState(rt.paths.state, state);
   }
   if (entry) {

@@ -46,6 +46,8 @@ export interface ProjectExpectation {
   ignored?: string[];
   /** digest of host-side inputs that are not in Git (the project's env file) */
   hostInputs: string;
+  /** x-konta.secrets: name -> reference, and a keyed digest of the values deployed (ManagedSecrets.digest) */
+  secrets?: { refs: Record<string, string>; digest: string };
 }
 
 /** What one managed service should be, reduced to what the plan compares (and state remembers). */
@@ -107,6 +109,8 @@ export interface State {
   totals?: Partial<Record<HistoryKind, number>>;
   /** repository.verify: who signed each kept release that went live (a rollback goes only to one of these) */
   verified?: Record<string, string>;
+  /** when the secret managers were last asked for the live release's values (secrets.refresh_interval) */
+  secretsCheckedAt?: string;
   /** sync.windows: a commit checked and planned outside the deploy windows, deployed by the first run inside one */
   waiting?: Waiting;
 }

@@ -9,7 +9,7 @@ const ROOT = resolve(import.meta.dir, "../..");
 
 const LAYERS: [name: string, folders: string[]][] = [
   ["base", ["lib/base", "lib/generated"]],
-  ["adapters", ["lib/config", "lib/compose", "lib/git", "lib/docker", "lib/releases", "lib/hooks", "lib/sops", "lib/state", "lib/history", "lib/notify", "lib/report", "lib/webhook"]],
+  ["adapters", ["lib/config", "lib/compose", "lib/git", "lib/docker", "lib/releases", "lib/hooks", "lib/sops", "lib/state", "lib/history", "lib/notify", "lib/report", "lib/webhook", "lib/secrets"]],
   ["targets", ["lib/targets"]],
   ["flows", ["lib/flows"]],
   ["cli", ["cli"]],

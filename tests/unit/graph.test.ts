@@ -54,7 +54,7 @@ test("x-konta: a misspelt key, a depends_on that is not a list of names, are ref
       return [(err as ComposeKeyError).path, (err as Error).message];
     }
   };
-  expect(refusal({ depens_on: ["a"] })).toEqual([["x-konta", "depens_on"], '"depens_on" is not a key Konta knows here (it knows: depends_on)']);
+  expect(refusal({ depens_on: ["a"] })).toEqual([["x-konta", "depens_on"], '"depens_on" is not a key Konta knows here (it knows: depends_on, secrets)']);
   expect(refusal({ depends_on: "proxy" })?.[0]).toEqual(["x-konta", "depends_on"]);
   expect(refusal({ depends_on: ["a", 3] })?.[0]).toEqual(["x-konta", "depends_on", 1]);
   expect(refusal(["a"])?.[0]).toEqual(["x-konta"]);

@@ -142,6 +142,7 @@ async function succeed(run: SyncRun, sha: string, c: Convergence, summary: Summa
     expected: { sha, services: expected, ran },
     ...(mode === "deployed" ? { live: { sha, info, trigger: "sync" as const, ...release } } : {}),
     ...(run.state.failed?.sha === sha || mode === "deployed" ? { failed: null } : {}),
+    ...(Object.values(expected).some((e) => e.secrets) ? { secretsCheckedAt: new Date().toISOString() } : {}),
     ...(mode === "updated" ? { imageUpdates: { updated: { at: new Date().toISOString(), images } } } : {}),
     // (a repair goes into the history too, but tells no one)
     history: { kind: mode === "deployed" ? "deploy" : mode === "repaired" ? "repair" : "image-update", trigger: run.trigger, previous: run.live, summary, images, info, ...(run.outsideWindow ? { outsideWindow: true } : {}) },

@@ -27,6 +27,11 @@ export async function idle(run: SyncRun, sha: string | undefined, result: Attemp
     for (const d of drift) log.warn(`drift: ${d.project}${d.service ? `/${d.service}` : ""}: ${d.what} (left until ${when}; sync.repair_outside_windows)`);
     return { report: { ...run.report({ result, exitCode: ExitCode.ok, sha, message: `${idleMessage}; drift left for the deploy window` }), drift }, outcome: { result, sha, attempt: run.state.lastAttempt?.result !== result || run.state.lastAttempt?.sha !== sha } };
   }
+  const secrets = drift.length || run.closed?.repair ? undefined : await refreshSecrets(run);
+  if (secrets?.rotated) {
+    const ending = await converge(run, sha, "repaired");
+    return ending.outcome ? { ...ending, outcome: { ...ending.outcome, secretsCheckedAt: secrets.at } } : ending;
+  }
   if (!drift.length) {
     const updated = run.closed?.repair ? undefined : await updateImages(run, sha);
     if (updated && "report" in updated) return updated;
@@ -34,13 +39,40 @@ export async function idle(run: SyncRun, sha: string | undefined, result: Attemp
     const changed = run.state.lastAttempt?.result !== result || run.state.lastAttempt?.sha !== sha;
     return {
       report: run.report({ result, exitCode: ExitCode.ok, sha, message: idleMessage }),
-      outcome: { result, sha, attempt: changed, ...(updated ? { imageUpdates: updated.checked } : {}) },
+      outcome: { result, sha, attempt: changed, ...(updated ? { imageUpdates: updated.checked } : {}), ...(secrets ? { secretsCheckedAt: secrets.at } : {}) },
     };
   }
   for (const d of drift) log.warn(`drift: ${d.project}${d.service ? `/${d.service}` : ""}: ${d.what}`);
   if (run.opts.dryRun) return { report: run.report({ result: "planned", exitCode: ExitCode.ok, sha, drift, message: `drift found at ${short}; a sync would repair it` }) };
   const ending = await converge(run, sha, "repaired");
   return { ...ending, report: { ...ending.report, drift } };
+}
+
+/**
+ * The live release's secret-manager values asked for again, when `konta sync --now` asks or
+ * secrets.refresh_interval has passed (an idle tick otherwise contacts no manager): whether a value
+ * changed (a keyed digest per project, never the value). The values stay fetched for the converge.
+ */
+async function refreshSecrets(run: SyncRun): Promise<{ at: string; rotated: boolean } | undefined> {
+  const rt = run.rt;
+  const projects = Object.entries(run.state.expected).flatMap(([name, e]) => (e.secrets ? [[name, e.secrets] as const] : []));
+  if (!projects.length || run.opts.dryRun) return undefined;
+  const every = rt.config.secrets.refresh_interval;
+  const last = Date.parse(run.state.secretsCheckedAt ?? "");
+  // a last check in the future: the clock went back, and it is due now
+  const due = run.opts.now || (every !== undefined && (!(last <= Date.now()) || Date.now() - last >= every * 1000));
+  if (!due) return undefined;
+  const refs = projects.flatMap(([, s]) => Object.values(s.refs));
+  await rt.managed.fetch?.(refs);
+  const at = new Date().toISOString();
+  let rotated = false;
+  for (const [name, s] of projects) {
+    const values = Object.fromEntries(Object.entries(s.refs).map(([v, ref]) => [v, rt.managed.values.get(ref) ?? ""]));
+    if (rt.managed.digest(values) === s.digest) continue;
+    log.info(`secrets: a value of ${name} (${Object.keys(s.refs).join(", ")}) changed in its secret manager: converging on it`);
+    rotated = true;
+  }
+  return { at, rotated };
 }
 
 /** What no longer matches state.expected: one listing of what the target runs. */

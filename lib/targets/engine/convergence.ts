@@ -38,6 +38,7 @@ import {
 } from "./plan.ts";
 import { imagesOf, type ProjectExpectation, type ReleaseImages, type ServiceTarget } from "../../state/index.ts";
 import type { Convergence, DeployOptions, ReleaseRef } from "../types.ts";
+import { projectExpectation } from "../expectation.ts";
 
 export interface Prepared {
   release: ReleaseRef;
@@ -302,8 +303,7 @@ export function expectations(p: Prepared, after: ObservedContainer[]): Record<st
       const completed = mine.length > 0 && mine.every((c) => c.state === "exited" && c.exitCode === 0);
       targets[name] = { ...t, job: isJob(s, awaited, completed) };
     }
-    const ignored = Object.values(model.services).filter((s) => !s.managed).map((s) => s.name);
-    out[model.name] = { services: targets, hostInputs: model.hostInputs, ...(ignored.length ? { ignored } : {}) };
+    out[model.name] = projectExpectation(model, targets);
   }
   return out;
 }

@@ -13,6 +13,7 @@ import type { Summary } from "../../base/summary.ts";
 import { emptySummary, sortSummary } from "../../base/summary.ts";
 import { imagesOf, type ProjectExpectation, type ReleaseImages, type ServiceTarget } from "../../state/index.ts";
 import type { Convergence, DeployOptions, ReleaseRef } from "../types.ts";
+import { projectExpectation } from "../expectation.ts";
 import { registryDigest, resolveImages } from "./images.ts";
 import { stackHasChanges } from "./plan-changes.ts";
 import { portHolders, type SwarmFacts, swarmNodes, swarmRuleErrors } from "./rules.ts";
@@ -153,8 +154,7 @@ export async function swarmExpectations(p: SwarmPrepared, docker: DockerClient, 
       };
     }
     if (!Object.keys(targets).length) continue;
-    const ignored = Object.values(model.services).filter((s) => !s.managed).map((s) => s.name);
-    out[model.name] = { services: targets, hostInputs: model.hostInputs, ...(ignored.length ? { ignored } : {}) };
+    out[model.name] = projectExpectation(model, targets);
   }
   return out;
 }
